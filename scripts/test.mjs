@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The one test command (README and .ci/run both call `npm test`).
+// 1. type-check the whole tree, 2. build the native addon if a compiler is there,
+// 3. run unit tests, then lab tests (which skip, saying why, when not root).
+// Usage: node scripts/test.mjs [unit|lab] [-- extra node --test flags]
+import { spawnSync } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const which = process.argv[2] ?? "all";
+const root = new URL("..", import.meta.url).pathname;
+
+function find(dir) {
+  const out = [];
+  let entries = [];
+  try { entries = readdirSync(dir); } catch { return out; }
+  for (const name of entries.sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...find(p));
+    else if (name.endsWith(".test.ts")) out.push(p);
+  }
+  return out;
+}
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...opts });
+  return r.status ?? 1;
+}
+
+let status = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", "--noEmit"]);
+if (status !== 0) { console.error("test: type check failed"); process.exit(status); }
+
+if (which !== "unit") {
+  // The daemon's native addon; lab tests need it. Unit tests never load it.
+  const r = run(process.execPath, [join(root, "node_modules/node-gyp/bin/node-gyp.js"), "build", "--directory", "native"], { stdio: "ignore" });
+  if (r !== 0) run(process.execPath, [join(root, "node_modules/node-gyp/bin/node-gyp.js"), "rebuild", "--directory", "native"]);
+}
+
+const files = [];
+if (which === "all" || which === "unit") files.push(...find(join(root, "test/unit")));
+if (which === "all" || which === "lab") files.push(...find(join(root, "test/lab")));
+if (files.length === 0) { console.error("test: no test files found"); process.exit(1); }
+
+// Lab tests share one lab (namespaces, containers): run files one at a time there.
+const concurrency = which === "unit" ? [] : ["--test-concurrency=1"];
+status = run(process.execPath, ["--import", "tsx", "--test", ...concurrency, "--test-reporter=spec", ...files]);
+process.exit(status);

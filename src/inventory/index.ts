@@ -1,0 +1,3 @@
+// Public face of the inventory subsystem.
+export * from "./schema.js";
+export type * from "./model.js";

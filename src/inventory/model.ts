@@ -1,0 +1,149 @@
+// The resolved cluster: what the inventory means once defaults, groups, Ansible imports and
+// per-director overrides are applied. Renderers, playbooks, lvsd and the drill read this, never
+// the raw document. Produced by resolve.ts from a validated Inventory; pure data, JSON-safe.
+import type { SecretRef } from "./schema.js";
+
+export type Role = "director" | "realserver";
+
+export interface BecomeSpec {
+  method: "sudo";
+  user: string;
+  password?: SecretRef;
+}
+
+export interface ResolvedHost {
+  name: string;
+  address: string;
+  port: number; // default 22
+  user: string; // default: $USER of the controller, else root
+  keyFile?: string;
+  /** SSH agent socket path, when the agent is to be used. */
+  agent?: string;
+  password?: SecretRef;
+  become?: BecomeSpec;
+  /** Jump hops in order, each resolved to a host-like target. */
+  jump: JumpHop[];
+  connectTimeoutSec: number; // default 10
+  groups: string[]; // sorted, includes "all"
+  roles: Role[];
+  /** Merged vars: defaults < all < groups (alphabetical) < host. */
+  vars: Record<string, unknown>;
+}
+
+export interface JumpHop {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  keyFile?: string;
+  agent?: string;
+  password?: SecretRef;
+}
+
+export interface ResolvedVip {
+  address: string;
+  prefix: number; // default 32 (IPv4) / 128 (IPv6)
+  dev?: string; // default: the instance's interface
+  label?: string;
+}
+
+/** One VRRP instance as a particular director runs it. */
+export interface DirectorVrrpInstance {
+  name: string;
+  interface: string;
+  vrid: number;
+  priority: number;
+  state: "MASTER" | "BACKUP";
+  advertInt: number; // seconds (fractional for v3)
+  version: 2 | 3;
+  authPass?: SecretRef;
+  unicastSrcIp?: string;
+  unicastPeers: string[]; // empty: multicast
+  vips: ResolvedVip[];
+  nopreempt: boolean;
+  preemptDelay?: number;
+  trackInterfaces: string[];
+  garp: { masterDelay?: number; masterRepeat?: number; masterRefresh?: number };
+  notify: { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+}
+
+export interface ResolvedSyncGroup {
+  name: string;
+  instances: string[];
+  notify: { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+}
+
+export type ResolvedCheck =
+  | { type: "TCP_CHECK"; common: CheckCommon }
+  | { type: "HTTP_GET" | "SSL_GET"; common: CheckCommon; urls: { path: string; statusCodes: number[]; digest?: string }[]; virtualhost?: string }
+  | { type: "MISC_CHECK"; path: string; timeoutSec?: number; dynamic: boolean; retry?: number; delayBeforeRetrySec?: number };
+
+export interface CheckCommon {
+  connectIp?: string;
+  connectPort?: number;
+  bindto?: string;
+  connectTimeoutSec?: number;
+  retry?: number; // from retry or nb_get_retry
+  delayBeforeRetrySec?: number;
+}
+
+export interface ResolvedRealServer {
+  /** Inventory host name, when the real server is an inventory host. */
+  host?: string;
+  address: string;
+  port: number; // default: the service's port (DR/TUN must keep it)
+  weight: number;
+  inhibitOnFailure: boolean;
+  uthreshold?: number;
+  lthreshold?: number;
+  notifyUp?: string;
+  notifyDown?: string;
+  check?: ResolvedCheck;
+}
+
+export interface ResolvedService {
+  name: string;
+  /** Either vip+port or fwmark. */
+  vip?: string;
+  port?: number;
+  fwmark?: number;
+  protocol: "TCP" | "UDP";
+  lbAlgo: string;
+  lbKind: "DR" | "NAT" | "TUN";
+  persistenceTimeout?: number;
+  persistenceGranularity?: string;
+  delayLoop?: number;
+  virtualhost?: string;
+  sorryServer?: { address: string; port?: number };
+  quorum?: number;
+  hysteresis?: number;
+  realServers: ResolvedRealServer[];
+}
+
+export interface ResolvedDirector {
+  host: ResolvedHost;
+  routerId: string;
+  instances: DirectorVrrpInstance[];
+}
+
+export interface Cluster {
+  /** Path of the inventory file, for messages. */
+  source: string;
+  hosts: Record<string, ResolvedHost>;
+  groups: Record<string, string[]>;
+  directors: ResolvedDirector[];
+  realServers: ResolvedHost[];
+  backend: "keepalived" | "lvsd";
+  keepalived: { from: "package" | "source"; version?: string; tarball?: string; prefix: string; sysconfdir: string; configureOptions: string[] };
+  lvsd: { statusPort: number; installDir: string };
+  directorSysctls: Record<string, string>;
+  globalDefs: {
+    notificationEmail: string[];
+    notificationEmailFrom?: string;
+    smtpServer?: string;
+    smtpConnectTimeout?: number;
+    vrrpStrict: boolean;
+  };
+  syncGroups: ResolvedSyncGroup[];
+  services: ResolvedService[];
+}

@@ -1,0 +1,322 @@
+// The inventory schema: the one validated model everything else is fed from.
+//
+// Key names follow keepalived.conf(5) where keepalived has a name for the thing (lb_algo,
+// lb_kind, persistence_timeout, advert_int, ...), because that is what our users already know.
+// Defaults follow keepalived's (shared/reference/peers.md) unless a comment says otherwise.
+//
+// This file is only shape and per-field ranges. Rules that look across the document (duplicate
+// VRIDs, DR port remapping, unknown group members, ...) live in validate.ts, where each can
+// point at the YAML node that caused it.
+import { z } from "zod";
+
+// --- scalars ----------------------------------------------------------------------------------
+
+const ipv4 = z.ipv4({ error: "must be an IPv4 address such as 192.0.2.10" });
+const ipv6 = z.ipv6({ error: "must be an IPv6 address" });
+export const IpAddress = z.union([ipv4, ipv6], { error: "must be an IPv4 or IPv6 address" });
+
+/** Linux interface names: at most 15 bytes (IFNAMSIZ 16 incl. NUL, linux/if.h). */
+export const InterfaceName = z
+  .string()
+  .min(1)
+  .max(15, { error: "interface names are at most 15 characters (IFNAMSIZ)" })
+  .regex(/^[^\s/:]+$/, { error: "interface names cannot contain spaces, '/' or ':'" });
+
+const Port = z.number().int().min(1).max(65535);
+const Seconds = z.number().min(0);
+
+/** A secret: an environment variable or a file reference; a clear string is accepted with a warning. */
+export const SecretRef = z.union([
+  z.string().min(1),
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" }) }),
+  z.strictObject({ file: z.string().min(1) }),
+]);
+export type SecretRef = z.infer<typeof SecretRef>;
+
+/** keepalived.conf's notify scripts: a command line (quoted by the renderer). */
+const Script = z.string().min(1);
+
+// --- hosts and groups -------------------------------------------------------------------------
+
+export const Become = z.union([
+  z.boolean(),
+  z.strictObject({
+    method: z.literal("sudo").default("sudo"),
+    user: z.string().default("root"),
+    password: SecretRef.optional(),
+  }),
+]);
+
+/** SSH settings that can sit on a host, a group, or the inventory's `defaults`. */
+export const SshSettings = z.strictObject({
+  port: Port.optional(),
+  user: z.string().min(1).optional(),
+  key_file: z.string().min(1).optional(),
+  /** true: use $SSH_AUTH_SOCK; a string: that agent socket path. */
+  agent: z.union([z.boolean(), z.string().min(1)]).optional(),
+  password: SecretRef.optional(),
+  become: Become.optional(),
+  /** Jump hosts, in order: inventory host names or `user@host:port`. */
+  jump: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  connect_timeout: Seconds.optional(),
+});
+
+export const Host = SshSettings.extend({
+  address: z.string().min(1, { error: "address is required: the IP or DNS name lvsctl connects to" }),
+  /** Extra groups this host belongs to (in addition to groups listing it). */
+  groups: z.array(z.string().min(1)).optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+});
+export type Host = z.infer<typeof Host>;
+
+export const Group = z.strictObject({
+  hosts: z.array(z.string().min(1)).default([]),
+  children: z.array(z.string().min(1)).optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+  ssh: SshSettings.optional(),
+});
+export type Group = z.infer<typeof Group>;
+
+// --- VRRP -------------------------------------------------------------------------------------
+
+export const Vip = z.union([
+  /** "10.0.0.100/24" or "10.0.0.100" (defaults to /32). */
+  z.string().min(1),
+  z.strictObject({
+    address: IpAddress,
+    prefix: z.number().int().min(0).max(128).optional(),
+    dev: InterfaceName.optional(),
+    /** At most 15 characters; by convention `<dev>:<name>` (rtnetlink IFA_LABEL). */
+    label: z.string().min(1).max(15).optional(),
+  }),
+]);
+export type Vip = z.infer<typeof Vip>;
+
+const VrrpState = z.enum(["MASTER", "BACKUP"]);
+
+/** Per-director overrides of an instance (priority, initial state, interface, unicast source). */
+export const VrrpMember = z.strictObject({
+  priority: z.number().int().min(1).max(255).optional(),
+  state: VrrpState.optional(),
+  interface: InterfaceName.optional(),
+  unicast_src_ip: IpAddress.optional(),
+});
+
+export const VrrpInstance = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "instance names use letters, digits, '_', '.', '-'" }),
+  interface: InterfaceName,
+  virtual_router_id: z.number().int().min(1, { error: "VRID must be 1-255" }).max(255, { error: "VRID must be 1-255" }),
+  /** Default priority for directors not listed in `members`; see resolve.ts for the defaults. */
+  priority: z.number().int().min(1).max(255).optional(),
+  state: VrrpState.optional(),
+  /** v2: whole seconds 1-255. v3: 0.01-40.95 s. Checked against `version` in validate.ts. */
+  advert_int: z.number().positive().default(1),
+  version: z.union([z.literal(2), z.literal(3)]).default(2),
+  authentication: z
+    .strictObject({
+      auth_type: z.literal("PASS"),
+      /** keepalived uses the first 8 characters. */
+      auth_pass: SecretRef,
+    })
+    .optional(),
+  /** true: each director uses its own address as source and the other directors as peers. */
+  unicast: z.boolean().optional(),
+  unicast_src_ip: IpAddress.optional(),
+  unicast_peer: z.array(IpAddress).optional(),
+  virtual_ipaddress: z.array(Vip).min(1, { error: "an instance needs at least one VIP" }),
+  nopreempt: z.boolean().default(false),
+  preempt_delay: z.number().min(0).max(1000).optional(),
+  track_interface: z.array(InterfaceName).optional(),
+  garp_master_delay: z.number().int().min(0).optional(),
+  garp_master_repeat: z.number().int().min(1).optional(),
+  garp_master_refresh: z.number().int().min(0).optional(),
+  notify_master: Script.optional(),
+  notify_backup: Script.optional(),
+  notify_fault: Script.optional(),
+  notify_stop: Script.optional(),
+  notify: Script.optional(),
+  /** Which directors run this instance and their overrides; default: every director. */
+  members: z.record(z.string(), VrrpMember).optional(),
+  /**
+   * Equal priorities are rejected unless this is set: the RFC then elects the director with the
+   * highest primary address, which is rarely what anybody planned.
+   */
+  allow_equal_priority: z.boolean().default(false),
+});
+export type VrrpInstance = z.infer<typeof VrrpInstance>;
+
+export const SyncGroup = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+  group: z.array(z.string().min(1)).min(1),
+  notify_master: Script.optional(),
+  notify_backup: Script.optional(),
+  notify_fault: Script.optional(),
+  notify_stop: Script.optional(),
+  notify: Script.optional(),
+});
+export type SyncGroup = z.infer<typeof SyncGroup>;
+
+export const GlobalDefs = z.strictObject({
+  /** Default: the director's inventory name. */
+  router_id: z.string().min(1).optional(),
+  /** keepalived's older name for router_id. */
+  lvs_id: z.string().min(1).optional(),
+  notification_email: z.array(z.email()).optional(),
+  notification_email_from: z.email().optional(),
+  smtp_server: z.string().min(1).optional(),
+  smtp_connect_timeout: z.number().int().min(1).optional(),
+  /** keepalived's vrrp_strict; off by default, because its sample config makes VIPs unreachable. */
+  vrrp_strict: z.boolean().default(false),
+});
+export type GlobalDefs = z.infer<typeof GlobalDefs>;
+
+// --- health checks ----------------------------------------------------------------------------
+
+const CheckCommon = {
+  connect_ip: IpAddress.optional(),
+  connect_port: Port.optional(),
+  bindto: IpAddress.optional(),
+  /** keepalived default 5 s. */
+  connect_timeout: Seconds.optional(),
+  /** keepalived default 1; `nb_get_retry` is the legacy name for the same thing. */
+  retry: z.number().int().min(0).optional(),
+  nb_get_retry: z.number().int().min(0).optional(),
+  /** keepalived default 1 s (3 s for HTTP_GET / SSL_GET). */
+  delay_before_retry: Seconds.optional(),
+};
+
+export const HttpUrl = z.strictObject({
+  path: z.string().startsWith("/", { error: "url path must start with '/'" }),
+  status_code: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
+  /** MD5 of the body, 32 hex digits (keepalived's genhash). */
+  digest: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: "digest is an MD5 hex string of 32 characters (see genhash)" }).optional(),
+});
+
+export const Check = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("TCP_CHECK"), ...CheckCommon }),
+  z.strictObject({
+    type: z.literal("HTTP_GET"),
+    ...CheckCommon,
+    url: z.array(HttpUrl).min(1, { error: "HTTP_GET needs at least one url" }),
+    virtualhost: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("SSL_GET"),
+    ...CheckCommon,
+    url: z.array(HttpUrl).min(1, { error: "SSL_GET needs at least one url" }),
+    virtualhost: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("MISC_CHECK"),
+    misc_path: z.string().min(1),
+    misc_timeout: Seconds.optional(),
+    misc_dynamic: z.boolean().optional(),
+    retry: z.number().int().min(0).optional(),
+    delay_before_retry: Seconds.optional(),
+  }),
+]);
+export type Check = z.infer<typeof Check>;
+
+// --- virtual services -------------------------------------------------------------------------
+
+/** Schedulers the kernel ships (ip_vs_<name> modules). */
+export const Schedulers = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh"] as const;
+export const LbAlgo = z.enum(Schedulers, {
+  error: `unknown scheduler; use one of ${Schedulers.join(", ")}`,
+});
+export const LbKind = z.enum(["DR", "NAT", "TUN"], { error: "lb_kind must be DR, NAT or TUN" });
+
+export const RealServer = z.strictObject({
+  /** An inventory host: its address is used unless `address` is given. */
+  host: z.string().min(1).optional(),
+  address: IpAddress.optional(),
+  port: Port.optional(),
+  /** keepalived default 1. */
+  weight: z.number().int().min(0).max(65535).default(1),
+  inhibit_on_failure: z.boolean().optional(),
+  uthreshold: z.number().int().min(0).optional(),
+  lthreshold: z.number().int().min(0).optional(),
+  notify_up: Script.optional(),
+  notify_down: Script.optional(),
+  /** Overrides the service's `check` for this real server; `false` turns checking off. */
+  check: z.union([Check, z.literal(false)]).optional(),
+});
+export type RealServer = z.infer<typeof RealServer>;
+
+export const VirtualService = z.strictObject({
+  /** Used in logs, status and the lvsd config; default `<vip>:<port>` or `fwmark<N>`. */
+  name: z.string().min(1).optional(),
+  vip: IpAddress.optional(),
+  port: Port.optional(),
+  fwmark: z.number().int().min(1).max(0xffffffff).optional(),
+  protocol: z.enum(["TCP", "UDP"]).default("TCP"),
+  lb_algo: LbAlgo.default("wlc"),
+  lb_kind: LbKind.default("DR"),
+  /** Seconds; `true` means keepalived's default of 360 s. */
+  persistence_timeout: z.union([z.number().int().min(1), z.literal(true)]).optional(),
+  persistence_granularity: ipv4.optional(),
+  /** keepalived default 60 s. */
+  delay_loop: z.number().positive().optional(),
+  virtualhost: z.string().min(1).optional(),
+  sorry_server: z.strictObject({ address: IpAddress, port: Port.optional() }).optional(),
+  quorum: z.number().int().min(1).optional(),
+  hysteresis: z.number().int().min(0).optional(),
+  /** Applied to every real server that does not have its own. */
+  check: Check.optional(),
+  real_servers: z.array(RealServer).min(1, { error: "a virtual service needs at least one real server" }),
+});
+export type VirtualService = z.infer<typeof VirtualService>;
+
+// --- director backend -------------------------------------------------------------------------
+
+export const KeepalivedInstall = z.strictObject({
+  from: z.enum(["package", "source"]).default("package"),
+  version: z.string().min(1).optional(),
+  /** A local path or an http(s) URL of the release tarball. */
+  tarball: z.string().min(1).optional(),
+  prefix: z.string().startsWith("/").default("/usr/local"),
+  sysconfdir: z.string().startsWith("/").default("/etc"),
+  configure_options: z.array(z.string()).optional(),
+});
+
+export const Director = z.strictObject({
+  backend: z.enum(["keepalived", "lvsd"]).default("keepalived"),
+  keepalived: KeepalivedInstall.default({ from: "package", prefix: "/usr/local", sysconfdir: "/etc" }),
+  lvsd: z
+    .strictObject({
+      /** Status JSON and Prometheus metrics on 127.0.0.1:<port>. */
+      status_port: Port.default(9547),
+      install_dir: z.string().startsWith("/").default("/opt/lvsd"),
+    })
+    .default({ status_port: 9547, install_dir: "/opt/lvsd" }),
+  /** Director sysctl baseline (ip_forward for NAT, expire_nodest_conn, ...). */
+  sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
+export type Director = z.infer<typeof Director>;
+
+// --- the document -----------------------------------------------------------------------------
+
+export const Inventory = z.strictObject({
+  /** Hosts and groups from an existing Ansible YAML inventory, merged under ours. */
+  ansible_inventory: z.string().min(1).optional(),
+  /** SSH settings for every host unless a group or the host says otherwise. */
+  defaults: SshSettings.optional(),
+  hosts: z.record(z.string(), Host).default({}),
+  /** `directors` and `realservers` are the two groups lvsctl gives meaning to. */
+  groups: z.record(z.string(), Group).default({}),
+  director: Director.default({
+    backend: "keepalived",
+    keepalived: { from: "package", prefix: "/usr/local", sysconfdir: "/etc" },
+    lvsd: { status_port: 9547, install_dir: "/opt/lvsd" },
+  }),
+  global_defs: GlobalDefs.default({ vrrp_strict: false }),
+  vrrp_instances: z.array(VrrpInstance).default([]),
+  vrrp_sync_groups: z.array(SyncGroup).default([]),
+  virtual_servers: z.array(VirtualService).default([]),
+});
+export type Inventory = z.infer<typeof Inventory>;
+export type InventoryInput = z.input<typeof Inventory>;
+
+/** Group names lvsctl gives meaning to. */
+export const DIRECTORS = "directors";
+export const REALSERVERS = "realservers";
