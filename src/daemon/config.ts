@@ -1,0 +1,213 @@
+// lvsd's configuration file (JSON), written by lvsctl (src/render/lvsd.ts, a typed converter from
+// the resolved Cluster) and parsed by the daemon with this same schema, so both sides agree on one
+// definition. Semantics follow keepalived.conf(5) for the same settings (shared/reference/peers.md);
+// the converter fills every keepalived default in, so the daemon never has to know them.
+//
+// Units, chosen once:
+// - VRRP advert interval: centiseconds (`advertIntervalCs`), the unit of the VRRPv3 Max Adver Int
+//   field (RFC 5798 section 5.2.7, 12 bits: 1-4095). VRRPv2 carries whole seconds (RFC 3768
+//   section 5.3.7), so for version 2 it must be a multiple of 100.
+// - Every other duration: seconds, possibly fractional (`...Sec`), as keepalived.conf writes them.
+// - Scripts: argv arrays (already split the way keepalived splits a quoted script line); the daemon
+//   runs them without a shell. The generic `notify` script gets keepalived's extra arguments
+//   (type INSTANCE|GROUP, name, state, priority) appended.
+//
+// This module imports only zod: it is bundled into the daemon (Node 18).
+import { z } from "zod";
+
+/** Bumped on incompatible changes; the daemon refuses versions it does not know. */
+export const LVSD_CONFIG_VERSION = 1;
+
+const Ip = z.union([z.ipv4(), z.ipv6()]);
+/** IFNAMSIZ 16 including the NUL (linux/if.h). */
+const IfName = z.string().min(1).max(15);
+const Port = z.number().int().min(1).max(65535);
+const Seconds = z.number().min(0);
+const Argv = z.array(z.string()).min(1);
+
+export const LvsdNotify = z.strictObject({
+  master: Argv.optional(),
+  backup: Argv.optional(),
+  fault: Argv.optional(),
+  stop: Argv.optional(),
+  /** Called on every transition with (INSTANCE|GROUP, name, state, priority) appended. */
+  generic: Argv.optional(),
+});
+export type LvsdNotify = z.infer<typeof LvsdNotify>;
+
+export const LvsdVip = z.strictObject({
+  address: Ip,
+  prefix: z.number().int().min(0).max(128),
+  /** Always set by the converter (defaults to the instance's interface). */
+  dev: IfName,
+  /** IFA_LABEL, at most 15 characters (rtnetlink). */
+  label: z.string().min(1).max(15).optional(),
+});
+export type LvsdVip = z.infer<typeof LvsdVip>;
+
+export const LvsdInstance = z.strictObject({
+  name: z.string().min(1),
+  interface: IfName,
+  /** RFC 3768 section 5.3.3 / RFC 5798 section 5.2.3: 1-255. */
+  vrid: z.number().int().min(1).max(255),
+  /** 255 is the address owner (RFC 5798 section 5.2.4). */
+  priority: z.number().int().min(1).max(255),
+  /** Initial state only. BACKUP whenever nopreempt or preemptDelaySec is set (keepalived's rule). */
+  state: z.enum(["MASTER", "BACKUP"]),
+  version: z.union([z.literal(2), z.literal(3)]),
+  /** Centiseconds (see the header). */
+  advertIntervalCs: z.number().int().min(1).max(4095),
+  /** VRRPv2 simple-text authentication, at most 8 octets (RFC 2338 section 5.3.10). */
+  authPass: z.string().min(1).max(8).optional(),
+  unicastSrcIp: Ip.optional(),
+  /** Empty: multicast (224.0.0.18 / ff02::12). */
+  unicastPeers: z.array(Ip),
+  vips: z.array(LvsdVip).min(1),
+  nopreempt: z.boolean(),
+  /** 0: preempt at once. keepalived allows 0-1000 s. */
+  preemptDelaySec: z.number().min(0).max(1000),
+  /** Any of these down puts the instance in FAULT. */
+  trackInterfaces: z.array(IfName),
+  garp: z.strictObject({
+    /** Second burst of gratuitous ARPs this long after becoming master (keepalived default 5 s; 0: none). */
+    masterDelaySec: Seconds,
+    /** Gratuitous ARPs per burst (keepalived default 5). */
+    masterRepeat: z.number().int().min(1),
+    /** Periodic re-announcement while master (0: off, keepalived's default). */
+    masterRefreshSec: Seconds,
+  }),
+  notify: LvsdNotify,
+});
+export type LvsdInstance = z.infer<typeof LvsdInstance>;
+
+export const LvsdSyncGroup = z.strictObject({
+  name: z.string().min(1),
+  /** Names of instances in `instances`. */
+  instances: z.array(z.string().min(1)).min(1),
+  notify: LvsdNotify,
+});
+export type LvsdSyncGroup = z.infer<typeof LvsdSyncGroup>;
+
+const CheckCommon = {
+  /** Defaults to the real server's address and port. */
+  connectIp: Ip.optional(),
+  connectPort: Port.optional(),
+  bindto: Ip.optional(),
+  /** keepalived default 5 s. */
+  connectTimeoutSec: Seconds,
+  /** Failures in a row before the real server is taken out (keepalived `retry`, default 1). */
+  retry: z.number().int().min(0),
+  /** keepalived default 1 s (3 s for HTTP_GET / SSL_GET). */
+  delayBeforeRetrySec: Seconds,
+};
+
+export const LvsdHttpUrl = z.strictObject({
+  path: z.string().startsWith("/"),
+  /** Accepted status codes; empty means any 2xx (keepalived's default). */
+  statusCodes: z.array(z.number().int().min(100).max(599)),
+  /** MD5 of the body, lower-case hex. */
+  digest: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+});
+export type LvsdHttpUrl = z.infer<typeof LvsdHttpUrl>;
+
+export const LvsdCheck = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("TCP"), ...CheckCommon }),
+  z.strictObject({
+    type: z.union([z.literal("HTTP"), z.literal("SSL")]),
+    ...CheckCommon,
+    urls: z.array(LvsdHttpUrl).min(1),
+    /** Host header; defaults to the service's virtualhost when it has one. */
+    virtualhost: z.string().min(1).optional(),
+  }),
+  z.strictObject({
+    type: z.literal("MISC"),
+    argv: Argv,
+    /** keepalived default: the service's delay_loop. */
+    timeoutSec: Seconds,
+    /** Exit 0 up, 1 down, 2-255: up with weight rc-2 (keepalived misc_dynamic). */
+    dynamic: z.boolean(),
+    retry: z.number().int().min(0),
+    delayBeforeRetrySec: Seconds,
+  }),
+]);
+export type LvsdCheck = z.infer<typeof LvsdCheck>;
+
+export const LvsdRealServer = z.strictObject({
+  address: Ip,
+  /** 0 for fwmark services that keep the client's destination port. */
+  port: z.number().int().min(0).max(65535),
+  weight: z.number().int().min(0).max(65535),
+  /** On failure set weight 0 instead of removing the destination. */
+  inhibitOnFailure: z.boolean(),
+  /** IPVS connection thresholds (0: none). */
+  uthreshold: z.number().int().min(0).optional(),
+  lthreshold: z.number().int().min(0).optional(),
+  notifyUp: Argv.optional(),
+  notifyDown: Argv.optional(),
+  /** Absent: no checking, the real server is always up. */
+  check: LvsdCheck.optional(),
+});
+export type LvsdRealServer = z.infer<typeof LvsdRealServer>;
+
+export const LvsdService = z
+  .strictObject({
+    name: z.string().min(1),
+    /** vip + port, or fwmark. */
+    vip: Ip.optional(),
+    port: Port.optional(),
+    fwmark: z.number().int().min(1).max(0xffffffff).optional(),
+    protocol: z.enum(["TCP", "UDP"]),
+    /** IPVS scheduler name (ip_vs_<name> module). */
+    scheduler: z.string().regex(/^[a-z]+$/),
+    forwarding: z.enum(["DR", "NAT", "TUN"]),
+    /** Absent: no persistence. */
+    persistenceTimeoutSec: z.number().int().min(1).optional(),
+    /** Dotted netmask (IPv4). */
+    persistenceNetmask: z.ipv4().optional(),
+    /** Interval between checks of each real server (keepalived default 60 s). */
+    delayLoopSec: z.number().positive(),
+    virtualhost: z.string().min(1).optional(),
+    sorryServer: z.strictObject({ address: Ip, port: z.number().int().min(0).max(65535) }).optional(),
+    /** Minimum total weight of live real servers (keepalived default 1). */
+    quorum: z.number().int().min(1),
+    hysteresis: z.number().int().min(0),
+    realServers: z.array(LvsdRealServer).min(1),
+  })
+  .refine((s) => (s.fwmark !== undefined) !== (s.vip !== undefined && s.port !== undefined), {
+    error: "a service has either vip and port, or fwmark",
+  });
+export type LvsdService = z.infer<typeof LvsdService>;
+
+export const LvsdConfig = z.strictObject({
+  version: z.literal(LVSD_CONFIG_VERSION),
+  /** The director's name in logs and status (keepalived's router_id). */
+  routerId: z.string().min(1),
+  /** Status JSON and Prometheus metrics on 127.0.0.1:<statusPort>. */
+  statusPort: Port,
+  instances: z.array(LvsdInstance),
+  syncGroups: z.array(LvsdSyncGroup),
+  services: z.array(LvsdService),
+});
+export type LvsdConfig = z.infer<typeof LvsdConfig>;
+
+/** Parses and checks a config file's text. Throws a plain Error naming the first bad path. */
+export function parseLvsdConfig(text: string): LvsdConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`lvsd config is not valid JSON: ${(e as Error).message}`);
+  }
+  const r = LvsdConfig.safeParse(raw);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
+    throw new Error(`lvsd config is invalid:\n${lines.join("\n")}`);
+  }
+  const names = new Set(r.data.instances.map((i) => i.name));
+  for (const g of r.data.syncGroups) {
+    for (const n of g.instances) {
+      if (!names.has(n)) throw new Error(`lvsd config is invalid:\n  syncGroups.${g.name}: unknown instance ${n}`);
+    }
+  }
+  return r.data;
+}
