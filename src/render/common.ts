@@ -1,0 +1,141 @@
+// What both director backends (keepalived.conf and lvsd.json) derive the same way from the model,
+// so the two configs cannot drift apart: the effective VRRP instance and keepalived's defaults.
+import { LvsctlError } from "../errors/index.js";
+import type { SecretRef } from "../inventory/schema.js";
+import type { Cluster, DirectorVrrpInstance, ResolvedDirector, ResolvedService } from "../inventory/model.js";
+
+export interface RenderOptions {
+  /** Turns an inventory secret reference into its value; the caller decides (env, file, or "***"). */
+  resolveSecret: (ref: SecretRef) => string;
+  /** Render for this backend instead of cluster.backend. */
+  backend?: "keepalived" | "lvsd";
+}
+
+/** keepalived.conf(5) defaults, written out where lvsd needs them explicit (shared/reference/peers.md). */
+export const KEEPALIVED_DEFAULTS = {
+  /** garp_master_delay: second burst after 5 s. */
+  garpMasterDelaySec: 5,
+  /** garp_master_repeat: 5 gratuitous ARPs per burst. */
+  garpMasterRepeat: 5,
+  /** garp_master_refresh: off. */
+  garpMasterRefreshSec: 0,
+  delayLoopSec: 60,
+  connectTimeoutSec: 5,
+  retry: 1,
+  delayBeforeRetrySec: 1,
+  /** HTTP_GET / SSL_GET use 3 s. */
+  httpDelayBeforeRetrySec: 3,
+  quorum: 1,
+  hysteresis: 0,
+} as const;
+
+/** VRRPv2 simple-text authentication carries 8 octets (RFC 2338 section 5.3.10); keepalived truncates. */
+export const AUTH_PASS_MAX = 8;
+
+export function findDirector(cluster: Cluster, name: string): ResolvedDirector {
+  const d = cluster.directors.find((x) => x.host.name === name);
+  if (!d) {
+    throw new LvsctlError("LVS703", `${name} is not a director of this cluster`, {
+      hint: `directors are: ${cluster.directors.map((x) => x.host.name).join(", ") || "(none)"}`,
+    });
+  }
+  return d;
+}
+
+export interface EffectiveInstance extends Omit<DirectorVrrpInstance, "authPass"> {
+  authPass?: string;
+}
+
+/**
+ * The instance as both backends run it:
+ * - initial state BACKUP whenever nopreempt or preempt_delay is set: keepalived clears both when
+ *   the initial state is MASTER (it logs "nopreempt will not work with initial state MASTER"), and
+ *   an explicit nopreempt is the stronger wish than a state the resolver defaulted;
+ * - the instance's own interface dropped from track_interface: keepalived ignores it with a
+ *   warning, and the instance already goes to FAULT when its own link is down;
+ * - the auth secret resolved, and refused when it is longer than 8 characters rather than
+ *   silently cut (the inventory validator says the same, LVS312, for clear-text values).
+ */
+export function effectiveInstance(inst: DirectorVrrpInstance, director: string, opts: RenderOptions): EffectiveInstance {
+  const { authPass: ref, ...rest } = inst;
+  const out: EffectiveInstance = {
+    ...rest,
+    state: inst.nopreempt || (inst.preemptDelay ?? 0) > 0 ? "BACKUP" : inst.state,
+    trackInterfaces: [...new Set(inst.trackInterfaces)].filter((i) => i !== inst.interface),
+    vips: inst.vips.map((v) => ({ ...v, dev: v.dev ?? inst.interface })),
+  };
+  if (ref !== undefined) {
+    const pass = opts.resolveSecret(ref);
+    if (pass.length === 0 || pass.length > AUTH_PASS_MAX) {
+      throw new LvsctlError("LVS704", `auth_pass of VRRP instance ${inst.name} (director ${director}) is ${pass.length} characters; VRRP carries 1 to ${AUTH_PASS_MAX}`, {
+        hint: "use a password of at most 8 characters (keepalived would silently use only the first 8)",
+      });
+    }
+    out.authPass = pass;
+  }
+  return out;
+}
+
+/** Services whose VIP or fwmark this cluster balances, in inventory order. */
+export function serviceKey(s: ResolvedService): string {
+  return s.fwmark !== undefined ? `fwmark ${s.fwmark}` : `${s.vip} ${s.port}`;
+}
+
+/** "200 201 202 404" -> "200-202 404" (keepalived 2.x accepts ranges in status_code). */
+export function statusCodeRanges(codes: number[]): string[] {
+  const sorted = [...new Set(codes)].sort((a, b) => a - b);
+  const out: string[] = [];
+  let i = 0;
+  while (i < sorted.length) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
+    out.push(j > i ? `${sorted[i]}-${sorted[j]}` : String(sorted[i]));
+    i = j + 1;
+  }
+  return out;
+}
+
+/** Numbers as keepalived.conf and JSON want them: no float noise (0.1 + 0.2 style). */
+export function num(n: number, decimals = 3): string {
+  const f = 10 ** decimals;
+  return String(Math.round(n * f) / f);
+}
+
+/**
+ * Splits a script line the way keepalived does before exec (notify.c): on blanks, with single or
+ * double quotes grouping words and a backslash escaping the next character outside single quotes.
+ */
+export function splitScript(line: string): string[] {
+  const words: string[] = [];
+  let cur = "";
+  let inWord = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i]!;
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === "\\" && i + 1 < line.length) {
+      cur += line[++i]!;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(cur);
+      cur = "";
+      inWord = false;
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(cur);
+  return words;
+}
+
+/** The director's own address in the family of `ip` (for messages and sysctl choices). */
+export function isIpv6(ip: string): boolean {
+  return ip.includes(":");
+}

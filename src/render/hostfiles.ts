@@ -1,0 +1,178 @@
+// systemd units, sysctl and modules-load files for directors and real servers: views prepared
+// here, laid out by the matching templates/*.hbs.
+import { basename } from "node:path";
+import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.js";
+import { findDirector, isIpv6 } from "./common.js";
+import { renderTemplate } from "./handlebars.js";
+
+/** Where things live on the target hosts. */
+export const PATHS = {
+  keepalivedUnit: "/etc/systemd/system/keepalived.service",
+  lvsdConfig: "/etc/lvsd/lvsd.json",
+  lvsdUnit: "/etc/systemd/system/lvsd.service",
+  /** Debian's nodejs package; lvsd's bundle targets Node 18 (Debian 12). */
+  node: "/usr/bin/node",
+  directorSysctl: "/etc/sysctl.d/90-lvs-director.conf",
+  directorModules: "/etc/modules-load.d/lvs.conf",
+  realServerSysctl: "/etc/sysctl.d/90-lvs-realserver.conf",
+  realServerUnit: "/etc/systemd/system/lvs-rs-vip.service",
+} as const;
+
+/**
+ * Host vars the real-server files read:
+ * - `lvs_interface`: the interface facing the directors (gets its own arp_ignore/arp_announce
+ *   lines; `all` already covers it, since the kernel takes the larger value);
+ * - `lvs_vip_before`: units that listen on the VIPs (the VIP unit is ordered before them).
+ */
+export const HOST_VARS = { interface: "lvs_interface", before: "lvs_vip_before" } as const;
+
+export interface KeepalivedPaths {
+  binary: string;
+  config: string;
+  fromPackage: boolean;
+}
+
+/** Debian's package: /usr/sbin and /etc; a source build: --prefix and --sysconfdir. */
+export function keepalivedPaths(cluster: Cluster): KeepalivedPaths {
+  const k = cluster.keepalived;
+  if (k.from === "package") return { binary: "/usr/sbin/keepalived", config: "/etc/keepalived/keepalived.conf", fromPackage: true };
+  const strip = (p: string) => p.replace(/\/+$/, "");
+  return { binary: `${strip(k.prefix)}/sbin/keepalived`, config: `${strip(k.sysconfdir)}/keepalived/keepalived.conf`, fromPackage: false };
+}
+
+export function renderKeepalivedUnit(cluster: Cluster, director: string): string {
+  findDirector(cluster, director);
+  const p = keepalivedPaths(cluster);
+  return renderTemplate("keepalived.service", {
+    director,
+    source: basename(cluster.source),
+    fromPackage: p.fromPackage,
+    binary: p.binary,
+    configPath: p.config,
+    prefix: cluster.keepalived.prefix,
+  });
+}
+
+export function renderLvsdUnit(cluster: Cluster, director: string): string {
+  findDirector(cluster, director);
+  return renderTemplate("lvsd.service", {
+    director,
+    source: basename(cluster.source),
+    node: PATHS.node,
+    installDir: cluster.lvsd.installDir.replace(/\/+$/, ""),
+    configPath: PATHS.lvsdConfig,
+  });
+}
+
+interface SysctlLine {
+  key: string;
+  value: string;
+  comment?: string;
+}
+
+/**
+ * The director baseline (Google Seesaw's, shared/reference/peers.md), then the inventory's
+ * `director.sysctls`, which override a baseline key in place or add keys at the end.
+ */
+export function directorSysctls(cluster: Cluster): SysctlLine[] {
+  const nat = cluster.services.filter((s) => s.lbKind === "NAT");
+  const lines: SysctlLine[] = [];
+  if (nat.length > 0) {
+    lines.push({ key: "net.ipv4.ip_forward", value: "1", comment: "NAT: replies from the real servers are routed back through the director." });
+    if (nat.some((s) => s.vip !== undefined && isIpv6(s.vip))) lines.push({ key: "net.ipv6.conf.all.forwarding", value: "1" });
+    lines.push({ key: "net.ipv4.conf.all.send_redirects", value: "0", comment: "NAT: no ICMP redirects that would send real servers around the director." });
+    lines.push({ key: "net.ipv4.conf.default.send_redirects", value: "0" });
+  }
+  lines.push({ key: "net.ipv4.vs.expire_nodest_conn", value: "1", comment: "Drop connections to a removed real server at once, so clients reconnect instead of hanging." });
+  lines.push({ key: "net.ipv4.vs.expire_quiescent_template", value: "1", comment: "Persistence templates of a real server at weight 0 expire, so persistent clients move." });
+  for (const key of Object.keys(cluster.directorSysctls).sort()) {
+    const value = String(cluster.directorSysctls[key]);
+    const at = lines.find((l) => l.key === key);
+    if (at) at.value = value;
+    else lines.push({ key, value });
+  }
+  // IPVS keys exist only while ip_vs is loaded: "-" makes a missing key not an error.
+  return lines.map((l) => (l.key.startsWith("net.ipv4.vs.") ? { ...l, key: `-${l.key}` } : l));
+}
+
+export function renderDirectorSysctl(cluster: Cluster, director: string): string {
+  findDirector(cluster, director);
+  return renderTemplate("lvs-director.sysctl.conf", {
+    director,
+    source: basename(cluster.source),
+    modulesPath: PATHS.directorModules,
+    sysctls: directorSysctls(cluster),
+  });
+}
+
+/** ip_vs and one ip_vs_<scheduler> per scheduler in use (kernel module names). */
+export function directorModules(cluster: Cluster): string[] {
+  return ["ip_vs", ...[...new Set(cluster.services.map((s) => s.lbAlgo))].sort().map((a) => `ip_vs_${a}`)];
+}
+
+export function renderDirectorModules(cluster: Cluster, director: string): string {
+  findDirector(cluster, director);
+  return renderTemplate("lvs-modules.conf", { director, source: basename(cluster.source), modules: directorModules(cluster) });
+}
+
+/** Services this host is a real server of (by inventory host name, else by address). */
+export function servicesOf(cluster: Cluster, host: ResolvedHost): ResolvedService[] {
+  return cluster.services.filter((s) => s.realServers.some((r) => (r.host !== undefined ? r.host === host.name : r.address === host.address)));
+}
+
+export interface RealServerVips {
+  vips: string[];
+  tunnel: boolean;
+}
+
+/**
+ * The VIPs a real server must hold on lo: those of its DR and TUN services (NAT real servers are
+ * addressed directly and need none). A fwmark service has no VIP of its own (a firewall rule
+ * marks traffic to any address), so for it every VRRP VIP of the cluster is taken, in the
+ * service's address family when the real server's address tells it.
+ */
+export function realServerVips(cluster: Cluster, host: ResolvedHost): RealServerVips {
+  const out: string[] = [];
+  let tunnel = false;
+  const allVrrpVips = cluster.directors.flatMap((d) => d.instances.flatMap((i) => i.vips.map((v) => v.address)));
+  for (const s of servicesOf(cluster, host)) {
+    if (s.lbKind === "NAT") continue;
+    if (s.lbKind === "TUN") tunnel = true;
+    if (s.vip !== undefined) out.push(s.vip);
+    else {
+      const rs = s.realServers.find((r) => (r.host !== undefined ? r.host === host.name : r.address === host.address));
+      const v6 = rs ? isIpv6(rs.address) : false;
+      out.push(...allVrrpVips.filter((v) => isIpv6(v) === v6));
+    }
+  }
+  return { vips: [...new Set(out)], tunnel };
+}
+
+function hostVar(host: ResolvedHost, name: string): unknown {
+  return host.vars[name];
+}
+
+export function renderRealServerSysctl(cluster: Cluster, host: ResolvedHost): string {
+  const { tunnel } = realServerVips(cluster, host);
+  const iface = hostVar(host, HOST_VARS.interface);
+  const interfaces = ["all", "default"];
+  if (typeof iface === "string" && iface.length > 0 && !interfaces.includes(iface)) interfaces.push(iface);
+  return renderTemplate("lvs-realserver.sysctl.conf", { host: host.name, source: basename(cluster.source), interfaces, tunnel });
+}
+
+export function renderRealServerUnit(cluster: Cluster, host: ResolvedHost): string {
+  const { vips, tunnel } = realServerVips(cluster, host);
+  const before = hostVar(host, HOST_VARS.before);
+  const beforeUnits = (Array.isArray(before) ? before : typeof before === "string" ? [before] : []).filter(
+    (u): u is string => typeof u === "string" && /^[\w@.:-]+$/.test(u),
+  );
+  return renderTemplate("lvs-rs-vip.service", {
+    host: host.name,
+    source: basename(cluster.source),
+    sysctlPath: PATHS.realServerSysctl,
+    before: beforeUnits,
+    tunnel,
+    // A host address on lo (/32, /128): a wider prefix would claim a whole subnet as local.
+    vips: vips.map((v) => ({ address: v, prefix: isIpv6(v) ? "128" : "32", v6: isIpv6(v) })),
+  });
+}

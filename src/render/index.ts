@@ -1,0 +1,127 @@
+// Public face of the renderers: the files each host of a cluster gets, rendered locally from the
+// resolved model (pure apart from reading templates/ once). Uploading, checksums and validate
+// commands are the executor's business; this module only says what each file is.
+import { LvsctlError } from "../errors/index.js";
+import type { Cluster, ResolvedHost } from "../inventory/model.js";
+import type { SecretRef } from "../inventory/schema.js";
+import { findDirector, type RenderOptions } from "./common.js";
+import {
+  PATHS,
+  keepalivedPaths,
+  realServerVips,
+  renderDirectorModules,
+  renderDirectorSysctl,
+  renderKeepalivedUnit,
+  renderLvsdUnit,
+  renderRealServerSysctl,
+  renderRealServerUnit,
+  servicesOf,
+} from "./hostfiles.js";
+import { renderKeepalivedConf } from "./keepalived.js";
+import { renderLvsdJson } from "./lvsd.js";
+
+export type { RenderOptions } from "./common.js";
+export { KEEPALIVED_DEFAULTS, AUTH_PASS_MAX, splitScript } from "./common.js";
+export { PATHS, HOST_VARS, keepalivedPaths, directorSysctls, directorModules, realServerVips, servicesOf } from "./hostfiles.js";
+export { renderKeepalivedConf } from "./keepalived.js";
+export { toLvsdConfig, renderLvsdJson, stableJson } from "./lvsd.js";
+
+export interface RenderedFile {
+  /** Absolute path on the target. */
+  path: string;
+  content: string;
+  mode: number;
+  owner?: string;
+  /** Run on the target against the new file before it replaces the old one; %s is its path. */
+  validate?: string;
+  /** Contains a secret: diffs and printed output must mask it. */
+  secret?: boolean;
+}
+
+function secretInDirector(cluster: Cluster, director: string): boolean {
+  return findDirector(cluster, director).instances.some((i) => i.authPass !== undefined);
+}
+
+/**
+ * A director's files: keepalived.conf + keepalived.service, or lvsd.json + lvsd.service (by
+ * `opts.backend`, else the cluster's backend), then the sysctl baseline and the IPVS modules.
+ */
+export function renderDirector(cluster: Cluster, director: string, opts: RenderOptions): RenderedFile[] {
+  const backend = opts.backend ?? cluster.backend;
+  const secret = secretInDirector(cluster, director);
+  const files: RenderedFile[] = [];
+  if (backend === "keepalived") {
+    const k = keepalivedPaths(cluster);
+    files.push(
+      { path: k.config, content: renderKeepalivedConf(cluster, director, opts), mode: secret ? 0o600 : 0o644, owner: "root", validate: `${k.binary} -t -f %s`, secret },
+      { path: PATHS.keepalivedUnit, content: renderKeepalivedUnit(cluster, director), mode: 0o644, owner: "root" },
+    );
+  } else {
+    files.push(
+      { path: PATHS.lvsdConfig, content: renderLvsdJson(cluster, director, opts), mode: secret ? 0o600 : 0o644, owner: "root", secret },
+      { path: PATHS.lvsdUnit, content: renderLvsdUnit(cluster, director), mode: 0o644, owner: "root" },
+    );
+  }
+  files.push(
+    { path: PATHS.directorSysctl, content: renderDirectorSysctl(cluster, director), mode: 0o644, owner: "root" },
+    { path: PATHS.directorModules, content: renderDirectorModules(cluster, director), mode: 0o644, owner: "root" },
+  );
+  return files;
+}
+
+function hostOf(cluster: Cluster, name: string): ResolvedHost {
+  const h = cluster.hosts[name];
+  if (!h) {
+    throw new LvsctlError("LVS706", `no host named ${name} in ${cluster.source}`, {
+      hint: `hosts are: ${Object.keys(cluster.hosts).join(", ") || "(none)"}`,
+    });
+  }
+  return h;
+}
+
+/**
+ * A real server's files: the ARP sysctls and the unit that puts the VIPs on lo, when it serves a
+ * DR or TUN service; nothing for a NAT-only real server (it needs no VIP and no ARP tuning).
+ */
+export function renderRealServer(cluster: Cluster, host: string, _opts: RenderOptions): RenderedFile[] {
+  const h = hostOf(cluster, host);
+  if (servicesOf(cluster, h).length === 0 || realServerVips(cluster, h).vips.length === 0) return [];
+  return [
+    { path: PATHS.realServerSysctl, content: renderRealServerSysctl(cluster, h), mode: 0o644, owner: "root" },
+    { path: PATHS.realServerUnit, content: renderRealServerUnit(cluster, h), mode: 0o644, owner: "root" },
+  ];
+}
+
+/** Every file one host gets, by its roles (a host with neither role gets none). */
+export function renderHost(cluster: Cluster, host: string, opts: RenderOptions): RenderedFile[] {
+  const h = hostOf(cluster, host);
+  const files: RenderedFile[] = [];
+  if (cluster.directors.some((d) => d.host.name === host)) files.push(...renderDirector(cluster, host, opts));
+  if (h.roles.includes("realserver") || servicesOf(cluster, h).length > 0) files.push(...renderRealServer(cluster, host, opts));
+  return files;
+}
+
+/** Every host of the cluster (in inventory order), each with its files; hosts without files map to []. */
+export function renderAll(cluster: Cluster, opts: RenderOptions): Map<string, RenderedFile[]> {
+  const out = new Map<string, RenderedFile[]>();
+  for (const name of Object.keys(cluster.hosts)) out.set(name, renderHost(cluster, name, opts));
+  return out;
+}
+
+/** Replaces every occurrence of each secret value with ***, longest first (for diffs and output). */
+export function maskSecrets(content: string, secrets: readonly string[]): string {
+  let out = content;
+  for (const s of [...new Set(secrets)].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
+    out = out.split(s).join("***");
+  }
+  return out;
+}
+
+/** Every secret value the director files of this cluster contain, resolved with `resolveSecret`. */
+export function secretValues(cluster: Cluster, resolveSecret: (ref: SecretRef) => string): string[] {
+  const refs = cluster.directors.flatMap((d) => d.instances.flatMap((i) => (i.authPass !== undefined ? [i.authPass] : [])));
+  return [...new Set(refs.map(resolveSecret))];
+}
+
+/** A resolver for plan and diff output: every secret renders as ***. */
+export const maskedSecret = (_ref: SecretRef): string => "***";

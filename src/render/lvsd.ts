@@ -1,0 +1,173 @@
+// lvsd.json for one director: a typed converter, not a template. JSON through handlebars would
+// need a quoting helper on every string and could still emit invalid JSON; here the result is
+// checked against the daemon's own schema (src/daemon/config.ts) before it is written, and printed
+// with sorted keys so the file is stable (diffs and checksums only change when the config does).
+import type { Cluster, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
+import {
+  LVSD_CONFIG_VERSION,
+  LvsdConfig,
+  type LvsdCheck,
+  type LvsdInstance,
+  type LvsdNotify,
+  type LvsdRealServer,
+  type LvsdService,
+} from "../daemon/config.js";
+import { LvsctlError } from "../errors/index.js";
+import { KEEPALIVED_DEFAULTS as D, effectiveInstance, findDirector, splitScript, type RenderOptions } from "./common.js";
+
+type Notify = { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+
+function argv(script: string | undefined): string[] | undefined {
+  if (!script) return undefined;
+  const words = splitScript(script);
+  return words.length > 0 ? words : undefined;
+}
+
+function notify(n: Notify): LvsdNotify {
+  const out: LvsdNotify = {};
+  for (const k of ["master", "backup", "fault", "stop", "generic"] as const) {
+    const a = argv(n[k]);
+    if (a) out[k] = a;
+  }
+  return out;
+}
+
+function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
+  if (c.type === "MISC_CHECK") {
+    return {
+      type: "MISC",
+      argv: argv(c.path) ?? [c.path],
+      // keepalived: misc_timeout defaults to the service's delay_loop.
+      timeoutSec: c.timeoutSec ?? s.delayLoop ?? D.delayLoopSec,
+      dynamic: c.dynamic,
+      retry: c.retry ?? D.retry,
+      delayBeforeRetrySec: c.delayBeforeRetrySec ?? D.delayBeforeRetrySec,
+    };
+  }
+  const http = c.type !== "TCP_CHECK";
+  const common = {
+    ...(c.common.connectIp ? { connectIp: c.common.connectIp } : {}),
+    ...(c.common.connectPort ? { connectPort: c.common.connectPort } : {}),
+    ...(c.common.bindto ? { bindto: c.common.bindto } : {}),
+    connectTimeoutSec: c.common.connectTimeoutSec ?? D.connectTimeoutSec,
+    retry: c.common.retry ?? D.retry,
+    delayBeforeRetrySec: c.common.delayBeforeRetrySec ?? (http ? D.httpDelayBeforeRetrySec : D.delayBeforeRetrySec),
+  };
+  if (c.type === "TCP_CHECK") return { type: "TCP", ...common };
+  const vhost = c.virtualhost ?? s.virtualhost;
+  return {
+    type: c.type === "HTTP_GET" ? "HTTP" : "SSL",
+    ...common,
+    urls: c.urls.map((u) => ({
+      path: u.path,
+      statusCodes: [...new Set(u.statusCodes)].sort((a, b) => a - b),
+      ...(u.digest ? { digest: u.digest.toLowerCase() } : {}),
+    })),
+    ...(vhost ? { virtualhost: vhost } : {}),
+  };
+}
+
+function realServer(rs: ResolvedRealServer, s: ResolvedService): LvsdRealServer {
+  const up = argv(rs.notifyUp);
+  const down = argv(rs.notifyDown);
+  return {
+    address: rs.address,
+    port: rs.port,
+    weight: rs.weight,
+    inhibitOnFailure: rs.inhibitOnFailure,
+    ...(rs.uthreshold !== undefined ? { uthreshold: rs.uthreshold } : {}),
+    ...(rs.lthreshold !== undefined ? { lthreshold: rs.lthreshold } : {}),
+    ...(up ? { notifyUp: up } : {}),
+    ...(down ? { notifyDown: down } : {}),
+    ...(rs.check ? { check: check(rs.check, s) } : {}),
+  };
+}
+
+function service(s: ResolvedService): LvsdService {
+  return {
+    name: s.name,
+    ...(s.fwmark !== undefined ? { fwmark: s.fwmark } : { vip: s.vip!, port: s.port! }),
+    protocol: s.protocol,
+    scheduler: s.lbAlgo,
+    forwarding: s.lbKind,
+    ...(s.persistenceTimeout !== undefined ? { persistenceTimeoutSec: s.persistenceTimeout } : {}),
+    ...(s.persistenceGranularity ? { persistenceNetmask: s.persistenceGranularity } : {}),
+    delayLoopSec: s.delayLoop ?? D.delayLoopSec,
+    ...(s.virtualhost ? { virtualhost: s.virtualhost } : {}),
+    ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.sorryServer.port ?? s.port ?? 0 } } : {}),
+    quorum: s.quorum ?? D.quorum,
+    hysteresis: s.hysteresis ?? D.hysteresis,
+    realServers: s.realServers.map((r) => realServer(r, s)),
+  };
+}
+
+/** The lvsd config for one director, as the daemon will parse it. Pure. */
+export function toLvsdConfig(cluster: Cluster, directorName: string, opts: RenderOptions): LvsdConfig {
+  const director = findDirector(cluster, directorName);
+  const instances: LvsdInstance[] = director.instances.map((raw) => {
+    const i = effectiveInstance(raw, directorName, opts);
+    return {
+      name: i.name,
+      interface: i.interface,
+      vrid: i.vrid,
+      priority: i.priority,
+      state: i.state,
+      version: i.version,
+      // v2 adverts carry whole seconds (RFC 3768 section 5.3.7), v3 centiseconds (RFC 5798 5.2.7).
+      advertIntervalCs: i.version === 2 ? Math.round(i.advertInt) * 100 : Math.round(i.advertInt * 100),
+      ...(i.authPass !== undefined ? { authPass: i.authPass } : {}),
+      ...(i.unicastSrcIp ? { unicastSrcIp: i.unicastSrcIp } : {}),
+      unicastPeers: i.unicastPeers,
+      vips: i.vips.map((v) => ({ address: v.address, prefix: v.prefix, dev: v.dev ?? i.interface, ...(v.label ? { label: v.label } : {}) })),
+      nopreempt: i.nopreempt,
+      preemptDelaySec: i.preemptDelay ?? 0,
+      trackInterfaces: i.trackInterfaces,
+      garp: {
+        masterDelaySec: i.garp.masterDelay ?? D.garpMasterDelaySec,
+        masterRepeat: i.garp.masterRepeat ?? D.garpMasterRepeat,
+        masterRefreshSec: i.garp.masterRefresh ?? D.garpMasterRefreshSec,
+      },
+      notify: notify(i.notify),
+    };
+  });
+  const mine = new Set(instances.map((i) => i.name));
+  const config: LvsdConfig = {
+    version: LVSD_CONFIG_VERSION,
+    routerId: director.routerId,
+    statusPort: cluster.lvsd.statusPort,
+    instances,
+    syncGroups: cluster.syncGroups
+      .map((g) => ({ name: g.name, instances: g.instances.filter((n) => mine.has(n)), notify: notify(g.notify) }))
+      .filter((g) => g.instances.length > 0),
+    services: cluster.services.map(service),
+  };
+  // The daemon parses with this schema; a config it would refuse must not leave lvsctl.
+  const r = LvsdConfig.safeParse(config);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new LvsctlError("LVS705", `the lvsd config for ${directorName} does not match lvsd's schema at ${first?.path.join(".")}: ${first?.message}`, {
+      hint: "this is a bug in lvsctl's converter or a gap in inventory validation; please report it with the inventory",
+    });
+  }
+  return config;
+}
+
+/** JSON with object keys sorted at every level, two-space indent, final newline. */
+export function stableJson(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === "object") {
+      return Object.fromEntries(
+        Object.keys(v as object)
+          .sort()
+          .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+      );
+    }
+    return v;
+  };
+  return JSON.stringify(sort(value), null, 2) + "\n";
+}
+
+export function renderLvsdJson(cluster: Cluster, directorName: string, opts: RenderOptions): string {
+  return stableJson(toLvsdConfig(cluster, directorName, opts));
+}
