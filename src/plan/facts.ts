@@ -1,0 +1,420 @@
+// Facts: what a host looks like now, gathered in ONE round trip (pyinfra's model, STYLE.md
+// habit 8): one shell script, sent as one exec, prints each fact in its own section between
+// markers; each section has a pure parser tested on fixture output. The script only reads.
+//
+// What to read beyond the fixed base (managed paths, sysctls, units, packages, ...) is a
+// FactRequest the planners build: the planner knows which files it manages.
+import { type Command, shellQuote } from "../ssh/types.js";
+
+export interface FactRequest {
+  /** sysctl keys (dotted, as `sysctl` prints them); a segment may be `*` (a glob over interfaces). */
+  sysctls: string[];
+  /** Regular files whose sha256 is wanted. */
+  sha256: string[];
+  /** Files whose mode, owner and group are wanted. */
+  stats: string[];
+  /** Paths whose existence is wanted (`creates` guards). */
+  exists: string[];
+  /** Files whose content is wanted (state file, stamps, old content for --diff). */
+  contents: string[];
+  /** Directories whose per-file sha256 manifest is wanted (upload_dir). */
+  manifests: string[];
+  /** systemd units: is-enabled / is-active. */
+  units: string[];
+  /** Packages: installed version. */
+  packages: string[];
+  /** Addresses to look the route up for (`ip route get`, no traffic is sent). */
+  routeTo: string[];
+  /** Read-only guard commands (`unless`): their exit status. Keyed by the command text. */
+  guards: string[];
+}
+
+export function emptyRequest(): FactRequest {
+  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], manifests: [], units: [], packages: [], routeTo: [], guards: [] };
+}
+
+export function mergeRequests(...reqs: Partial<FactRequest>[]): FactRequest {
+  const out = emptyRequest();
+  for (const r of reqs) for (const k of Object.keys(out) as (keyof FactRequest)[]) for (const v of r[k] ?? []) if (!out[k].includes(v)) out[k].push(v);
+  for (const k of Object.keys(out) as (keyof FactRequest)[]) out[k].sort();
+  return out;
+}
+
+export type OsFamily = "debian" | "redhat" | "suse" | "arch" | "alpine" | "unknown";
+
+export interface OsFact {
+  id: string;
+  idLike: string[];
+  versionId: string;
+  prettyName: string;
+  family: OsFamily;
+}
+
+export interface AddressFact {
+  dev: string;
+  family: "inet" | "inet6";
+  address: string;
+  prefix: number;
+  scope: string;
+}
+
+export interface LinkFact {
+  index: number;
+  name: string;
+  flags: string[];
+  mtu: number;
+  state: string;
+  mac?: string;
+}
+
+export interface RouteFact {
+  /** For `ip route get`: the address asked about. For the default route: "default". */
+  to: string;
+  via?: string;
+  dev?: string;
+  src?: string;
+  /** local / unreachable / ... when not a unicast route. */
+  type?: string;
+}
+
+export interface StatFact {
+  mode: number;
+  owner: string;
+  group: string;
+}
+
+export interface UnitFact {
+  /** enabled, disabled, static, masked, not-found, ... ("" when systemctl printed nothing). */
+  enabled: string;
+  /** active, inactive, failed, activating, ... */
+  active: string;
+}
+
+export interface HostFacts {
+  os: OsFact;
+  kernel: string;
+  packageManager: "apt" | "dnf" | "yum" | "none";
+  init: "systemd" | "other";
+  /** `node --version` without the v, or undefined when Node is not installed. */
+  nodeVersion?: string;
+  addresses: AddressFact[];
+  links: LinkFact[];
+  defaultRoutes: RouteFact[];
+  routes: Record<string, RouteFact>;
+  sysctls: Record<string, string>;
+  sha256: Record<string, string>;
+  stats: Record<string, StatFact>;
+  exists: string[];
+  /** Content of requested files; absent key: the file does not exist. */
+  contents: Record<string, Buffer>;
+  /** dir -> (path relative to dir -> sha256); absent key: the directory does not exist. */
+  manifests: Record<string, Record<string, string>>;
+  units: Record<string, UnitFact>;
+  /** package -> installed version; absent: not installed. */
+  packages: Record<string, string>;
+  /** guard command -> exit status. */
+  guards: Record<string, number>;
+}
+
+const MARK = "@@lvsctl-fact";
+
+/** Paths go into the script quoted; these characters would break the line-based parsers. */
+export function checkPath(path: string): string | undefined {
+  if (!path.startsWith("/")) return `path ${JSON.stringify(path)} must be absolute`;
+  if (/[\n\t\\]/.test(path)) return `path ${JSON.stringify(path)} contains a newline, tab or backslash`;
+  return undefined;
+}
+
+/** sysctl key <-> /proc/sys path: dots separate levels, and a `/` in a key stands for a dot in a name (sysctl(8)). */
+export function sysctlPath(key: string): string {
+  return "/proc/sys/" + key.split(".").map((s) => s.replace(/\//g, ".")).join("/");
+}
+
+export function sysctlKey(path: string): string {
+  return path.replace(/^\/proc\/sys\//, "").split("/").map((s) => s.replace(/\./g, "/")).join(".");
+}
+
+function quotedList(items: string[]): string {
+  return items.map(shellQuote).join(" ");
+}
+
+/** A /proc/sys path with `*` segments left unquoted so the shell expands them. */
+function globPath(key: string): string {
+  return sysctlPath(key).split("/").map((s) => (s === "*" ? "*" : s === "" ? "" : shellQuote(s))).join("/");
+}
+
+/** The one fact-gathering script for a request. Read-only (guards are the user's read-only commands). */
+export function factScript(req: FactRequest): string {
+  const lines: string[] = [
+    "LC_ALL=C; export LC_ALL",
+    `m() { printf '\\n${MARK} %s@@\\n' "$1"; }`,
+    "m os; cat /etc/os-release 2>/dev/null",
+    "m kernel; uname -r",
+    "m pkgmgr; for p in apt-get dnf yum; do command -v $p >/dev/null 2>&1 && echo $p; done",
+    "m init; if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi",
+    "m node; node --version 2>/dev/null",
+    "m addr; ip -o addr show 2>/dev/null",
+    "m link; ip -o link show 2>/dev/null",
+    "m defroute; ip -o route show default 2>/dev/null; ip -o -6 route show default 2>/dev/null",
+  ];
+  if (req.routeTo.length) lines.push(`m routeto; for a in ${quotedList(req.routeTo)}; do printf '%s|' "$a"; ip -o route get "$a" 2>/dev/null | head -n 1; echo; done`);
+  if (req.sysctls.length)
+    lines.push(`m sysctl; for f in ${req.sysctls.map(globPath).join(" ")}; do [ -r "$f" ] && printf '%s=%s\\n' "$f" "$(cat "$f" | tr '\\t' ' ')"; done`);
+  if (req.sha256.length) lines.push(`m sha256; for f in ${quotedList(req.sha256)}; do [ -f "$f" ] && sha256sum "$f"; done`);
+  if (req.stats.length) lines.push(`m stats; for f in ${quotedList(req.stats)}; do [ -e "$f" ] && stat -c '%a %U %G %n' "$f"; done`);
+  if (req.exists.length) lines.push(`m exists; for f in ${quotedList(req.exists)}; do [ -e "$f" ] && printf '%s\\n' "$f"; done`);
+  if (req.contents.length)
+    lines.push(`m contents; for f in ${quotedList(req.contents)}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 < "$f" | tr -d '\\n'; echo; fi; done`);
+  if (req.manifests.length) lines.push(`m manifests; for d in ${quotedList(req.manifests)}; do [ -d "$d" ] && { printf 'dir %s\\n' "$d"; find "$d" -type f -exec sha256sum {} +; }; done`);
+  if (req.units.length)
+    lines.push(`m units; for u in ${quotedList(req.units)}; do printf '%s|%s|%s\\n' "$u" "$(systemctl is-enabled "$u" 2>/dev/null)" "$(systemctl is-active "$u" 2>/dev/null)"; done`);
+  if (req.packages.length)
+    lines.push(
+      `m packages; if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${quotedList(req.packages)} 2>/dev/null; ` +
+        `elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\\tii\\t%{VERSION}-%{RELEASE}\\n' ${quotedList(req.packages)} 2>/dev/null; fi`,
+    );
+  if (req.guards.length) {
+    lines.push("m guards");
+    req.guards.forEach((g, i) => lines.push(`( ${g} ) </dev/null >/dev/null 2>&1; echo "${i} $?"`));
+  }
+  lines.push("m end; true");
+  return lines.join("\n") + "\n";
+}
+
+export function factCommand(req: FactRequest): Command {
+  return { shell: factScript(req) };
+}
+
+/** Split the script's output into sections by marker. */
+export function splitSections(stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const re = new RegExp(`^${MARK} ([a-z0-9]+)@@$`, "gm");
+  const marks: { name: string; start: number; end: number }[] = [];
+  for (let m = re.exec(stdout); m; m = re.exec(stdout)) marks.push({ name: m[1]!, start: m.index, end: m.index + m[0].length });
+  marks.forEach((mk, i) => {
+    const next = marks[i + 1];
+    out.set(mk.name, stdout.slice(mk.end + 1, next ? next.start : stdout.length).replace(/\n$/, ""));
+  });
+  return out;
+}
+
+function nonEmptyLines(text: string): string[] {
+  return text.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "");
+}
+
+export function parseOsRelease(text: string): OsFact {
+  const kv: Record<string, string> = {};
+  for (const line of nonEmptyLines(text)) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!;
+    if (/^".*"$/.test(v) || /^'.*'$/.test(v)) v = v.slice(1, -1).replace(/\\(["$`\\])/g, "$1");
+    kv[m[1]!] = v;
+  }
+  const id = (kv.ID ?? "").toLowerCase();
+  const idLike = (kv.ID_LIKE ?? "").toLowerCase().split(/\s+/).filter(Boolean);
+  const all = [id, ...idLike];
+  const family: OsFamily = all.some((x) => x === "debian" || x === "ubuntu")
+    ? "debian"
+    : all.some((x) => ["rhel", "fedora", "centos", "rocky", "almalinux"].includes(x))
+      ? "redhat"
+      : all.some((x) => x.includes("suse"))
+        ? "suse"
+        : all.includes("arch")
+          ? "arch"
+          : all.includes("alpine")
+            ? "alpine"
+            : "unknown";
+  return { id, idLike, versionId: kv.VERSION_ID ?? "", prettyName: kv.PRETTY_NAME ?? "", family };
+}
+
+/** `ip -o addr show`: `2: eth0    inet 10.0.0.5/24 brd ... scope global eth0\       valid_lft ...` */
+export function parseIpAddr(text: string): AddressFact[] {
+  const out: AddressFact[] = [];
+  for (const line of nonEmptyLines(text)) {
+    const m = /^\d+:\s+(\S+)\s+(inet6?)\s+([0-9a-fA-F.:]+)(?:\/(\d+))?(.*)$/.exec(line);
+    if (!m) continue;
+    const family = m[2] as "inet" | "inet6";
+    const scope = /\bscope (\S+)/.exec(m[5]!)?.[1] ?? "global";
+    out.push({ dev: m[1]!.replace(/@.*$/, ""), family, address: m[3]!.toLowerCase(), prefix: m[4] ? Number(m[4]) : family === "inet" ? 32 : 128, scope });
+  }
+  return out;
+}
+
+/** `ip -o link show`: `4: eth0@if5: <BROADCAST,UP> mtu 1500 ... state UP ...\    link/ether 02:..` */
+export function parseIpLink(text: string): LinkFact[] {
+  const out: LinkFact[] = [];
+  for (const line of nonEmptyLines(text)) {
+    const m = /^(\d+):\s+([^:@\s]+)(?:@[^:\s]+)?:\s+<([^>]*)>(.*)$/.exec(line);
+    if (!m) continue;
+    const rest = m[4]!;
+    const link: LinkFact = {
+      index: Number(m[1]),
+      name: m[2]!,
+      flags: m[3]!.split(",").filter(Boolean),
+      mtu: Number(/\bmtu (\d+)/.exec(rest)?.[1] ?? 0),
+      state: /\bstate (\S+)/.exec(rest)?.[1] ?? "UNKNOWN",
+    };
+    const mac = /link\/\S+ ([0-9a-f:]{17})/.exec(rest)?.[1];
+    if (mac) link.mac = mac;
+    out.push(link);
+  }
+  return out;
+}
+
+/** One route line (`ip -o route show default` or `ip -o route get X`). */
+export function parseRouteLine(line: string, to?: string): RouteFact | undefined {
+  const words = line.replace(/\\.*$/, "").trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return undefined;
+  const r: RouteFact = { to: to ?? "" };
+  let i = 0;
+  if (["local", "unreachable", "blackhole", "prohibit", "broadcast", "multicast", "throw"].includes(words[0]!)) r.type = words[i++]!;
+  const dest = words[i++];
+  if (to === undefined) r.to = dest ?? "";
+  for (; i < words.length; i++) {
+    const w = words[i]!;
+    const next = words[i + 1];
+    if (next === undefined) break;
+    if (w === "via") r.via = next.replace(/^inet6? /, "");
+    else if (w === "dev") r.dev = next;
+    else if (w === "src") r.src = next;
+    else continue;
+    i++;
+  }
+  return r;
+}
+
+export function parseDefaultRoutes(text: string): RouteFact[] {
+  return nonEmptyLines(text).map((l) => parseRouteLine(l)).filter((r): r is RouteFact => r !== undefined);
+}
+
+/** `ADDR|<ip -o route get ADDR output>` per line. */
+export function parseRouteTo(text: string): Record<string, RouteFact> {
+  const out: Record<string, RouteFact> = {};
+  for (const line of nonEmptyLines(text)) {
+    const bar = line.indexOf("|");
+    if (bar < 0) continue;
+    const addr = line.slice(0, bar);
+    const r = parseRouteLine(line.slice(bar + 1), addr);
+    if (r) out[addr] = r;
+  }
+  return out;
+}
+
+/** `/proc/sys/a/b/c=value` per line. */
+export function parseSysctls(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of nonEmptyLines(text)) {
+    const eq = line.indexOf("=");
+    if (eq < 0) continue;
+    out[sysctlKey(line.slice(0, eq))] = line.slice(eq + 1).trim().replace(/\s+/g, " ");
+  }
+  return out;
+}
+
+/** `sha256sum` output: `<64 hex>  <path>`. */
+export function parseSha256(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of nonEmptyLines(text)) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (m) out[m[2]!] = m[1]!;
+  }
+  return out;
+}
+
+/** `stat -c '%a %U %G %n'`: `644 root root /etc/x`. */
+export function parseStats(text: string): Record<string, StatFact> {
+  const out: Record<string, StatFact> = {};
+  for (const line of nonEmptyLines(text)) {
+    const m = /^([0-7]+) (\S+) (\S+) (.+)$/.exec(line);
+    if (m) out[m[4]!] = { mode: parseInt(m[1]!, 8), owner: m[2]!, group: m[3]! };
+  }
+  return out;
+}
+
+export function parseContents(text: string): Record<string, Buffer> {
+  const out: Record<string, Buffer> = {};
+  for (const line of nonEmptyLines(text)) {
+    const m = /^([^\t]+)\t\+(.*)$/.exec(line);
+    if (m) out[m[1]!] = Buffer.from(m[2]!, "base64");
+  }
+  return out;
+}
+
+export function parseManifests(text: string): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  let dir: string | undefined;
+  for (const line of nonEmptyLines(text)) {
+    if (line.startsWith("dir ")) {
+      dir = line.slice(4);
+      out[dir] = {};
+      continue;
+    }
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m || dir === undefined) continue;
+    const prefix = dir.endsWith("/") ? dir : dir + "/";
+    if (m[2]!.startsWith(prefix)) out[dir]![m[2]!.slice(prefix.length)] = m[1]!;
+  }
+  return out;
+}
+
+export function parseUnits(text: string): Record<string, UnitFact> {
+  const out: Record<string, UnitFact> = {};
+  for (const line of nonEmptyLines(text)) {
+    const [name, enabled, active] = line.split("|");
+    if (name) out[name] = { enabled: enabled || "not-found", active: active || "inactive" };
+  }
+  return out;
+}
+
+/** dpkg-query `pkg\tii \tversion` (only fully installed counts) or rpm's same shape. */
+export function parsePackages(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of nonEmptyLines(text)) {
+    const [name, status, version] = line.split("\t");
+    if (!name || !status || version === undefined || version === "") continue;
+    if (status.trim() !== "ii") continue;
+    out[name.replace(/:.*$/, "")] = version;
+  }
+  return out;
+}
+
+export function parseGuards(text: string, guards: string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of nonEmptyLines(text)) {
+    const m = /^(\d+) (\d+)$/.exec(line);
+    const g = m ? guards[Number(m[1])] : undefined;
+    if (m && g !== undefined) out[g] = Number(m[2]);
+  }
+  return out;
+}
+
+/** Parse the whole output of factScript(req). Pure. */
+export function parseFacts(stdout: string, req: FactRequest): HostFacts {
+  const s = splitSections(stdout);
+  const get = (k: string) => s.get(k) ?? "";
+  if (!s.has("end")) throw new Error("fact output is incomplete (no end marker)");
+  const pm = nonEmptyLines(get("pkgmgr"));
+  const node = get("node").trim().replace(/^v/, "");
+  const facts: HostFacts = {
+    os: parseOsRelease(get("os")),
+    kernel: get("kernel").trim(),
+    packageManager: pm.includes("apt-get") ? "apt" : pm.includes("dnf") ? "dnf" : pm.includes("yum") ? "yum" : "none",
+    init: get("init").trim() === "systemd" ? "systemd" : "other",
+    addresses: parseIpAddr(get("addr")),
+    links: parseIpLink(get("link")),
+    defaultRoutes: parseDefaultRoutes(get("defroute")),
+    routes: parseRouteTo(get("routeto")),
+    sysctls: parseSysctls(get("sysctl")),
+    sha256: parseSha256(get("sha256")),
+    stats: parseStats(get("stats")),
+    exists: nonEmptyLines(get("exists")),
+    contents: parseContents(get("contents")),
+    manifests: parseManifests(get("manifests")),
+    units: parseUnits(get("units")),
+    packages: parsePackages(get("packages")),
+    guards: parseGuards(get("guards"), req.guards),
+  };
+  if (node) facts.nodeVersion = node;
+  return facts;
+}

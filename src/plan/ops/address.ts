@@ -1,0 +1,177 @@
+// Addresses on interfaces (the real server's VIPs on lo): added now with `ip addr replace`,
+// put back on boot by a oneshot systemd unit, and removed when no longer wanted.
+//
+// Removal needs memory: an address on the host is only ever removed when lvsctl added it, so
+// the host keeps a state file (/var/lib/lvsctl/state.json) listing, per owning unit, the
+// addresses lvsctl manages. It is written as the union of old and new before any address is
+// added, and as the new set once removals are done, so an interrupted run still knows what
+// it may have added.
+import type { HostFacts } from "../facts.js";
+import { PlanError } from "./errors.js";
+import { planFile } from "./file.js";
+import { change, execStep, ok, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
+
+export const STATE_FILE = "/var/lib/lvsctl/state.json";
+export const UNIT_DIR = "/etc/systemd/system";
+/** iproute2's binary; /sbin/ip exists on Debian (usrmerge) and RHEL alike. */
+const IP = "/sbin/ip";
+
+export interface AddressSpec {
+  address: string;
+  prefix: number;
+  dev: string;
+}
+
+export interface AddressDesired {
+  addresses: AddressSpec[];
+  /** The systemd unit that owns these addresses and restores them on boot, e.g. lvs-rs-vip.service. */
+  unit: string;
+  description?: string;
+  /** Units that must start after the addresses exist (the services listening on them). */
+  before?: string[];
+  stateFile?: string;
+}
+
+export interface LvsctlState {
+  version: 1;
+  /** owner (unit name) -> "ADDR/PREFIX dev DEV" */
+  addresses: Record<string, string[]>;
+}
+
+export function addressKey(a: AddressSpec): string {
+  return `${a.address.toLowerCase()}/${a.prefix} dev ${a.dev}`;
+}
+
+export function parseAddressKey(key: string): AddressSpec | undefined {
+  const m = /^(\S+)\/(\d+) dev (\S+)$/.exec(key);
+  return m ? { address: m[1]!, prefix: Number(m[2]), dev: m[3]! } : undefined;
+}
+
+export function readState(facts: HostFacts, path: string): { state: LvsctlState; warning?: string } {
+  const raw = facts.contents[path];
+  const empty: LvsctlState = { version: 1, addresses: {} };
+  if (!raw) return { state: empty };
+  try {
+    const parsed = JSON.parse(raw.toString("utf8")) as Partial<LvsctlState>;
+    const addresses: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(parsed.addresses ?? {})) if (Array.isArray(v)) addresses[k] = v.filter((x): x is string => typeof x === "string");
+    return { state: { version: 1, addresses } };
+  } catch {
+    return { state: empty, warning: `${path} is not valid JSON; addresses it listed will not be removed` };
+  }
+}
+
+export function stateContent(state: LvsctlState): string {
+  const sorted: Record<string, string[]> = {};
+  for (const k of Object.keys(state.addresses).sort()) {
+    const list = [...new Set(state.addresses[k])].sort();
+    if (list.length) sorted[k] = list;
+  }
+  return JSON.stringify({ version: 1, addresses: sorted }, null, 2) + "\n";
+}
+
+/** The unit that puts the addresses back on boot (and takes them away on `systemctl stop`). */
+export function addressUnitContent(d: AddressDesired): string {
+  const before = ["network-online.target", ...(d.before ?? [])];
+  const specs = [...d.addresses].sort((a, b) => addressKey(a).localeCompare(addressKey(b)));
+  const start = specs.map((a) => `ExecStart=${IP} addr replace ${a.address}/${a.prefix} dev ${a.dev}`);
+  const stop = specs.map((a) => `ExecStop=-${IP} addr del ${a.address}/${a.prefix} dev ${a.dev}`);
+  return [
+    "# Managed by lvsctl: changes here are overwritten on the next run.",
+    "[Unit]",
+    `Description=${d.description ?? "Addresses managed by lvsctl"}`,
+    "DefaultDependencies=no",
+    "After=systemd-sysctl.service network-pre.target",
+    "Wants=network-pre.target",
+    `Before=${before.join(" ")}`,
+    "",
+    "[Service]",
+    "Type=oneshot",
+    "RemainAfterExit=yes",
+    ...(start.length ? start : ["ExecStart=/bin/true"]),
+    ...stop,
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
+    "",
+  ].join("\n");
+}
+
+export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContext): OpPlan {
+  if (!/^[A-Za-z0-9@_.:-]+\.service$/.test(d.unit)) throw new PlanError(`unit name ${JSON.stringify(d.unit)} must end in .service`);
+  const statePath = d.stateFile ?? STATE_FILE;
+  const { state, warning } = readState(facts, statePath);
+  const owned = state.addresses[d.unit] ?? [];
+  const wanted = [...new Set(d.addresses.map(addressKey))].sort();
+  const live = new Set(facts.addresses.map((a) => addressKey({ address: a.address, prefix: a.prefix, dev: a.dev })));
+  const links = new Set(facts.links.map((l) => l.name));
+  const steps: Step[] = [];
+  const why: string[] = [];
+  const put = (content: string) => planFile(facts, { path: statePath, content, mode: 0o644, owner: "root", group: "root" }, { diff: false });
+
+  const toAdd = wanted.filter((k) => !live.has(k));
+  const toRemove = owned.filter((k) => !wanted.includes(k) && live.has(k));
+  const union: LvsctlState = { version: 1, addresses: { ...state.addresses, [d.unit]: [...new Set([...owned, ...wanted])] } };
+  const final: LvsctlState = { version: 1, addresses: { ...state.addresses, [d.unit]: wanted } };
+  // 1. Remember first, so an interrupted run can still clean up what it added.
+  const stateDir = statePath.replace(/\/[^/]*$/, "") || "/";
+  const mkdir = facts.exists.includes(stateDir) ? [] : [execStep(["mkdir", "-p", "-m", "0755", stateDir])];
+  const recordedUnion = toAdd.some((k) => !owned.includes(k));
+  if (recordedUnion) steps.push(...mkdir, ...put(stateContent(union)).steps.map((s) => ({ ...s, describe: `record ${statePath}` })));
+  // 2. Live changes.
+  for (const k of toAdd) {
+    const a = parseAddressKey(k)!;
+    if (links.size && !links.has(a.dev)) throw new PlanError(`interface ${a.dev} does not exist on this host (for ${a.address})`);
+    steps.push(execStep([IP, "addr", "replace", `${a.address}/${a.prefix}`, "dev", a.dev]));
+    why.push(`add ${a.address}/${a.prefix} on ${a.dev}`);
+  }
+  for (const k of toRemove) {
+    const a = parseAddressKey(k)!;
+    steps.push(execStep([IP, "addr", "del", `${a.address}/${a.prefix}`, "dev", a.dev]));
+    why.push(`remove ${a.address}/${a.prefix} from ${a.dev} (no longer wanted)`);
+  }
+  // 3. Persist: the unit restores them on boot.
+  const unitPath = `${UNIT_DIR}/${d.unit}`;
+  const unitPlan = planFile(facts, { path: unitPath, content: addressUnitContent(d), mode: 0o644, owner: "root", group: "root" }, ctx);
+  let diff: string | undefined;
+  if (facts.init !== "systemd") {
+    why.push("not persisted: the host does not run systemd");
+  } else {
+    if (unitPlan.status === "change") {
+      steps.push(...unitPlan.steps, execStep(["systemctl", "daemon-reload"]));
+      why.push(`${d.unit} ${facts.sha256[unitPath] ? "updated" : "installed"}`);
+      diff = unitPlan.diff;
+    }
+    const unit = facts.units[d.unit];
+    if (unit?.enabled !== "enabled") {
+      steps.push(execStep(["systemctl", "enable", "--quiet", d.unit]));
+      why.push(`enable ${d.unit}`);
+    }
+    if (unit?.active !== "active") {
+      // Starting it only runs `ip addr replace` for addresses that are already there.
+      steps.push(execStep(["systemctl", "start", d.unit]));
+      why.push(`start ${d.unit}`);
+    }
+  }
+  // 4. The final record, once removals are done.
+  const finalPlan = put(stateContent(final));
+  const needFinal = recordedUnion ? stateContent(final) !== stateContent(union) : finalPlan.status === "change";
+  if (needFinal) steps.push(...(recordedUnion ? [] : mkdir), ...finalPlan.steps.map((s) => ({ ...s, describe: `record ${statePath}` })));
+  const warnings = warning ? [warning] : undefined;
+  if (!steps.length) return ok(`${wanted.length} address(es) present and persisted`, warnings ? { warnings } : {});
+  if (!why.length) why.push(`record ${statePath}`);
+  const out = change(why.join("; "), steps);
+  if (diff) out.diff = diff;
+  if (warnings) out.warnings = warnings;
+  return out;
+}
+
+export const addressOp: Operation<AddressDesired> = {
+  name: "address",
+  needs: (d, ctx) => {
+    const unitPath = `${UNIT_DIR}/${d.unit}`;
+    const statePath = d.stateFile ?? STATE_FILE;
+    return { exists: [statePath.replace(/\/[^/]*$/, "") || "/"], contents: [statePath, ...(ctx.diff ? [unitPath] : [])], sha256: [d.stateFile ?? STATE_FILE, unitPath], stats: [unitPath, d.stateFile ?? STATE_FILE], units: [d.unit] };
+  },
+  plan: planAddress,
+};

@@ -1,0 +1,13 @@
+// The operations, by the key a playbook task uses for them.
+export * from "./types.js";
+export { PlanError } from "./errors.js";
+export { fileOp, planFile, fileDiff, sha256, type FileDesired } from "./file.js";
+export { filesOp, planFiles } from "./files.js";
+export { sysctlOp, planSysctl, sysctlFileContent, type SysctlDesired } from "./sysctl.js";
+export { addressOp, planAddress, addressUnitContent, addressKey, readState, stateContent, STATE_FILE, UNIT_DIR, type AddressDesired, type AddressSpec, type LvsctlState } from "./address.js";
+export { packageOp, planPackage, type PackageDesired } from "./package.js";
+export { serviceOp, planService, unitName, type ServiceDesired } from "./service.js";
+export { commandOp, planCommand, type CommandDesired } from "./command.js";
+export { uploadDirOp, planUploadDir, type UploadDirDesired, type DirFile } from "./upload-dir.js";
+export { buildOp, planBuild, buildKey, configureArgs, type BuildDesired } from "./build.js";
+export { defaultRouteOp, planDefaultRoute, type DefaultRouteDesired } from "./route.js";
