@@ -1,0 +1,128 @@
+// Our one module around the `yaml` library (STYLE.md habit 14): parse a file keeping positions,
+// turn YAML's own errors into diagnostics, and find the node behind a key path so every later
+// problem can say file:line:col.
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { SourceLocation } from "../errors/index.js";
+import type { Diagnostic, Path } from "./diagnostic.js";
+
+export interface YamlSource {
+  file: string;
+  text: string;
+  doc: Document.Parsed;
+  /** The document as plain data; undefined when it could not be converted (alias bombs...). */
+  data: unknown;
+  /** YAML errors and warnings, located. */
+  diagnostics: Diagnostic[];
+  /** True when there are syntax errors other than duplicate keys: the data is not trustworthy. */
+  broken: boolean;
+  /** Where a key path is in this file; see locate(). */
+  at(path: Path, opts?: { key?: boolean }): SourceLocation | undefined;
+  /** True when the path exists in this file (every key present). */
+  has(path: Path): boolean;
+}
+
+// yaml's messages end with " at line N, column M:" and a code excerpt; we print our own location.
+function firstLine(message: string): string {
+  const line = message.split("\n")[0] ?? message;
+  return line.replace(/ at line \d+, column \d+:?$/, "");
+}
+
+export function parseYaml(text: string, file: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  const pos = (offset: number): SourceLocation => {
+    const clamped = Math.max(0, Math.min(offset, text.length));
+    const { line, col } = lineCounter.linePos(clamped);
+    return { file, line, col };
+  };
+
+  const diagnostics: Diagnostic[] = [];
+  let broken = false;
+  for (const e of doc.errors) {
+    const dup = e.code === "DUPLICATE_KEY";
+    if (!dup) broken = true;
+    diagnostics.push({
+      severity: "error",
+      code: dup ? "LVS101" : "LVS100",
+      message: dup ? "duplicate key: a key may appear only once in a mapping (YAML 1.2)" : firstLine(e.message),
+      hint: dup ? "remove or rename one of the two; the later value would silently win in other tools" : "check indentation, quotes and brackets around this position",
+      location: pos(e.pos[0]),
+    });
+  }
+  for (const w of doc.warnings) {
+    diagnostics.push({ severity: "warning", code: "LVS100", message: firstLine(w.message), location: pos(w.pos[0]) });
+  }
+
+  let data: unknown;
+  try {
+    // maxAliasCount bounds "billion laughs" documents.
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    broken = true;
+    diagnostics.push({
+      severity: "error",
+      code: "LVS100",
+      message: `the document cannot be read: ${err instanceof Error ? firstLine(err.message) : String(err)}`,
+      hint: "check anchors (&name) and aliases (*name)",
+      ...(doc.contents?.range ? { location: pos(doc.contents.range[0]) } : {}),
+    });
+  }
+
+  /** Follow `path` as far as it goes: the node reached, the key of the last pair, how deep. */
+  const walk = (path: Path): { node: Node | undefined; keyNode: Node | undefined; depth: number } => {
+    let node: unknown = doc.contents;
+    let keyNode: Node | undefined;
+    let depth = 0;
+    for (const seg of path) {
+      if (isAlias(node)) {
+        try {
+          node = node.resolve(doc);
+        } catch {
+          break;
+        }
+      }
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && keyMatches(p.key, seg));
+        if (!pair) break;
+        keyNode = isNodeWithRange(pair.key) ? pair.key : undefined;
+        // `key:` with no value has no value node, only the key.
+        node = pair.value ?? undefined;
+      } else if (isSeq(node) && typeof seg === "number") {
+        if (seg < 0 || seg >= node.items.length) break;
+        node = node.items[seg];
+        keyNode = undefined;
+      } else {
+        break;
+      }
+      depth++;
+    }
+    return { node: isNodeWithRange(node) ? node : undefined, keyNode, depth };
+  };
+
+  const at = (path: Path, opts?: { key?: boolean }): SourceLocation | undefined => {
+    const { node, keyNode, depth } = walk(path);
+    const pick = (n: Node | undefined): SourceLocation | undefined => (n?.range ? pos(n.range[0]) : undefined);
+    if (depth === path.length) {
+      if (opts?.key && keyNode && path.length > 0 && typeof path[path.length - 1] === "string") return pick(keyNode) ?? pick(node);
+      return pick(node) ?? pick(keyNode) ?? pick((doc.contents as Node | null) ?? undefined);
+    }
+    // The path stops early (a missing key): point at the deepest key that exists, which is
+    // where the missing thing belongs.
+    if (depth === 0) return pick((doc.contents as Node | null) ?? undefined) ?? (text.length > 0 ? pos(0) : undefined);
+    const parent = walk(path.slice(0, depth));
+    return pick(parent.keyNode) ?? pick(parent.node);
+  };
+
+  const has = (path: Path): boolean => walk(path).depth === path.length;
+
+  return { file, text, doc, data, diagnostics, broken, at, has };
+}
+
+function isNodeWithRange(n: unknown): n is Node {
+  return typeof n === "object" && n !== null && "range" in n && Array.isArray((n as Node).range);
+}
+
+function keyMatches(key: unknown, seg: string | number): boolean {
+  if (isScalar(key)) return String(key.value) === String(seg);
+  return key === seg;
+}

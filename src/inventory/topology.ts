@@ -1,0 +1,212 @@
+// Who is in which group, which directors run which VRRP instance with what priority, and what a
+// VIP string means. validate.ts and resolve.ts both ask these questions; answering them in one
+// place keeps the checks and the result from drifting apart. Tolerant by design: unknown names
+// and cycles are skipped here (validate.ts reports them).
+import { isIP } from "node:net";
+import { DIRECTORS, REALSERVERS, type Inventory, type Vip, type VrrpInstance } from "./schema.js";
+
+export const ALL = "all";
+
+export interface Topology {
+  /** Host names in document order. */
+  hosts: string[];
+  /** Every group's members, expanded through children; "all" holds every host. */
+  members: Map<string, string[]>;
+  /** Each host's groups, sorted, including "all". */
+  groupsOf: Map<string, string[]>;
+  /** Group nesting depth (all = 0, top-level groups 1, their children 2...), for var precedence. */
+  depth: Map<string, number>;
+  /** The `directors` group's hosts in order: listed hosts, then children, then hosts that name the group. */
+  directors: string[];
+  realservers: string[];
+}
+
+export function buildTopology(inv: Pick<Inventory, "hosts" | "groups">): Topology {
+  const hosts = Object.keys(inv.hosts);
+  const hostSet = new Set(hosts);
+  const groups = inv.groups;
+  const members = new Map<string, string[]>();
+
+  // Hosts that name a group in their own `groups:` list.
+  const named = new Map<string, string[]>();
+  for (const h of hosts) {
+    for (const g of inv.hosts[h]?.groups ?? []) {
+      if (!named.has(g)) named.set(g, []);
+      named.get(g)!.push(h);
+    }
+  }
+
+  const expand = (g: string, seen: Set<string>): string[] => {
+    if (members.has(g)) return members.get(g)!;
+    if (seen.has(g)) return []; // a cycle: reported by validate.ts
+    seen.add(g);
+    const out: string[] = [];
+    const add = (h: string) => {
+      if (hostSet.has(h) && !out.includes(h)) out.push(h);
+    };
+    const def = Object.prototype.hasOwnProperty.call(groups, g) ? groups[g] : undefined;
+    for (const h of def?.hosts ?? []) add(h);
+    for (const c of def?.children ?? []) for (const h of expand(c, seen)) add(h);
+    for (const h of named.get(g) ?? []) add(h);
+    seen.delete(g);
+    members.set(g, out);
+    return out;
+  };
+  for (const g of new Set([...Object.keys(groups), ...named.keys()])) expand(g, new Set());
+  members.set(ALL, [...hosts]);
+
+  const depth = new Map<string, number>([[ALL, 0]]);
+  const childOf = new Set(Object.values(groups).flatMap((g) => g.children ?? []));
+  const setDepth = (g: string, d: number, seen: Set<string>) => {
+    if (seen.has(g)) return;
+    if ((depth.get(g) ?? -1) >= d) return;
+    depth.set(g, d);
+    seen.add(g);
+    for (const c of (Object.prototype.hasOwnProperty.call(groups, g) ? groups[g]?.children : undefined) ?? []) setDepth(c, d + 1, seen);
+    seen.delete(g);
+  };
+  for (const g of Object.keys(groups)) if (g !== ALL && !childOf.has(g)) setDepth(g, 1, new Set());
+  for (const g of members.keys()) if (!depth.has(g)) depth.set(g, 1);
+
+  const groupsOf = new Map<string, string[]>();
+  for (const h of hosts) groupsOf.set(h, []);
+  for (const [g, hs] of members) for (const h of hs) groupsOf.get(h)?.push(g);
+  for (const [h, gs] of groupsOf) groupsOf.set(h, [...new Set(gs)].sort());
+
+  return {
+    hosts,
+    members,
+    groupsOf,
+    depth,
+    directors: members.get(DIRECTORS) ?? [],
+    realservers: members.get(REALSERVERS) ?? [],
+  };
+}
+
+// --- VRRP instance membership ----------------------------------------------------------------
+
+/** Default priorities by position among an instance's directors (keepalived's default is 100). */
+export function defaultPriority(index: number): number {
+  return index === 0 ? 150 : Math.max(1, 101 - index);
+}
+
+export interface InstanceMember {
+  host: string;
+  priority: number;
+  prioritySource: "member" | "instance" | "default";
+  state: "MASTER" | "BACKUP";
+  stateGiven: boolean;
+  interface: string;
+  /** From members.<host>.unicast_src_ip, the instance's unicast_src_ip, or the host address (unicast: true). */
+  unicastSrcIp?: string;
+}
+
+/**
+ * The directors that run `inst`, in directors-group order, with their priority and initial
+ * state. Names in `members` that are not directors are skipped (validate.ts reports them).
+ */
+export function instanceMembers(inst: VrrpInstance, topo: Topology, hostAddress: (h: string) => string | undefined): InstanceMember[] {
+  const listed = inst.members;
+  const running = listed ? topo.directors.filter((d) => Object.prototype.hasOwnProperty.call(listed, d)) : topo.directors;
+  const members: InstanceMember[] = running.map((host, i) => {
+    const m = listed?.[host];
+    const priority = m?.priority ?? inst.priority ?? defaultPriority(i);
+    const prioritySource = m?.priority !== undefined ? "member" : inst.priority !== undefined ? "instance" : "default";
+    const src = m?.unicast_src_ip ?? inst.unicast_src_ip ?? (inst.unicast ? hostAddress(host) : undefined);
+    return {
+      host,
+      priority,
+      prioritySource,
+      state: "BACKUP",
+      stateGiven: false,
+      interface: m?.interface ?? inst.interface,
+      ...(src !== undefined ? { unicastSrcIp: src } : {}),
+    };
+  });
+  // The first director with the highest priority starts as MASTER unless a state is given;
+  // with nopreempt everybody starts BACKUP (keepalived requires it).
+  const top = members.reduce<InstanceMember | undefined>((best, m) => (!best || m.priority > best.priority ? m : best), undefined);
+  for (const m of members) {
+    const given = listed?.[m.host]?.state ?? inst.state;
+    if (given) {
+      m.state = given;
+      m.stateGiven = true;
+    } else {
+      m.state = !inst.nopreempt && m === top ? "MASTER" : "BACKUP";
+    }
+  }
+  return members;
+}
+
+// --- VIPs ------------------------------------------------------------------------------------
+
+export interface ParsedVip {
+  address: string;
+  family: 4 | 6;
+  prefix: number;
+  dev?: string;
+  label?: string;
+}
+
+/**
+ * "10.0.0.100", "10.0.0.100/24", "10.0.0.100/24 dev eth0 label eth0:vip" (keepalived's
+ * virtual_ipaddress line), or the mapping form. Default prefix /32 or /128.
+ */
+export function parseVip(v: Vip): ParsedVip | { error: string } {
+  if (typeof v !== "string") {
+    const family = isIP(v.address);
+    if (family !== 4 && family !== 6) return { error: `"${v.address}" is not an IP address` };
+    const max = family === 4 ? 32 : 128;
+    if (v.prefix !== undefined && v.prefix > max) return { error: `prefix /${v.prefix} is too long for IPv${family} (at most /${max})` };
+    return { address: v.address, family, prefix: v.prefix ?? max, ...(v.dev ? { dev: v.dev } : {}), ...(v.label ? { label: v.label } : {}) };
+  }
+  const words = v.trim().split(/\s+/);
+  const [cidr, ...rest] = words;
+  if (!cidr) return { error: "empty VIP" };
+  const [addr, prefixText, extra] = cidr.split("/");
+  if (extra !== undefined || addr === undefined) return { error: `"${cidr}" is not ADDRESS or ADDRESS/PREFIX` };
+  const family = isIP(addr);
+  if (family !== 4 && family !== 6) return { error: `"${addr}" is not an IP address` };
+  const max = family === 4 ? 32 : 128;
+  let prefix = max;
+  if (prefixText !== undefined) {
+    if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max) return { error: `"/${prefixText}" is not a prefix length for IPv${family} (0-${max})` };
+    prefix = Number(prefixText);
+  }
+  const out: ParsedVip = { address: addr, family, prefix };
+  for (let i = 0; i < rest.length; i += 2) {
+    const k = rest[i]!;
+    const val = rest[i + 1];
+    if ((k !== "dev" && k !== "label") || val === undefined) return { error: `unexpected "${rest.slice(i).join(" ")}" (after the address only "dev IFACE" and "label NAME" are understood)` };
+    if (k === "dev") {
+      if (val.length > 15) return { error: `interface name "${val}" is longer than 15 characters (IFNAMSIZ)` };
+      out.dev = val;
+    } else {
+      if (val.length > 15) return { error: `label "${val}" is longer than 15 characters` };
+      out.label = val;
+    }
+  }
+  return out;
+}
+
+export function ipFamily(addr: string): 0 | 4 | 6 {
+  return isIP(addr) as 0 | 4 | 6;
+}
+
+/** A canonical text form, so 10.0.0.1 and 2001:db8::1 / 2001:DB8:0::1 compare equal. */
+export function canonicalIp(addr: string): string {
+  if (isIP(addr) !== 6) return addr;
+  try {
+    return new URL(`http://[${addr}]/`).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return addr.toLowerCase();
+  }
+}
+
+/** The service's display name: its own, `<vip>:<port>`, `[v6]:<port>` or `fwmark<N>`. */
+export function serviceName(s: { name?: string; vip?: string; port?: number; fwmark?: number }): string {
+  if (s.name) return s.name;
+  if (s.fwmark !== undefined) return `fwmark${s.fwmark}`;
+  const vip = s.vip ?? "?";
+  return `${isIP(vip) === 6 ? `[${vip}]` : vip}:${s.port ?? "?"}`;
+}

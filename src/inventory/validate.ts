@@ -1,0 +1,491 @@
+// Rules that look across the document: things each key's own shape cannot tell (schema.ts does
+// that), but that break a cluster all the same. Each rule has its own code (codes.ts), points at
+// the YAML node that causes the problem, and says how to fix it. Rules never throw and never
+// stop at the first finding.
+import type { SourceLocation } from "../errors/index.js";
+import type { Code } from "./codes.js";
+import { formatPath, type Diagnostic, type Path, type Severity } from "./diagnostic.js";
+import { didYouMean } from "./issues.js";
+import { jumpList, parseJumpTarget } from "./resolve.js";
+import { DIRECTORS, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
+import { ALL, buildTopology, canonicalIp, instanceMembers, ipFamily, parseVip, serviceName, type ParsedVip, type Topology } from "./topology.js";
+
+export interface ValidateContext {
+  /** Where a path of the (validated) inventory is in the user's files. */
+  at: (path: Path, opts?: { key?: boolean }) => SourceLocation | undefined;
+  /** For `{env: NAME}` secrets. */
+  env: NodeJS.ProcessEnv;
+  /**
+   * Names present in the file, including entries the schema rejected, so a reference to a
+   * broken host is not also reported as a reference to a missing one.
+   */
+  knownHosts?: ReadonlySet<string>;
+  knownGroups?: ReadonlySet<string>;
+  /** Whether the user wrote this key (the schema fills in defaults, so the data cannot tell). */
+  has?: (path: Path) => boolean;
+}
+
+type Report = (severity: Severity, code: Code, path: Path, message: string, hint?: string, key?: boolean) => void;
+
+export function validate(inv: Inventory, ctx: ValidateContext): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const report: Report = (severity, code, path, message, hint, key) => {
+    const location = ctx.at(path, key ? { key } : undefined);
+    out.push({ severity, code, message, ...(hint ? { hint } : {}), ...(location ? { location } : {}) });
+  };
+  const topo = buildTopology(inv);
+  const rules = [hostAndGroupRules, secretRules, vrrpRules, serviceRules, backendRules];
+  for (const rule of rules) rule(inv, topo, ctx, report);
+  return out;
+}
+
+const has = <T>(rec: Record<string, T>, k: string): boolean => Object.prototype.hasOwnProperty.call(rec, k);
+const hostExists = (inv: Inventory, ctx: ValidateContext, h: string) => has(inv.hosts, h) || (ctx.knownHosts?.has(h) ?? false);
+const groupExists = (inv: Inventory, ctx: ValidateContext, g: string) => g === ALL || has(inv.groups, g) || (ctx.knownGroups?.has(g) ?? false);
+const list = (xs: Iterable<string>) => [...xs].join(", ");
+
+// --- hosts and groups ------------------------------------------------------------------------
+
+function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report): void {
+  const groupNames = Object.keys(inv.groups);
+  const hostNames = Object.keys(inv.hosts);
+
+  for (const [h, host] of Object.entries(inv.hosts)) {
+    (host.groups ?? []).forEach((g, i) => {
+      if (!groupExists(inv, ctx, g)) {
+        const guess = didYouMean(g, groupNames);
+        report("error", "LVS200", ["hosts", h, "groups", i], `host ${h} is in group "${g}", which does not exist`, guess ? `did you mean "${guess}"? otherwise add it under groups:` : `add "${g}:" under groups:, or remove it here`);
+      }
+    });
+  }
+
+  for (const [g, group] of Object.entries(inv.groups)) {
+    group.hosts.forEach((h, i) => {
+      if (!hostExists(inv, ctx, h)) {
+        const guess = didYouMean(h, hostNames);
+        report("error", "LVS201", ["groups", g, "hosts", i], `group ${g} lists host "${h}", which is not defined under hosts:`, guess ? `did you mean "${guess}"?` : `add "${h}:" with its address under hosts:`);
+      }
+    });
+    (group.children ?? []).forEach((c, i) => {
+      if (!groupExists(inv, ctx, c) || c === ALL) {
+        const guess = didYouMean(c, groupNames);
+        report("error", "LVS202", ["groups", g, "children", i], c === ALL ? `group ${g} cannot have "all" as a child: every group is already inside all` : `group ${g} has child group "${c}", which does not exist`, guess && c !== ALL ? `did you mean "${guess}"?` : `define "${c}:" under groups:, or remove it here`);
+      }
+    });
+  }
+
+  // Cycles through children: a group inside itself is no group at all.
+  const reported = new Set<string>();
+  const visit = (g: string, stack: string[]) => {
+    const children = has(inv.groups, g) ? (inv.groups[g]!.children ?? []) : [];
+    children.forEach((c, i) => {
+      const at = stack.indexOf(c);
+      if (at >= 0) {
+        const cycle = [...stack.slice(at), c];
+        const key = [...cycle].sort().join(",");
+        if (!reported.has(key)) {
+          reported.add(key);
+          report("error", "LVS203", ["groups", g, "children", i], `groups contain each other: ${cycle.join(" -> ")}`, "remove one of the children: entries to break the loop");
+        }
+      } else if (has(inv.groups, c)) {
+        visit(c, [...stack, c]);
+      }
+    });
+  };
+  for (const g of groupNames) visit(g, [g]);
+
+  // No directors at all, while there is VRRP or IPVS work for them.
+  if (topo.directors.length === 0 && (inv.vrrp_instances.length > 0 || inv.virtual_servers.length > 0)) {
+    const path: Path = has(inv.groups, DIRECTORS) ? ["groups", DIRECTORS] : inv.vrrp_instances.length > 0 ? ["vrrp_instances"] : ["virtual_servers"];
+    report("error", "LVS208", path, has(inv.groups, DIRECTORS) ? "the directors group has no hosts" : "there is no directors group", `list the load balancers under groups: directors: hosts: [...]`, true);
+  }
+
+  // A director that is also a real server (by group): its own VIP would be both held and answered.
+  for (const h of topo.directors) {
+    if (topo.realservers.includes(h)) {
+      const path: Path = inv.groups[REALSERVERS]?.hosts.includes(h) ? ["groups", REALSERVERS, "hosts", inv.groups[REALSERVERS]!.hosts.indexOf(h)] : ["hosts", h];
+      report("error", "LVS209", path, `host ${h} is both a director and a real server`, "a director cannot also serve its own VIP behind IPVS here; use separate hosts");
+    }
+  }
+
+  // Two hosts answering on one address and port: one of them is a copy-paste slip.
+  const seenAddr = new Map<string, string>();
+  for (const h of hostNames) {
+    const host = inv.hosts[h]!;
+    const key = `${canonicalIp(host.address)}|${host.port ?? inv.defaults?.port ?? 22}`;
+    const first = seenAddr.get(key);
+    if (first) report("warning", "LVS210", ["hosts", h, "address"], `hosts ${first} and ${h} have the same address ${host.address}${host.port ? ` and port ${host.port}` : ""}`, "check for a copy-paste slip; if both really are one machine, give them different SSH ports");
+    else seenAddr.set(key, h);
+  }
+
+  // Jump hosts.
+  const jumpPaths: { path: Path; jump: NonNullable<Inventory["defaults"]>["jump"]; owner?: string }[] = [];
+  if (inv.defaults?.jump) jumpPaths.push({ path: ["defaults", "jump"], jump: inv.defaults.jump });
+  for (const [g, group] of Object.entries(inv.groups)) if (group.ssh?.jump) jumpPaths.push({ path: ["groups", g, "ssh", "jump"], jump: group.ssh.jump });
+  for (const [h, host] of Object.entries(inv.hosts)) if (host.jump) jumpPaths.push({ path: ["hosts", h, "jump"], jump: host.jump, owner: h });
+  for (const { path, jump, owner } of jumpPaths) {
+    jumpList(jump).forEach((j, i) => {
+      const p: Path = typeof jump === "string" ? path : [...path, i];
+      if (hostExists(inv, ctx, j)) {
+        if (owner === j) report("error", "LVS205", p, `host ${owner} uses itself as its jump host`, "remove it from jump:");
+        return;
+      }
+      const t = parseJumpTarget(j);
+      // A bare word is meant as an inventory host; user@host, host:port or a dotted name is an address.
+      const literal = t && (j.includes("@") || j.includes(":") || j.includes(".") || ipFamily(t.address) !== 0);
+      if (!literal) {
+        const guess = didYouMean(j, hostNames);
+        report("error", "LVS204", p, t ? `jump host "${j}" is not an inventory host` : `jump host "${j}" is neither an inventory host nor [user@]host[:port]`, guess ? `did you mean "${guess}"?` : "add it under hosts:, or write it as user@address:port");
+      }
+    });
+  }
+  // Loops through inventory jump hosts (a -> b -> a).
+  for (const h of hostNames) {
+    const chain = (name: string, seen: string[]): string[] | undefined => {
+      for (const j of jumpList(inv.hosts[name]?.jump)) {
+        if (!has(inv.hosts, j)) continue;
+        if (seen.includes(j)) return [...seen, j];
+        const c = chain(j, [...seen, j]);
+        if (c) return c;
+      }
+      return undefined;
+    };
+    const loop = chain(h, [h]);
+    if (loop && loop[loop.length - 1] === h && loop.length > 2) {
+      report("error", "LVS205", ["hosts", h, "jump"], `jump hosts form a loop: ${loop.join(" -> ")}`, "one host in the chain must be reachable directly");
+    }
+  }
+
+  // Become password set while become is off.
+  for (const [h, host] of Object.entries(inv.hosts)) {
+    if (host.become === false && host.password === undefined && inv.defaults?.become && typeof inv.defaults.become === "object" && inv.defaults.become.password) {
+      report("warning", "LVS211", ["hosts", h, "become"], `host ${h} turns become off, but defaults give a become password`, "fine if intended; lvsctl will not use sudo on this host");
+    }
+  }
+
+  // agent: true without an agent to talk to.
+  const agentTrue: Path[] = [];
+  if (inv.defaults?.agent === true) agentTrue.push(["defaults", "agent"]);
+  for (const [g, group] of Object.entries(inv.groups)) if (group.ssh?.agent === true) agentTrue.push(["groups", g, "ssh", "agent"]);
+  for (const [h, host] of Object.entries(inv.hosts)) if (host.agent === true) agentTrue.push(["hosts", h, "agent"]);
+  if (agentTrue.length > 0 && !ctx.env["SSH_AUTH_SOCK"]) {
+    for (const p of agentTrue) report("warning", "LVS207", p, "agent: true, but SSH_AUTH_SOCK is not set in this environment", "start ssh-agent (eval $(ssh-agent); ssh-add KEY), or give agent: a socket path or key_file:");
+  }
+}
+
+// --- secrets ---------------------------------------------------------------------------------
+
+function secretRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, report: Report): void {
+  const check = (s: SecretRef | undefined, path: Path, what: string) => {
+    if (s === undefined) return;
+    if (typeof s === "string") {
+      report("warning", "LVS206", path, `${what} is written in clear in the inventory`, `use {env: NAME} (read from the environment) or {file: PATH} (read from a file) so the secret stays out of the file and of version control`);
+    } else if ("env" in s && ctx.env[s.env] === undefined) {
+      report("warning", "LVS207", path, `${what} comes from environment variable ${s.env}, which is not set here`, `export ${s.env}=... before deploying, or use {file: PATH}`);
+    }
+  };
+  const ssh = (x: { password?: SecretRef; become?: boolean | { password?: SecretRef | undefined } } | undefined, path: Path) => {
+    if (!x) return;
+    check(x.password, [...path, "password"], `the SSH password at ${formatPath(path)}`);
+    if (x.become && typeof x.become === "object") check(x.become.password, [...path, "become", "password"], `the become (sudo) password at ${formatPath(path)}`);
+  };
+  ssh(inv.defaults, ["defaults"]);
+  for (const [g, group] of Object.entries(inv.groups)) ssh(group.ssh, ["groups", g, "ssh"]);
+  for (const [h, host] of Object.entries(inv.hosts)) ssh(host, ["hosts", h]);
+  inv.vrrp_instances.forEach((inst, i) => {
+    check(inst.authentication?.auth_pass, ["vrrp_instances", i, "authentication", "auth_pass"], `auth_pass of VRRP instance ${inst.name}`);
+  });
+}
+
+// --- VRRP ------------------------------------------------------------------------------------
+
+const V3_MAX_ADVERT = 40.95; // RFC 5798 section 5.2.7: 12-bit field in centiseconds (4095)
+const V2_MAX_ADVERT = 255; // RFC 3768 section 5.3.7: 8-bit field in seconds
+const AUTH_PASS_MAX = 8; // RFC 2338 section 5.3.10: 8 octets of PASS authentication data
+
+function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report): void {
+  const addressOf = (h: string) => (has(inv.hosts, h) ? inv.hosts[h]!.address : undefined);
+  const names = new Map<string, number>();
+  // (director, interface, family, vrid) -> the instance index that claimed it first
+  const vrids = new Map<string, number>();
+  const vipOwner = new Map<string, { inst: number; vip: number }>();
+
+  inv.vrrp_instances.forEach((inst, i) => {
+    const base: Path = ["vrrp_instances", i];
+    const first = names.get(inst.name);
+    if (first !== undefined) report("error", "LVS310", [...base, "name"], `two VRRP instances are named ${inst.name} (also vrrp_instances[${first}])`, "give each instance its own name; sync groups and status refer to them by name");
+    else names.set(inst.name, i);
+
+    // Members that are not directors.
+    for (const m of Object.keys(inst.members ?? {})) {
+      if (!topo.directors.includes(m)) {
+        const exists = hostExists(inv, ctx, m);
+        const guess = didYouMean(m, topo.directors);
+        report("error", "LVS306", [...base, "members", m], exists ? `instance ${inst.name} lists ${m} as a member, but ${m} is not in the directors group` : `instance ${inst.name} lists member "${m}", which is not a host`, guess ? `did you mean "${guess}"?` : `members must be hosts of the directors group (${list(topo.directors) || "none yet"})`, true);
+      }
+    }
+
+    const members = instanceMembers(inst, topo, addressOf);
+    if (members.length === 0 && topo.directors.length > 0) {
+      report("error", "LVS301", inst.members ? [...base, "members"] : [...base, "name"], `no director runs VRRP instance ${inst.name}, so nobody would ever become master of its VIPs`, inst.members ? `list at least one director under members: (${list(topo.directors)})` : "add hosts to the directors group", true);
+    }
+
+    // Version-dependent advert interval.
+    if (inst.version === 2) {
+      if (!Number.isInteger(inst.advert_int) || inst.advert_int < 1 || inst.advert_int > V2_MAX_ADVERT) {
+        report("error", "LVS303", [...base, "advert_int"], `advert_int ${inst.advert_int} is not valid for VRRP version 2: it must be whole seconds from 1 to ${V2_MAX_ADVERT}`, "use a whole number of seconds, or set version: 3 for sub-second adverts");
+      }
+    } else {
+      const cs = inst.advert_int * 100;
+      if (inst.advert_int < 0.01 || inst.advert_int > V3_MAX_ADVERT || Math.abs(cs - Math.round(cs)) > 1e-6) {
+        report("error", "LVS303", [...base, "advert_int"], `advert_int ${inst.advert_int} is not valid for VRRP version 3: it must be 0.01 to ${V3_MAX_ADVERT} seconds in steps of 0.01`, "for example 0.1 or 1");
+      }
+    }
+
+    // nopreempt needs BACKUP everywhere (keepalived ignores nopreempt on a MASTER).
+    if (inst.nopreempt) {
+      if (inst.state === "MASTER") report("error", "LVS304", [...base, "state"], `instance ${inst.name} has nopreempt with state MASTER; keepalived only honours nopreempt when the initial state is BACKUP`, "set state: BACKUP (the highest priority still wins the first election)");
+      for (const [m, mv] of Object.entries(inst.members ?? {})) {
+        if (mv.state === "MASTER") report("error", "LVS304", [...base, "members", m, "state"], `instance ${inst.name} has nopreempt, but member ${m} starts as MASTER; keepalived requires BACKUP with nopreempt`, "set state: BACKUP, or drop nopreempt");
+      }
+    }
+
+    // Priorities: equal ones leave the election to the highest IP address.
+    if (!inst.allow_equal_priority) {
+      const byPrio = new Map<number, string[]>();
+      for (const m of members) byPrio.set(m.priority, [...(byPrio.get(m.priority) ?? []), m.host]);
+      for (const [prio, hs] of byPrio) {
+        if (hs.length < 2) continue;
+        const second = hs[1]!;
+        const path: Path = inst.members?.[second]?.priority !== undefined ? [...base, "members", second, "priority"] : inst.priority !== undefined ? [...base, "priority"] : [...base, "name"];
+        report("error", "LVS302", path, `directors ${hs.join(" and ")} have the same priority ${prio} in instance ${inst.name}; the election would fall to whichever has the highest IP address`, "give each director its own priority under members:, or set allow_equal_priority: true if that tie-break is intended");
+      }
+    }
+    if (members.filter((m) => m.state === "MASTER" && m.stateGiven).length > 1 && !inst.nopreempt) {
+      report("warning", "LVS316", inst.state === "MASTER" ? [...base, "state"] : [...base, "members"], `more than one director of instance ${inst.name} starts as MASTER; they will fight until the adverts settle it`, "give state: MASTER to one director only, or leave state out and let priority decide");
+    }
+    if (members.length > 0 && inst.priority === 255 && members.length > 1) {
+      // priority 255 = address owner (RFC 3768 5.3.4); several owners of one VIP is a conflict.
+      report("warning", "LVS302", [...base, "priority"], `priority 255 marks the address owner (RFC 3768 section 5.3.4) and applies here to every director of ${inst.name}`, "use 1-254 and different priorities per director");
+    }
+
+    // VIPs: well-formed, one family for v2, not claimed twice.
+    const parsed: ParsedVip[] = [];
+    inst.virtual_ipaddress.forEach((v, j) => {
+      const p = parseVip(v);
+      if ("error" in p) {
+        report("error", "LVS309", [...base, "virtual_ipaddress", j], `VIP ${typeof v === "string" ? JSON.stringify(v) : ""} in instance ${inst.name}: ${p.error}`, 'write ADDRESS[/PREFIX] [dev IFACE] [label NAME], for example "10.0.0.100/24"');
+        return;
+      }
+      parsed.push(p);
+      const key = canonicalIp(p.address);
+      const prev = vipOwner.get(key);
+      if (prev) {
+        report("error", "LVS307", [...base, "virtual_ipaddress", j], prev.inst === i ? `VIP ${p.address} is listed twice in instance ${inst.name}` : `VIP ${p.address} is in two VRRP instances: ${inv.vrrp_instances[prev.inst]?.name} and ${inst.name}`, "a VIP can belong to only one instance, or both masters would claim it");
+      } else vipOwner.set(key, { inst: i, vip: j });
+      if (p.family === 6 && inst.version === 2) {
+        report("error", "LVS317", [...base, "virtual_ipaddress", j], `IPv6 VIP ${p.address} in instance ${inst.name}, which uses VRRP version 2 (IPv4 only, RFC 3768)`, "set version: 3 for IPv6 VIPs (RFC 5798)");
+      }
+    });
+    const fams = new Set(parsed.map((p) => p.family));
+    if (fams.size > 1) {
+      report("error", "LVS318", [...base, "virtual_ipaddress"], `instance ${inst.name} mixes IPv4 and IPv6 VIPs; one VRRP instance speaks one address family (RFC 5798 section 1)`, "split them into two instances (one per family), optionally joined in a sync group");
+    }
+    const family = parsed[0]?.family ?? 4;
+
+    // VRID uniqueness per (director, interface, family).
+    for (const m of members) {
+      const key = `${m.host}|${m.interface}|${family}|${inst.virtual_router_id}`;
+      const prev = vrids.get(key);
+      if (prev !== undefined) {
+        report("error", "LVS300", [...base, "virtual_router_id"], `instances ${inv.vrrp_instances[prev]?.name} and ${inst.name} both use VRID ${inst.virtual_router_id} on ${m.interface} of ${m.host}; their adverts would be taken for each other's`, "give each instance on one interface its own virtual_router_id (1-255)");
+        break;
+      }
+      vrids.set(key, i);
+    }
+
+    // Authentication.
+    const auth = inst.authentication;
+    if (auth) {
+      if (inst.version === 3) report("error", "LVS313", [...base, "authentication"], `instance ${inst.name} uses VRRP version 3, which has no authentication (RFC 5798 section 9)`, "remove authentication:, or use version: 2", true);
+      if (typeof auth.auth_pass === "string" && auth.auth_pass.length > AUTH_PASS_MAX) {
+        report("warning", "LVS312", [...base, "authentication", "auth_pass"], `auth_pass is ${auth.auth_pass.length} characters; VRRP PASS authentication uses only the first ${AUTH_PASS_MAX}`, `shorten it to ${AUTH_PASS_MAX} characters so every tool agrees on the password`);
+      }
+    }
+
+    // Unicast.
+    if (inst.unicast === true && inst.unicast_peer) {
+      report("error", "LVS314", [...base, "unicast_peer"], `instance ${inst.name} has both unicast: true (peers computed from the directors) and an explicit unicast_peer list`, "keep one of them", true);
+    }
+    if (inst.unicast === false && (inst.unicast_peer || inst.unicast_src_ip)) {
+      report("error", "LVS314", [...base, "unicast"], `instance ${inst.name} says unicast: false but gives unicast settings`, "remove unicast: false, or the unicast_src_ip / unicast_peer settings", true);
+    }
+    if (inst.unicast_src_ip && members.length > 1 && !members.every((m) => inst.members?.[m.host]?.unicast_src_ip)) {
+      report("error", "LVS314", [...base, "unicast_src_ip"], `instance ${inst.name} gives one unicast_src_ip for ${members.length} directors; each director must send from its own address`, "set members: <director>: unicast_src_ip: for each director, or use unicast: true", true);
+    }
+    if (inst.unicast_peer) {
+      const without = members.filter((m) => m.unicastSrcIp === undefined).map((m) => m.host);
+      if (without.length > 0) {
+        report("error", "LVS305", [...base, "unicast_peer"], `instance ${inst.name} lists unicast_peer but ${without.join(", ")} ${without.length > 1 ? "have" : "has"} no unicast_src_ip`, "set unicast_src_ip per director under members:, or use unicast: true to take the directors' addresses", true);
+      }
+      inst.unicast_peer.forEach((p, j) => {
+        if (ipFamily(p) !== family) report("error", "LVS314", [...base, "unicast_peer", j], `unicast peer ${p} is not of the instance's address family (IPv${family})`, "peers must use the same family as the VIPs");
+      });
+    }
+    if (inst.unicast === true) {
+      for (const m of members) {
+        if (m.unicastSrcIp !== undefined && ipFamily(m.unicastSrcIp) === 0) {
+          report("error", "LVS315", inst.members?.[m.host] ? [...base, "members", m.host] : ["hosts", m.host, "address"], `unicast: true in instance ${inst.name} needs an IP address for ${m.host}, but its address is ${m.unicastSrcIp}`, `set members: ${m.host}: unicast_src_ip: <IP>`, true);
+        }
+      }
+    }
+  });
+
+  // Sync groups.
+  const inGroup = new Map<string, string>();
+  inv.vrrp_sync_groups.forEach((g, i) => {
+    g.group.forEach((n, j) => {
+      if (!names.has(n)) {
+        const guess = didYouMean(n, [...names.keys()]);
+        report("error", "LVS308", ["vrrp_sync_groups", i, "group", j], `sync group ${g.name} names instance "${n}", which does not exist`, guess ? `did you mean "${guess}"?` : `defined instances: ${list(names.keys()) || "none"}`);
+        return;
+      }
+      const prev = inGroup.get(n);
+      if (prev !== undefined) report("error", "LVS311", ["vrrp_sync_groups", i, "group", j], `instance ${n} is in two sync groups (${prev} and ${g.name}); keepalived allows one`, "merge the two sync groups, or remove the instance from one");
+      else inGroup.set(n, g.name);
+    });
+  });
+}
+
+// --- virtual services ------------------------------------------------------------------------
+
+function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report): void {
+  const seen = new Map<string, number>();
+  const vrrpVips = new Set(inv.vrrp_instances.flatMap((inst) => inst.virtual_ipaddress.map(parseVip).filter((p): p is ParsedVip => !("error" in p)).map((p) => canonicalIp(p.address))));
+  const hostNames = Object.keys(inv.hosts);
+
+  inv.virtual_servers.forEach((s, i) => {
+    const base: Path = ["virtual_servers", i];
+    const name = serviceName(s);
+    const hasVip = s.vip !== undefined || s.port !== undefined;
+    if (s.fwmark !== undefined && hasVip) {
+      report("error", "LVS400", [...base, "fwmark"], `service ${name} has both fwmark and vip/port`, "a service is either vip + port or fwmark (the firewall marks the packets); remove one", true);
+    } else if (s.fwmark === undefined && (s.vip === undefined || s.port === undefined)) {
+      report("error", "LVS400", base, `service ${s.vip ?? `virtual_servers[${i}]`} needs ${s.vip === undefined && s.port === undefined ? "vip and port" : s.vip === undefined ? "a vip" : "a port"} (or a fwmark)`, "add vip: ADDRESS and port: N, or fwmark: N");
+    }
+
+    const key = s.fwmark !== undefined ? `fwmark|${s.fwmark}|${s.vip === undefined ? "" : ipFamily(s.vip)}` : s.vip !== undefined && s.port !== undefined ? `${canonicalIp(s.vip)}|${s.port}|${s.protocol}` : undefined;
+    if (key) {
+      const prev = seen.get(key);
+      if (prev !== undefined) {
+        report("error", "LVS401", s.fwmark !== undefined ? [...base, "fwmark"] : [...base, "vip"], `service ${name} (${s.protocol}) is defined twice (also virtual_servers[${prev}])`, "merge the two services' real servers into one");
+      } else seen.set(key, i);
+    }
+
+    if (s.vip !== undefined && inv.vrrp_instances.length > 0 && !vrrpVips.has(canonicalIp(s.vip))) {
+      report("warning", "LVS407", [...base, "vip"], `VIP ${s.vip} of service ${name} is in no VRRP instance, so no director will hold it`, "add it to an instance's virtual_ipaddress, unless something else brings the address up");
+    }
+
+    if (s.persistence_granularity !== undefined) {
+      if (s.persistence_timeout === undefined) {
+        report("error", "LVS403", [...base, "persistence_granularity"], `service ${name} sets persistence_granularity without persistence_timeout; granularity only applies to persistent services`, "add persistence_timeout: 360 (seconds), or remove persistence_granularity", true);
+      }
+      if (!isNetmask(s.persistence_granularity)) {
+        report("error", "LVS413", [...base, "persistence_granularity"], `persistence_granularity ${s.persistence_granularity} is not a netmask (its one-bits must be contiguous)`, "for example 255.255.255.0 to keep a /24 of clients on one real server");
+      }
+    }
+
+    const check = s.check;
+    if (check && check.type !== "MISC_CHECK" && check.retry !== undefined && check.nb_get_retry !== undefined) {
+      report("warning", "LVS415", [...base, "check", "nb_get_retry"], "retry and nb_get_retry are the same setting (nb_get_retry is the old name); retry wins", "remove nb_get_retry", true);
+    }
+    if (s.protocol === "UDP" && check && (check.type === "HTTP_GET" || check.type === "SSL_GET")) {
+      report("error", "LVS416", [...base, "check", "type"], `service ${name} is UDP but its check is ${check.type}, which speaks TCP`, "use MISC_CHECK for UDP services, or a TCP_CHECK on a TCP port with connect_port:");
+    }
+
+    const vipFamily = s.vip !== undefined ? ipFamily(s.vip) : 0;
+    const rsSeen = new Map<string, number>();
+    let totalWeight = 0;
+    s.real_servers.forEach((r, j) => {
+      const rb: Path = [...base, "real_servers", j];
+      totalWeight += r.weight;
+      if (r.host === undefined && r.address === undefined) {
+        report("error", "LVS404", rb, `real server ${j + 1} of service ${name} has neither host nor address`, "write host: <inventory host> (its address is used) or address: <IP>");
+      }
+      let address = r.address;
+      if (r.host !== undefined) {
+        if (!hostExists(inv, ctx, r.host)) {
+          const guess = didYouMean(r.host, hostNames);
+          report("error", "LVS405", [...rb, "host"], `real server host "${r.host}" of service ${name} is not defined under hosts:`, guess ? `did you mean "${guess}"?` : `add it under hosts:, or use address: <IP> for a machine lvsctl does not manage`);
+        } else if (has(inv.hosts, r.host)) {
+          address ??= inv.hosts[r.host]!.address;
+          if (r.address === undefined && ipFamily(address) === 0) {
+            report("error", "LVS418", [...rb, "host"], `real server ${r.host} has address ${address}, which is not an IP address; IPVS needs one`, `add address: <IP> to this real server`);
+          }
+        }
+        if (topo.directors.includes(r.host)) {
+          report("error", "LVS406", [...rb, "host"], `real server ${r.host} of service ${name} is also a director`, "a director cannot be one of its own real servers here; use another host");
+        }
+      }
+      if (address !== undefined && vipFamily !== 0 && ipFamily(address) !== 0 && ipFamily(address) !== vipFamily && s.lb_kind !== "TUN") {
+        report("error", "LVS414", r.address !== undefined ? [...rb, "address"] : [...rb, "host"], `real server ${address} is IPv${ipFamily(address)} but the VIP ${s.vip} is IPv${vipFamily}; ${s.lb_kind} cannot cross address families`, "use a real server address of the VIP's family");
+      }
+      // DR and TUN forward the packet unchanged: the destination port stays the VIP's port.
+      if ((s.lb_kind === "DR" || s.lb_kind === "TUN") && r.port !== undefined && s.port !== undefined && r.port !== s.port) {
+        report("error", "LVS402", [...rb, "port"], `real server port ${r.port} differs from the service port ${s.port}, but ${s.lb_kind} cannot remap ports: the packet reaches the real server unchanged`, `remove port: (it defaults to ${s.port}), make the real server listen on ${s.port}, or use lb_kind: NAT`);
+      }
+      if (s.fwmark !== undefined && s.lb_kind === "NAT" && r.port === undefined) {
+        report("error", "LVS417", rb, `NAT real server ${address ?? r.host ?? j + 1} of fwmark service ${name} has no port; NAT must rewrite the destination to some port`, "add port: N to the real server");
+      }
+      const rcheck = r.check === false ? undefined : (r.check ?? s.check);
+      if (rcheck && rcheck.type !== "MISC_CHECK" && rcheck.connect_port === undefined && r.port === undefined && s.port === undefined) {
+        report("error", "LVS410", r.check ? [...rb, "check"] : [...base, "check"], `the ${rcheck.type} of real server ${address ?? r.host ?? j + 1} has no port to connect to (fwmark service without ports)`, "add connect_port: N to the check, or port: N to the real server", true);
+      }
+      if (r.check && r.check.type !== "MISC_CHECK" && r.check.retry !== undefined && r.check.nb_get_retry !== undefined) {
+        report("warning", "LVS415", [...rb, "check", "nb_get_retry"], "retry and nb_get_retry are the same setting (nb_get_retry is the old name); retry wins", "remove nb_get_retry", true);
+      }
+      if (s.protocol === "UDP" && r.check && (r.check.type === "HTTP_GET" || r.check.type === "SSL_GET")) {
+        report("error", "LVS416", [...rb, "check", "type"], `service ${name} is UDP but this real server's check is ${r.check.type}, which speaks TCP`, "use MISC_CHECK for UDP services");
+      }
+      if (r.uthreshold !== undefined && r.lthreshold !== undefined && r.uthreshold < r.lthreshold) {
+        report("error", "LVS412", [...rb, "uthreshold"], `uthreshold ${r.uthreshold} is below lthreshold ${r.lthreshold}; the real server would be switched off and on at once`, "uthreshold (upper connection limit) must be at least lthreshold");
+      }
+      if (address !== undefined) {
+        const port = r.port ?? s.port ?? 0;
+        const k = `${canonicalIp(address)}|${port}`;
+        const prev = rsSeen.get(k);
+        if (prev !== undefined) report("error", "LVS408", rb, `real server ${address}${port ? `:${port}` : ""} appears twice in service ${name} (also real_servers[${prev}])`, "remove one; to give it more traffic raise its weight");
+        else rsSeen.set(k, j);
+      }
+    });
+    if (s.quorum !== undefined && s.quorum > totalWeight) {
+      report("warning", "LVS411", [...base, "quorum"], `quorum ${s.quorum} is more than the weights of all real servers together (${totalWeight}); the service would never be up`, `lower quorum to at most ${totalWeight}`);
+    }
+    if (s.sorry_server && vipFamily !== 0 && ipFamily(s.sorry_server.address) !== vipFamily && s.lb_kind !== "TUN") {
+      report("error", "LVS414", [...base, "sorry_server", "address"], `sorry server ${s.sorry_server.address} and VIP ${s.vip} are of different address families`, "use a sorry server of the VIP's family");
+    }
+    if (s.sorry_server?.port !== undefined && s.port !== undefined && s.sorry_server.port !== s.port && (s.lb_kind === "DR" || s.lb_kind === "TUN")) {
+      report("error", "LVS402", [...base, "sorry_server", "port"], `sorry server port ${s.sorry_server.port} differs from the service port ${s.port}, but ${s.lb_kind} cannot remap ports`, `remove the port (defaults to ${s.port}), or use lb_kind: NAT`);
+    }
+  });
+}
+
+function isNetmask(mask: string): boolean {
+  const parts = mask.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return false;
+  const n = ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const inv = ~n >>> 0;
+  return (inv & (inv + 1)) === 0;
+}
+
+// --- director backend ------------------------------------------------------------------------
+
+function backendRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, report: Report): void {
+  const k = inv.director.keepalived;
+  if (inv.director.backend === "keepalived" && k.from === "source" && k.version === undefined && k.tarball === undefined) {
+    report("error", "LVS600", ["director", "keepalived", "from"], "keepalived from source needs a version or a tarball to build", "add version: 2.2.8 (or tarball: PATH-OR-URL), or use from: package");
+  }
+  if (inv.director.backend === "lvsd" && ctx.has?.(["director", "keepalived"])) {
+    report("warning", "LVS601", ["director", "keepalived"], "keepalived: settings are ignored because backend is lvsd", "remove them, or set backend: keepalived", true);
+  }
+}
