@@ -1,0 +1,17 @@
+// The lab of real-server-like hosts for integration tests and benchmarks (issue 3, "The lab it is
+// proved on"). Usage:
+//   const lab = await Lab.up({ hosts: 3 });          // h1..h3, root; skips are the caller's job
+//   lab.hosts[0].address; lab.keyFile; lab.knownHostsFile; lab.pwUser
+//   await lab.exec("h1", "cat /etc/hostname"); await lab.reboot("h1"); await lab.down();
+// See lab.ts for the API, net.ts for the network layout, base.ts for what the hosts contain.
+export { Lab, up, cleanupStale, teardownSlotSync, raiseInotifyLimits, SSH_PORT } from "./lab.js";
+export type { LabHost, LabUpOptions } from "./lab.js";
+export { ensureBase, BASE_PACKAGES, BASE_CONFIG_VERSION, DEPLOY_USER, PW_USER, MASKED_UNITS, SUITE } from "./base.js";
+export type { BaseInfo, EnsureBaseOptions } from "./base.js";
+export { findMirror, parseAptSources, pickMirror } from "./mirror.js";
+export type { AptSource } from "./mirror.js";
+export { netNames, subnet, hostAddress, freeAddress, MAX_SLOT, MAX_HOSTS } from "./net.js";
+export { HOST_KEY_TYPES, NSPAWN_BASE_ARGS } from "./host.js";
+export { labDir, paths, projectRoot } from "./paths.js";
+export type { RunResult } from "./proc.js";
+export { labPrerequisites } from "./prereq.js";
