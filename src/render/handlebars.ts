@@ -16,8 +16,8 @@ const hb = Handlebars.create();
  * templates/ sits at the package root. This file runs as src/render/handlebars.ts (tsx) or as
  * dist/src/render/handlebars.js (tsc), so walk up until a folder has it.
  */
-function findTemplatesDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
+export function findTemplatesDir(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, "templates");
     if (existsSync(join(candidate, "keepalived.conf.hbs"))) return candidate;
@@ -84,6 +84,7 @@ export function renderTemplate(name: string, view: object): string {
     // Partials indent blank lines too; no config file here wants trailing blanks.
     return tpl(view).replace(/[ \t]+$/gm, "");
   } catch (e) {
+    if (e instanceof LvsctlError) throw e; // from a helper: already says what is wrong
     throw new LvsctlError("LVS702", `rendering template ${name}.hbs failed: ${(e as Error).message}`, {
       hint: "this is a bug in lvsctl's templates or renderer; please report it with the inventory",
       cause: e,

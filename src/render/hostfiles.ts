@@ -115,9 +115,16 @@ export function renderDirectorModules(cluster: Cluster, director: string): strin
   return renderTemplate("lvs-modules.conf", { director, source: basename(cluster.source), modules: directorModules(cluster) });
 }
 
-/** Services this host is a real server of (by inventory host name, else by address). */
+/**
+ * Services this host serves: as a real server (by inventory host name, else by address) or as
+ * the sorry server (by address), which in DR and TUN needs the VIP on lo just the same.
+ */
 export function servicesOf(cluster: Cluster, host: ResolvedHost): ResolvedService[] {
-  return cluster.services.filter((s) => s.realServers.some((r) => (r.host !== undefined ? r.host === host.name : r.address === host.address)));
+  return cluster.services.filter(
+    (s) =>
+      s.realServers.some((r) => (r.host !== undefined ? r.host === host.name : r.address === host.address)) ||
+      s.sorryServer?.address === host.address,
+  );
 }
 
 export interface RealServerVips {
@@ -141,7 +148,7 @@ export function realServerVips(cluster: Cluster, host: ResolvedHost): RealServer
     if (s.vip !== undefined) out.push(s.vip);
     else {
       const rs = s.realServers.find((r) => (r.host !== undefined ? r.host === host.name : r.address === host.address));
-      const v6 = rs ? isIpv6(rs.address) : false;
+      const v6 = isIpv6(rs?.address ?? s.sorryServer?.address ?? host.address);
       out.push(...allVrrpVips.filter((v) => isIpv6(v) === v6));
     }
   }

@@ -97,7 +97,7 @@ export function renderHost(cluster: Cluster, host: string, opts: RenderOptions):
   const h = hostOf(cluster, host);
   const files: RenderedFile[] = [];
   if (cluster.directors.some((d) => d.host.name === host)) files.push(...renderDirector(cluster, host, opts));
-  if (h.roles.includes("realserver") || servicesOf(cluster, h).length > 0) files.push(...renderRealServer(cluster, host, opts));
+  if (servicesOf(cluster, h).length > 0) files.push(...renderRealServer(cluster, host, opts));
   return files;
 }
 

@@ -96,7 +96,10 @@ function serviceView(s: ResolvedService): object {
     persistenceTimeout: opt(s.persistenceTimeout),
     persistenceGranularity: s.persistenceGranularity,
     virtualhost: s.virtualhost,
-    sorryServer: s.sorryServer ? `${s.sorryServer.address}${s.sorryServer.port ? ` ${s.sorryServer.port}` : ""}` : undefined,
+    // A fwmark service keeps the client's port: keepalived clears a sorry server port there (warning).
+    sorryServer: s.sorryServer
+      ? `${s.sorryServer.address}${s.sorryServer.port && s.fwmark === undefined ? ` ${s.sorryServer.port}` : ""}`
+      : undefined,
     quorum: opt(s.quorum),
     hysteresis: opt(s.hysteresis),
     realServers: s.realServers.map(realServerView),

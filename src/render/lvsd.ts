@@ -94,7 +94,7 @@ function service(s: ResolvedService): LvsdService {
     ...(s.persistenceGranularity ? { persistenceNetmask: s.persistenceGranularity } : {}),
     delayLoopSec: s.delayLoop ?? D.delayLoopSec,
     ...(s.virtualhost ? { virtualhost: s.virtualhost } : {}),
-    ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.sorryServer.port ?? s.port ?? 0 } } : {}),
+    ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.fwmark !== undefined ? 0 : (s.sorryServer.port ?? s.port ?? 0) } } : {}),
     quorum: s.quorum ?? D.quorum,
     hysteresis: s.hysteresis ?? D.hysteresis,
     realServers: s.realServers.map((r) => realServer(r, s)),

@@ -1,0 +1,99 @@
+// lvsd.json: what lvsctl writes is exactly what the daemon parses (same zod schema), keys are
+// sorted so the text is stable, keepalived's defaults are filled in, and the daemon's parser
+// refuses what it cannot run.
+import { strict as assert } from "node:assert";
+import { test } from "node:test";
+import { LvsdConfig, parseLvsdConfig } from "../../../src/daemon/config.js";
+import { renderLvsdJson, stableJson, toLvsdConfig } from "../../../src/render/index.js";
+import { fixtureCases } from "../../fixtures/render/cases.js";
+import { dr } from "../../fixtures/render/dr.js";
+import { fwmark } from "../../fixtures/render/fwmark.js";
+import { fakeSecret } from "../../fixtures/render/index.js";
+import { nat } from "../../fixtures/render/nat.js";
+
+const opts = { resolveSecret: fakeSecret };
+
+test("every fixture's lvsd.json parses back to the converter's value", () => {
+  for (const c of fixtureCases()) {
+    for (const d of c.cluster.directors) {
+      const text = renderLvsdJson(c.cluster, d.host.name, opts);
+      assert.deepEqual(parseLvsdConfig(text), toLvsdConfig(c.cluster, d.host.name, opts), `${c.name}/${d.host.name}`);
+    }
+  }
+});
+
+test("stable JSON: keys sorted at every level, arrays kept in order", () => {
+  assert.equal(stableJson({ b: 1, a: { d: [3, 1], c: null } }), '{\n  "a": {\n    "c": null,\n    "d": [\n      3,\n      1\n    ]\n  },\n  "b": 1\n}\n');
+});
+
+test("keepalived defaults are written out for the daemon", () => {
+  const c = toLvsdConfig(dr, "lb1", opts);
+  const i = c.instances[0]!;
+  assert.equal(i.advertIntervalCs, 100);
+  assert.deepEqual(i.garp, { masterDelaySec: 5, masterRepeat: 5, masterRefreshSec: 0 });
+  assert.equal(i.preemptDelaySec, 0);
+  assert.equal(i.authPass, "env-VRRP");
+  const s = c.services[0]!;
+  assert.equal(s.quorum, 1);
+  assert.equal(s.hysteresis, 0);
+  const n = toLvsdConfig(nat, "dir-a", opts);
+  assert.equal(n.instances[0]!.advertIntervalCs, 50, "v3 0.5 s = 50 cs");
+  const dns = n.services[1]!;
+  assert.equal(dns.delayLoopSec, 60, "keepalived's delay_loop default");
+  assert.deepEqual(dns.realServers[0]!.check, {
+    type: "MISC",
+    argv: ["/usr/bin/dig", "@10.1.0.11", "+time=1", "example.org"],
+    timeoutSec: 3,
+    dynamic: false,
+    retry: 1,
+    delayBeforeRetrySec: 1,
+  });
+  const tcp = n.services[0]!.realServers[0]!.check!;
+  assert.equal(tcp.type, "TCP");
+  assert.equal(tcp.type === "TCP" && tcp.connectTimeoutSec, 2.5);
+});
+
+test("HTTP/SSL checks: 3 s delay_before_retry default, virtualhost from the service, sorted codes", () => {
+  const c = toLvsdConfig(fwmark, "lvs1", opts);
+  const s = c.services[0]!;
+  assert.equal(s.fwmark, 1);
+  assert.equal(s.vip, undefined);
+  assert.deepEqual(s.sorryServer, { address: "203.0.113.29", port: 0 });
+  const [a, b] = s.realServers;
+  assert.ok(a?.check?.type === "SSL" && b?.check?.type === "SSL");
+  assert.equal(a.check.delayBeforeRetrySec, 3);
+  assert.equal(a.check.virtualhost, "shop.example.com");
+  assert.equal(b.check.virtualhost, "www2.shop.example.com");
+  assert.deepEqual(a.check.urls[0]!.statusCodes, [200, 201, 202, 204]);
+  assert.equal(a.check.urls[1]!.digest, "9b3a0c8f1d2e4b5a6c7d8e9f0a1b2c3d");
+  assert.deepEqual(a.notifyDown, ["/usr/local/bin/rs-down", "www 1"]);
+  // nopreempt: both directors start BACKUP, like keepalived.conf; own interface not tracked.
+  assert.equal(c.instances[0]!.state, "BACKUP");
+  assert.deepEqual(c.instances[0]!.trackInterfaces, []);
+  assert.deepEqual(c.instances[0]!.notify.master, ["/etc/keepalived/notify.sh", "MASTER"]);
+});
+
+test("sync groups keep only the instances the director runs", () => {
+  const c = toLvsdConfig(nat, "dir-b", opts);
+  assert.deepEqual(c.syncGroups, [
+    { name: "VG_NAT", instances: ["VI_PUBLIC", "VI_GATEWAY"], notify: { master: ["/usr/local/bin/lvs-notify", "master"], generic: ["/usr/local/bin/lvs-notify"] } },
+  ]);
+});
+
+test("the daemon's parser refuses what it cannot run", () => {
+  const good = JSON.parse(renderLvsdJson(nat, "dir-a", opts)) as Record<string, unknown>;
+  const bad = (mut: (c: any) => void, re: RegExp) => {
+    const c = structuredClone(good) as any;
+    mut(c);
+    assert.throws(() => parseLvsdConfig(JSON.stringify(c)), re);
+  };
+  bad((c) => (c.version = 2), /version/);
+  bad((c) => (c.instances[0].authPass = "123456789"), /instances\.0\.authPass/);
+  bad((c) => (c.instances[0].vrid = 0), /instances\.0\.vrid/);
+  bad((c) => (c.instances[0].advertIntervalCs = 4096), /advertIntervalCs/);
+  bad((c) => (c.services[0].fwmark = 3), /either vip and port, or fwmark/);
+  bad((c) => (c.extra = true), /extra|Unrecognized/i);
+  bad((c) => (c.syncGroups[0].instances = ["VI_NOPE"]), /unknown instance VI_NOPE/);
+  assert.throws(() => parseLvsdConfig("{"), /not valid JSON/);
+  assert.ok(LvsdConfig.safeParse(good).success);
+});

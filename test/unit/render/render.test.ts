@@ -1,0 +1,198 @@
+// Behaviour of the renderers beyond the golden files: what keepalived would warn about is never
+// written, secrets are flagged and maskable, errors name what is wrong.
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { test } from "node:test";
+import { LvsctlError } from "../../../src/errors/index.js";
+import type { Cluster, DirectorVrrpInstance } from "../../../src/inventory/model.js";
+import { findTemplatesDir, kaQuote, templatesDir } from "../../../src/render/handlebars.js";
+import { statusCodeRanges } from "../../../src/render/common.js";
+import {
+  maskSecrets,
+  maskedSecret,
+  renderAll,
+  renderDirector,
+  renderHost,
+  renderKeepalivedConf,
+  renderRealServer,
+  secretValues,
+  splitScript,
+} from "../../../src/render/index.js";
+import { repoRoot } from "../../fixtures/render/cases.js";
+import { dr } from "../../fixtures/render/dr.js";
+import { fwmark } from "../../fixtures/render/fwmark.js";
+import { fakeSecret } from "../../fixtures/render/index.js";
+import { nat } from "../../fixtures/render/nat.js";
+
+const opts = { resolveSecret: fakeSecret };
+
+function withInstance(c: Cluster, patch: Partial<DirectorVrrpInstance>): Cluster {
+  return { ...c, directors: c.directors.map((d) => ({ ...d, instances: d.instances.map((i) => ({ ...i, ...patch })) })) };
+}
+
+function throwsCode(fn: () => unknown, code: string, re?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof LvsctlError, `expected LvsctlError, got ${String(e)}`);
+    assert.equal(e.code, code);
+    if (re) assert.match(e.message, re);
+    assert.ok(e.hint, "errors carry a hint");
+    return true;
+  });
+}
+
+test("templates are found from src (tsx) and from dist/src/render (tsc output)", () => {
+  assert.equal(templatesDir, join(repoRoot, "templates"));
+  assert.equal(findTemplatesDir(join(repoRoot, "dist/src/render")), join(repoRoot, "templates"));
+});
+
+test("director files by backend: paths, modes, validate, secret flag", () => {
+  const k = renderDirector(dr, "lb1", { ...opts, backend: "keepalived" });
+  assert.deepEqual(
+    k.map((f) => [f.path, f.mode, f.validate, f.secret]),
+    [
+      ["/etc/keepalived/keepalived.conf", 0o600, "/usr/sbin/keepalived -t -f %s", true],
+      ["/etc/systemd/system/keepalived.service", 0o644, undefined, undefined],
+      ["/etc/sysctl.d/90-lvs-director.conf", 0o644, undefined, undefined],
+      ["/etc/modules-load.d/lvs.conf", 0o644, undefined, undefined],
+    ],
+  );
+  const l = renderDirector(dr, "lb1", { ...opts, backend: "lvsd" });
+  assert.deepEqual(l.map((f) => f.path).slice(0, 2), ["/etc/lvsd/lvsd.json", "/etc/systemd/system/lvsd.service"]);
+  assert.equal(l[0]!.secret, true);
+  // Without a backend option the cluster's own backend is used.
+  assert.equal(renderDirector(fwmark, "lvs1", opts)[0]!.path, "/etc/lvsd/lvsd.json");
+  assert.equal(renderDirector(dr, "lb1", opts)[0]!.path, "/etc/keepalived/keepalived.conf");
+});
+
+test("a keepalived built from source: its prefix and sysconfdir, a forking unit", () => {
+  const [conf, unit] = renderDirector(nat, "dir-a", opts);
+  assert.equal(conf!.path, "/opt/keepalived/etc/keepalived/keepalived.conf");
+  assert.equal(conf!.validate, "/opt/keepalived/sbin/keepalived -t -f %s");
+  assert.equal(conf!.secret, false);
+  assert.match(unit!.content, /^Type=forking$/m);
+  assert.match(unit!.content, /^ExecStart=\/opt\/keepalived\/sbin\/keepalived -f \/opt\/keepalived\/etc\/keepalived\/keepalived\.conf -p \/run\/keepalived\.pid$/m);
+  const pkg = renderDirector(dr, "lb1", opts)[1]!.content;
+  assert.match(pkg, /^Type=notify$/m);
+  assert.match(pkg, /^ExecStart=\/usr\/sbin\/keepalived --dont-fork -f \/etc\/keepalived\/keepalived\.conf \$DAEMON_ARGS$/m);
+  assert.match(pkg, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+});
+
+test("lvsd unit: restart on failure, reload by HUP, the bundle and config paths", () => {
+  const unit = renderDirector(dr, "lb1", { ...opts, backend: "lvsd" })[1]!.content;
+  assert.match(unit, /^Restart=on-failure$/m);
+  assert.match(unit, /^RestartSec=1s$/m);
+  assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+  assert.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/lvsd\/lvsd\.cjs --config \/etc\/lvsd\/lvsd\.json$/m);
+});
+
+test("director sysctls: ip_forward only with NAT, IPVS keys tolerate a missing ip_vs, overrides apply", () => {
+  const drSys = renderDirector(dr, "lb1", opts)[2]!.content;
+  assert.doesNotMatch(drSys, /ip_forward/);
+  assert.match(drSys, /^-net\.ipv4\.vs\.expire_nodest_conn = 1$/m);
+  const natSys = renderDirector(nat, "dir-a", opts)[2]!.content;
+  assert.match(natSys, /^net\.ipv4\.ip_forward = 1$/m);
+  assert.match(natSys, /^net\.ipv4\.conf\.all\.send_redirects = 0$/m);
+  assert.match(natSys, /^-net\.ipv4\.vs\.conntrack = 1$/m);
+  assert.equal(natSys.match(/ip_forward/g)!.length, 1, "an override replaces the baseline line");
+  const mods = renderDirector(nat, "dir-a", opts)[3]!.content;
+  assert.deepEqual(mods.split("\n").filter((l) => l && !l.startsWith("#")), ["ip_vs", "ip_vs_rr", "ip_vs_sh"]);
+});
+
+test("real servers: DR gets arp sysctls and the VIPs on lo; NAT-only gets nothing", () => {
+  const [sysctl, unit] = renderRealServer(dr, "web1", opts);
+  assert.match(sysctl!.content, /^net\.ipv4\.conf\.all\.arp_ignore = 1$/m);
+  assert.match(sysctl!.content, /^net\.ipv4\.conf\.all\.arp_announce = 2$/m);
+  assert.match(sysctl!.content, /^net\.ipv4\.conf\.eth0\.arp_ignore = 1$/m, "lvs_interface host var");
+  assert.match(unit!.content, /^Type=oneshot$/m);
+  assert.match(unit!.content, /^RemainAfterExit=yes$/m);
+  assert.match(unit!.content, /^ExecStart=\/sbin\/ip addr replace 192\.0\.2\.100\/32 dev lo$/m);
+  assert.match(unit!.content, /^ExecStop=-\/sbin\/ip addr del 192\.0\.2\.100\/32 dev lo$/m);
+  assert.match(unit!.content, /^Before=network-online\.target$/m);
+  assert.deepEqual(renderRealServer(nat, "app1", opts), []);
+  assert.deepEqual(renderHost(nat, "app1", opts), []);
+});
+
+test("fwmark real servers get every VRRP VIP, units they must precede, and the sorry server too", () => {
+  const unit = renderHost(fwmark, "www1", opts)[1]!.content;
+  assert.match(unit, /^Before=network-online\.target nginx\.service$/m);
+  assert.match(unit, /addr replace 203\.0\.113\.80\/32 dev lo$/m);
+  assert.match(unit, /addr replace 203\.0\.113\.81\/32 dev lo$/m);
+  assert.equal(renderHost(fwmark, "sorry", opts).length, 2);
+});
+
+test("renderAll maps every host, directors and real servers alike", () => {
+  const all = renderAll(dr, opts);
+  assert.deepEqual([...all.keys()], ["lb1", "lb2", "web1", "web2"]);
+  assert.equal(all.get("lb2")!.length, 4);
+  assert.equal(all.get("web2")!.length, 2);
+  throwsCode(() => renderHost(dr, "nosuch", opts), "LVS706", /nosuch/);
+  throwsCode(() => renderDirector(dr, "web1", opts), "LVS703", /web1 is not a director/);
+});
+
+test("nopreempt and preempt_delay render state BACKUP (keepalived clears them under MASTER)", () => {
+  const np = renderKeepalivedConf(withInstance(dr, { nopreempt: true }), "lb1", opts);
+  assert.match(np, /state BACKUP/);
+  assert.match(np, /^\s+nopreempt$/m);
+  const pd = renderKeepalivedConf(withInstance(dr, { preemptDelay: 30 }), "lb1", opts);
+  assert.match(pd, /state BACKUP/);
+  assert.match(pd, /preempt_delay 30/);
+  assert.match(renderKeepalivedConf(withInstance(dr, { preemptDelay: 0 }), "lb1", opts), /state MASTER/);
+});
+
+test("the instance's own interface is dropped from track_interface (keepalived warns on it)", () => {
+  const c = renderKeepalivedConf(withInstance(dr, { trackInterfaces: ["eth0"] }), "lb1", opts);
+  assert.doesNotMatch(c, /track_interface/);
+  const d = renderKeepalivedConf(withInstance(dr, { trackInterfaces: ["eth0", "bond0", "bond0"] }), "lb1", opts);
+  assert.match(d, /track_interface \{\n\s+bond0\n\s+\}/);
+});
+
+test("advert_int: whole seconds for v2, centiseconds for v3", () => {
+  assert.match(renderKeepalivedConf(withInstance(dr, { version: 3, advertInt: 0.05, authPass: undefined }), "lb1", opts), /advert_int 0\.05\n\s+version 3/);
+  assert.match(renderKeepalivedConf(withInstance(dr, { advertInt: 2 }), "lb1", opts), /advert_int 2\n\s+version 2/);
+});
+
+test("auth_pass: longer than 8 characters is refused, not silently cut", () => {
+  throwsCode(() => renderKeepalivedConf(withInstance(dr, { authPass: "123456789" }), "lb1", opts), "LVS704", /9 characters/);
+  assert.match(renderKeepalivedConf(withInstance(dr, { authPass: "two word" }), "lb1", opts), /auth_pass "two word"/);
+});
+
+test("fwmark services carry no protocol and no real server or sorry server port", () => {
+  const c = renderKeepalivedConf(fwmark, "lvs1", opts);
+  assert.match(c, /virtual_server fwmark 1 \{/);
+  assert.doesNotMatch(c.slice(c.indexOf("virtual_server")), /protocol/);
+  assert.match(c, /real_server 203\.0\.113\.21 \{/);
+  assert.match(c, /sorry_server 203\.0\.113\.29\n/);
+});
+
+test("scripts are double-quoted and turn on script security; a double quote is refused", () => {
+  const c = renderKeepalivedConf(fwmark, "lvs1", opts);
+  assert.match(c, /enable_script_security\n\s+script_user root/);
+  assert.match(c, /notify_down "\/usr\/local\/bin\/rs-down 'www 1'"/);
+  assert.doesNotMatch(renderKeepalivedConf(dr, "lb1", opts), /enable_script_security/);
+  throwsCode(() => renderKeepalivedConf(withInstance(dr, { notify: { master: 'echo "hi"' } }), "lb1", opts), "LVS701");
+  assert.equal(kaQuote("/bin/true a b"), '"/bin/true a b"');
+});
+
+test("masking: plan output shows *** and maskSecrets hides resolved values", () => {
+  const masked = renderKeepalivedConf(dr, "lb1", { resolveSecret: maskedSecret });
+  assert.match(masked, /auth_pass \*\*\*/);
+  const real = renderKeepalivedConf(dr, "lb1", opts);
+  const secrets = secretValues(dr, fakeSecret);
+  assert.deepEqual(secrets, ["env-VRRP"]);
+  assert.ok(real.includes("env-VRRP"));
+  const hidden = maskSecrets(real, secrets);
+  assert.ok(!hidden.includes("env-VRRP"));
+  assert.match(hidden, /auth_pass \*\*\*/);
+  assert.equal(maskSecrets("ab abc", ["ab", "abc", ""]), "*** ***");
+});
+
+test("status codes are written as ranges", () => {
+  assert.deepEqual(statusCodeRanges([204, 200, 201, 202, 404, 200]), ["200-202", "204", "404"]);
+  assert.deepEqual(statusCodeRanges([]), []);
+});
+
+test("scripts split like keepalived splits them", () => {
+  assert.deepEqual(splitScript("/bin/notify.sh MASTER"), ["/bin/notify.sh", "MASTER"]);
+  assert.deepEqual(splitScript("/bin/rs-down 'www 1'  x"), ["/bin/rs-down", "www 1", "x"]);
+  assert.deepEqual(splitScript('/bin/a "b c" d\\ e \'\''), ["/bin/a", "b c", "d e", ""]);
+});
