@@ -1,0 +1,67 @@
+// From the config file's types (../config.ts, shared with lvsctl's renderer) to the state
+// machine's parameters, plus the identity reload uses to tell "same instance" from "new one".
+import type { LvsdConfig, LvsdInstance } from "../config.js";
+import { GARP_DEFAULTS, type VrrpParams } from "../vrrp/types.js";
+
+/** Reload identity (issue 4 item 5): an instance is "the same" when name, VRID and interface are. */
+export function instanceIdentity(i: Pick<LvsdInstance, "name" | "vrid" | "interface">): string {
+  return `${i.name}/${i.vrid}/${i.interface}`;
+}
+
+/** advertIntervalCs is centiseconds (config.ts header). */
+export function advertIntervalMs(i: Pick<LvsdInstance, "advertIntervalCs">): number {
+  return i.advertIntervalCs * 10;
+}
+
+export function toParams(i: LvsdInstance, primaryIp: string): VrrpParams {
+  const repeat = i.garp.masterRepeat;
+  return {
+    name: i.name,
+    vrid: i.vrid,
+    interface: i.interface,
+    priority: i.priority,
+    version: i.version,
+    advertIntervalMs: advertIntervalMs(i),
+    initialState: i.state,
+    nopreempt: i.nopreempt,
+    preemptDelayMs: Math.round(i.preemptDelaySec * 1000),
+    primaryIp,
+    vips: i.vips.map((v) => ({ address: v.address, prefix: v.prefix, dev: v.dev, ...(v.label !== undefined ? { label: v.label } : {}) })),
+    trackInterfaces: i.trackInterfaces,
+    garp: {
+      initialCount: repeat,
+      repeatCount: i.garp.masterDelaySec > 0 ? repeat : 0,
+      repeatDelayMs: Math.round(i.garp.masterDelaySec * 1000) || GARP_DEFAULTS.repeatDelayMs,
+      // keepalived garp_lower_prio_repeat defaults to garp_master_repeat
+      lowerPrioCount: repeat,
+    },
+  };
+}
+
+/** Problems lvsd cannot run with even though the schema accepts them (lvsd --check reports these). */
+export function unsupported(cfg: LvsdConfig): string[] {
+  const out: string[] = [];
+  for (const i of cfg.instances) {
+    for (const v of i.vips) if (v.address.includes(":")) out.push(`instance ${i.name}: IPv6 VIP ${v.address} is not supported by lvsd yet`);
+    for (const p of i.unicastPeers) if (p.includes(":")) out.push(`instance ${i.name}: IPv6 unicast peer ${p} is not supported by lvsd yet`);
+    if (i.version === 2 && i.advertIntervalCs % 100 !== 0) out.push(`instance ${i.name}: VRRPv2 carries whole seconds, advertIntervalCs ${i.advertIntervalCs} is not a multiple of 100`);
+    if (i.authPass !== undefined && i.version === 3) out.push(`instance ${i.name}: VRRPv3 has no authentication (RFC 5798 §9); remove authPass`);
+  }
+  const seen = new Map<string, string>();
+  for (const i of cfg.instances) {
+    const k = `${i.interface}/${i.vrid}`;
+    const prev = seen.get(k);
+    if (prev) out.push(`instances ${prev} and ${i.name} share VRID ${i.vrid} on ${i.interface}`);
+    seen.set(k, i.name);
+  }
+  return out;
+}
+
+/** JSON with sorted keys, to compare two configs of one instance. */
+export function stableJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x) && !Buffer.isBuffer(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}

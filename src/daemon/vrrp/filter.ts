@@ -1,0 +1,63 @@
+// Per-instance receive checks, after the wire decoder accepted the packet (RFC 3768 §7.1,
+// RFC 5798 §7.1). Pure. Every refusal has a stable reason label that is counted in metrics
+// (lvsd_vrrp_rejected_total{reason}) and logged at a limited rate.
+
+/** RFC 3768 §7.1 / RFC 5798 §7.1: "MUST verify that the IP TTL is 255". */
+export const VRRP_TTL = 255;
+/** keepalived auth_type PASS: the password is padded with NULs to 8 octets (RFC 2338 §5.3.6.1). */
+export const AUTH_NONE = 0;
+export const AUTH_PASS = 1;
+export const AUTH_DATA_LEN = 8;
+
+export type RejectReason =
+  | "ttl" // IP TTL other than 255
+  | "version" // VRRP version differs from the instance's
+  | "vrid" // no instance for this VRID on this interface
+  | "auth-type" // authentication type differs (v2)
+  | "auth" // PASS password differs (v2)
+  | "interval"; // v2 advert interval differs from ours (RFC 3768 §7.1 says discard)
+
+export interface FilterInput {
+  ttl: number;
+  version: 2 | 3;
+  intervalMs: number;
+  authType: number;
+  authData?: Buffer;
+  addresses: readonly string[];
+}
+
+export interface FilterInstance {
+  version: 2 | 3;
+  advertIntervalMs: number;
+  authPass?: string;
+  vips: readonly { address: string }[];
+}
+
+export type FilterResult =
+  | { ok: true; warnings: Array<"addresses"> }
+  | { ok: false; reason: RejectReason; detail: string };
+
+export function passwordBytes(pass: string): Buffer {
+  const b = Buffer.alloc(AUTH_DATA_LEN);
+  Buffer.from(pass, "utf8").copy(b, 0, 0, AUTH_DATA_LEN);
+  return b;
+}
+
+export function checkAdvert(a: FilterInput, inst: FilterInstance): FilterResult {
+  if (a.ttl !== VRRP_TTL) return { ok: false, reason: "ttl", detail: `TTL ${a.ttl}, must be ${VRRP_TTL}` };
+  if (a.version !== inst.version) return { ok: false, reason: "version", detail: `VRRPv${a.version} advert for a v${inst.version} instance` };
+  if (inst.version === 2) {
+    const want = inst.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
+    if (a.authType !== want) return { ok: false, reason: "auth-type", detail: `auth type ${a.authType}, expected ${want}` };
+    if (inst.authPass !== undefined && !(a.authData && a.authData.length >= AUTH_DATA_LEN && a.authData.subarray(0, AUTH_DATA_LEN).equals(passwordBytes(inst.authPass)))) {
+      return { ok: false, reason: "auth", detail: "PASS authentication data differs" };
+    }
+    if (a.intervalMs !== inst.advertIntervalMs) {
+      return { ok: false, reason: "interval", detail: `advert interval ${a.intervalMs / 1000}s, ours ${inst.advertIntervalMs / 1000}s` };
+    }
+  }
+  // RFC 3768 §7.1: the address list MAY be checked; keepalived logs a mismatch and accepts.
+  const mine = new Set(inst.vips.map((v) => v.address));
+  const same = a.addresses.length === mine.size && a.addresses.every((x) => mine.has(x));
+  return { ok: true, warnings: same ? [] : ["addresses"] };
+}
