@@ -29,7 +29,10 @@ export interface Logger {
 export function formatRecord(r: LogRecord): string {
   return JSON.stringify(r, (_k, v: unknown) => {
     if (typeof v === "bigint") return v.toString();
-    if (v instanceof Error) return { name: v.name, message: v.message, ...(typeof (v as { code?: unknown }).code === "string" ? { code: (v as { code: string }).code } : {}) };
+    if (v instanceof Error) {
+      const code: unknown = (v as unknown as { code?: unknown }).code;
+      return { name: v.name, message: v.message, ...(typeof code === "string" ? { code } : {}) };
+    }
     return v;
   });
 }
