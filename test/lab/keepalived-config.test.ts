@@ -3,14 +3,19 @@
 // interface, a deprecated keyword, script security...). keepalived checks that the interfaces
 // exist, so each config is tested inside a network namespace of our own holding a bridge device
 // per interface name it uses (bridges: no traffic, and no dummy module needed). Needs root.
+//
+// The other rendered host files are put to their real tools the same way: every systemd unit
+// through `systemd-analyze verify` (no warnings allowed), the sysctl files through `sysctl -e -p`
+// inside a private namespace (values read back), and the real-server VIP unit's ExecStart and
+// ExecStop command lines run there too (VIPs appear on lo, twice is harmless, then they go).
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { Cluster } from "../../src/inventory/model.js";
-import { renderDirector } from "../../src/render/index.js";
+import { renderAll, renderDirector, type RenderedFile } from "../../src/render/index.js";
 import { fixtureCases, inventoryCases, type RenderCase } from "../fixtures/render/cases.js";
 import { fakeSecret } from "../fixtures/render/index.js";
 
@@ -87,4 +92,135 @@ test("keepalived -t: every example inventory", { skip }, async (t) => {
   assert.deepEqual(failures, [], "example inventories that do not load");
   if (cases.length === 0) return t.skip("no inventory/*.yml yet");
   for (const c of cases) await t.test(c.name, () => checkCase(c));
+});
+
+// --- the other host files ---------------------------------------------------------------------
+
+/** A fresh namespace with bridges named like the given interfaces; removed after `fn`. */
+function inNamespace<T>(interfaces: string[], fn: (ns: string) => T): T {
+  const ns = `lvsctl-kt-${process.pid}-${seq++}`;
+  try {
+    const add = run("ip", ["netns", "add", ns]);
+    assert.equal(add.status, 0, `ip netns add ${ns}: ${add.stderr}`);
+    for (const name of interfaces) {
+      const r = run("ip", ["-n", ns, "link", "add", name, "type", "bridge"]);
+      assert.equal(r.status, 0, `creating ${name} in ${ns}: ${r.stderr}`);
+    }
+    return fn(ns);
+  } finally {
+    run("ip", ["netns", "del", ns]);
+  }
+}
+
+function nsRun(ns: string, argv: string[]) {
+  return run("ip", ["netns", "exec", ns, ...argv]);
+}
+
+/** `net.ipv4.conf.IFACE.x` lines name interfaces that must exist for sysctl to set them. */
+function sysctlInterfaces(content: string): string[] {
+  const names = [...content.matchAll(/^-?net\.ipv4\.conf\.([^.\s]+)\./gm)].map((m) => m[1]!);
+  return [...new Set(names)].filter((n) => n !== "all" && n !== "default" && n !== "lo");
+}
+
+function sysctlLines(content: string): [string, string][] {
+  return content
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split(" = ") as [string, string]);
+}
+
+function allHostFiles(c: RenderCase): { host: string; file: RenderedFile }[] {
+  const out: { host: string; file: RenderedFile }[] = [];
+  for (const backend of ["keepalived", "lvsd"] as const) {
+    for (const [host, files] of renderAll(c.cluster, { resolveSecret: fakeSecret, backend })) {
+      for (const file of files) if (!out.some((x) => x.host === host && x.file.path === file.path)) out.push({ host, file });
+    }
+  }
+  return out;
+}
+
+const analyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+
+function checkHostFiles(c: RenderCase, t: { diagnostic: (m: string) => void }): void {
+  const dir = mkdtempSync(join(tmpdir(), "lvsctl-units-"));
+  const units: { where: string; unit: string }[] = [];
+  try {
+    for (const { host, file } of allHostFiles(c)) {
+      const where = `${c.name}/${host}:${file.path}`;
+      if (file.path.endsWith(".service")) {
+        if (!analyze) continue;
+        const exe = /^ExecStart=-?(\S+)/m.exec(file.content)?.[1];
+        if (exe && !existsSync(exe)) {
+          t.diagnostic(`${where}: not verified, ${exe} is not on this machine`);
+          continue;
+        }
+        // One folder per file (the unit's name must stay), all verified in one call below.
+        const unitDir = join(dir, String(units.length));
+        mkdirSync(unitDir);
+        const unit = join(unitDir, file.path.split("/").pop()!);
+        writeFileSync(unit, file.content);
+        units.push({ where, unit });
+      } else if (file.path.startsWith("/etc/sysctl.d/")) {
+        const conf = join(dir, "sysctl.conf");
+        writeFileSync(conf, file.content);
+        inNamespace(sysctlInterfaces(file.content), (ns) => {
+          const r = nsRun(ns, ["sysctl", "-e", "-p", conf]);
+          assert.equal(r.status, 0, `sysctl -e -p ${where}:\n${r.stderr}`);
+          for (const [key, value] of sysctlLines(file.content)) {
+            if (key.startsWith("-")) continue; // IPVS keys: only with ip_vs loaded
+            const got = nsRun(ns, ["sysctl", "-n", key]);
+            assert.equal(got.stdout.trim(), value, `${where}: ${key} reads back ${got.stdout.trim()}`);
+          }
+        });
+      }
+      if (file.path.endsWith("/lvs-rs-vip.service")) checkVipUnit(where, file.content);
+    }
+    if (units.length > 0) {
+      const r = run("systemd-analyze", ["verify", ...units.map((u) => u.unit)], 60_000);
+      const names = units.map((u) => `${u.where} is ${u.unit}`).join("\n");
+      assert.equal(r.status, 0, `systemd-analyze verify failed:\n${r.stderr}\n${names}`);
+      assert.equal(r.stderr.trim(), "", `systemd-analyze verify warns:\n${r.stderr}\n${names}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function commandLines(unit: string, key: string): string[][] {
+  return [...unit.matchAll(new RegExp(`^${key}=-?(.+)$`, "gm"))].map((m) => m[1]!.split(" "));
+}
+
+function loAddresses(ns: string): string[] {
+  const r = run("ip", ["-n", ns, "-o", "addr", "show", "dev", "lo"]);
+  return [...r.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1]!).filter((a) => a !== "127.0.0.1/8" && a !== "::1/128");
+}
+
+function checkVipUnit(where: string, unit: string): void {
+  const starts = commandLines(unit, "ExecStart");
+  const stops = commandLines(unit, "ExecStop");
+  assert.ok(starts.length > 0, `${where} adds no VIP`);
+  const wanted = starts.map((argv) => argv[3]!).sort();
+  inNamespace([], (ns) => {
+    for (let round = 0; round < 2; round++) {
+      for (const argv of starts) {
+        const r = nsRun(ns, argv);
+        assert.equal(r.status, 0, `${where}: ${argv.join(" ")} (round ${round + 1}):\n${r.stderr}`);
+      }
+      assert.deepEqual(loAddresses(ns).sort(), wanted, `${where}: lo after ExecStart, round ${round + 1}`);
+    }
+    for (const argv of stops) nsRun(ns, argv);
+    assert.deepEqual(loAddresses(ns), [], `${where}: ExecStop leaves VIPs on lo`);
+  });
+}
+
+for (const c of fixtureCases()) {
+  test(`host files: fixture ${c.name} (systemd-analyze verify, sysctl -p, VIP unit commands)`, { skip }, (t) => checkHostFiles(c, t));
+}
+
+test("host files: every example inventory", { skip }, async (t) => {
+  const { cases, loaderMissing, failures } = await inventoryCases();
+  if (loaderMissing) return t.skip("inventory/*.yml exist but loadInventory is not there yet");
+  assert.deepEqual(failures, [], "example inventories that do not load");
+  if (cases.length === 0) return t.skip("no inventory/*.yml yet");
+  for (const c of cases) await t.test(c.name, (tt) => checkHostFiles(c, tt));
 });
