@@ -144,7 +144,10 @@ export function didYouMean(word: string, candidates: readonly string[]): string 
       best = c;
     }
   }
-  return best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  if (best !== undefined && bestD <= Math.max(2, Math.floor(word.length / 3))) return best;
+  // "TCP" for "TCP_CHECK", "http" for "HTTP_GET": a prefix is a strong hint too.
+  const w = word.toLowerCase();
+  return w.length >= 2 ? candidates.find((c) => c.toLowerCase().startsWith(w)) : undefined;
 }
 
 // --- the mapping -----------------------------------------------------------------------------
@@ -177,14 +180,19 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
     case "unrecognized_keys": {
       const allowed = allowedKeys(ctx.schema, path, ctx.data);
       for (const key of issue.keys) {
-        const guess = didYouMean(key, allowed);
         const keyPath = [...path, key];
-        const hint = guess
+        const here = valueAt(ctx.data, path);
+        const others = here && typeof here === "object" ? Object.keys(here).filter((k) => k !== key && allowed.includes(k)) : [];
+        const guess = allowed.includes(key) ? undefined : didYouMean(key, allowed);
+        const hint = allowed.includes(key)
+          ? "keep only one of them"
+          : guess
           ? `did you mean "${guess}"?`
           : allowed.length > 0
             ? `allowed here: ${allowed.join(", ")}`
             : "remove it";
-        push("LVS103", `unknown key "${key}" in ${where}`, hint, ctx.at(keyPath, { key: true }));
+        const message = allowed.includes(key) && others.length > 0 ? `${where}: "${key}" cannot be used together with ${others.map((o) => `"${o}"`).join(", ")}` : `unknown key "${key}" in ${where}`;
+        push("LVS103", message, hint, ctx.at(keyPath, { key: true }));
       }
       return;
     }
@@ -220,7 +228,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
         push("LVS409", `${where}: unknown scheduler ${JSON.stringify(value)}`, `${guess ? `did you mean "${guess}"? ` : ""}valid schedulers: ${Schedulers.join(", ")}`);
         return;
       }
-      const guess = typeof value === "string" ? didYouMean(value, issue.values.map(String)) : undefined;
+      const guess = typeof value === "string" && values.length > 1 ? didYouMean(value, issue.values.map(String)) : undefined;
       push("LVS105", `${where}: ${describe(value)} is not allowed here`, `${guess ? `did you mean ${JSON.stringify(guess)}? ` : ""}use ${values.length === 1 ? values[0] : `one of ${values.join(", ")}`}`);
       return;
     }
@@ -245,12 +253,18 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       }
       if (!parentHas && path.length > 0) {
         const parentPath = path.slice(0, -1);
-        push("LVS107", `${formatPath(parentPath)}: missing required key "${String(last)}"`, customMessage(issue), ctx.at(parentPath, { key: true }));
+        push("LVS107", `${formatPath(parentPath)}: missing required key "${String(last)}"`, `add ${String(last)}: ...`, ctx.at(parentPath, { key: true }));
         return;
       }
       // A branch that got past the type test says more than "wrong type": report its issues.
       const typeOnly = (branch: Issue[]) => branch.length > 0 && branch.every((i) => i.path.length === 0 && i.code === "invalid_type");
+      const rootOnly = u.errors.every((b) => b.every((i) => i.path.length === 0 && i.code !== "unrecognized_keys"));
       const deeper = u.errors.filter((b) => b.length > 0 && !typeOnly(b));
+      if (rootOnly && !u.errors.every(typeOnly)) {
+        // Every branch judged the value itself (an address that is neither IPv4 nor IPv6).
+        push("LVS106", `${where}: ${customMessage(issue) ?? "not a valid value"} (got ${describe(value)})`);
+        return;
+      }
       if (deeper.length > 0) {
         // Prefer the branch with the fewest problems: it is most likely what the author meant.
         const best = deeper.reduce((a, b) => (b.length < a.length ? b : a));

@@ -137,10 +137,12 @@ export function parseInventory(source: string, file: string, opts: ParseOptions 
   const parsed = Inventory.safeParse(input);
   let inventory: Inventory | undefined;
   let remap: (p: Path) => Path = (p) => p;
+  const rejected = new Set<string>();
   if (parsed.success) {
     inventory = parsed.data;
   } else {
     diagnostics.push(...issuesToDiagnostics(parsed.error.issues, { schema: Inventory as never, data: input, at }));
+    for (const i of parsed.error.issues) rejected.add(JSON.stringify(i.path));
     // Salvage the parts that are fine, so the cross-document rules still run on them.
     const s = salvage(repair(input));
     const again = Inventory.safeParse(s.input);
@@ -162,6 +164,7 @@ export function parseInventory(source: string, file: string, opts: ParseOptions 
       ...validate(inventory, {
         at: (p, o) => at(remap(p), o),
         has: (p) => main.has(remap(p)),
+        rejected: (p) => rejected.has(JSON.stringify(remap(p))),
         env,
         knownHosts: namesOf(raw.hosts),
         knownGroups: namesOf(raw.groups),

@@ -30,7 +30,7 @@ export const SecretRef = z.union([
   z.string().min(1),
   z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" }) }),
   z.strictObject({ file: z.string().min(1) }),
-]);
+], { error: "must be a string, {env: NAME} or {file: PATH}" });
 export type SecretRef = z.infer<typeof SecretRef>;
 
 /** keepalived.conf's notify scripts: a command line (quoted by the renderer). */

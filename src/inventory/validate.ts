@@ -23,6 +23,8 @@ export interface ValidateContext {
   knownGroups?: ReadonlySet<string>;
   /** Whether the user wrote this key (the schema fills in defaults, so the data cannot tell). */
   has?: (path: Path) => boolean;
+  /** Whether the schema already rejected the value at this path (so rules stay quiet about it). */
+  rejected?: (path: Path) => boolean;
 }
 
 type Report = (severity: Severity, code: Code, path: Path, message: string, hint?: string, key?: boolean) => void;
@@ -82,7 +84,7 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
       const at = stack.indexOf(c);
       if (at >= 0) {
         const cycle = [...stack.slice(at), c];
-        const key = [...cycle].sort().join(",");
+        const key = [...new Set(cycle)].sort().join(",");
         if (!reported.has(key)) {
           reported.add(key);
           report("error", "LVS203", ["groups", g, "children", i], `groups contain each other: ${cycle.join(" -> ")}`, "remove one of the children: entries to break the loop");
@@ -139,7 +141,8 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
       }
     });
   }
-  // Loops through inventory jump hosts (a -> b -> a).
+  // Loops through inventory jump hosts (a -> b -> a), reported once per loop.
+  const loops = new Set<string>();
   for (const h of hostNames) {
     const chain = (name: string, seen: string[]): string[] | undefined => {
       for (const j of jumpList(inv.hosts[name]?.jump)) {
@@ -151,7 +154,9 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
       return undefined;
     };
     const loop = chain(h, [h]);
-    if (loop && loop[loop.length - 1] === h && loop.length > 2) {
+    const loopKey = loop ? [...new Set(loop)].sort().join(",") : "";
+    if (loop && loop[loop.length - 1] === h && loop.length > 2 && !loops.has(loopKey)) {
+      loops.add(loopKey);
       report("error", "LVS205", ["hosts", h, "jump"], `jump hosts form a loop: ${loop.join(" -> ")}`, "one host in the chain must be reachable directly");
     }
   }
@@ -368,9 +373,10 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
     const base: Path = ["virtual_servers", i];
     const name = serviceName(s);
     const hasVip = s.vip !== undefined || s.port !== undefined;
+    const schemaSaid = ["vip", "port", "fwmark"].some((k) => ctx.rejected?.([...base, k]));
     if (s.fwmark !== undefined && hasVip) {
       report("error", "LVS400", [...base, "fwmark"], `service ${name} has both fwmark and vip/port`, "a service is either vip + port or fwmark (the firewall marks the packets); remove one", true);
-    } else if (s.fwmark === undefined && (s.vip === undefined || s.port === undefined)) {
+    } else if (s.fwmark === undefined && (s.vip === undefined || s.port === undefined) && !schemaSaid) {
       report("error", "LVS400", base, `service ${s.vip ?? `virtual_servers[${i}]`} needs ${s.vip === undefined && s.port === undefined ? "vip and port" : s.vip === undefined ? "a vip" : "a port"} (or a fwmark)`, "add vip: ADDRESS and port: N, or fwmark: N");
     }
 

@@ -1,0 +1,404 @@
+// One broken inventory per rule, and the exact located message(s) it must produce.
+// Each case breaks BASE (helpers.ts, lines 1-8) in one place; `expect` lists the first line of
+// every diagnostic, so a rule that also fires somewhere it should not is caught too.
+import { BASE, VI } from "./helpers.js";
+
+export interface RuleCase {
+  name: string;
+  yaml: string;
+  expect: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export const cases: RuleCase[] = [
+  // --- shape (schema.ts via issues.ts) ---
+  {
+    name: "LVS102 wrong type",
+    yaml: BASE + VI.replace("virtual_router_id: 51", "virtual_router_id: fifty"),
+    expect: [
+      "inv.yml:12:24: error LVS102: vrrp_instances[0].virtual_router_id: expected a number, got the string \"fifty\"",
+    ],
+  },
+  {
+    name: "LVS103 unknown key, with a suggestion",
+    yaml: BASE + VI.replace("interface: eth0", "interface: eth0\n    advert_intt: 1"),
+    expect: [
+      "inv.yml:12:5: error LVS103: unknown key \"advert_intt\" in vrrp_instances[0]",
+    ],
+  },
+  {
+    name: "LVS103 unknown top-level key",
+    yaml: BASE + "virtual_server:\n  - vip: 10.77.0.100\n",
+    expect: [
+      "inv.yml:9:1: error LVS103: unknown key \"virtual_server\" in (top level)",
+    ],
+  },
+  {
+    name: "LVS104 VRID out of range",
+    yaml: BASE + VI.replace("virtual_router_id: 51", "virtual_router_id: 256"),
+    expect: [
+      "inv.yml:12:24: error LVS104: vrrp_instances[0].virtual_router_id: VRID must be 1-255 (got 256)",
+    ],
+  },
+  {
+    name: "LVS104 priority out of range",
+    yaml: BASE + VI + "    priority: 0\n",
+    expect: [
+      "inv.yml:14:15: error LVS104: vrrp_instances[0].priority: must be at least 1 (got 0)",
+    ],
+  },
+  {
+    name: "LVS107 missing required key",
+    yaml: BASE.replace("rs2: { address: 10.77.0.22 }", "rs2: { port: 2222 }"),
+    expect: [
+      "inv.yml:5:3: error LVS107: hosts.rs2: missing required key \"address\"",
+    ],
+  },
+  {
+    name: "LVS409 unknown scheduler lists valid ones",
+    yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.100, port: 80, lb_algo: roundrobin, real_servers: [{ host: rs1 }] }\n",
+    expect: [
+      "inv.yml:15:44: error LVS409: virtual_servers[0].lb_algo: unknown scheduler \"roundrobin\"",
+    ],
+  },
+  {
+    name: "LVS105 wrong choice",
+    yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.100, port: 80, lb_kind: DSR, real_servers: [{ host: rs1 }] }\n",
+    expect: [
+      "inv.yml:15:44: error LVS105: virtual_servers[0].lb_kind: the string \"DSR\" is not allowed here",
+    ],
+  },
+  {
+    name: "LVS106 malformed IP",
+    yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.300, port: 80, real_servers: [{ host: rs1 }] }\n",
+    expect: [
+      "inv.yml:15:12: error LVS106: virtual_servers[0].vip: must be an IPv4 or IPv6 address (got the string \"10.77.0.300\")",
+    ],
+  },
+  // --- hosts and groups ---
+  {
+    name: "LVS200 host names a missing group",
+    yaml: BASE.replace("rs1: { address: 10.77.0.21 }", "rs1: { address: 10.77.0.21, groups: [webservers] }"),
+    expect: [
+      "inv.yml:4:40: error LVS200: host rs1 is in group \"webservers\", which does not exist",
+    ],
+  },
+  {
+    name: "LVS201 group lists a missing host",
+    yaml: BASE.replace("hosts: [rs1, rs2]", "hosts: [rs1, rs3]"),
+    expect: [
+      "inv.yml:8:31: error LVS201: group realservers lists host \"rs3\", which is not defined under hosts:",
+    ],
+  },
+  {
+    name: "LVS202 children names a missing group",
+    yaml: BASE + "  web: { children: [frontends] }\n",
+    expect: [
+      "inv.yml:9:21: error LVS202: group web has child group \"frontends\", which does not exist",
+    ],
+  },
+  {
+    name: "LVS203 children cycle",
+    yaml: BASE + "  a: { children: [b] }\n  b: { children: [a] }\n",
+    expect: [
+      "inv.yml:10:19: error LVS203: groups contain each other: a -> b -> a",
+    ],
+  },
+  {
+    name: "LVS204 jump names an unknown host",
+    yaml: BASE.replace("rs1: { address: 10.77.0.21 }", "rs1: { address: 10.77.0.21, jump: bastion }"),
+    expect: [
+      "inv.yml:4:37: error LVS204: jump host \"bastion\" is not an inventory host",
+    ],
+  },
+  {
+    name: "LVS205 jump loop",
+    yaml: BASE.replace("rs1: { address: 10.77.0.21 }", "rs1: { address: 10.77.0.21, jump: rs2 }").replace("rs2: { address: 10.77.0.22 }", "rs2: { address: 10.77.0.22, jump: [rs1] }"),
+    expect: [
+      "inv.yml:4:37: error LVS205: jump hosts form a loop: rs1 -> rs2 -> rs1",
+    ],
+  },
+  {
+    name: "LVS206 password in clear (warning)",
+    yaml: BASE.replace("ds1: { address: 10.77.0.11 }", "ds1: { address: 10.77.0.11, become: { password: hunter2 } }"),
+    expect: [
+      "inv.yml:2:51: warning LVS206: the become (sudo) password at hosts.ds1 is written in clear in the inventory",
+    ],
+  },
+  {
+    name: "LVS207 unset environment variable (warning)",
+    yaml: BASE.replace("ds1: { address: 10.77.0.11 }", "ds1: { address: 10.77.0.11, password: { env: NOT_SET_ANYWHERE } }"),
+    expect: [
+      "inv.yml:2:41: warning LVS207: the SSH password at hosts.ds1 comes from environment variable NOT_SET_ANYWHERE, which is not set here",
+    ],
+  },
+  {
+    name: "LVS208 empty directors group",
+    yaml: BASE.replace("directors: { hosts: [ds1, ds2] }", "directors: { hosts: [] }") + VI,
+    expect: [
+      "inv.yml:7:3: error LVS208: the directors group has no hosts",
+    ],
+  },
+  {
+    name: "LVS209 director in realservers group",
+    yaml: BASE.replace("hosts: [rs1, rs2]", "hosts: [rs1, rs2, ds2]"),
+    expect: [
+      "inv.yml:8:36: error LVS209: host ds2 is both a director and a real server",
+    ],
+  },
+  {
+    name: "LVS210 two hosts with one address (warning)",
+    yaml: BASE.replace("rs2: { address: 10.77.0.22 }", "rs2: { address: 10.77.0.21 }"),
+    expect: [
+      "inv.yml:5:19: warning LVS210: hosts rs1 and rs2 have the same address 10.77.0.21",
+    ],
+  },
+  // --- VRRP ---
+  {
+    name: "LVS300 same VRID on one interface",
+    yaml: BASE + VI + "  - name: VI_2\n    interface: eth0\n    virtual_router_id: 51\n    virtual_ipaddress: [10.77.0.101/24]\n",
+    expect: [
+      "inv.yml:16:24: error LVS300: instances VI_1 and VI_2 both use VRID 51 on eth0 of ds1; their adverts would be taken for each other's",
+    ],
+  },
+  {
+    name: "LVS300 not when the interfaces differ",
+    yaml: BASE + VI + "  - name: VI_2\n    interface: eth1\n    virtual_router_id: 51\n    virtual_ipaddress: [10.77.0.101/24]\n",
+    expect: [],
+  },
+  {
+    name: "LVS301 members naming only non-directors",
+    yaml: BASE + VI + "    members: { rs1: {} }\n",
+    expect: [
+      "inv.yml:14:5: error LVS301: no director runs VRRP instance VI_1, so nobody would ever become master of its VIPs",
+      "inv.yml:14:16: error LVS306: instance VI_1 lists rs1 as a member, but rs1 is not in the directors group",
+    ],
+  },
+  {
+    name: "LVS302 equal priorities",
+    yaml: BASE + VI + "    members: { ds1: { priority: 100 }, ds2: { priority: 100 } }\n",
+    expect: [
+      "inv.yml:14:57: error LVS302: directors ds1 and ds2 have the same priority 100 in instance VI_1; the election would fall to whichever has the highest IP address",
+    ],
+  },
+  {
+    name: "LVS302 equal priorities allowed",
+    yaml: BASE + VI + "    priority: 100\n    allow_equal_priority: true\n",
+    expect: [],
+  },
+  {
+    name: "LVS303 advert_int v2 not whole seconds",
+    yaml: BASE + VI + "    advert_int: 0.5\n",
+    expect: [
+      "inv.yml:14:17: error LVS303: advert_int 0.5 is not valid for VRRP version 2: it must be whole seconds from 1 to 255",
+    ],
+  },
+  {
+    name: "LVS303 advert_int v3 not in steps of 0.01",
+    yaml: BASE + VI + "    version: 3\n    advert_int: 0.005\n",
+    expect: [
+      "inv.yml:15:17: error LVS303: advert_int 0.005 is not valid for VRRP version 3: it must be 0.01 to 40.95 seconds in steps of 0.01",
+    ],
+  },
+  {
+    name: "LVS303 advert_int v3 fine at 0.25",
+    yaml: BASE + VI + "    version: 3\n    advert_int: 0.25\n",
+    expect: [],
+  },
+  {
+    name: "LVS304 nopreempt with MASTER",
+    yaml: BASE + VI + "    nopreempt: true\n    state: MASTER\n",
+    expect: [
+      "inv.yml:15:12: error LVS304: instance VI_1 has nopreempt with state MASTER; keepalived only honours nopreempt when the initial state is BACKUP",
+    ],
+  },
+  {
+    name: "LVS305 unicast_peer without source",
+    yaml: BASE + VI + "    unicast_peer: [10.77.0.11, 10.77.0.12]\n",
+    expect: [
+      "inv.yml:14:5: error LVS305: instance VI_1 lists unicast_peer but ds1, ds2 have no unicast_src_ip",
+    ],
+  },
+  {
+    name: "LVS307 one VIP in two instances",
+    yaml: BASE + VI + "  - name: VI_2\n    interface: eth0\n    virtual_router_id: 52\n    virtual_ipaddress: [10.77.0.100]\n",
+    expect: [
+      "inv.yml:17:25: error LVS307: VIP 10.77.0.100 is in two VRRP instances: VI_1 and VI_2",
+    ],
+  },
+  {
+    name: "LVS308 sync group names an unknown instance",
+    yaml: BASE + VI + "vrrp_sync_groups:\n  - { name: G1, group: [VI_1, VI_2] }\n",
+    expect: [
+      "inv.yml:15:31: error LVS308: sync group G1 names instance \"VI_2\", which does not exist",
+    ],
+  },
+  {
+    name: "LVS309 malformed VIP string",
+    yaml: BASE + VI.replace("[10.77.0.100/24]", '["10.77.0.100/24 device eth0"]'),
+    expect: [
+      "inv.yml:13:25: error LVS309: VIP \"10.77.0.100/24 device eth0\" in instance VI_1: unexpected \"device eth0\" (after the address only \"dev IFACE\" and \"label NAME\" are understood)",
+    ],
+  },
+  {
+    name: "LVS312 auth_pass longer than 8 (and in clear)",
+    yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: longpassword }\n",
+    expect: [
+      "inv.yml:14:51: warning LVS206: auth_pass of VRRP instance VI_1 is written in clear in the inventory",
+      "inv.yml:14:51: warning LVS312: auth_pass is 12 characters; VRRP PASS authentication uses only the first 8",
+    ],
+  },
+  {
+    name: "LVS313 authentication with v3",
+    yaml: BASE + VI + "    version: 3\n    authentication: { auth_type: PASS, auth_pass: { env: LVS_PASS } }\n",
+    expect: [
+      "inv.yml:15:5: error LVS313: instance VI_1 uses VRRP version 3, which has no authentication (RFC 5798 section 9)",
+    ],
+  },
+  {
+    name: "LVS317 IPv6 VIP with VRRP v2",
+    yaml: BASE + VI.replace("[10.77.0.100/24]", "[fd00:77::100/64]"),
+    expect: [
+      "inv.yml:13:25: error LVS317: IPv6 VIP fd00:77::100 in instance VI_1, which uses VRRP version 2 (IPv4 only, RFC 3768)",
+    ],
+  },
+  // --- services ---
+  {
+    name: "LVS400 fwmark and vip together",
+    yaml: BASE + VI + "virtual_servers:\n  - { fwmark: 1, vip: 10.77.0.100, port: 80, real_servers: [{ host: rs1 }] }\n",
+    expect: [
+      "inv.yml:15:7: error LVS400: service fwmark1 has both fwmark and vip/port",
+    ],
+  },
+  {
+    name: "LVS400 neither fwmark nor vip+port",
+    yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.100, real_servers: [{ host: rs1 }] }\n",
+    expect: [
+      "inv.yml:15:5: error LVS400: service 10.77.0.100 needs a port (or a fwmark)",
+    ],
+  },
+  {
+    name: "LVS401 same VIP, port and protocol twice",
+    yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.100, port: 80, real_servers: [{ host: rs1 }] }\n  - { vip: 10.77.0.100, port: 80, real_servers: [{ host: rs2 }] }\n",
+    expect: [
+      "inv.yml:16:12: error LVS401: service 10.77.0.100:80 (TCP) is defined twice (also virtual_servers[0])",
+    ],
+  },
+  {
+    name: "LVS401 not for another protocol",
+    yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.100, port: 53, protocol: UDP, real_servers: [{ host: rs1 }] }\n  - { vip: 10.77.0.100, port: 53, real_servers: [{ host: rs2 }] }\n",
+    expect: [],
+  },
+  {
+    name: "LVS402 DR real server on another port",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ host: rs1, port: 8080 }]\n",
+    expect: [
+      "inv.yml:17:39: error LVS402: real server port 8080 differs from the service port 80, but DR cannot remap ports: the packet reaches the real server unchanged",
+    ],
+  },
+  {
+    name: "LVS402 TUN too",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: TUN\n    real_servers: [{ host: rs1, port: 8080 }]\n",
+    expect: [
+      "inv.yml:18:39: error LVS402: real server port 8080 differs from the service port 80, but TUN cannot remap ports: the packet reaches the real server unchanged",
+    ],
+  },
+  {
+    name: "LVS403 granularity without persistence",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    persistence_granularity: 255.255.255.0\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:5: error LVS403: service 10.77.0.100:80 sets persistence_granularity without persistence_timeout; granularity only applies to persistent services",
+    ],
+  },
+  {
+    name: "LVS404 real server without host or address",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ weight: 2 }]\n",
+    expect: [
+      "inv.yml:17:20: error LVS404: real server 1 of service 10.77.0.100:80 has neither host nor address",
+    ],
+  },
+  {
+    name: "LVS405 real server names an unknown host",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ host: rs3 }]\n",
+    expect: [
+      "inv.yml:17:28: error LVS405: real server host \"rs3\" of service 10.77.0.100:80 is not defined under hosts:",
+    ],
+  },
+  {
+    name: "LVS406 real server is a director",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ host: ds2 }]\n",
+    expect: [
+      "inv.yml:17:28: error LVS406: real server ds2 of service 10.77.0.100:80 is also a director",
+    ],
+  },
+  {
+    name: "LVS407 service VIP held by no instance (warning)",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.200\n    port: 80\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:15:10: warning LVS407: VIP 10.77.0.200 of service 10.77.0.200:80 is in no VRRP instance, so no director will hold it",
+    ],
+  },
+  {
+    name: "LVS408 one real server twice",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ host: rs1 }, { address: 10.77.0.21 }]\n",
+    expect: [
+      "inv.yml:17:35: error LVS408: real server 10.77.0.21:80 appears twice in service 10.77.0.100:80 (also real_servers[0])",
+    ],
+  },
+  {
+    name: "LVS410 check without a port on a fwmark service",
+    yaml: BASE + VI + "virtual_servers:\n  - fwmark: 7\n    check: { type: TCP_CHECK }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:16:5: error LVS410: the TCP_CHECK of real server 10.77.0.21 has no port to connect to (fwmark service without ports)",
+    ],
+  },
+  {
+    name: "LVS411 quorum above the total weight (warning)",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    quorum: 5\n    real_servers: [{ host: rs1 }, { host: rs2, weight: 3 }]\n",
+    expect: [
+      "inv.yml:17:13: warning LVS411: quorum 5 is more than the weights of all real servers together (4); the service would never be up",
+    ],
+  },
+  {
+    name: "LVS413 granularity not a netmask",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    persistence_timeout: true\n    persistence_granularity: 255.0.255.0\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:30: error LVS413: persistence_granularity 255.0.255.0 is not a netmask (its one-bits must be contiguous)",
+    ],
+  },
+  {
+    name: "LVS414 IPv4 real server behind an IPv6 VIP (NAT)",
+    yaml: BASE + VI + "  - { name: VI_6, interface: eth0, virtual_router_id: 61, version: 3, virtual_ipaddress: [fd00:77::100/64] }\nvirtual_servers:\n  - vip: fd00:77::100\n    port: 80\n    lb_kind: NAT\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:19:28: error LVS414: real server 10.77.0.21 is IPv4 but the VIP fd00:77::100 is IPv6; NAT cannot cross address families",
+    ],
+  },
+  {
+    name: "LVS416 HTTP_GET on UDP",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 53\n    protocol: UDP\n    check: { type: HTTP_GET, url: [{ path: / }] }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:20: error LVS416: service 10.77.0.100:53 is UDP but its check is HTTP_GET, which speaks TCP",
+    ],
+  },
+  {
+    name: "LVS417 NAT fwmark real server without port",
+    yaml: BASE + VI + "virtual_servers:\n  - fwmark: 7\n    lb_kind: NAT\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:20: error LVS417: NAT real server 10.77.0.21 of fwmark service fwmark7 has no port; NAT must rewrite the destination to some port",
+    ],
+  },
+  {
+    name: "LVS600 keepalived from source without version",
+    yaml: BASE + "director:\n  keepalived: { from: source }\n",
+    expect: [
+      "inv.yml:10:23: error LVS600: keepalived from source needs a version or a tarball to build",
+    ],
+  },
+  {
+    name: "LVS601 keepalived settings with lvsd",
+    yaml: BASE + "director:\n  backend: lvsd\n  keepalived: { from: package }\n",
+    expect: [
+      "inv.yml:11:3: warning LVS601: keepalived: settings are ignored because backend is lvsd",
+    ],
+  },
+];
