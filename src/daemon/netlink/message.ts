@@ -136,7 +136,7 @@ export function decodeError(m: NlMessage): Decoded<NlError, "short" | "bad-type"
   if (m.type !== NLMSG_ERROR) return fail("bad-type", `type ${m.type} is not NLMSG_ERROR`);
   if (m.payload.length < 4) return fail("short", "NLMSG_ERROR without an error code");
   const err = m.payload.readInt32LE(0);
-  const errno = -err;
+  const errno = err === 0 ? 0 : -err;
   const h = decodeHeader(m.payload, 4);
   const request = h.ok ? h.value : undefined;
   const out: NlError = { errno, code: errnoName(errno), ack: err === 0, request };

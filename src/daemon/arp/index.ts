@@ -1,0 +1,2 @@
+// Gratuitous ARP frames (pure codec).
+export * from "./packet.js";
