@@ -117,6 +117,26 @@ describe("lab of nspawn hosts", { skip: why ? why : false, timeout: 300_000 }, (
     assert.equal(r.stdout, "SSH-2.0-", r.stderr);
   });
 
+  test("a host hidden from this machine is still reached through another host (jump host)", async () => {
+    await lab.setControllerReachable("h3", false);
+    try {
+      assert.equal(await sshBanner(lab.host("h3").address, 22, 1500), undefined);
+      // The lab's ssh_config names every host; -J h1 reuses it for the hop (host keys checked on both).
+      const r = await run(["ssh", "-F", lab.sshConfigFile, "-o", "BatchMode=yes", "-J", "h1", "h3", "hostname"], { timeoutMs: 30_000 });
+      assert.equal(r.stdout.trim(), "h3", r.stderr);
+    } finally {
+      await lab.setControllerReachable("h3", true);
+    }
+    assert.ok(await sshBanner(lab.host("h3").address, 22, 3000));
+  });
+
+  test("the Ansible inventory reaches every host", { skip: existsSync("/usr/bin/ansible") ? false : "needs ansible (Debian package ansible-core)" }, async () => {
+    const inv = lab.writeAnsibleInventory();
+    const r = await run(["ansible", "-i", inv, "all", "-o", "-m", "ping"], { timeoutMs: 120_000, env: { ...process.env, ANSIBLE_HOST_KEY_CHECKING: "True", ANSIBLE_NOCOLOR: "1" } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout.match(/SUCCESS/g) ?? []).length, lab.hosts.length, r.stdout);
+  });
+
   test("reboot keeps the host's files and identity", async () => {
     assert.equal((await ssh("h2", "root", "echo before-reboot > /root/marker && sync")).code, 0);
     const t0 = Date.now();

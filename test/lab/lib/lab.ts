@@ -10,7 +10,7 @@ import {
 } from "./host.js";
 import { MAX_HOSTS, MAX_SLOT, addHosts, createHub, destroyNetSync, freeAddress, hostAddress, listNamespaces, netNames, setHostLink, subnet } from "./net.js";
 import { paths } from "./paths.js";
-import { alive, pool, procStat, run, sleep, type RunResult } from "./proc.js";
+import { alive, commandFailed, pool, procStat, run, sleep, type RunResult } from "./proc.js";
 
 export const SSH_PORT = 22;
 
@@ -383,6 +383,39 @@ export class Lab {
       "-o", `UserKnownHostsFile=${this.knownHostsFile}`, "-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes",
       "-o", "ConnectTimeout=10", "-o", "LogLevel=ERROR", "-p", String(h.port), `${user}@${h.address}`,
     ];
+  }
+
+  /**
+   * Makes the host unreachable from this machine (the root namespace) while the other lab hosts
+   * still reach it: a blackhole route to the gateway inside the host's namespace drops its replies.
+   * For jump-host tests: the target then only answers through another host. Survives reboots.
+   */
+  async setControllerReachable(name: string, reachable: boolean): Promise<void> {
+    const h = this.host(name);
+    const argv = ["ip", "-n", h.netns, "route", reachable ? "del" : "replace", "blackhole", `${this.gateway}/32`];
+    const r = await run(argv);
+    if (r.code !== 0 && !(reachable && /No such process|not found/i.test(r.stderr))) throw commandFailed(argv, r);
+  }
+
+  /**
+   * Writes an Ansible INI inventory of the lab (group `lab`, user root, the lab key, strict host
+   * key checking against the lab's known_hosts, /usr/bin/python3) and returns its path.
+   */
+  writeAnsibleInventory(file = join(this.dir, "ansible-hosts.ini"), user = "root"): string {
+    const sshArgs = `-o UserKnownHostsFile=${this.knownHostsFile} -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`;
+    const lines = [
+      "[lab]",
+      ...this.hosts.map((h) => `${h.name} ansible_host=${h.address} ansible_port=${h.port}`),
+      "",
+      "[lab:vars]",
+      `ansible_user=${user}`,
+      `ansible_ssh_private_key_file=${this.keyFile}`,
+      `ansible_ssh_common_args='${sshArgs}'`,
+      "ansible_python_interpreter=/usr/bin/python3",
+      "",
+    ];
+    writeFileSync(file, lines.join("\n"));
+    return file;
   }
 
   /** True while the host's container runs. */
