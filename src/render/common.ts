@@ -32,6 +32,9 @@ export const KEEPALIVED_DEFAULTS = {
 /** VRRPv2 simple-text authentication carries 8 octets (RFC 2338 section 5.3.10); keepalived truncates. */
 export const AUTH_PASS_MAX = 8;
 
+/** The address owner's priority (RFC 5798 section 5.2.4). */
+export const VRRP_OWNER_PRIORITY = 255;
+
 export function findDirector(cluster: Cluster, name: string): ResolvedDirector {
   const d = cluster.directors.find((x) => x.host.name === name);
   if (!d) {
@@ -51,16 +54,20 @@ export interface EffectiveInstance extends Omit<DirectorVrrpInstance, "authPass"
  * - initial state BACKUP whenever nopreempt or preempt_delay is set: keepalived clears both when
  *   the initial state is MASTER (it logs "nopreempt will not work with initial state MASTER"), and
  *   an explicit nopreempt is the stronger wish than a state the resolver defaulted;
+ * - initial state BACKUP under vrrp_strict unless the director is the address owner (priority
+ *   255): RFC 5798 section 6.4.1 starts only the owner as master, and keepalived enforces it
+ *   ("State MASTER must match being address owner");
  * - the instance's own interface dropped from track_interface: keepalived ignores it with a
  *   warning, and the instance already goes to FAULT when its own link is down;
  * - the auth secret resolved, and refused when it is longer than 8 characters rather than
  *   silently cut (the inventory validator says the same, LVS312, for clear-text values).
  */
-export function effectiveInstance(inst: DirectorVrrpInstance, director: string, opts: RenderOptions): EffectiveInstance {
+export function effectiveInstance(inst: DirectorVrrpInstance, director: string, vrrpStrict: boolean, opts: RenderOptions): EffectiveInstance {
   const { authPass: ref, ...rest } = inst;
+  const backup = inst.nopreempt || (inst.preemptDelay ?? 0) > 0 || (vrrpStrict && inst.priority !== VRRP_OWNER_PRIORITY);
   const out: EffectiveInstance = {
     ...rest,
-    state: inst.nopreempt || (inst.preemptDelay ?? 0) > 0 ? "BACKUP" : inst.state,
+    state: backup ? "BACKUP" : inst.state,
     trackInterfaces: [...new Set(inst.trackInterfaces)].filter((i) => i !== inst.interface),
     vips: inst.vips.map((v) => ({ ...v, dev: v.dev ?? inst.interface })),
   };

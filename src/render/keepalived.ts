@@ -118,7 +118,7 @@ function usesScripts(cluster: Cluster, instances: { notify: Notify }[]): boolean
 /** The keepalived.conf text for one director. */
 export function renderKeepalivedConf(cluster: Cluster, directorName: string, opts: RenderOptions): string {
   const director = findDirector(cluster, directorName);
-  const instances = director.instances.map((i) => effectiveInstance(i, directorName, opts));
+  const instances = director.instances.map((i) => effectiveInstance(i, directorName, cluster.globalDefs.vrrpStrict, opts));
   const mine = new Set(instances.map((i) => i.name));
   const g = cluster.globalDefs;
   const view = {

@@ -105,7 +105,7 @@ function service(s: ResolvedService): LvsdService {
 export function toLvsdConfig(cluster: Cluster, directorName: string, opts: RenderOptions): LvsdConfig {
   const director = findDirector(cluster, directorName);
   const instances: LvsdInstance[] = director.instances.map((raw) => {
-    const i = effectiveInstance(raw, directorName, opts);
+    const i = effectiveInstance(raw, directorName, cluster.globalDefs.vrrpStrict, opts);
     return {
       name: i.name,
       interface: i.interface,

@@ -139,6 +139,15 @@ test("nopreempt and preempt_delay render state BACKUP (keepalived clears them un
   assert.match(renderKeepalivedConf(withInstance(dr, { preemptDelay: 0 }), "lb1", opts), /state MASTER/);
 });
 
+test("vrrp_strict: only the address owner (priority 255) starts as MASTER", () => {
+  const strict = { ...dr, globalDefs: { ...dr.globalDefs, vrrpStrict: true } };
+  const noAuth = withInstance(strict, { authPass: undefined, unicastSrcIp: undefined, unicastPeers: [] });
+  const conf = renderKeepalivedConf(noAuth, "lb1", opts);
+  assert.match(conf, /^\s+vrrp_strict$/m);
+  assert.match(conf, /state BACKUP/);
+  assert.match(renderKeepalivedConf(withInstance(noAuth, { priority: 255 }), "lb1", opts), /state MASTER/);
+});
+
 test("the instance's own interface is dropped from track_interface (keepalived warns on it)", () => {
   const c = renderKeepalivedConf(withInstance(dr, { trackInterfaces: ["eth0"] }), "lb1", opts);
   assert.doesNotMatch(c, /track_interface/);
@@ -168,7 +177,7 @@ test("scripts are double-quoted and turn on script security; a double quote is r
   const c = renderKeepalivedConf(fwmark, "lvs1", opts);
   assert.match(c, /enable_script_security\n\s+script_user root/);
   assert.match(c, /notify_down "\/usr\/local\/bin\/rs-down 'www 1'"/);
-  assert.doesNotMatch(renderKeepalivedConf(dr, "lb1", opts), /enable_script_security/);
+  assert.doesNotMatch(renderKeepalivedConf({ ...dr, services: dr.services.slice(0, 1) }, "lb1", opts), /enable_script_security/);
   throwsCode(() => renderKeepalivedConf(withInstance(dr, { notify: { master: 'echo "hi"' } }), "lb1", opts), "LVS701");
   assert.equal(kaQuote("/bin/true a b"), '"/bin/true a b"');
 });
