@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
       if (!name) throw new LvsctlError("LAB_USAGE", USAGE);
       const lab = Lab.attach(slot);
       const args = lab.sshArgs(name, values.user);
-      args.splice(1, 0, "-t"); // a terminal for interactive use; harmless with a command
+      if (process.stdin.isTTY) args.splice(1, 0, "-t");
       const r = spawnSync(args[0]!, [...args.slice(1), ...command], { stdio: "inherit" });
       return r.status ?? 1;
     }

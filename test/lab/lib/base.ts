@@ -129,6 +129,17 @@ export async function ensureBase(opts: EnsureBaseOptions = {}): Promise<BaseInfo
 
     let stamp = readStamp();
     let built = false;
+    const rebuild = !stampMatches(stamp);
+    if (rebuild || stamp?.configVersion !== BASE_CONFIG_VERSION || stamp?.pubKey !== pubKey) {
+      // Changing the lowerdir under mounted overlays is undefined behaviour (overlayfs docs, "Changes
+      // to underlying filesystems"): never touch a base that a running lab uses.
+      const users = overlaysOn(paths.base());
+      if (users.length > 0) {
+        throw new LvsctlError("LAB_BASE_BUSY", `lab: the base tree needs a ${rebuild ? "rebuild" : "reconfiguration"} but ${users.length} running lab hosts use it (${users.slice(0, 3).join(", ")})`, {
+          hint: "tear those labs down first: npx tsx scripts/lab.ts status / down --slot N",
+        });
+      }
+    }
     if (!stampMatches(stamp)) {
       const tmp = `${paths.base()}.tmp`;
       rmSync(tmp, { recursive: true, force: true });
@@ -161,6 +172,14 @@ export async function ensureBase(opts: EnsureBaseOptions = {}): Promise<BaseInfo
     }
     return { dir: paths.base(), keyFile, pubKey, built, debootstrapSeconds: stamp.debootstrapSeconds };
   });
+}
+
+/** Mount points of overlays whose lowerdir is `base` (from /proc/self/mountinfo). */
+export function overlaysOn(base: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .filter((l) => / - overlay /.test(l) && l.includes(`lowerdir=${base},`))
+    .map((l) => l.split(" ")[4] ?? "?");
 }
 
 function write(root: string, path: string, content: string, mode = 0o644): void {

@@ -418,6 +418,16 @@ export class Lab {
     return file;
   }
 
+  /**
+   * Waits until systemd inside has finished booting (sshd answers earlier) and returns
+   * `systemctl is-system-running`: "running", or "degraded" with the failed units listed.
+   */
+  async waitBooted(name: string, timeoutMs = 60_000): Promise<{ state: string; failedUnits: string[] }> {
+    const r = await this.exec(name, "systemctl is-system-running --wait; systemctl --failed --no-legend --plain | cut -d' ' -f1", { timeoutMs });
+    const [state = "", ...failed] = r.stdout.trim().split("\n");
+    return { state, failedUnits: failed.filter((u) => u !== "") };
+  }
+
   /** True while the host's container runs. */
   isRunning(name: string): boolean {
     const hs = this.#hs(name);
