@@ -41,11 +41,21 @@ export function parseYaml(text: string, file: string): YamlSource {
   for (const e of doc.errors) {
     const dup = e.code === "DUPLICATE_KEY";
     if (!dup) broken = true;
+    // The key's text: up to its colon (yaml points at the key's first character only).
+    const key = dup ? (/^("[^"\n]*"|'[^'\n]*'|[^:#\n,{}[\]]+?)\s*:/.exec(text.slice(e.pos[0], e.pos[0] + 200))?.[1] ?? "").trim() : "";
     diagnostics.push({
       severity: "error",
       code: dup ? "LVS101" : "LVS100",
-      message: dup ? "duplicate key: a key may appear only once in a mapping (YAML 1.2)" : firstLine(e.message),
-      hint: dup ? "remove or rename one of the two; the later value would silently win in other tools" : "check indentation, quotes and brackets around this position",
+      message: dup
+        ? `duplicate key${key ? ` "${key}"` : ""}: a key may appear only once in a mapping`
+        : e.code === "MULTIPLE_DOCS"
+          ? "the file holds more than one YAML document (a second ---); an inventory is one document"
+          : firstLine(e.message),
+      hint: dup
+        ? "remove or rename one of the two; other tools would silently keep only the last"
+        : e.code === "MULTIPLE_DOCS"
+          ? "merge the documents, or split them into separate inventory files"
+          : "check indentation, quotes and brackets around this position",
       location: pos(e.pos[0]),
     });
   }
@@ -103,6 +113,8 @@ export function parseYaml(text: string, file: string): YamlSource {
     const { node, keyNode, depth } = walk(path);
     const pick = (n: Node | undefined): SourceLocation | undefined => (n?.range ? pos(n.range[0]) : undefined);
     if (depth === path.length) {
+      // An empty value (`key:`) has no text of its own: the key is what to point at.
+      if (keyNode && isScalar(node) && node.value === null && node.range && node.range[0] === node.range[1]) return pick(keyNode);
       if (opts?.key && keyNode && path.length > 0 && typeof path[path.length - 1] === "string") return pick(keyNode) ?? pick(node);
       return pick(node) ?? pick(keyNode) ?? pick((doc.contents as Node | null) ?? undefined);
     }

@@ -1,0 +1,72 @@
+// Importing hosts and groups from an Ansible YAML inventory: connection variables mapped, our own
+// settings on top, and problems located in the Ansible file.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { formatDiagnostic, loadInventory, parseInventory } from "../../../src/inventory/index.js";
+import { parseSshArgs } from "../../../src/inventory/ansible.js";
+
+const dir = fileURLToPath(new URL("../../fixtures/inventory/ansible/", import.meta.url));
+const rel = (s: string) => s.split(dir).join("");
+
+test("hosts, groups and connection variables come over; our settings win", async () => {
+  const r = await loadInventory(`${dir}cluster.yml`, { env: { LB_SUDO: "pw" } });
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), []);
+  assert.ok(r.ok);
+  const { hosts, groups } = r.cluster;
+  assert.deepEqual(Object.keys(hosts), ["lb1", "lb2", "web1", "web2"]);
+  assert.deepEqual(groups["directors"], ["lb1", "lb2"]);
+  assert.deepEqual(groups["realservers"], ["web1", "web2"]);
+  const lb1 = hosts["lb1"]!;
+  assert.equal(lb1.address, "10.77.0.11");
+  assert.equal(lb1.user, "deploy"); // all: vars
+  assert.deepEqual(lb1.become, { method: "sudo", user: "root", password: { env: "LB_SUDO" } }); // lb: vars
+  assert.deepEqual(lb1.vars, { ntp_server: "10.77.0.1" });
+  assert.deepEqual(hosts["lb2"]!.jump, [{ name: "admin@10.77.0.1:2222", address: "10.77.0.1", port: 2222, user: "admin" }]);
+  const web1 = hosts["web1"]!;
+  assert.equal(web1.port, 2222); // "2222" in Ansible is a string
+  assert.equal(web1.keyFile, "keys/web1");
+  assert.equal(web1.connectTimeoutSec, 5); // our group ssh on top of the imported group
+  assert.equal(web1.become, undefined);
+  const web2 = hosts["web2"]!;
+  assert.equal(web2.address, "10.77.0.23"); // ours over ansible_host
+  assert.equal(web2.user, "www");
+  assert.deepEqual(r.cluster.directors.map((d) => d.instances[0]!.priority), [150, 100]);
+});
+
+test("problems in the Ansible file are located in that file", async () => {
+  const r = await loadInventory(`${dir}broken-cluster.yml`, { env: {} });
+  assert.equal(r.ok, false);
+  assert.deepEqual(r.diagnostics.map((d) => rel(formatDiagnostic(d).split("\n")[0]!)), [
+    'broken.yml:7:25: error LVS102: hosts.lb1.port: expected a number, got the string "22x"',
+    "broken.yml:8:29: warning LVS206: the SSH password at hosts.lb1 is written in clear in the inventory",
+    "broken.yml:11:36: warning LVS502: ansible_ssh_common_args of lb2: -o StrictHostKeyChecking=no ignored; only ProxyJump (-J) is understood",
+    "broken.yml:13:36: warning LVS501: ansible_become_password of lb2 is a Jinja template, which lvsctl does not evaluate; it is ignored",
+    "broken.yml:16:9: warning LVS501: host pattern web[01:03] (a range) is not expanded by lvsctl; it is ignored",
+    "broken.yml:18:23: warning LVS502: ansible_host in the vars of group web is ignored: an address belongs to one host",
+    'broken.yml:19:7: error LVS500: unknown key "hostz" in Ansible group web',
+    'broken.yml:20:3: error LVS500: unknown key "lb" in Ansible group all',
+  ]);
+});
+
+test("a missing Ansible file is reported at ansible_inventory", () => {
+  const r = parseInventory("ansible_inventory: nowhere.yml\n", "/inv/main.yml", { includes: { "/inv/nowhere.yml": { error: "no such file" } } });
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), ["/inv/main.yml:1:20: error LVS110: cannot read the Ansible inventory /inv/nowhere.yml: no such file\n  hint: the path is relative to this inventory file"]);
+});
+
+test("pure parse with the Ansible text given; YAML errors in it are located there", () => {
+  const r = parseInventory("ansible_inventory: a.yml\n", "/inv/main.yml", { includes: { "/inv/a.yml": "all:\n  hosts:\n    x: { ansible_host: 10.0.0.1\n" } });
+  assert.deepEqual(r.diagnostics.map((d) => formatDiagnostic(d).split("\n")[0]), ["/inv/a.yml:4:1: error LVS100: Flow map in block collection must be sufficiently indented and end with a }"]);
+});
+
+test("a list where Ansible wants a mapping of hosts", () => {
+  const r = parseInventory("ansible_inventory: a.yml\n", "/inv/main.yml", { includes: { "/inv/a.yml": "all:\n  hosts: [a, b]\n" } });
+  assert.deepEqual(r.diagnostics.map((d) => formatDiagnostic(d).split("\n")[0]), ["/inv/a.yml:2:10: error LVS500: hosts of group all must be a mapping of host names (a list is not Ansible's YAML format)"]);
+});
+
+test("ssh arguments: ProxyJump forms", () => {
+  assert.deepEqual(parseSshArgs("-o ProxyJump=a@b:2200"), { jump: ["a@b:2200"], ignored: [] });
+  assert.deepEqual(parseSshArgs("-J bastion1,bastion2"), { jump: ["bastion1", "bastion2"], ignored: [] });
+  assert.deepEqual(parseSshArgs(`-o "ProxyJump jump.example.net" -o ServerAliveInterval=5`), { jump: ["jump.example.net"], ignored: ["-o ServerAliveInterval=5"] });
+  assert.deepEqual(parseSshArgs(`-o ProxyCommand="ssh -W %h:%p gw"`), { jump: [], ignored: ["-o ProxyCommand=ssh -W %h:%p gw"] });
+});
