@@ -279,6 +279,7 @@ function show(v: unknown): string {
   if (v === WILDCARD) return "*";
   if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";
+  if (Array.isArray(v) && v.every((x) => typeof x !== "object" || x === null)) return v.map(show).join(", ");
   if (typeof v === "object") return JSON.stringify(v, (_k, x) => (x === WILDCARD ? "*" : x));
   return String(v);
 }

@@ -1,0 +1,74 @@
+// What the executor says, as typed values (STYLE.md habit 10). The executor never prints: the
+// listr2 view, the plain-line view, `--json` and the tests are all consumers of these events.
+// Every string in an event has passed through the run's secret mask before it is emitted.
+
+export type TaskStatus = "ok" | "changed" | "failed" | "skipped";
+
+export interface HostRecap {
+  /** Tasks that found nothing to change (changed tasks are counted apart, not here). */
+  ok: number;
+  changed: number;
+  failed: number;
+  /** 1 when the host could not be reached (connect or fact gathering failed to connect). */
+  unreachable: number;
+  skipped: number;
+  /** Results that carried warnings (counted among ok/changed too). */
+  warnings: number;
+}
+
+interface Base {
+  /** Milliseconds since the run started. */
+  t: number;
+}
+
+export type RunEvent = Base &
+  (
+    | { type: "run.started"; playbook: string; check: boolean; hosts: string[] }
+    | { type: "play.started"; play: string; hosts: string[]; tasks: string[]; handlers: string[]; batches: string[][] }
+    | { type: "batch.started"; play: string; index: number; hosts: string[] }
+    | { type: "host.connected"; host: string; ms: number }
+    | { type: "host.unreachable"; host: string; error: string; hint?: string }
+    | { type: "host.facts"; host: string; ms: number }
+    | { type: "task.started"; host: string; play: string; task: string; index: number; handler: boolean }
+    | {
+        type: "task.result";
+        host: string;
+        play: string;
+        task: string;
+        index: number;
+        /** true for a handler: the "handler ran" event. */
+        handler: boolean;
+        status: TaskStatus;
+        reason: string;
+        /** What was (or, under --check, would be) done, in order. */
+        steps: string[];
+        diff?: string;
+        warnings?: string[];
+        /** Handlers this result notified (changed results only). */
+        notified?: string[];
+        /** --check: nothing was executed. */
+        check: boolean;
+        ms: number;
+      }
+    | { type: "play.aborted"; play: string; reason: string }
+    | { type: "host.recap"; host: string; recap: HostRecap }
+    | { type: "run.finished"; exitCode: number; interrupted: boolean; ms: number; recap: Record<string, HostRecap> }
+  );
+
+export type RunEventOf<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
+
+export function emptyRecap(): HostRecap {
+  return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, warnings: 0 };
+}
+
+/** Mask every string in a JSON-like value (events are plain data). */
+export function maskDeep<T>(value: T, mask: (s: string) => string): T {
+  if (typeof value === "string") return mask(value) as T;
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, mask)) as T;
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = maskDeep(v, mask);
+    return out as T;
+  }
+  return value;
+}

@@ -1,0 +1,159 @@
+// Playbooks: YAML under playbooks/, a list of plays (Ansible's shape). Loaded with the same
+// located-diagnostic machinery as the inventory (src/inventory/source.ts, issues.ts), so every
+// mistake says file:line:col, what is wrong and what to do.
+//
+//   - name: real-server bootstrap
+//     hosts: realservers            # group or host names (a list or one string); "all"
+//     serial: 1 | "30%" | [1, "50%"] # batches; default: all hosts at once
+//     max_fail_percentage: 20       # abort the remaining batches when MORE than this % of a batch failed
+//     vars: {k: v}
+//     tasks:
+//       - name: ...
+//         sysctl | file | template | render | address | package | service | command | upload_dir | build | default_route: {...}
+//         when: "expr"              # see src/plan/expr.ts for the language
+//         tags: [a, b]
+//         notify: [handler name]
+//     handlers: [ same shape as tasks; run at the end of the play, for hosts where they were notified ]
+import { readFileSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
+import { z } from "zod";
+import { LvsctlError, type SourceLocation } from "../errors/index.js";
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../inventory/diagnostic.js";
+import { issuesToDiagnostics, type IssueContext } from "../inventory/issues.js";
+import { parseYaml } from "../inventory/source.js";
+import { evaluate, ExprError, hasTemplate, WILDCARD } from "../plan/expr.js";
+import { ArgSchemas, OP_NAMES, type OpName } from "./task-args.js";
+
+export interface Task {
+  name: string;
+  op: OpName;
+  args: unknown;
+  when?: string | boolean;
+  tags: string[];
+  notify: string[];
+  location?: SourceLocation;
+}
+
+export interface Play {
+  name: string;
+  hosts: string[];
+  serial?: (number | string)[];
+  maxFailPercentage?: number;
+  vars: Record<string, unknown>;
+  tasks: Task[];
+  handlers: Task[];
+  location?: SourceLocation;
+}
+
+export interface Playbook {
+  file: string;
+  baseDir: string;
+  plays: Play[];
+}
+
+const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
+const Serial = z.union([z.number().int().min(1), z.string().regex(/^\d+(\.\d+)?%$/, { error: "serial is a count or a percentage like \"30%\"" })]);
+
+const opKeys = Object.fromEntries(OP_NAMES.map((k) => [k, z.unknown().optional()])) as Record<OpName, z.ZodOptional<z.ZodUnknown>>;
+
+const TaskSchema = z.strictObject({
+  name: z.string().min(1),
+  when: z.union([z.string().min(1), z.boolean()]).optional(),
+  tags: StrList.default([]),
+  notify: StrList.default([]),
+  ...opKeys,
+});
+
+const PlaySchema = z.strictObject({
+  name: z.string().min(1),
+  hosts: StrList,
+  serial: z.union([Serial, z.array(Serial).min(1)]).optional(),
+  max_fail_percentage: z.number().min(0).max(100).optional(),
+  vars: z.record(z.string(), z.unknown()).default({}),
+  tasks: z.array(TaskSchema).default([]),
+  handlers: z.array(TaskSchema).default([]),
+});
+
+const PlaybookSchema = z.array(PlaySchema).min(1, { error: "a playbook is a list of at least one play" });
+
+/** Parse a playbook's text. Pure: no file reads. All problems are collected. */
+export function parsePlaybook(text: string, file: string): { playbook?: Playbook; diagnostics: Diagnostic[] } {
+  const src = parseYaml(text, file);
+  const diagnostics: Diagnostic[] = [...src.diagnostics];
+  const done = () => ({ diagnostics: sortDiagnostics(diagnostics, file) });
+  if (src.broken) return done();
+  const parsed = PlaybookSchema.safeParse(src.data);
+  if (!parsed.success) {
+    diagnostics.push(...issuesToDiagnostics(parsed.error.issues, { schema: PlaybookSchema as unknown as IssueContext["schema"], data: src.data, at: src.at }));
+    return done();
+  }
+  const err = (code: string, message: string, path: (string | number)[], hint?: string, key = false) => {
+    const location = src.at(path, { key });
+    diagnostics.push({ severity: "error", code, message, ...(hint ? { hint } : {}), ...(location ? { location } : {}) });
+  };
+  const plays: Play[] = parsed.data.map((p, pi) => {
+    const toTask = (t: (typeof p.tasks)[number], ti: number, section: "tasks" | "handlers"): Task | undefined => {
+      const base: (string | number)[] = [pi, section, ti];
+      const ops = OP_NAMES.filter((k) => t[k] !== undefined);
+      if (ops.length !== 1) {
+        err("LVS701", `${section}[${ti}] "${t.name}": ${ops.length === 0 ? "no operation" : `several operations (${ops.join(", ")})`}`, base, `give exactly one of: ${OP_NAMES.join(", ")}`);
+        return undefined;
+      }
+      const op = ops[0]!;
+      const args = t[op];
+      // Arguments without {{ }} are checked now; templated ones once a host's values are known.
+      if (!hasTemplate(args)) {
+        const r = (ArgSchemas[op] as z.ZodType).safeParse(args);
+        if (!r.success) diagnostics.push(...issuesToDiagnostics(r.error.issues.map((i) => ({ ...i, path: [...base, op, ...i.path] })), { schema: PlaybookSchema as unknown as IssueContext["schema"], data: src.data, at: src.at }));
+      }
+      if (typeof t.when === "string") {
+        try {
+          // Syntax check only: every name is a wildcard here.
+          evaluate(t.when, new Proxy({}, { has: () => true, get: () => WILDCARD, getOwnPropertyDescriptor: () => ({ value: WILDCARD, configurable: true, enumerable: true, writable: false }) }));
+        } catch (e) {
+          if (e instanceof ExprError) err("LVS702", `when: ${e.message}`, [...base, "when"], "see the expression language in src/plan/expr.ts: ==, !=, in, not in, and, or, not, is defined");
+        }
+      }
+      const task: Task = { name: t.name, op, args, tags: t.tags, notify: t.notify };
+      if (t.when !== undefined) task.when = t.when;
+      const loc = src.at(base);
+      if (loc) task.location = loc;
+      return task;
+    };
+    const tasks = p.tasks.map((t, i) => toTask(t, i, "tasks")).filter((t): t is Task => !!t);
+    const handlers = p.handlers.map((t, i) => toTask(t, i, "handlers")).filter((t): t is Task => !!t);
+    const names = new Set(handlers.map((h) => h.name));
+    p.tasks.forEach((t, ti) =>
+      t.notify.forEach((n, ni) => {
+        if (!names.has(n)) err("LVS703", `task "${t.name}" notifies "${n}", which is not a handler of this play`, [pi, "tasks", ti, "notify", ...(Array.isArray(p.tasks[ti]!.notify) ? [ni] : [])], names.size ? `handlers here: ${[...names].join(", ")}` : "add it under handlers:");
+      }),
+    );
+    const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks, handlers };
+    if (p.serial !== undefined) play.serial = Array.isArray(p.serial) ? p.serial : [p.serial];
+    if (p.max_fail_percentage !== undefined) play.maxFailPercentage = p.max_fail_percentage;
+    const loc = src.at([pi]);
+    if (loc) play.location = loc;
+    return play;
+  });
+  if (diagnostics.some((d) => d.severity === "error")) return done();
+  return { playbook: { file, baseDir: dirname(resolvePath(file)), plays }, diagnostics: sortDiagnostics(diagnostics, file) };
+}
+
+/** Read and parse a playbook file; throws LvsctlError (all diagnostics in its message) when invalid. */
+export function loadPlaybook(path: string, read: (p: string) => string = (p) => readFileSync(p, "utf8")): Playbook {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (e) {
+    throw new LvsctlError("LVS110", `cannot read playbook ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { hint: "check the path", cause: e });
+  }
+  const r = parsePlaybook(text, path);
+  if (!r.playbook) {
+    const first = r.diagnostics.find((d) => d.severity === "error");
+    throw new LvsctlError(first?.code ?? "LVS700", `invalid playbook ${path}:\n${r.diagnostics.map(formatDiagnostic).join("\n")}`, {
+      hint: "fix the problems listed above",
+      ...(first?.location ? { location: first.location } : {}),
+    });
+  }
+  return r.playbook;
+}

@@ -1,0 +1,228 @@
+// The arguments each operation takes in a playbook (zod), and their conversion into the
+// planners' desired state. Arguments may hold `{{ expr }}`: those tasks are checked once their
+// values are known, per host, just before planning.
+import { z } from "zod";
+import type { FileDesired } from "../plan/ops/file.js";
+import type {
+  AddressDesired,
+  BuildDesired,
+  CommandDesired,
+  DefaultRouteDesired,
+  DirFile,
+  PackageDesired,
+  ServiceDesired,
+  SysctlDesired,
+  UploadDirDesired,
+} from "../plan/ops/index.js";
+import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlOp, uploadDirOp } from "../plan/ops/index.js";
+import type { Operation } from "../plan/ops/types.js";
+import type { Cluster } from "../inventory/model.js";
+
+const AbsPath = z.string().startsWith("/", { error: "must be an absolute path" }).regex(/^[^\n\t\\]+$/, { error: "must not contain newlines, tabs or backslashes" });
+
+/** File modes: "0644", "644", 0o644, or 644 read as octal digits (YAML 1.2 reads 0644 as decimal 644). */
+const Mode = z.union([z.string().regex(/^0?[0-7]{3,4}$/, { error: "a mode is octal, like \"0644\"" }), z.number().int().min(0)]).transform((m, ctx) => {
+  const s = typeof m === "number" ? String(m) : m;
+  if (!/^[0-7]+$/.test(s)) {
+    ctx.addIssue({ code: "custom", message: `mode ${s} is not octal; write it as a string like "0644"` });
+    return z.NEVER;
+  }
+  return parseInt(s, 8);
+});
+
+const Validate = z.string().includes("%s", { error: "validate needs %s where the new file's path goes, e.g. \"keepalived -t -f %s\"" });
+const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
+
+export const ArgSchemas = {
+  sysctl: z.strictObject({
+    values: z.record(z.string().min(1), z.union([z.string(), z.number()])),
+    file: AbsPath.default("/etc/sysctl.d/90-lvsctl.conf"),
+  }),
+  file: z
+    .strictObject({
+      path: AbsPath,
+      content: z.string().optional(),
+      src: z.string().min(1).optional(),
+      mode: Mode.default(0o644),
+      owner: z.string().min(1).optional(),
+      group: z.string().min(1).optional(),
+      validate: Validate.optional(),
+      secret: z.boolean().default(false),
+    })
+    .refine((a) => (a.content === undefined) !== (a.src === undefined), { error: "give exactly one of content or src" }),
+  template: z.strictObject({
+    /** A template name under templates/ (rendered by src/render with the host's vars). */
+    src: z.string().min(1),
+    path: AbsPath,
+    mode: Mode.default(0o644),
+    owner: z.string().min(1).optional(),
+    group: z.string().min(1).optional(),
+    validate: Validate.optional(),
+    secret: z.boolean().default(false),
+  }),
+  render: z.union([z.string().min(1).transform((files) => ({ files })), z.strictObject({ files: z.string().min(1) })]),
+  address: z.strictObject({
+    unit: z.string().regex(/^[A-Za-z0-9@_.:-]+\.service$/, { error: "a unit name ending in .service" }),
+    addresses: z.array(z.union([z.string().min(1), z.strictObject({ address: z.string().min(1), prefix: z.number().int().min(0).max(128).optional(), dev: z.string().min(1).optional() })])),
+    dev: z.string().min(1).max(15).default("lo"),
+    before: StrList.default([]),
+    description: z.string().optional(),
+  }),
+  package: z.union([StrList.transform((names) => ({ names })), z.strictObject({ name: StrList }).transform((a) => ({ names: a.name }))]),
+  service: z.strictObject({
+    name: z.string().min(1),
+    enabled: z.boolean().optional(),
+    state: z.enum(["started", "stopped", "restarted", "reloaded"]).optional(),
+    unit_content: z.string().optional(),
+  }),
+  command: z.union([
+    z.string().min(1).transform((cmd) => ({ cmd })),
+    z.strictObject({
+      cmd: z.union([z.string().min(1), z.array(z.string()).min(1)]),
+      creates: AbsPath.optional(),
+      unless: z.string().min(1).optional(),
+      /** Seconds. */
+      timeout: z.number().positive().optional(),
+    }),
+  ]),
+  upload_dir: z.strictObject({ src: z.string().min(1), dest: AbsPath, owner: z.string().optional(), group: z.string().optional(), purge: z.boolean().default(false) }),
+  build: z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    version: z.string().min(1),
+    tarball: z.string().min(1),
+    prefix: AbsPath.default("/usr/local"),
+    sysconfdir: AbsPath.default("/etc"),
+    configure_options: z.array(z.string()).default([]),
+  }),
+  default_route: z.strictObject({ via: z.array(z.string().min(1)), purpose: z.string().optional() }),
+} as const;
+
+export type OpName = keyof typeof ArgSchemas;
+export const OP_NAMES = Object.keys(ArgSchemas) as OpName[];
+
+/** A rendered file as src/render gives it. */
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: number;
+  owner?: string;
+  validate?: string;
+  secret?: boolean;
+}
+
+/** What turning arguments into a desired state may need from the controller (injectable for tests). */
+export interface ResolveEnv {
+  cluster: Cluster;
+  host: string;
+  vars: Record<string, unknown>;
+  /** Folder of the playbook: relative `src:` paths are read from here. */
+  baseDir: string;
+  readFile(path: string): Buffer;
+  /** Every regular file under `dir`, relative paths with `/`, with its mode. */
+  readDir(path: string): DirFile[];
+  renderers: Record<string, (cluster: Cluster, host: string) => RenderedFile[]>;
+  renderTemplate?: (name: string, vars: Record<string, unknown>) => string;
+}
+
+export interface Resolved {
+  op: Operation<unknown>;
+  desired: unknown;
+}
+
+function local(env: ResolveEnv, p: string): string {
+  return p.startsWith("/") ? p : `${env.baseDir}/${p}`;
+}
+
+function parseAddress(a: string | { address: string; prefix?: number | undefined; dev?: string | undefined }, dev: string) {
+  if (typeof a === "string") {
+    const [addr, prefix] = a.split("/");
+    return { address: addr!, prefix: prefix ? Number(prefix) : addr!.includes(":") ? 128 : 32, dev };
+  }
+  return { address: a.address, prefix: a.prefix ?? (a.address.includes(":") ? 128 : 32), dev: a.dev ?? dev };
+}
+
+/** Validated args -> the planner and its desired state. Reads local files (src, tarball, dirs). */
+export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resolved {
+  const any = (op: Operation<never>, desired: unknown): Resolved => ({ op: op as unknown as Operation<unknown>, desired });
+  switch (opName) {
+    case "sysctl": {
+      const a = ArgSchemas.sysctl.parse(args);
+      return any(sysctlOp, { values: a.values, file: a.file } satisfies SysctlDesired);
+    }
+    case "file": {
+      const a = ArgSchemas.file.parse(args);
+      const d: FileDesired = { path: a.path, content: a.content ?? env.readFile(local(env, a.src!)), mode: a.mode, secret: a.secret };
+      if (a.owner) d.owner = a.owner;
+      if (a.group) d.group = a.group;
+      if (a.validate) d.validate = a.validate;
+      return any(fileOp, d);
+    }
+    case "template": {
+      const a = ArgSchemas.template.parse(args);
+      if (!env.renderTemplate) throw new Error("template: no template renderer is wired into this run");
+      const d: FileDesired = { path: a.path, content: env.renderTemplate(a.src, env.vars), mode: a.mode, secret: a.secret };
+      if (a.owner) d.owner = a.owner;
+      if (a.group) d.group = a.group;
+      if (a.validate) d.validate = a.validate;
+      return any(fileOp, d);
+    }
+    case "render": {
+      const a = ArgSchemas.render.parse(args);
+      const r = env.renderers[a.files];
+      if (!r) throw new Error(`render: no renderer named ${JSON.stringify(a.files)} (known: ${Object.keys(env.renderers).join(", ") || "none"})`);
+      const files: FileDesired[] = r(env.cluster, env.host).map((f) => ({
+        path: f.path,
+        content: f.content,
+        mode: f.mode,
+        ...(f.owner ? { owner: f.owner } : {}),
+        ...(f.validate ? { validate: f.validate } : {}),
+        ...(f.secret ? { secret: true } : {}),
+      }));
+      return any(filesOp, files);
+    }
+    case "address": {
+      const a = ArgSchemas.address.parse(args);
+      const d: AddressDesired = { unit: a.unit, addresses: a.addresses.map((x) => parseAddress(x, a.dev)), before: a.before };
+      if (a.description) d.description = a.description;
+      return any(addressOp, d);
+    }
+    case "package":
+      return any(packageOp, ArgSchemas.package.parse(args) satisfies PackageDesired);
+    case "service": {
+      const a = ArgSchemas.service.parse(args);
+      const d: ServiceDesired = { name: a.name };
+      if (a.enabled !== undefined) d.enabled = a.enabled;
+      if (a.state) d.state = a.state;
+      if (a.unit_content !== undefined) d.unitContent = a.unit_content;
+      return any(serviceOp, d);
+    }
+    case "command": {
+      const a = ArgSchemas.command.parse(args);
+      const d: CommandDesired = { cmd: a.cmd };
+      if ("creates" in a && a.creates) d.creates = a.creates;
+      if ("unless" in a && a.unless) d.unless = a.unless;
+      if ("timeout" in a && a.timeout) d.timeoutMs = a.timeout * 1000;
+      return any(commandOp, d);
+    }
+    case "upload_dir": {
+      const a = ArgSchemas.upload_dir.parse(args);
+      const d: UploadDirDesired = { dest: a.dest.replace(/\/+$/, ""), files: env.readDir(local(env, a.src)), purge: a.purge };
+      if (a.owner) d.owner = a.owner;
+      if (a.group) d.group = a.group;
+      return any(uploadDirOp, d);
+    }
+    case "build": {
+      const a = ArgSchemas.build.parse(args);
+      return any(buildOp, {
+        name: a.name,
+        version: a.version,
+        tarball: env.readFile(local(env, a.tarball)),
+        prefix: a.prefix,
+        sysconfdir: a.sysconfdir,
+        configureOptions: a.configure_options,
+      } satisfies BuildDesired);
+    }
+    case "default_route":
+      return any(defaultRouteOp, ArgSchemas.default_route.parse(args) satisfies DefaultRouteDesired);
+  }
+}

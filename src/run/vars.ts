@@ -1,0 +1,97 @@
+// Variables a playbook can use in `when:` and `{{ }}`: the host's inventory vars, values derived
+// from the cluster for this host (the VIPs it serves, ...), and values derived from its facts
+// (the interface facing the directors, ...). Fact-derived names are known only after facts are
+// gathered; while computing WHICH facts to gather they are wildcards (`*`), so a sysctl key
+// `net.ipv4.conf.{{ director_iface }}.arp_ignore` asks for every interface's value.
+import { isIP } from "node:net";
+import type { Cluster, ResolvedHost } from "../inventory/model.js";
+import type { HostFacts } from "../plan/facts.js";
+import { WILDCARD, type Vars } from "../plan/expr.js";
+
+export interface RsVip {
+  address: string;
+  prefix: number;
+  dev: string;
+}
+
+function serves(rs: { host?: string; address: string }, host: ResolvedHost): boolean {
+  return rs.host !== undefined ? rs.host === host.name : rs.address === host.address;
+}
+
+function serviceName(s: Cluster["services"][number]): string {
+  return s.name || (s.fwmark !== undefined ? `fwmark${s.fwmark}` : `${s.vip}:${s.port}`);
+}
+
+/** The VIPs a real server must hold on lo: every DR/TUN service with a VIP it is a real server of. */
+export function realServerVips(cluster: Cluster, hostName: string): (RsVip & { services: string[] })[] {
+  const host = cluster.hosts[hostName];
+  if (!host) return [];
+  const byAddr = new Map<string, RsVip & { services: string[] }>();
+  for (const s of cluster.services) {
+    if (s.lbKind === "NAT" || s.vip === undefined) continue;
+    if (!s.realServers.some((rs) => serves(rs, host))) continue;
+    const v6 = isIP(s.vip) === 6;
+    const key = s.vip.toLowerCase();
+    const entry = byAddr.get(key) ?? { address: key, prefix: v6 ? 128 : 32, dev: "lo", services: [] };
+    entry.services.push(serviceName(s));
+    byAddr.set(key, entry);
+  }
+  return [...byAddr.values()].sort((a, b) => a.address.localeCompare(b.address));
+}
+
+/** The vars derived from the cluster for one host (no facts needed). */
+export function clusterVars(cluster: Cluster, hostName: string): Vars {
+  const host = cluster.hosts[hostName];
+  const directorAddresses = cluster.directors.map((d) => d.host.address).filter((a) => isIP(a) !== 0);
+  const directorVips = cluster.directors.flatMap((d) => d.instances.flatMap((i) => i.vips.map((v) => v.address)));
+  const vips = realServerVips(cluster, hostName);
+  const nat = host ? cluster.services.filter((s) => s.lbKind === "NAT" && s.realServers.some((rs) => serves(rs, host))) : [];
+  return {
+    inventory_hostname: hostName,
+    host_address: host?.address ?? "",
+    group_names: host?.groups ?? [],
+    rs_vips: vips.map((v) => ({ address: v.address, prefix: v.prefix, dev: v.dev })),
+    rs_vip_services: Object.fromEntries(vips.map((v) => [v.address, v.services])),
+    rs_nat_services: nat.map(serviceName),
+    director_addresses: directorAddresses,
+    director_gateways: [...new Set([...directorAddresses, ...directorVips])],
+    first_director: directorAddresses[0] ?? "",
+    // Host vars the renderers read too (src/render/hostfiles.ts HOST_VARS); defaults here.
+    lvs_vip_before: [],
+  };
+}
+
+/** Interface names in sysctl keys write a dot as `/` (sysctl(8)). */
+export function sysctlIfName(name: string): string {
+  return name.replace(/\./g, "/");
+}
+
+/** The vars derived from facts. */
+export function factVars(facts: HostFacts, cv: Vars): Vars {
+  const first = typeof cv.first_director === "string" ? cv.first_director : "";
+  const route = first ? facts.routes[first] : undefined;
+  // A `local` route means the address is this host's own: there is no interface facing it.
+  const iface = route && route.type === undefined && route.dev && route.dev !== "lo" ? route.dev : "";
+  const def = facts.defaultRoutes.find((r) => r.type === undefined);
+  // The `lvs_interface` host var wins over what the route says.
+  const rsIface = typeof cv.lvs_interface === "string" && cv.lvs_interface ? cv.lvs_interface : iface;
+  return {
+    facts,
+    os_family: facts.os.family,
+    director_iface: iface,
+    director_iface_sysctl: sysctlIfName(iface),
+    rs_iface: rsIface,
+    rs_iface_sysctl: sysctlIfName(rsIface),
+    default_gateway: def?.via ?? "",
+  };
+}
+
+/** The same names, as wildcards, for computing what facts to gather. */
+export function wildcardFactVars(): Vars {
+  return { facts: WILDCARD, os_family: WILDCARD, director_iface: WILDCARD, director_iface_sysctl: WILDCARD, rs_iface: WILDCARD, rs_iface_sysctl: WILDCARD, default_gateway: WILDCARD };
+}
+
+/** Addresses whose route the facts should include (for director_iface). */
+export function routeProbes(cv: Vars): string[] {
+  return typeof cv.first_director === "string" && cv.first_director ? [cv.first_director] : [];
+}

@@ -1,0 +1,90 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { bootstrap } from "../../../src/run/bootstrap.js";
+import type { RunEvent } from "../../../src/run/events.js";
+import { labCluster } from "../../fixtures/plan/clusters.js";
+import { SimConnector, SimHost } from "../../fixtures/plan/sim-host.js";
+
+const policy = { knownHostsFiles: [], acceptNew: false };
+
+function lab() {
+  const rs1 = new SimHost({ name: "rs1", links: ["lo", "eth0"], addresses: [{ dev: "lo", address: "127.0.0.1", prefix: 8 }, { dev: "eth0", address: "10.77.0.21", prefix: 24 }], routes: { "10.77.0.11": "eth0" }, defaultRoute: { via: "10.77.0.1", dev: "eth0" } });
+  const rs2 = new SimHost({ name: "rs2", links: ["lo", "ens3.100"], addresses: [{ dev: "ens3.100", address: "10.77.0.22", prefix: 24 }], routes: { "10.77.0.11": "ens3.100" }, defaultRoute: { via: "10.77.0.1", dev: "ens3.100" } });
+  const rs3 = new SimHost({ name: "rs3", links: ["lo", "eth0"], addresses: [{ dev: "eth0", address: "10.77.1.23", prefix: 24 }], routes: { "10.77.0.11": "eth0" }, defaultRoute: { via: "10.77.1.254", dev: "eth0" } });
+  return { rs1, rs2, rs3, connector: new SimConnector({ rs1, rs2, rs3 }) };
+}
+
+async function run(l: ReturnType<typeof lab>, cluster = labCluster(), options = {}) {
+  const events: RunEvent[] = [];
+  const result = await bootstrap(cluster, { connector: l.connector, policy, options, onEvent: (e) => events.push(e) });
+  return { result, events, results: events.filter((e): e is Extract<RunEvent, { type: "task.result" }> => e.type === "task.result") };
+}
+
+test("bootstrap: first run configures DR real servers, second run changes nothing", async () => {
+  const l = lab();
+  const first = await run(l);
+  assert.equal(first.result.exitCode, 0, JSON.stringify(first.results.filter((r) => r.status === "failed")));
+  // rs1: sysctls live and persisted, VIP on lo, unit installed, enabled and started.
+  assert.equal(l.rs1.sysctls["net.ipv4.conf.all.arp_ignore"], "1");
+  assert.equal(l.rs1.sysctls["net.ipv4.conf.all.arp_announce"], "2");
+  assert.equal(l.rs1.sysctls["net.ipv4.conf.eth0.arp_ignore"], "1");
+  assert.match(l.rs1.file("/etc/sysctl.d/90-lvs-realserver.conf")!, /^net\.ipv4\.conf\.all\.arp_ignore = 1$/m);
+  assert.match(l.rs1.file("/etc/sysctl.d/91-lvs-realserver-iface.conf")!, /^net\.ipv4\.conf\.eth0\.arp_announce = 2$/m);
+  assert.ok(l.rs1.hasAddress("10.77.0.100"));
+  assert.match(l.rs1.file("/etc/systemd/system/lvs-rs-vip.service")!, /^ExecStart=\/sbin\/ip addr replace 10\.77\.0\.100\/32 dev lo$/m);
+  assert.deepEqual(l.rs1.units["lvs-rs-vip.service"], { enabled: "enabled", active: "active" });
+  assert.deepEqual(JSON.parse(l.rs1.file("/var/lib/lvsctl/state.json")!).addresses, { "lvs-rs-vip.service": ["10.77.0.100/32 dev lo"] });
+  // rs2's interface has a dot: its sysctl key uses a slash (sysctl(8)).
+  assert.equal(l.rs2.sysctls["net.ipv4.conf.ens3/100.arp_ignore"], "1");
+  assert.match(l.rs2.file("/etc/sysctl.d/91-lvs-realserver-iface.conf")!, /net\.ipv4\.conf\.ens3\/100\.arp_ignore = 1/);
+  // rs3 serves only NAT: no VIP, no ARP sysctls, and a warning naming its route and the directors.
+  assert.equal(l.rs3.sysctls["net.ipv4.conf.all.arp_ignore"], "0");
+  const nat = first.results.find((r) => r.host === "rs3" && r.task === "NAT default route via a director")!;
+  assert.equal(nat.status, "ok");
+  assert.match(nat.warnings![0]!, /default via 10\.77\.1\.254 dev eth0.*10\.77\.0\.11, 10\.77\.0\.12/);
+  // One fact round trip per host.
+  assert.equal(l.rs1.factRuns, 1);
+
+  const before = { rs1: l.rs1.log.length, rs2: l.rs2.log.length, rs3: l.rs3.log.length };
+  const second = await run(l);
+  assert.equal(second.result.exitCode, 0);
+  assert.deepEqual(Object.values(second.result.recap).map((r) => r.changed), [0, 0, 0]);
+  assert.deepEqual({ rs1: l.rs1.log.length, rs2: l.rs2.log.length, rs3: l.rs3.log.length }, before, "no command ran on the second run");
+});
+
+test("bootstrap: a real server that leaves the service loses its VIP on the next run", async () => {
+  const l = lab();
+  await run(l);
+  assert.ok(l.rs2.hasAddress("10.77.0.100"));
+  const r = await run(l, labCluster({ drRealServers: ["rs1"] }));
+  assert.equal(r.result.exitCode, 0);
+  assert.ok(!l.rs2.hasAddress("10.77.0.100"), "VIP removed from rs2");
+  assert.ok(l.rs1.hasAddress("10.77.0.100"), "rs1 keeps it");
+  assert.doesNotMatch(l.rs2.file("/etc/systemd/system/lvs-rs-vip.service")!, /10\.77\.0\.100/);
+  assert.deepEqual(JSON.parse(l.rs2.file("/var/lib/lvsctl/state.json")!).addresses, {});
+  // and again: nothing left to do
+  const again = await run(l, labCluster({ drRealServers: ["rs1"] }));
+  assert.equal(again.result.recap.rs2!.changed, 0);
+});
+
+test("bootstrap: a VIP that changes is swapped on lo, an address lvsctl did not add is left alone", async () => {
+  const l = lab();
+  l.rs1.addresses.push({ dev: "lo", address: "192.0.2.77", prefix: 32 }); // the admin's own
+  await run(l);
+  await run(l, labCluster({ vip: "10.77.0.150" }));
+  assert.ok(!l.rs1.hasAddress("10.77.0.100"));
+  assert.ok(l.rs1.hasAddress("10.77.0.150"));
+  assert.ok(l.rs1.hasAddress("192.0.2.77"));
+});
+
+test("bootstrap --check changes nothing and reports what would change", async () => {
+  const l = lab();
+  const r = await run(l, labCluster(), { check: true, diff: true });
+  assert.equal(r.result.exitCode, 0);
+  assert.deepEqual([l.rs1.log, l.rs2.log, l.rs3.log], [[], [], []], "no mutating command");
+  assert.equal(l.rs1.conn.calls.filter((c) => c.kind === "put").length, 0, "no upload");
+  assert.ok(r.results.some((x) => x.host === "rs1" && x.status === "changed" && x.check));
+  const vip = r.results.find((x) => x.host === "rs1" && x.task === "VIPs on lo")!;
+  assert.ok(vip.steps.includes("/sbin/ip addr replace 10.77.0.100/32 dev lo"));
+  assert.match(vip.diff!, /^\+ExecStart=\/sbin\/ip addr replace 10\.77\.0\.100\/32 dev lo$/m);
+});
