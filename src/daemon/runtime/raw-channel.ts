@@ -1,0 +1,169 @@
+// The real advert channel: one raw IPv4 socket (protocol 112) per interface, bound to the device,
+// joined to 224.0.0.18 there when any instance on it uses multicast. We write the IP header
+// ourselves (IP_HDRINCL), as keepalived does, so the source address is the instance's primary
+// address and the TTL is 255 whatever the route says; the v3 pseudo-header checksum is computed
+// over that same source. Decoding and its reject reasons are vrrp/packet.ts's.
+import {
+  AF_INET,
+  IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP,
+  IP_HDRINCL,
+  IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
+  IP_PKTINFO,
+  IPPROTO_IP,
+  IPPROTO_VRRP,
+  SO_BINDTODEVICE,
+  SO_RCVBUF,
+  SOCK_RAW,
+  SOL_SOCKET,
+  type DatagramSocket,
+  type InterfaceLookup,
+  type SocketFactory,
+} from "../native/index.js";
+import { encodeIpv4Header, ipv4ToBytes } from "../net/ipv4.js";
+import { AUTH_NONE, AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData, VRRP_GROUP_V4, VRRP_TTL, VRRP_TYPE_ADVERT, type V3ChecksumMode } from "../vrrp/packet.js";
+import type { AdvertChannel, ChannelEndpoint, IncomingAdvert, OutgoingAdvert, WireReject } from "./ports.js";
+
+/** struct ip_mreqn (linux/in.h): imr_multiaddr, imr_address, imr_ifindex (12 bytes). */
+export function ipMreqn(group: string, local: string, ifindex: number): Buffer {
+  const b = Buffer.alloc(12);
+  ipv4ToBytes(group).copy(b, 0);
+  ipv4ToBytes(local).copy(b, 4);
+  b.writeInt32LE(ifindex, 8);
+  return b;
+}
+
+interface PerIf {
+  ifname: string;
+  ifindex: number;
+  sock: DatagramSocket;
+  joined: boolean;
+}
+
+export class RawAdvertChannel implements AdvertChannel {
+  #ifs = new Map<string, PerIf>();
+  #onAdvert: ((a: IncomingAdvert) => void) | undefined;
+  #onReject: ((r: WireReject) => void) | undefined;
+  #id = 0;
+
+  constructor(
+    private readonly sockets: SocketFactory,
+    private readonly interfaces: InterfaceLookup,
+    private readonly opts: { v3Checksum?: V3ChecksumMode } = {},
+  ) {}
+
+  async configure(endpoints: ChannelEndpoint[]): Promise<void> {
+    const wanted = new Map<string, boolean>(); // ifname -> needs multicast
+    for (const e of endpoints) wanted.set(e.ifname, (wanted.get(e.ifname) ?? false) || e.unicastPeers.length === 0);
+    for (const [ifname, p] of this.#ifs) {
+      if (!wanted.has(ifname)) {
+        p.sock.close();
+        this.#ifs.delete(ifname);
+      }
+    }
+    for (const [ifname, multicast] of wanted) {
+      let p = this.#ifs.get(ifname);
+      if (!p) {
+        p = this.#open(ifname);
+        this.#ifs.set(ifname, p);
+      }
+      const mreq = ipMreqn(VRRP_GROUP_V4, "0.0.0.0", p.ifindex);
+      if (multicast && !p.joined) {
+        p.sock.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq);
+        p.joined = true;
+      } else if (!multicast && p.joined) {
+        p.sock.setsockopt(IPPROTO_IP, IP_DROP_MEMBERSHIP, mreq);
+        p.joined = false;
+      }
+    }
+  }
+
+  #open(ifname: string): PerIf {
+    const ifindex = this.interfaces.nameToIndex(ifname);
+    const sock = this.sockets.open(AF_INET, SOCK_RAW, IPPROTO_VRRP);
+    try {
+      sock.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${ifname}\0`));
+      sock.setsockopt(IPPROTO_IP, IP_HDRINCL, 1);
+      sock.setsockopt(IPPROTO_IP, IP_PKTINFO, 1);
+      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL);
+      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
+      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn("0.0.0.0", "0.0.0.0", ifindex));
+      try {
+        sock.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 20);
+      } catch {
+        /* the default buffer works too */
+      }
+      sock.onMessage(
+        (d) => this.#receive(ifname, d.data),
+        (e) => this.#onReject?.({ ifname, reason: "recv-error", detail: e.message }),
+      );
+    } catch (e) {
+      sock.close();
+      throw e;
+    }
+    return { ifname, ifindex, sock, joined: false };
+  }
+
+  #receive(ifname: string, data: Buffer): void {
+    // TTL is checked per instance (vrrp/filter.ts), so it is counted against the instance.
+    const r = decodeVrrpPacket(data, { checkTtl: false });
+    if (!r.ok) {
+      this.#onReject?.({ ifname, reason: r.reason, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
+      return;
+    }
+    const { advert, ip } = r.value;
+    this.#onAdvert?.({
+      ifname,
+      source: ip.src,
+      destination: ip.dst,
+      ttl: ip.ttl,
+      version: advert.version,
+      vrid: advert.vrid,
+      priority: advert.priority,
+      intervalMs: advert.version === 2 ? advert.advertIntSec * 1000 : advert.maxAdvertIntCs * 10,
+      addresses: advert.addresses,
+      authType: advert.version === 2 ? advert.authType : 0,
+      ...(advert.version === 2 ? { authData: advert.authData } : {}),
+    });
+  }
+
+  send(a: OutgoingAdvert): void {
+    const p = this.#ifs.get(a.ifname);
+    if (!p) throw new Error(`no advert socket on ${a.ifname}`);
+    const dests = a.unicastPeers.length > 0 ? a.unicastPeers : [VRRP_GROUP_V4];
+    for (const dst of dests) {
+      const vrrp =
+        a.version === 2
+          ? encodeAdvert({
+              version: 2,
+              type: VRRP_TYPE_ADVERT,
+              vrid: a.vrid,
+              priority: a.priority,
+              addresses: a.addresses,
+              authType: a.authPass !== undefined ? AUTH_PASS : AUTH_NONE,
+              authData: a.authPass !== undefined ? passAuthData(a.authPass) : Buffer.alloc(8),
+              advertIntSec: Math.round(a.intervalMs / 1000),
+            })
+          : encodeAdvert(
+              { version: 3, type: VRRP_TYPE_ADVERT, vrid: a.vrid, priority: a.priority, addresses: a.addresses, maxAdvertIntCs: Math.round(a.intervalMs / 10) },
+              { checksum: this.opts.v3Checksum ?? "pseudo", src: a.source, dst },
+            );
+      this.#id = (this.#id + 1) & 0xffff;
+      const ip = encodeIpv4Header({ src: a.source, dst, protocol: IPPROTO_VRRP, payloadLength: vrrp.length, ttl: VRRP_TTL, tos: 0xc0, id: this.#id });
+      p.sock.send(Buffer.concat([ip, vrrp]), dst);
+    }
+  }
+
+  onAdvert(cb: (a: IncomingAdvert) => void): void {
+    this.#onAdvert = cb;
+  }
+  onReject(cb: (r: WireReject) => void): void {
+    this.#onReject = cb;
+  }
+  close(): void {
+    for (const p of this.#ifs.values()) p.sock.close();
+    this.#ifs.clear();
+  }
+}

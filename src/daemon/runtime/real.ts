@@ -1,0 +1,19 @@
+// The real adapters, wired together (needs root / CAP_NET_ADMIN + CAP_NET_RAW and the addon).
+import type { Logger } from "../log.js";
+import { nativeInterfaces, nativeSockets } from "../native/index.js";
+import { realClock } from "./clock.js";
+import type { EngineDeps } from "./engine.js";
+import { Kernel, PacketGarp, SpawnNotify } from "./kernel.js";
+import { RawAdvertChannel } from "./raw-channel.js";
+
+export function createRealDeps(log: Logger): Omit<EngineDeps, "log"> {
+  const kernel = new Kernel(nativeSockets, nativeInterfaces, log.child({ part: "netlink" }));
+  return {
+    clock: realClock,
+    channel: new RawAdvertChannel(nativeSockets, nativeInterfaces),
+    addresses: kernel,
+    net: kernel,
+    garp: new PacketGarp(nativeSockets, nativeInterfaces),
+    notify: new SpawnNotify(log.child({ part: "notify" })),
+  };
+}

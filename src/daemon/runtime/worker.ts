@@ -1,0 +1,193 @@
+// Timing that holds under load (issue 4 item 4): the VRRP engine - its timers, its advert socket,
+// the netlink sockets that add VIPs - runs in its own worker_threads Worker, with its own event
+// loop and its own V8 isolate (so its own heap and GC). The main thread keeps everything that may
+// be slow: config parsing, the status HTTP server, log writing, and later health checks and IPVS
+// sync. A main loop blocked for 200 ms (a big reload, a GC of a large heap, a slow scrape) does
+// not move an advert: test/unit/daemon/runtime/jitter.test.ts measures it.
+//
+// Why a worker and not a child process: same binary and same bundle (the worker re-enters the
+// bundle with a role in workerData), structured-clone messages instead of a pipe protocol, and one
+// PID for systemd. The cost is one more isolate (~5-10 MiB RSS). A crash of the engine ends the
+// whole process (exit 70), so systemd restarts it, and the restart adopts the VIPs (state.ts).
+//
+// The worker never blocks on the main thread: logs and status are posted messages; the only
+// messages it waits for are requests (reload, snapshot, shutdown), answered by id.
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import type { LvsdConfig } from "../config.js";
+import { createLogger, type Level, type LogRecord } from "../log.js";
+import type { StatusSnapshot } from "../status/types.js";
+import { realClock } from "./clock.js";
+import { Engine, type ReloadSummary } from "./engine.js";
+import { FakeAddresses, FakeChannel, FakeGarp, FakeNet, FakeNotify } from "./fakes.js";
+
+export const WORKER_ROLE = "lvsd-vrrp-engine";
+
+export interface EngineWorkerData {
+  role: typeof WORKER_ROLE;
+  config: LvsdConfig;
+  /** "real": raw sockets and rtnetlink (root). "loopback": in-memory fakes (tests, timing). */
+  adapters: "real" | "loopback";
+  logLevel: Level;
+}
+
+type Request =
+  | { id: number; type: "reload"; config: LvsdConfig }
+  | { id: number; type: "snapshot" }
+  | { id: number; type: "shutdown" }
+  | { id: number; type: "loopbackSent" };
+
+type Reply = { type: "reply"; id: number; ok: true; value: unknown } | { type: "reply"; id: number; ok: false; error: string };
+type Note = { type: "log"; record: LogRecord } | { type: "started" } | { type: "fatal"; error: string };
+
+// ---- worker side ---------------------------------------------------------------------------------
+
+async function runWorker(data: EngineWorkerData): Promise<void> {
+  const port = parentPort!;
+  const post = (m: Reply | Note) => port.postMessage(m);
+  const log = createLogger({ level: data.logLevel, sink: (record) => post({ type: "log", record }), fields: { thread: "vrrp" } });
+  let loopback: FakeChannel | undefined;
+  let engine: Engine;
+  if (data.adapters === "loopback") {
+    loopback = new FakeChannel(realClock);
+    const addresses = new FakeAddresses();
+    const ifs = new Set(data.config.instances.flatMap((i) => [i.interface, ...i.trackInterfaces]));
+    for (const i of ifs) addresses.seed(i, "127.0.0.1", 8);
+    engine = new Engine({ clock: realClock, channel: loopback, addresses, net: new FakeNet([...ifs]), garp: new FakeGarp(), notify: new FakeNotify(), log });
+  } else {
+    // Loaded only here, so loopback mode never touches the native addon.
+    const { createRealDeps } = await import("./real.js");
+    engine = new Engine({ ...createRealDeps(log), log });
+  }
+  port.on("message", (req: Request) => {
+    const answer = (p: Promise<unknown> | unknown) =>
+      Promise.resolve(p).then(
+        (value) => post({ type: "reply", id: req.id, ok: true, value }),
+        (e: unknown) => post({ type: "reply", id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+      );
+    switch (req.type) {
+      case "reload":
+        void answer(engine.reload(req.config));
+        break;
+      case "snapshot":
+        void answer(engine.snapshot());
+        break;
+      case "shutdown":
+        void answer(engine.shutdown()).then(() => port.close());
+        break;
+      case "loopbackSent":
+        void answer(loopback ? loopback.sent.map((s) => ({ at: s.at, vrid: s.vrid, priority: s.priority })) : []);
+        break;
+    }
+  });
+  try {
+    await engine.start(data.config);
+    post({ type: "started" });
+  } catch (e) {
+    post({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+if (!isMainThread && (workerData as Partial<EngineWorkerData> | undefined)?.role === WORKER_ROLE) {
+  void runWorker(workerData as EngineWorkerData);
+}
+
+// ---- main-thread side ------------------------------------------------------------------------------
+
+/** The bundle (.cjs) runs as is. A source checkout (.ts, under tsx) needs tsx registered inside the
+ * worker first: Node does not run the parent's `--import tsx` in workers. */
+function spawnWorker(entry: URL, data: EngineWorkerData): Worker {
+  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: data });
+  const api = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: data });
+}
+
+export interface EngineHostOptions {
+  config: LvsdConfig;
+  adapters: "real" | "loopback";
+  logLevel?: Level;
+  onLog: (r: LogRecord) => void;
+  /** The worker died without being asked to (the daemon should exit so systemd restarts it). */
+  onCrash?: (reason: string) => void;
+  /** Module the worker runs; defaults to this module (in the bundle: the bundle itself). */
+  entry?: URL;
+}
+
+export class EngineHost {
+  #w: Worker;
+  #next = 1;
+  #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #stopping = false;
+
+  private constructor(w: Worker) {
+    this.#w = w;
+  }
+
+  /** Starts the worker and resolves once the engine has started (or rejects with why not). */
+  static start(opts: EngineHostOptions): Promise<EngineHost> {
+    const data: EngineWorkerData = { role: WORKER_ROLE, config: opts.config, adapters: opts.adapters, logLevel: opts.logLevel ?? "info" };
+    const w = spawnWorker(opts.entry ?? new URL(import.meta.url), data);
+    const host = new EngineHost(w);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      w.on("message", (m: Reply | Note) => {
+        if (m.type === "log") opts.onLog(m.record);
+        else if (m.type === "started") {
+          started = true;
+          resolve(host);
+        } else if (m.type === "fatal") {
+          if (!started) reject(new Error(m.error));
+          else opts.onCrash?.(m.error);
+          void w.terminate();
+        } else if (m.type === "reply") {
+          const p = host.#pending.get(m.id);
+          host.#pending.delete(m.id);
+          if (m.ok) p?.resolve(m.value);
+          else p?.reject(new Error(m.error));
+        }
+      });
+      w.on("error", (e) => {
+        if (!started) reject(e);
+        else opts.onCrash?.(e.message);
+      });
+      w.on("exit", (code) => {
+        for (const p of host.#pending.values()) p.reject(new Error(`VRRP worker exited (${code})`));
+        host.#pending.clear();
+        if (!started) reject(new Error(`VRRP worker exited (${code}) before starting`));
+        else if (!host.#stopping) opts.onCrash?.(`VRRP worker exited (${code})`);
+      });
+    });
+  }
+
+  #request<T>(req: Omit<Request, "id"> & { type: Request["type"] }): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.#w.postMessage({ ...req, id });
+    });
+  }
+
+  snapshot(): Promise<StatusSnapshot> {
+    return this.#request({ type: "snapshot" });
+  }
+  reload(config: LvsdConfig): Promise<ReloadSummary> {
+    return this.#request({ type: "reload", config } as Omit<Request, "id">);
+  }
+  /** Loopback mode only: every advert "sent", with the worker's performance.now() timestamp. */
+  loopbackSent(): Promise<Array<{ at: number; vrid: number; priority: number }>> {
+    return this.#request({ type: "loopbackSent" });
+  }
+  /** Priority 0 from masters, VIPs removed, then the worker ends. */
+  async shutdown(timeoutMs = 5000): Promise<void> {
+    this.#stopping = true;
+    const done = this.#request<void>({ type: "shutdown" });
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref());
+    await Promise.race([done.catch(() => undefined), timer]);
+    await this.#w.terminate();
+  }
+  /** Ends the worker at once (tests). */
+  async terminate(): Promise<void> {
+    this.#stopping = true;
+    await this.#w.terminate();
+  }
+}
