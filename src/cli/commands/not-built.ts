@@ -1,0 +1,25 @@
+// Commands that exist so scripts and muscle memory find them, and say plainly they are not
+// built yet. Each is replaced by its real implementation as the work lands.
+import { ExitCode } from "../../errors/index.js";
+import type { CommandSpec } from "../command.js";
+
+function notBuilt(name: string, summary: string, usage: string, what: string): CommandSpec {
+  return {
+    name,
+    summary: `${summary} (not built yet)`,
+    usage,
+    options: {},
+    positionals: [{ name: "inventory", required: false }],
+    async run(_args, io) {
+      io.err(`lvsctl ${name}: not built yet. ${what}\n  hint: \`lvsctl validate\` and \`lvsctl render\` work today; see README.md for what is ready\n`);
+      return ExitCode.NotImplemented;
+    },
+  };
+}
+
+export const notBuiltCommands: CommandSpec[] = [
+  notBuilt("deploy", "set up the whole cluster: real servers, then directors", "lvsctl deploy INVENTORY", "It will bootstrap the real servers and install and configure the directors."),
+  notBuilt("bootstrap", "prepare real servers for LVS-DR (arp sysctls, VIP on lo)", "lvsctl bootstrap INVENTORY", "It will set arp_ignore/arp_announce and put each VIP on lo, now and across reboots."),
+  notBuilt("drill", "take each director down in turn and measure the failover", "lvsctl drill INVENTORY", "It will measure how long the VIP was gone and how many requests failed."),
+  notBuilt("status", "show VRRP, IPVS and health-check state of the cluster", "lvsctl status INVENTORY", "It will show who is master, the IPVS table and the real servers' health."),
+];

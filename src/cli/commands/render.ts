@@ -1,0 +1,77 @@
+// `lvsctl render INVENTORY [--host NAME] [--out DIR]`: the files each host would get.
+import { mkdirSync, writeFileSync, chmodSync } from "node:fs";
+import { dirname, join, resolve as resolvePath } from "node:path";
+import { ExitCode, LvsctlError } from "../../errors/index.js";
+import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
+import { maskedSecret, renderAll, type RenderedFile } from "../../render/index.js";
+import { SecretResolver } from "../../secrets/index.js";
+import { bool, str, strs, type CommandSpec } from "../command.js";
+import { relocate } from "./validate.js";
+
+export const renderCommand: CommandSpec = {
+  name: "render",
+  summary: "render each host's files (keepalived.conf, lvsd config, units, sysctls)",
+  usage: "lvsctl render INVENTORY [--host NAME]... [--out DIR] [--backend keepalived|lvsd]",
+  details: [
+    "Without --out the files are printed, each under a `# ==> HOST:PATH` header, with secrets",
+    "shown as *** (add --show-secrets to print them; that needs them set). With --out they are written to",
+    "DIR/HOST/PATH with their real values; files holding a secret get mode 0600.",
+  ].join("\n"),
+  options: {
+    host: { type: "string", multiple: true, value: "NAME", help: "only this host (repeat for more)" },
+    out: { type: "string", value: "DIR", help: "write files under DIR/HOST/ instead of printing them" },
+    backend: { type: "string", value: "NAME", help: "render for this director backend instead of the inventory's" },
+    "show-secrets": { type: "boolean", help: "print secret values instead of ***" },
+  },
+  positionals: [{ name: "inventory", required: true }],
+  async run(args, io) {
+    const file = resolvePath(io.cwd, args.positionals[0]!);
+    const result = await loadInventory(file);
+    for (const d of result.diagnostics) io.err(formatDiagnostic(relocate(d, io.cwd)) + "\n");
+    if (!result.ok) return ExitCode.Invalid;
+
+    const backend = str(args, "backend");
+    if (backend !== undefined && backend !== "keepalived" && backend !== "lvsd") {
+      throw new LvsctlError("LVS005", `unknown backend '${backend}'`, { hint: "use --backend keepalived or --backend lvsd" });
+    }
+    const out = str(args, "out");
+    const show = bool(args, "show-secrets");
+    // Printing masked needs no secret values at all, so it works without the env vars set.
+    const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file) });
+    const resolveSecret = out || show ? secrets.resolve : maskedSecret;
+    const all = renderAll(result.cluster, { resolveSecret, ...(backend ? { backend } : {}) });
+
+    const wanted = strs(args, "host");
+    for (const h of wanted) {
+      if (!all.has(h)) {
+        throw new LvsctlError("LVS006", `no host named '${h}' in ${args.positionals[0]}`, {
+          hint: `hosts are: ${[...all.keys()].join(", ")}`,
+        });
+      }
+    }
+    const hosts = [...all.entries()].filter(([h]) => wanted.length === 0 || wanted.includes(h));
+
+    if (out) {
+      const dir = resolvePath(io.cwd, out);
+      let n = 0;
+      for (const [host, files] of hosts) for (const f of files) writeRendered(dir, host, f), n++;
+      io.out(`wrote ${n} files for ${hosts.length} hosts under ${out}\n`);
+      return ExitCode.Ok;
+    }
+    for (const [host, files] of hosts) {
+      for (const f of files) {
+        io.out(`# ==> ${host}:${f.path} (mode ${f.mode.toString(8).padStart(4, "0")})\n`);
+        io.out(f.content);
+        if (!f.content.endsWith("\n")) io.out("\n");
+      }
+    }
+    return ExitCode.Ok;
+  },
+};
+
+function writeRendered(dir: string, host: string, f: RenderedFile): void {
+  const target = join(dir, host, f.path.replace(/^\/+/, ""));
+  mkdirSync(dirname(target), { recursive: true });
+  writeFileSync(target, f.content, { mode: f.secret ? 0o600 : 0o644 });
+  chmodSync(target, f.secret ? 0o600 : 0o644);
+}

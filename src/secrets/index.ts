@@ -1,0 +1,51 @@
+// Turning a SecretRef from the inventory into its value, at the last moment and only where a
+// value is really needed (rendering a file that goes to a host). Everything else keeps the ref.
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import { LvsctlError } from "../errors/index.js";
+import type { SecretRef } from "../inventory/schema.js";
+
+export interface SecretSource {
+  env: NodeJS.ProcessEnv;
+  /** Relative `file:` references are read from here (the inventory's folder). */
+  baseDir: string;
+  readFile?: (path: string) => string;
+}
+
+export function resolveSecret(ref: SecretRef, src: SecretSource): string {
+  if (typeof ref === "string") return ref;
+  if ("env" in ref) {
+    const v = src.env[ref.env];
+    if (v === undefined || v === "") {
+      throw new LvsctlError("LVS301", `the secret's environment variable ${ref.env} is not set`, {
+        hint: `export ${ref.env}=... before running lvsctl, or point the inventory at a file with {file: PATH}`,
+      });
+    }
+    return v;
+  }
+  const path = isAbsolute(ref.file) ? ref.file : resolve(src.baseDir, ref.file);
+  try {
+    return (src.readFile ?? ((p) => readFileSync(p, "utf8")))(path).replace(/\r?\n$/, "");
+  } catch (e) {
+    throw new LvsctlError("LVS302", `cannot read the secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+      hint: "create the file (mode 0600) or fix the path; relative paths are read from the inventory's folder",
+      cause: e,
+    });
+  }
+}
+
+/** Collects every secret value handed out, so output can be masked with them. */
+export class SecretResolver {
+  readonly seen = new Set<string>();
+  constructor(private readonly src: SecretSource) {}
+  resolve = (ref: SecretRef): string => {
+    const v = resolveSecret(ref, this.src);
+    if (typeof ref !== "string" || v.length > 0) this.seen.add(v);
+    return v;
+  };
+  mask(text: string): string {
+    let out = text;
+    for (const s of [...this.seen].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join("***");
+    return out;
+  }
+}
