@@ -290,6 +290,9 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     napi_typeof(env, argv[3], &t);
     if (t != napi_undefined && t != napi_null && get_string(env, argv[3], ns, sizeof ns) != 0) THROW("open: netns must be a path string");
   }
+  /* AF_PACKET wants the ethertype in network order; callers pass host order, as for bind and
+     sendto, so one convention holds across the API. */
+  if (domain == AF_PACKET) protocol = htons((uint16_t)protocol);
   struct open_args a = {domain, type, protocol};
   int err = 0;
   int fd = with_netns(ns, do_socket, &a, &err);

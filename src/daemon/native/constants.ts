@@ -19,6 +19,7 @@ export const SO_RCVBUFFORCE = 33;
 
 /** <linux/in.h>: IPPROTO_IP level 0 options. */
 export const IPPROTO_IP = 0;
+export const IP_TOS = 1;
 export const IP_TTL = 2;
 export const IP_HDRINCL = 3;
 export const IP_PKTINFO = 8;

@@ -1,0 +1,289 @@
+// The native socket layer against the real kernel, in two fresh network namespaces joined by a
+// veth pair (10.99.50.1/24 in A, 10.99.50.2/24 in B). Needs root and the built addon; builds
+// nothing itself. Every namespace it creates is deleted at the end, even on failure.
+//
+//   (a) VIP add/delete through the rtnetlink codecs over AF_NETLINK, checked with `ip -o addr`,
+//       with EEXIST / EADDRNOTAVAIL on the second try
+//   (b) RTNLGRP_IPV4_IFADDR and RTNLGRP_LINK events for `ip addr del` and `ip link set down`
+//   (c) VRRP v2 and v3 adverts on raw IP sockets (protocol 112, 224.0.0.18, TTL 255) from A,
+//       received and decoded in B with the source address and ingress ifindex (IP_PKTINFO)
+//   (d) a gratuitous ARP on AF_PACKET from A, seen by a packet socket in B
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import {
+  addonAvailable,
+  AF_NETLINK,
+  NETLINK_ROUTE,
+  nativeInterfaces,
+  nativeSockets,
+  RawSocket,
+  SOCK_RAW,
+  type DatagramSocket,
+  type Datagram,
+} from "../../src/daemon/native/index.js";
+import {
+  decodeAddr,
+  decodeLink,
+  encodeAddrAdd,
+  formatMac,
+  NetlinkConnection,
+  RouteClient,
+  RTM_DELADDR,
+  RTM_NEWLINK,
+  RTNLGRP_IPV4_IFADDR,
+  RTNLGRP_LINK,
+  type NlMessage,
+} from "../../src/daemon/netlink/index.js";
+import { AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData } from "../../src/daemon/vrrp/packet.js";
+import { openArpSocket, openVrrpSocket, sendFrame, VRRP_GROUP, vrrpDatagram } from "../../src/daemon/net/sockets.js";
+import { decodeArpFrame, encodeGratuitousArp } from "../../src/daemon/arp/index.js";
+
+const TAG = `lvsdn${process.pid % 100000}`;
+const NS_A = `${TAG}a`;
+const NS_B = `${TAG}b`;
+const PATH_A = `/run/netns/${NS_A}`;
+const PATH_B = `/run/netns/${NS_B}`;
+const WAIT_MS = 3000;
+
+function skipReason(): string | undefined {
+  if (process.platform !== "linux") return "needs Linux network namespaces";
+  if (process.getuid?.() !== 0) return "needs root: creates network namespaces and raw sockets";
+  if (!addonAvailable()) return "native addon not built: run `npm run build:native` first";
+  try {
+    execFileSync("ip", ["-V"], { stdio: "ignore" });
+  } catch {
+    return "needs iproute2 (`ip`)";
+  }
+  return undefined;
+}
+const SKIP = skipReason();
+
+function ip(...args: string[]): string {
+  return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+function ipIn(ns: string, ...args: string[]): string {
+  return ip("-n", ns, ...args);
+}
+
+/** Resolves with the first datagram `pick` accepts, or rejects after WAIT_MS. */
+function nextMatching<T>(sock: DatagramSocket, pick: (d: Datagram) => T | undefined, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sock.pause();
+      reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`));
+    }, WAIT_MS);
+    sock.onMessage(
+      (d) => {
+        const v = pick(d);
+        if (v !== undefined) {
+          clearTimeout(timer);
+          sock.pause();
+          resolve(v);
+        }
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
+
+function cleanup(): void {
+  for (const ns of [NS_A, NS_B]) {
+    try {
+      ip("netns", "del", ns);
+    } catch {
+      /* not there */
+    }
+  }
+}
+
+const open: { close(): void }[] = [];
+let ifA = 0;
+let ifB = 0;
+
+before(() => {
+  if (SKIP) return;
+  cleanup();
+  ip("netns", "add", NS_A);
+  ip("netns", "add", NS_B);
+  ip("link", "add", "vA0", "netns", NS_A, "type", "veth", "peer", "name", "vB0", "netns", NS_B);
+  ipIn(NS_A, "addr", "add", "10.99.50.1/24", "dev", "vA0");
+  ipIn(NS_B, "addr", "add", "10.99.50.2/24", "dev", "vB0");
+  ipIn(NS_A, "link", "set", "vA0", "up");
+  ipIn(NS_B, "link", "set", "vB0", "up");
+  ipIn(NS_A, "link", "add", "vX0", "type", "veth", "peer", "name", "vX1");
+  ipIn(NS_A, "link", "set", "vX0", "up");
+  ipIn(NS_A, "link", "set", "vX1", "up");
+  ifA = nativeInterfaces.nameToIndex("vA0", PATH_A);
+  ifB = nativeInterfaces.nameToIndex("vB0", PATH_B);
+});
+
+after(() => {
+  for (const s of open.splice(0)) s.close();
+  if (!SKIP) cleanup();
+});
+
+function rtnl(ns: string, opts: ConstructorParameters<typeof NetlinkConnection>[1] = {}): NetlinkConnection {
+  const conn = new NetlinkConnection(RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, { netns: ns }), { timeoutMs: WAIT_MS, ...opts });
+  open.push(conn);
+  return conn;
+}
+
+test("(a) VIP add and delete over rtnetlink, idempotent, checked with ip -o addr", { skip: SKIP }, async () => {
+  const conn = rtnl(PATH_A);
+  const route = new RouteClient(conn);
+  const vip = { ifindex: ifA, address: "10.99.60.5", prefix: 32, label: "vA0:vip" };
+  const show = () => ipIn(NS_A, "-o", "-4", "addr", "show", "dev", "vA0");
+
+  assert.deepEqual(await route.addAddress(vip), { ok: true, changed: true });
+  assert.match(show(), /inet 10\.99\.60\.5\/32 scope global vA0:vip/);
+  // The raw kernel answer to a second add is EEXIST; RouteClient calls that "no change".
+  const again = await conn.request(encodeAddrAdd({ ...vip, seq: conn.nextSeq() }));
+  assert.equal(again.ok, false);
+  assert.equal(!again.ok && again.code, "EEXIST");
+  assert.deepEqual(await route.addAddress(vip), { ok: true, changed: false });
+
+  const listed = await route.listAddresses();
+  assert.ok(listed.ok);
+  assert.ok(listed.items.some((a) => a.local === "10.99.60.5" && a.label === "vA0:vip" && a.prefix === 32 && a.ifindex === ifA));
+
+  assert.deepEqual(await route.deleteAddress(vip), { ok: true, changed: true });
+  assert.doesNotMatch(show(), /10\.99\.60\.5/);
+  assert.deepEqual(await route.deleteAddress(vip), { ok: true, changed: false }); // EADDRNOTAVAIL
+
+  const bad = await route.addAddress({ ...vip, ifindex: 9999 });
+  assert.equal(bad.ok, false);
+  assert.equal(!bad.ok && bad.code, "ENODEV");
+
+  const links = await route.listLinks();
+  assert.ok(links.ok);
+  const va = links.items.find((l) => l.name === "vA0");
+  assert.ok(va && va.up && va.lowerUp && va.operstate === "up" && va.ifindex === ifA);
+  assert.equal(va.mac, formatMac(nativeInterfaces.hwAddr("vA0", PATH_A)));
+});
+
+test("(b) address and link events from the kernel's multicast groups", { skip: SKIP }, async () => {
+  const events: NlMessage[] = [];
+  let wake: (() => void) | undefined;
+  const conn = rtnl(PATH_A, {
+    onEvent: (m) => {
+      events.push(m);
+      wake?.();
+    },
+  });
+  conn.joinGroup(RTNLGRP_IPV4_IFADDR);
+  conn.joinGroup(RTNLGRP_LINK);
+  const waitFor = async (pred: (m: NlMessage) => boolean, what: string): Promise<NlMessage> => {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const hit = events.find(pred);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no ${what} event within ${WAIT_MS} ms`);
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
+    }
+  };
+
+  ipIn(NS_A, "addr", "add", "10.99.61.7/32", "dev", "vA0", "label", "vA0:x");
+  ipIn(NS_A, "addr", "del", "10.99.61.7/32", "dev", "vA0");
+  const del = await waitFor((m) => {
+    const a = m.type === RTM_DELADDR ? decodeAddr(m) : undefined;
+    return !!a && a.ok && a.value.local === "10.99.61.7";
+  }, "RTM_DELADDR 10.99.61.7");
+  const d = decodeAddr(del);
+  assert.ok(d.ok);
+  assert.deepEqual([d.value.event, d.value.ifindex, d.value.label, d.value.prefix], ["del", ifA, "vA0:x", 32]);
+
+  ipIn(NS_A, "link", "set", "vX0", "down");
+  const down = await waitFor((m) => {
+    const l = m.type === RTM_NEWLINK ? decodeLink(m) : undefined;
+    return !!l && l.ok && l.value.name === "vX0" && !l.value.up;
+  }, "RTM_NEWLINK vX0 down");
+  const l = decodeLink(down);
+  assert.ok(l.ok);
+  assert.equal(l.value.lowerUp, false);
+  assert.equal(l.value.operstate, "down");
+});
+
+test("(c) VRRP adverts from namespace A received and decoded in B with source and ingress ifindex", { skip: SKIP }, async () => {
+  const tx = openVrrpSocket(nativeSockets, { ifname: "vA0", ifindex: ifA, netns: PATH_A });
+  const rx = openVrrpSocket(nativeSockets, { ifname: "vB0", ifindex: ifB, netns: PATH_B });
+  open.push(tx, rx);
+
+  const v3 = encodeAdvert(
+    { version: 3, type: 1, vrid: 77, priority: 200, addresses: ["10.99.50.100"], maxAdvertIntCs: 100 },
+    { src: "10.99.50.1", dst: VRRP_GROUP },
+  );
+  const got3 = nextMatching(rx, (d) => d, "a v3 advert in B");
+  tx.send(vrrpDatagram(v3, "10.99.50.1", VRRP_GROUP), VRRP_GROUP);
+  const d3 = await got3;
+  assert.equal(d3.truncated, false);
+  assert.deepEqual(d3.from, { address: "10.99.50.1", port: 0 });
+  assert.equal(d3.ancillary.ifindex, ifB);
+  assert.equal(d3.ancillary.dst, VRRP_GROUP);
+  const r3 = decodeVrrpPacket(d3.data, { version: 3 });
+  assert.ok(r3.ok, JSON.stringify(r3));
+  assert.equal(r3.value.ip.ttl, 255);
+  assert.equal(r3.value.ip.tos, 0xc0);
+  assert.equal(r3.value.checksumMode, "pseudo");
+  assert.deepEqual(r3.value.advert, { version: 3, type: 1, vrid: 77, priority: 200, addresses: ["10.99.50.100"], maxAdvertIntCs: 100 });
+
+  const v2 = encodeAdvert({
+    version: 2, type: 1, vrid: 78, priority: 100, addresses: ["10.99.50.101", "10.99.50.102"],
+    authType: AUTH_PASS, authData: passAuthData("pw"), advertIntSec: 1,
+  });
+  const got2 = nextMatching(rx, (d) => d, "a v2 advert in B");
+  tx.send(vrrpDatagram(v2, "10.99.50.1", VRRP_GROUP), VRRP_GROUP);
+  const r2 = decodeVrrpPacket((await got2).data, { version: 2, auth: { type: AUTH_PASS, data: passAuthData("pw") } });
+  assert.ok(r2.ok, JSON.stringify(r2));
+  assert.equal(r2.value.advert.vrid, 78);
+
+  // Unicast to the peer's address works too (keepalived unicast_peer).
+  const gotU = nextMatching(rx, (d) => d, "a unicast advert in B");
+  tx.send(vrrpDatagram(v3, "10.99.50.1", "10.99.50.2"), "10.99.50.2");
+  const dU = await gotU;
+  assert.equal(dU.ancillary.dst, "10.99.50.2");
+  const rU = decodeVrrpPacket(dU.data, { version: 3, v3Checksum: ["message"] });
+  assert.equal(rU.ok ? "ok" : rU.reason, "bad-checksum"); // pseudo-header was computed for 224.0.0.18
+});
+
+test("(d) gratuitous ARP on AF_PACKET from A arrives in B", { skip: SKIP }, async () => {
+  const mac = nativeInterfaces.hwAddr("vA0", PATH_A);
+  const tx = openArpSocket(nativeSockets, { netns: PATH_A });
+  const rx = openArpSocket(nativeSockets, { netns: PATH_B, receive: true, ifindex: ifB });
+  open.push(tx, rx);
+  const frame = encodeGratuitousArp({ mac, ip: "10.99.50.100" });
+  const got = nextMatching(
+    rx,
+    (d) => {
+      const f = decodeArpFrame(d.data);
+      return f.ok && f.value.senderIp === "10.99.50.100" ? { d, f: f.value } : undefined;
+    },
+    "the gratuitous ARP in B",
+  );
+  assert.equal(sendFrame(tx, ifA, frame), 42);
+  const { d, f } = await got;
+  assert.deepEqual(d.data.subarray(0, 42), frame);
+  assert.deepEqual(f.senderMac, mac);
+  assert.ok(d.from && "ifindex" in d.from);
+  assert.equal(d.from.ifindex, ifB);
+  assert.equal(d.from.pkttype, 1); // PACKET_BROADCAST
+  assert.deepEqual(d.from.addr, mac);
+});
+
+test("native errors carry errno names", { skip: SKIP }, () => {
+  assert.throws(() => nativeInterfaces.nameToIndex("nosuch0", PATH_A), { code: "ENODEV" });
+  assert.throws(() => RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, { netns: "/run/netns/does-not-exist" }), { code: "ENOENT" });
+  const s = RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, { netns: PATH_A });
+  s.bind({ pid: 0, groups: 0 });
+  assert.throws(() => s.setsockopt(270, 9999, 1), { code: "ENOPROTOOPT" });
+  s.close();
+  s.close(); // idempotent
+  assert.equal(s.closed, true);
+});
