@@ -115,6 +115,12 @@ export function spawnContainer(opts: { slot: number; name: string; root: string;
   return child.pid;
 }
 
+/** rmdir depth-first (cgroupfs directories hold only virtual files; rmdir removes them with the dir). */
+function rmdirTree(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmdirTree(join(dir, e.name));
+  rmdirSync(dir);
+}
+
 /** Removes the (empty, after teardown) cgroups of a slot's containers, deepest first. */
 export function removeSlotCgroupsSync(slot: number): string[] {
   const problems: string[] = [];
@@ -127,8 +133,11 @@ export function removeSlotCgroupsSync(slot: number): string[] {
       continue;
     }
     for (const e of entries) {
-      const r2 = runSync(["find", join(top, e), "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"]);
-      if (r2.code !== 0) problems.push(`cgroup ${join(top, e)}: ${r2.stderr.trim()}`);
+      try {
+        rmdirTree(join(top, e));
+      } catch (err) {
+        problems.push(`cgroup ${join(top, e)}: ${(err as Error).message}`);
+      }
     }
     try {
       if (readdirSync(top).every((f) => !statSync(join(top, f)).isDirectory())) rmdirSync(top);
@@ -217,26 +226,37 @@ export function findSlotContainers(slot: number): { nspawnPid: number; pid1: num
   return out;
 }
 
-/** Kills a container hard: SIGKILL to its PID 1 ends the whole pid namespace; then nspawn exits. */
-export function killContainerSync(nspawnPid: number, pid1: number | undefined, waitMs = 5000): boolean {
-  const p1 = pid1 ?? findPid1(nspawnPid);
-  if (p1 !== undefined && alive(p1)) {
-    try {
-      process.kill(p1, "SIGKILL");
-    } catch {
-      /* already gone */
+/**
+ * Kills containers hard: SIGKILL to each PID 1 ends its whole pid namespace, then every nspawn
+ * exits by itself (all killed first, then waited for together). Returns the nspawn pids that
+ * survived even their own SIGKILL.
+ */
+export function killContainersSync(containers: readonly { nspawnPid: number; pid1?: number | undefined }[], waitMs = 5000): number[] {
+  for (const c of containers) {
+    const p1 = c.pid1 ?? findPid1(c.nspawnPid);
+    if (p1 !== undefined && alive(p1)) {
+      try {
+        process.kill(p1, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
     }
   }
   const deadline = Date.now() + waitMs;
-  while (alive(nspawnPid) && Date.now() < deadline) sleepSync(20);
-  if (alive(nspawnPid)) {
+  let left = containers.filter((c) => alive(c.nspawnPid));
+  while (left.length > 0 && Date.now() < deadline) {
+    sleepSync(20);
+    left = left.filter((c) => alive(c.nspawnPid));
+  }
+  for (const c of left) {
     try {
-      process.kill(nspawnPid, "SIGKILL");
+      process.kill(c.nspawnPid, "SIGKILL");
     } catch {
       /* gone */
     }
   }
-  return !alive(nspawnPid);
+  if (left.length > 0) sleepSync(200);
+  return left.filter((c) => alive(c.nspawnPid)).map((c) => c.nspawnPid);
 }
 
 /** Mount points at or under `dir` (from /proc/self/mountinfo), deepest first. */

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { LvsctlError } from "../../../src/errors/index.js";
 import { DEPLOY_USER, PW_USER, ensureBase } from "./base.js";
 import {
-  findSlotContainers, generateHostKeys, removeSlotCgroupsSync, hostKeyLines, hostPaths, killContainerSync, mountFreshOverlay, mountsUnder,
+  findSlotContainers, generateHostKeys, removeSlotCgroupsSync, hostKeyLines, hostPaths, killContainersSync, mountFreshOverlay, mountsUnder,
   spawnContainer, unmountUnderSync, waitPid1, waitSsh, writeIdentity,
 } from "./host.js";
 import { MAX_HOSTS, MAX_SLOT, addHosts, createHub, destroyNetSync, freeAddress, hostAddress, listNamespaces, netNames, setHostLink, subnet } from "./net.js";
@@ -143,9 +143,7 @@ export function cleanupStale(log: (line: string) => void = () => undefined): str
 /** Stops the slot's containers, unmounts, deletes namespaces and links, frees the slot. Idempotent. */
 export function teardownSlotSync(slot: number): string[] {
   const problems: string[] = [];
-  for (const c of findSlotContainers(slot)) {
-    if (!killContainerSync(c.nspawnPid, c.pid1)) problems.push(`container ${c.machine} (nspawn pid ${c.nspawnPid}) did not stop`);
-  }
+  for (const pid of killContainersSync(findSlotContainers(slot))) problems.push(`container (nspawn pid ${pid}) did not stop`);
   const dir = paths.slotDir(slot);
   problems.push(...unmountUnderSync(dir));
   problems.push(...destroyNetSync(slot));
@@ -465,7 +463,7 @@ export class Lab {
     const deadline = Date.now() + timeoutMs;
     while (alive(pid) && Date.now() < deadline) await sleep(50);
     if (!alive(pid)) return "clean";
-    killContainerSync(pid, hs.pid1);
+    killContainersSync([{ nspawnPid: pid, pid1: hs.pid1 }]);
     return "killed";
   }
 
