@@ -1,0 +1,127 @@
+// The live per-host tree on a terminal (the only module that imports listr2). One listr task per
+// host, all concurrent, exitOnError false; under each, one row per playbook task, resolved by the
+// executor's events. The host name is in every title (listr2's simple renderer prints titles
+// without their parents). listr2's generic task types are loosened to `Wrapper` here on purpose:
+// its renderer type parameters add nothing for a view that only sets titles and output.
+import { Listr } from "listr2";
+import type { RunEvent, RunEventOf } from "./events.js";
+import { EXIT_MEANING, recapTable } from "./recap.js";
+import type { LineSink } from "./view-plain.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Wrapper = any;
+
+type Result = RunEventOf<"task.result"> | { status: "unreachable"; reason: string } | { status: "not-run"; reason: string };
+
+class Deferred<T> {
+  promise: Promise<T>;
+  resolve!: (v: T) => void;
+  settled = false;
+  constructor() {
+    this.promise = new Promise<T>((r) => (this.resolve = r));
+  }
+  settle(v: T) {
+    if (!this.settled) {
+      this.settled = true;
+      this.resolve(v);
+    }
+  }
+}
+
+export interface ListrViewOptions {
+  diff?: boolean;
+  /** listr2 renderer: "default" on a TTY; "simple" or "test" elsewhere (tests). */
+  renderer?: "default" | "simple" | "verbose" | "test" | "silent";
+}
+
+export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
+  // per play: host -> task index -> result
+  let rows = new Map<string, Deferred<Result>[]>();
+  const handlerLines = new Map<string, string[]>();
+  const runs: Promise<unknown>[] = [];
+
+  const settleRest = (host: string, from: number, r: Result) => rows.get(host)?.slice(from).forEach((d) => d.settle(r));
+
+  const startPlay = (e: RunEventOf<"play.started">) => {
+    rows = new Map(e.hosts.map((h) => [h, e.tasks.map(() => new Deferred<Result>())]));
+    const playRows = rows;
+    const list = new Listr(
+      e.hosts.map((host) => ({
+        title: host,
+        task: (_ctx: unknown, hostTask: Wrapper) =>
+          hostTask.newListr(
+            e.tasks.map((name, i) => ({
+              title: `${host}: ${name}`,
+              task: async (_c: unknown, t: Wrapper) => {
+                const r = await playRows.get(host)![i]!.promise;
+                if (r.status === "unreachable") throw new Error(`${host}: unreachable: ${r.reason}`);
+                if (r.status === "not-run") return t.skip(`${host}: ${name}: not run (${r.reason})`);
+                if (r.status === "skipped") return t.skip(`${host}: ${name}: skipped (${r.reason})`);
+                if (r.status === "failed") throw new Error(`${host}: ${name}: ${r.reason}`);
+                const warn = r.warnings?.length ? ` — warning: ${r.warnings.join("; ")}` : "";
+                t.title = `${host}: ${name} [${r.status === "changed" ? (r.check ? "would change" : "changed") : "ok"}]${warn}`;
+                const extra = [r.status === "changed" ? r.reason : "", ...(opts.diff && r.diff ? [r.diff] : [])].filter(Boolean);
+                if (extra.length) t.output = extra.join("\n");
+              },
+              rendererOptions: { persistentOutput: true },
+            })),
+            { concurrent: false, exitOnError: false },
+          ),
+      })),
+      {
+        concurrent: true,
+        exitOnError: false,
+        registerSignalListeners: false,
+        renderer: opts.renderer ?? "default",
+        fallbackRenderer: "simple",
+        rendererOptions: { collapseSubtasks: false },
+      } as never,
+    );
+    runs.push(list.run().catch(() => undefined));
+  };
+
+  return {
+    onEvent(e: RunEvent): void {
+      switch (e.type) {
+        case "play.started":
+          startPlay(e);
+          break;
+        case "host.unreachable":
+          settleRest(e.host, 0, { status: "unreachable", reason: e.error });
+          break;
+        case "task.result":
+          if (e.handler) {
+            const l = handlerLines.get(e.host) ?? [];
+            l.push(`${e.host}: handler ${e.task}: ${e.status}${e.status === "failed" ? `: ${e.reason}` : ""}`);
+            handlerLines.set(e.host, l);
+            break;
+          }
+          if (e.index < 0) {
+            settleRest(e.host, 0, { status: "not-run", reason: e.reason });
+            break;
+          }
+          rows.get(e.host)?.[e.index]?.settle(e);
+          if (e.status === "failed") settleRest(e.host, e.index + 1, { status: "not-run", reason: "an earlier task failed" });
+          break;
+        case "play.aborted":
+          for (const h of rows.keys()) settleRest(h, 0, { status: "not-run", reason: e.reason });
+          break;
+        case "run.finished":
+          for (const h of rows.keys()) settleRest(h, 0, { status: "not-run", reason: e.interrupted ? "interrupted" : "not reached" });
+          void Promise.all(runs).then(() => {
+            for (const lines of handlerLines.values()) for (const l of lines) out.write(l + "\n");
+            out.write(`RECAP\n${recapTable(e.recap).map((l) => `  ${l}\n`).join("")}`);
+            out.write(`exit ${e.exitCode}${EXIT_MEANING[e.exitCode] ? ` (${EXIT_MEANING[e.exitCode]})` : ""}\n`);
+          });
+          break;
+        default:
+          break;
+      }
+    },
+    /** Resolves when every tree has finished drawing. */
+    async finish(): Promise<void> {
+      await Promise.all(runs);
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
