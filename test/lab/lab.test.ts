@@ -103,6 +103,22 @@ describe("lab of nspawn hosts", { skip: why ? why : false, timeout: 300_000 }, (
     assert.equal(ok.stdout.trim(), "0", ok.stderr);
   });
 
+  test("pwuser can also log in with its password (root cannot)", async () => {
+    const { Client } = await import("ssh2");
+    const tryLogin = (username: string): Promise<string> =>
+      new Promise((resolve) => {
+        const c = new Client();
+        c.on("ready", () => {
+          c.end();
+          resolve("ok");
+        })
+          .on("error", (e) => resolve(e.message))
+          .connect({ host: lab.host("h1").address, port: 22, username, password: lab.pwUser.password, readyTimeout: 10_000, hostVerifier: () => true });
+      });
+    assert.equal(await tryLogin(lab.pwUser.name), "ok");
+    assert.notEqual(await tryLogin("root"), "ok");
+  });
+
   test("exec runs inside the host without SSH; net sysctls are writable there and the machine's stay", async () => {
     const before = readFileSync("/proc/sys/net/ipv4/conf/all/arp_ignore", "utf8").trim();
     const out = await lab.execOk("h2", "sysctl -w net.ipv4.conf.all.arp_ignore=1 >/dev/null; cat /etc/hostname; cat /proc/sys/net/ipv4/conf/all/arp_ignore");
