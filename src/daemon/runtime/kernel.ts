@@ -34,6 +34,15 @@ export class Kernel implements AddressManager, NetEvents {
   #lastUp = new Map<string, boolean>();
   #onLink: ((l: LinkState) => void) | undefined;
   #onDel: ((v: { ifname: string; address: string; prefix: number }) => void) | undefined;
+  /** One request at a time on the request socket: the kernel answers a second concurrent dump
+   * on one netlink socket with EBUSY. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  #serial<T>(job: () => Promise<T>): Promise<T> {
+    const p = this.#queue.then(job, job);
+    this.#queue = p.catch(() => undefined);
+    return p;
+  }
 
   constructor(
     sockets: SocketFactory,
@@ -91,20 +100,20 @@ export class Kernel implements AddressManager, NetEvents {
   }
 
   async add(v: VipAddress): Promise<boolean> {
-    const r = await this.#route.addAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) });
+    const r = await this.#serial(() => this.#route.addAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) }));
     if (!r.ok) this.log.error("RTM_NEWADDR failed", { vip: `${v.address}/${v.prefix}`, dev: v.ifname, errno: r.code, detail: r.message });
     return r.ok;
   }
 
   async del(v: VipAddress): Promise<boolean> {
-    const r = await this.#route.deleteAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) });
+    const r = await this.#serial(() => this.#route.deleteAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) }));
     if (!r.ok) this.log.error("RTM_DELADDR failed", { vip: `${v.address}/${v.prefix}`, dev: v.ifname, errno: r.code, detail: r.message });
     return r.ok;
   }
 
   async list(): Promise<Array<{ ifname: string; address: string; prefix: number; secondary: boolean }>> {
     await this.links(); // refresh names
-    const r = await this.#route.listAddresses();
+    const r = await this.#serial(() => this.#route.listAddresses());
     if (!r.ok) throw new Error(`RTM_GETADDR dump failed: ${r.code}`);
     const out: Array<{ ifname: string; address: string; prefix: number; secondary: boolean }> = [];
     for (const a of r.items) {
@@ -117,7 +126,7 @@ export class Kernel implements AddressManager, NetEvents {
   }
 
   async links(): Promise<LinkState[]> {
-    const r = await this.#route.listLinks();
+    const r = await this.#serial(() => this.#route.listLinks());
     if (!r.ok) throw new Error(`RTM_GETLINK dump failed: ${r.code}`);
     const out: LinkState[] = [];
     for (const l of r.items) {

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// Bundles the director daemon into one CommonJS file for Node 18 (Debian 12's packaged Node):
+//   dist/lvsd/lvsd.cjs          the daemon (main thread and, re-entered, its VRRP worker)
+//   dist/lvsd/lvsd_socket.node  the native addon, loaded by explicit path beside the bundle
+// Usage: node scripts/build-lvsd.mjs   (run `npm run build:native` first for the addon)
+import { build } from "esbuild";
+import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const outdir = join(root, "dist", "lvsd");
+mkdirSync(outdir, { recursive: true });
+
+const result = await build({
+  entryPoints: [join(root, "src/daemon/main.ts")],
+  outfile: join(outdir, "lvsd.cjs"),
+  bundle: true,
+  platform: "node",
+  format: "cjs",
+  target: "node18",
+  // ESM's import.meta.url does not exist in CommonJS: give every module the bundle's own URL,
+  // which is what the worker must re-enter and where the addon sits.
+  define: { "import.meta.url": "__lvsd_import_meta_url" },
+  banner: { js: `#!/usr/bin/env node\nconst __lvsd_import_meta_url = require("url").pathToFileURL(__filename).href;` },
+  // source checkouts only (tsx in the worker); never reached in the bundle
+  external: ["tsx/esm/api"],
+  sourcemap: false,
+  legalComments: "none",
+  logLevel: "warning",
+  // worker.ts's import.meta.resolve("tsx/esm/api") serves source checkouts only (entry *.ts)
+  logOverride: { "empty-import-meta": "silent" },
+  metafile: true,
+});
+
+const addon = join(root, "native/build/Release/lvsd_socket.node");
+if (existsSync(addon)) copyFileSync(addon, join(outdir, "lvsd_socket.node"));
+else console.warn(`build-lvsd: ${addon} is missing; run \`npm run build:native\` (the bundle needs it beside it)`);
+
+const size = statSync(join(outdir, "lvsd.cjs")).size;
+console.log(`build-lvsd: dist/lvsd/lvsd.cjs ${(size / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules${existsSync(join(outdir, "lvsd_socket.node")) ? ", lvsd_socket.node copied" : ""}`);

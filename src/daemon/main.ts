@@ -1,0 +1,203 @@
+// lvsd: the director daemon. `lvsd --config FILE [--check] [--log-level LEVEL]`.
+//
+// Threads: this (main) thread reads the config, serves the status endpoint, writes the logs and
+// handles signals; the VRRP engine runs in a worker (runtime/worker.ts) so nothing here can delay
+// an advert. Signals:
+//   SIGHUP   re-read the config and apply the difference (a bad file is logged and ignored);
+//   SIGTERM  masters send priority 0 and remove their VIPs, then exit 0 (SIGINT too);
+// Exit codes: 0 clean stop or a good --check, 1 bad usage or config, 70 internal error (the VRRP
+// worker died): systemd's Restart=on-failure brings lvsd back, and the restart adopts the VIPs.
+import { readFileSync, realpathSync } from "node:fs";
+import type { Server } from "node:http";
+import { fileURLToPath } from "node:url";
+import { isMainThread } from "node:worker_threads";
+import { parseLvsdConfig, type LvsdConfig } from "./config.js";
+import { createLogger, stdoutSink, type Level, type Logger } from "./log.js";
+import { unsupported } from "./runtime/config.js";
+import { EngineHost } from "./runtime/worker.js";
+import { startStatusServer } from "./status/server.js";
+
+export const LVSD_VERSION = "0.1.0";
+
+const USAGE = `usage: lvsd --config FILE [--check] [--log-level debug|info|warn|error]
+
+  --config FILE   lvsd's JSON configuration (rendered by \`lvsctl render\`)
+  --check         validate the file and exit: 0 when lvsd can run it, 1 otherwise
+  --log-level L   default info; logs are JSON lines on stdout
+  --version       print the version
+
+Signals: SIGHUP reloads the file (only what changed is touched); SIGTERM resigns mastership
+(priority 0), removes the VIPs and exits. Status: GET http://127.0.0.1:<statusPort>/status and
+/metrics.`;
+
+export interface CliIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+interface Args {
+  config?: string;
+  check: boolean;
+  logLevel: Level;
+  help: boolean;
+  version: boolean;
+}
+
+export function parseArgs(argv: string[]): Args | string {
+  const a: Args = { check: false, logLevel: "info", help: false, version: false };
+  for (let k = 0; k < argv.length; k++) {
+    const x = argv[k]!;
+    if (x === "--config" || x === "-f") {
+      const v = argv[++k];
+      if (!v) return `${x} needs a file`;
+      a.config = v;
+    } else if (x.startsWith("--config=")) a.config = x.slice("--config=".length);
+    else if (x === "--check" || x === "-t") a.check = true;
+    else if (x === "--log-level") {
+      const v = argv[++k];
+      if (v !== "debug" && v !== "info" && v !== "warn" && v !== "error") return `--log-level must be debug, info, warn or error`;
+      a.logLevel = v;
+    } else if (x === "--help" || x === "-h") a.help = true;
+    else if (x === "--version") a.version = true;
+    else return `unknown argument ${JSON.stringify(x)}`;
+  }
+  if (!a.help && !a.version && !a.config) return "--config FILE is required";
+  return a;
+}
+
+/** Reads and checks a config file: the config, or every problem found. */
+export function loadConfig(file: string): { ok: true; config: LvsdConfig } | { ok: false; problems: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    return { ok: false, problems: [`cannot read ${file}: ${(e as Error).message}`] };
+  }
+  let config: LvsdConfig;
+  try {
+    config = parseLvsdConfig(text);
+  } catch (e) {
+    return { ok: false, problems: [(e as Error).message] };
+  }
+  const problems = unsupported(config);
+  return problems.length ? { ok: false, problems } : { ok: true, config };
+}
+
+/** `lvsd --check` and argument errors; returns the exit code, or null to go on running. */
+export function runCheck(argv: string[], io: CliIo): { code: number } | { run: Args & { config: string }; config: LvsdConfig } {
+  const a = parseArgs(argv);
+  if (typeof a === "string") {
+    io.err(`lvsd: ${a}\n${USAGE}\n`);
+    return { code: 1 };
+  }
+  if (a.help) {
+    io.out(`${USAGE}\n`);
+    return { code: 0 };
+  }
+  if (a.version) {
+    io.out(`lvsd ${LVSD_VERSION}\n`);
+    return { code: 0 };
+  }
+  const r = loadConfig(a.config!);
+  if (!r.ok) {
+    io.err(`lvsd: ${a.config}: configuration rejected:\n${r.problems.map((p) => `  ${p.replace(/\n/g, "\n  ")}`).join("\n")}\n`);
+    return { code: 1 };
+  }
+  if (a.check) {
+    const c = r.config;
+    io.out(`${a.config}: OK (${c.instances.length} VRRP instance(s), ${c.syncGroups.length} sync group(s), status port ${c.statusPort})\n`);
+    return { code: 0 };
+  }
+  return { run: { ...a, config: a.config! }, config: r.config };
+}
+
+async function serve(file: string, initial: LvsdConfig, level: Level): Promise<void> {
+  const log: Logger = createLogger({ level, fields: { routerId: initial.routerId } });
+  let host: EngineHost;
+  let stopping = false;
+  const die = (why: string) => {
+    log.error("VRRP engine failed: exiting so systemd restarts lvsd", { reason: why });
+    process.exit(70);
+  };
+  try {
+    host = await EngineHost.start({ config: initial, adapters: "real", logLevel: level, onLog: stdoutSink, onCrash: (r) => !stopping && die(r) });
+  } catch (e) {
+    log.error("cannot start the VRRP engine", { error: e });
+    process.exit(1);
+  }
+  log.info("lvsd started", { version: LVSD_VERSION, pid: process.pid, instances: initial.instances.map((i) => i.name) });
+
+  let status: Server | undefined;
+  let statusPort = initial.statusPort;
+  const openStatus = async (port: number) => {
+    try {
+      status = await startStatusServer({ port, snapshot: () => host.snapshot() });
+      log.info("status endpoint listening", { url: `http://127.0.0.1:${port}/status` });
+    } catch (e) {
+      // The status page is not worth stopping VRRP for.
+      log.error("status endpoint could not listen", { port, error: e });
+    }
+  };
+  await openStatus(statusPort);
+
+  let reloading = Promise.resolve();
+  process.on("SIGHUP", () => {
+    reloading = reloading.then(async () => {
+      const r = loadConfig(file);
+      if (!r.ok) {
+        log.error("reload refused: the new configuration is invalid; keeping the running one", { problems: r.problems });
+        return;
+      }
+      try {
+        const sum = await host.reload(r.config);
+        log.info("reload applied", { ...sum });
+      } catch (e) {
+        log.error("reload failed", { error: e });
+      }
+      if (r.config.statusPort !== statusPort) {
+        statusPort = r.config.statusPort;
+        status?.close();
+        await openStatus(statusPort);
+      }
+    });
+  });
+  const stop = (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping: resigning mastership and removing VIPs", { signal: sig });
+    status?.close();
+    void host.shutdown().then(
+      () => {
+        log.info("lvsd stopped");
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error("unclean stop", { error: e });
+        process.exit(70);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+  const r = runCheck(argv, io);
+  if ("code" in r) {
+    process.exitCode = r.code;
+    return;
+  }
+  await serve(r.run.config, r.config, r.run.logLevel);
+}
+
+function isEntryPoint(): boolean {
+  if (!isMainThread || !process.argv[1]) return false;
+  try {
+    return realpathSync(fileURLToPath(import.meta.url)) === realpathSync(process.argv[1]);
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) void main(process.argv.slice(2));
