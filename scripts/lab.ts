@@ -7,10 +7,10 @@
 //   npx tsx scripts/lab.ts clean                                    remove labs whose process died
 //   npx tsx scripts/lab.ts base                                     build (or check) the base tree only
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { LvsctlError } from "../src/errors/index.js";
-import { Lab, cleanupStale, ensureBase, labPrerequisites, paths, teardownSlotSync } from "../test/lab/lib/index.js";
+import { Lab, cleanupStale, ensureBase, labDir, labPrerequisites, paths, teardownSlotSync } from "../test/lab/lib/index.js";
 import { sshBanner } from "../test/lab/lib/host.js";
 
 const USAGE = "usage: npx tsx scripts/lab.ts up [--hosts N] [--prefix P] [--slot S] | down [--slot S] | status [--slot S] | ssh NAME [--user U] [-- CMD] | exec NAME -- CMD | clean | base";
@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       hosts: { type: "string", default: "3" },
       prefix: { type: "string", default: "h" },
-      slot: { type: "string", default: "0" },
+      slot: { type: "string" },
       user: { type: "string", default: "root" },
       help: { type: "boolean", short: "h" },
     },
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return cmd === undefined && !values.help ? 1 : 0;
   }
-  const slot = Number(values.slot);
+  const slot = Number(values.slot ?? "0");
   const log = (l: string): void => console.error(l);
   const why = labPrerequisites();
   if (why) {
@@ -66,15 +66,20 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case "status": {
-      if (!existsSync(`${paths.slotDir(slot)}/state.json`)) {
-        console.log(`slot ${slot}: no lab`);
-        return 1;
-      }
-      const lab = Lab.attach(slot);
-      console.log(`slot ${slot}: ${lab.hosts.length} hosts on ${lab.subnet}${lab.persistent ? " (persistent)" : ""}`);
-      for (const h of lab.hosts) {
-        const banner = lab.isRunning(h.name) ? await sshBanner(h.address, h.port, 2000) : undefined;
-        console.log(`  ${h.name.padEnd(8)} ${h.address.padEnd(13)} ${lab.isRunning(h.name) ? "running" : "stopped"}  ${banner ?? "(no sshd answer)"}`);
+      // Without --slot: every lab on this machine (tests' labs too, with their owner).
+      const slots = values.slot !== undefined ? [slot] : readdirSync(labDir()).flatMap((d) => (/^s\d+$/.test(d) && existsSync(`${paths.slotDir(Number(d.slice(1)))}/state.json`) ? [Number(d.slice(1))] : []));
+      if (slots.length === 0) console.log("no lab is up");
+      for (const s of slots.sort((a, b) => a - b)) {
+        if (!existsSync(`${paths.slotDir(s)}/state.json`)) {
+          console.log(`slot ${s}: no lab`);
+          continue;
+        }
+        const lab = Lab.attach(s);
+        console.log(`slot ${s}: ${lab.hosts.length} hosts on ${lab.subnet}${lab.persistent ? " (persistent)" : ""}`);
+        const banners = await Promise.all(lab.hosts.map((h) => (lab.isRunning(h.name) ? sshBanner(h.address, h.port, 2000) : Promise.resolve(undefined))));
+        lab.hosts.forEach((h, i) => {
+          console.log(`  ${h.name.padEnd(8)} ${h.address.padEnd(13)} ${lab.isRunning(h.name) ? "running" : "stopped"}  ${banners[i] ?? "(no sshd answer)"}`);
+        });
       }
       return 0;
     }
