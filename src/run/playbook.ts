@@ -74,6 +74,9 @@ const PlaySchema = z.strictObject({
   handlers: z.array(TaskSchema).default([]),
 });
 
+/** A play with its tasks left unchecked (they are checked one by one). */
+const PlayShape = PlaySchema.extend({ tasks: z.array(z.unknown()).default([]), handlers: z.array(z.unknown()).default([]) });
+
 const PlaybookSchema = z.array(PlaySchema).min(1, { error: "a playbook is a list of at least one play" });
 
 /** Parse a playbook's text. Pure: no file reads. All problems are collected. */
@@ -82,18 +85,35 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
   const diagnostics: Diagnostic[] = [...src.diagnostics];
   const done = () => ({ diagnostics: sortDiagnostics(diagnostics, file) });
   if (src.broken) return done();
-  const parsed = PlaybookSchema.safeParse(src.data);
-  if (!parsed.success) {
-    diagnostics.push(...issuesToDiagnostics(parsed.error.issues, { schema: PlaybookSchema as unknown as IssueContext["schema"], data: src.data, at: src.at }));
-    return done();
-  }
+  const schema = PlaybookSchema as unknown as IssueContext["schema"];
+  const located = (issues: z.core.$ZodIssue[], prefix: (string | number)[]) =>
+    diagnostics.push(...issuesToDiagnostics(issues.map((i) => ({ ...i, path: [...prefix, ...i.path] })), { schema, data: src.data, at: src.at }));
   const err = (code: string, message: string, path: (string | number)[], hint?: string, key = false) => {
     const location = src.at(path, { key });
     diagnostics.push({ severity: "error", code, message, ...(hint ? { hint } : {}), ...(location ? { location } : {}) });
   };
-  const plays: Play[] = parsed.data.map((p, pi) => {
-    const toTask = (t: (typeof p.tasks)[number], ti: number, section: "tasks" | "handlers"): Task | undefined => {
+  // Plays and tasks are checked one by one, so one mistake does not hide the others.
+  const top = z.array(z.unknown()).min(1, { error: "a playbook is a list of at least one play" }).safeParse(src.data);
+  if (!top.success) {
+    located(top.error.issues, []);
+    return done();
+  }
+  const plays: Play[] = [];
+  top.data.forEach((raw, pi) => {
+    const shape = PlayShape.safeParse(raw);
+    if (!shape.success) located(shape.error.issues, [pi]);
+    const rawTasks = (section: "tasks" | "handlers"): unknown[] => {
+      const v = raw && typeof raw === "object" ? (raw as Record<string, unknown>)[section] : undefined;
+      return Array.isArray(v) ? v : [];
+    };
+    const toTask = (rawTask: unknown, ti: number, section: "tasks" | "handlers"): Task | undefined => {
       const base: (string | number)[] = [pi, section, ti];
+      const parsed = TaskSchema.safeParse(rawTask);
+      if (!parsed.success) {
+        located(parsed.error.issues, base);
+        return undefined;
+      }
+      const t = parsed.data;
       const ops = OP_NAMES.filter((k) => t[k] !== undefined);
       if (ops.length !== 1) {
         err("LVS701", `${section}[${ti}] "${t.name}": ${ops.length === 0 ? "no operation" : `several operations (${ops.join(", ")})`}`, base, `give exactly one of: ${OP_NAMES.join(", ")}`);
@@ -104,7 +124,7 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
       // Arguments without {{ }} are checked now; templated ones once a host's values are known.
       if (!hasTemplate(args)) {
         const r = (ArgSchemas[op] as z.ZodType).safeParse(args);
-        if (!r.success) diagnostics.push(...issuesToDiagnostics(r.error.issues.map((i) => ({ ...i, path: [...base, op, ...i.path] })), { schema: PlaybookSchema as unknown as IssueContext["schema"], data: src.data, at: src.at }));
+        if (!r.success) located(r.error.issues, [...base, op]);
       }
       if (typeof t.when === "string") {
         try {
@@ -120,20 +140,23 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
       if (loc) task.location = loc;
       return task;
     };
-    const tasks = p.tasks.map((t, i) => toTask(t, i, "tasks")).filter((t): t is Task => !!t);
-    const handlers = p.handlers.map((t, i) => toTask(t, i, "handlers")).filter((t): t is Task => !!t);
+    const tasks = rawTasks("tasks").map((t, i) => toTask(t, i, "tasks"));
+    const handlers = rawTasks("handlers").map((t, i) => toTask(t, i, "handlers")).filter((t): t is Task => !!t);
     const names = new Set(handlers.map((h) => h.name));
-    p.tasks.forEach((t, ti) =>
-      t.notify.forEach((n, ni) => {
-        if (!names.has(n)) err("LVS703", `task "${t.name}" notifies "${n}", which is not a handler of this play`, [pi, "tasks", ti, "notify", ...(Array.isArray(p.tasks[ti]!.notify) ? [ni] : [])], names.size ? `handlers here: ${[...names].join(", ")}` : "add it under handlers:");
+    tasks.forEach((t, ti) =>
+      t?.notify.forEach((n, ni) => {
+        const rawNotify = (rawTasks("tasks")[ti] as Record<string, unknown>).notify;
+        if (!names.has(n)) err("LVS703", `task "${t.name}" notifies "${n}", which is not a handler of this play`, [pi, "tasks", ti, "notify", ...(Array.isArray(rawNotify) ? [ni] : [])], names.size ? `handlers here: ${[...names].join(", ")}` : "add it under handlers:");
       }),
     );
-    const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks, handlers };
+    if (!shape.success) return;
+    const p = shape.data;
+    const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks: tasks.filter((t): t is Task => !!t), handlers };
     if (p.serial !== undefined) play.serial = Array.isArray(p.serial) ? p.serial : [p.serial];
     if (p.max_fail_percentage !== undefined) play.maxFailPercentage = p.max_fail_percentage;
     const loc = src.at([pi]);
     if (loc) play.location = loc;
-    return play;
+    plays.push(play);
   });
   if (diagnostics.some((d) => d.severity === "error")) return done();
   return { playbook: { file, baseDir: dirname(resolvePath(file)), plays }, diagnostics: sortDiagnostics(diagnostics, file) };

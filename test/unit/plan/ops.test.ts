@@ -1,0 +1,200 @@
+// Each planner: a change when facts differ, nothing when they match (idempotence).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  addressUnitContent,
+  buildKey,
+  planAddress,
+  planBuild,
+  planCommand,
+  planDefaultRoute,
+  planFile,
+  planFiles,
+  planPackage,
+  planService,
+  planSysctl,
+  planUploadDir,
+  stateContent,
+  sysctlFileContent,
+  type Step,
+} from "../../../src/plan/ops/index.js";
+import { renderCommand } from "../../../src/ssh/types.js";
+import { baseFacts, sha, withFile } from "../../fixtures/plan/facts.js";
+
+const ctx = { diff: true };
+const show = (steps: Step[]) => steps.map((s) => (s.kind === "put" ? `put ${s.path}` : renderCommand(s.cmd)));
+
+test("file: missing -> upload with owner, mode and validate; same content -> ok", () => {
+  const d = { path: "/etc/keepalived/keepalived.conf", content: "global_defs {}\n", mode: 0o640, owner: "root", validate: "keepalived -t -f %s" };
+  const p = planFile(baseFacts(), d, ctx);
+  assert.equal(p.status, "change");
+  assert.equal(p.reason, "file missing");
+  assert.deepEqual(p.steps, [{ kind: "put", path: d.path, content: d.content, mode: 0o640, owner: "root", validate: "keepalived -t -f %s", describe: "upload /etc/keepalived/keepalived.conf (0640)" }]);
+  assert.match(p.diff!, /^--- \/dev\/null\n\+\+\+ \/etc\/keepalived\/keepalived.conf\n@@ -0,0 \+1 @@\n\+global_defs \{\}\n$/);
+  assert.equal(planFile(withFile(baseFacts(), d.path, d.content, 0o640), d, ctx).status, "ok");
+});
+
+test("file: content differs -> diff of old and new; only mode differs -> chmod, no upload", () => {
+  const f = withFile(baseFacts(), "/etc/x", "a\nb\n");
+  const p = planFile(f, { path: "/etc/x", content: "a\nc\n", mode: 0o644 }, ctx);
+  assert.equal(p.reason, "sha256 differs");
+  assert.match(p.diff!, /-b\n\+c\n/);
+  const m = planFile(f, { path: "/etc/x", content: "a\nb\n", mode: 0o600 }, ctx);
+  assert.deepEqual(show(m.steps), ["chmod 0600 /etc/x"]);
+  const o = planFile(f, { path: "/etc/x", content: "a\nb\n", mode: 0o644, owner: "lvsd" }, ctx);
+  assert.deepEqual(show(o.steps), ["chown lvsd:root /etc/x"]);
+});
+
+test("file: a secret file's diff never shows content", () => {
+  const f = withFile(baseFacts(), "/etc/k.conf", "auth_pass oldpass\n");
+  const p = planFile(f, { path: "/etc/k.conf", content: "auth_pass newpass\n", mode: 0o600, secret: true }, ctx);
+  assert.doesNotMatch(p.diff!, /pass/);
+  assert.match(p.diff!, /\*\*\*/);
+});
+
+test("files (render): only the files that differ are uploaded", () => {
+  const f = withFile(baseFacts(), "/etc/a", "same\n");
+  const p = planFiles(f, [{ path: "/etc/a", content: "same\n", mode: 0o644 }, { path: "/etc/b", content: "new\n", mode: 0o644 }], ctx);
+  assert.deepEqual(show(p.steps), ["put /etc/b"]);
+});
+
+test("sysctl: live value and file are both compared", () => {
+  const values = { "net.ipv4.conf.all.arp_ignore": 1, "net.ipv4.conf.all.arp_announce": 2 };
+  const file = "/etc/sysctl.d/90-lvs-realserver.conf";
+  const f0 = baseFacts({ sysctls: { "net.ipv4.conf.all.arp_ignore": "0", "net.ipv4.conf.all.arp_announce": "2" } });
+  const p = planSysctl(f0, { values, file }, ctx);
+  assert.deepEqual(show(p.steps), ["sysctl -q -w net.ipv4.conf.all.arp_ignore=1", `put ${file}`]);
+  // live right, file missing: only the file
+  const f1 = baseFacts({ sysctls: { "net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.all.arp_announce": "2" } });
+  assert.deepEqual(show(planSysctl(f1, { values, file }, ctx).steps), [`put ${file}`]);
+  // file right, live drifted: only sysctl -w
+  const content = sysctlFileContent(values);
+  const f2 = withFile({ ...f0 }, file, content);
+  assert.deepEqual(show(planSysctl(f2, { values, file }, ctx).steps), ["sysctl -q -w net.ipv4.conf.all.arp_ignore=1"]);
+  // both right
+  assert.equal(planSysctl(withFile(f1, file, content), { values, file }, ctx).status, "ok");
+  // whitespace-separated values compare normalised (tcp_rmem prints tabs)
+  const f3 = withFile(baseFacts({ sysctls: { "net.ipv4.tcp_rmem": "4096 131072 6291456" } }), "/etc/sysctl.d/x.conf", sysctlFileContent({ "net.ipv4.tcp_rmem": "4096  131072 6291456" }));
+  assert.equal(planSysctl(f3, { values: { "net.ipv4.tcp_rmem": "4096  131072 6291456" }, file: "/etc/sysctl.d/x.conf" }, ctx).status, "ok");
+});
+
+test("sysctl: an unknown key fails planning with a hint", () => {
+  assert.throws(() => planSysctl(baseFacts(), { values: { "net.ipv4.conf.eth9.arp_ignore": 1 }, file: "/etc/sysctl.d/x.conf" }, ctx), /does not exist on this host/);
+});
+
+const vipUnit = { unit: "lvs-rs-vip.service", addresses: [{ address: "10.0.0.100", prefix: 32, dev: "lo" }] };
+
+test("address: a new VIP is recorded first, added live, persisted by a unit that is enabled and started", () => {
+  const p = planAddress(baseFacts({ exists: ["/var/lib/lvsctl"] }), vipUnit, ctx);
+  assert.deepEqual(show(p.steps), [
+    "put /var/lib/lvsctl/state.json",
+    "/sbin/ip addr replace 10.0.0.100/32 dev lo",
+    "put /etc/systemd/system/lvs-rs-vip.service",
+    "systemctl daemon-reload",
+    "systemctl enable --quiet lvs-rs-vip.service",
+    "systemctl start lvs-rs-vip.service",
+  ]);
+  assert.match(p.reason, /add 10\.0\.0\.100\/32 on lo/);
+});
+
+test("address: everything in place -> ok; a VIP no longer wanted is removed (and only one lvsctl added)", () => {
+  const state = stateContent({ version: 1, addresses: { "lvs-rs-vip.service": ["10.0.0.100/32 dev lo", "10.0.0.101/32 dev lo"] } });
+  let f = baseFacts({
+    exists: ["/var/lib/lvsctl"],
+    addresses: [
+      ...baseFacts().addresses,
+      { dev: "lo", family: "inet", address: "10.0.0.100", prefix: 32, scope: "global" },
+      { dev: "lo", family: "inet", address: "10.0.0.101", prefix: 32, scope: "global" },
+      { dev: "lo", family: "inet", address: "10.0.0.199", prefix: 32, scope: "global" },
+    ],
+    units: { "lvs-rs-vip.service": { enabled: "enabled", active: "active" } },
+  });
+  f = withFile(f, "/var/lib/lvsctl/state.json", state);
+  f = withFile(f, "/etc/systemd/system/lvs-rs-vip.service", addressUnitContent({ ...vipUnit, addresses: [...vipUnit.addresses, { address: "10.0.0.101", prefix: 32, dev: "lo" }] }));
+  const p = planAddress(f, vipUnit, ctx);
+  assert.deepEqual(show(p.steps), [
+    "/sbin/ip addr del 10.0.0.101/32 dev lo",
+    "put /etc/systemd/system/lvs-rs-vip.service",
+    "systemctl daemon-reload",
+    "put /var/lib/lvsctl/state.json",
+  ]);
+  assert.ok(!show(p.steps).some((s) => s.includes("10.0.0.199")), "an address lvsctl did not add stays");
+  // after that run the facts match: ok
+  let g = { ...f, addresses: f.addresses.filter((a) => a.address !== "10.0.0.101") };
+  g = withFile(g, "/var/lib/lvsctl/state.json", stateContent({ version: 1, addresses: { "lvs-rs-vip.service": ["10.0.0.100/32 dev lo"] } }));
+  g = withFile(g, "/etc/systemd/system/lvs-rs-vip.service", addressUnitContent(vipUnit));
+  assert.equal(planAddress(g, vipUnit, ctx).status, "ok");
+});
+
+test("address: the unit orders itself before the listed services and restores every VIP", () => {
+  const u = addressUnitContent({ ...vipUnit, before: ["nginx.service"] });
+  assert.match(u, /^Before=network-online\.target nginx\.service$/m);
+  assert.match(u, /^ExecStart=\/sbin\/ip addr replace 10\.0\.0\.100\/32 dev lo$/m);
+  assert.match(u, /^ExecStop=-\/sbin\/ip addr del 10\.0\.0\.100\/32 dev lo$/m);
+  assert.match(u, /^WantedBy=multi-user\.target$/m);
+});
+
+test("package: only missing packages, with the host's manager", () => {
+  assert.deepEqual(show(planPackage(baseFacts({ packages: { ipvsadm: "1:1.31-1" } }), { names: ["ipvsadm", "keepalived"] }).steps), [
+    "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends keepalived",
+  ]);
+  assert.deepEqual(show(planPackage(baseFacts({ packageManager: "dnf" }), { names: ["keepalived"] }).steps), ["dnf install -y -q keepalived"]);
+  assert.equal(planPackage(baseFacts({ packages: { keepalived: "1:2.2.7-1" } }), { names: ["keepalived"] }).status, "ok");
+  assert.throws(() => planPackage(baseFacts({ packageManager: "none" }), { names: ["x"] }), /no supported package manager/);
+});
+
+test("service: install unit (daemon-reload only then), enable, start; restart only when asked (handlers)", () => {
+  const d = { name: "lvsd", unitContent: "[Unit]\n", enabled: true, state: "started" as const };
+  assert.deepEqual(show(planService(baseFacts(), d, ctx).steps), [
+    "put /etc/systemd/system/lvsd.service",
+    "systemctl daemon-reload",
+    "systemctl enable --quiet lvsd.service",
+    "systemctl start lvsd.service",
+  ]);
+  const running = withFile(baseFacts({ units: { "lvsd.service": { enabled: "enabled", active: "active" } } }), "/etc/systemd/system/lvsd.service", "[Unit]\n");
+  assert.equal(planService(running, d, ctx).status, "ok");
+  assert.deepEqual(show(planService(running, { name: "lvsd", state: "restarted" }, ctx).steps), ["systemctl restart lvsd.service"]);
+  assert.deepEqual(show(planService(running, { name: "lvsd", state: "reloaded" }, ctx).steps), ["systemctl reload lvsd.service"]);
+  assert.deepEqual(show(planService(baseFacts(), { name: "lvsd", state: "reloaded" }, ctx).steps), ["systemctl start lvsd.service"]);
+});
+
+test("command: creates / unless guards; no guard always runs", () => {
+  assert.equal(planCommand(baseFacts({ exists: ["/opt/x"] }), { cmd: ["make"], creates: "/opt/x" }).status, "ok");
+  assert.equal(planCommand(baseFacts(), { cmd: ["make"], creates: "/opt/x" }).status, "change");
+  assert.equal(planCommand(baseFacts({ guards: { "test -e /a": 0 } }), { cmd: "x", unless: "test -e /a" }).status, "ok");
+  assert.equal(planCommand(baseFacts({ guards: { "test -e /a": 1 } }), { cmd: "x", unless: "test -e /a" }).status, "change");
+  assert.equal(planCommand(baseFacts(), { cmd: "x" }).reason, "no guard: always runs");
+});
+
+test("upload_dir: only changed files; purge removes extras", () => {
+  const files = [
+    { rel: "lvsd.js", content: "js1", mode: 0o644 },
+    { rel: "native/lvsd.node", content: "bin", mode: 0o755 },
+  ];
+  const f = baseFacts({ manifests: { "/opt/lvsd": { "lvsd.js": sha("js0"), "native/lvsd.node": sha("bin"), "old.js": sha("x") } } });
+  assert.deepEqual(show(planUploadDir(f, { dest: "/opt/lvsd", files, purge: true }).steps), ["put /opt/lvsd/lvsd.js", "rm -f -- /opt/lvsd/old.js"]);
+  const fresh = planUploadDir(baseFacts(), { dest: "/opt/lvsd", files });
+  assert.deepEqual(show(fresh.steps), ["mkdir -p /opt/lvsd", "put /opt/lvsd/lvsd.js", "mkdir -p /opt/lvsd/native", "put /opt/lvsd/native/lvsd.node"]);
+  const same = baseFacts({ manifests: { "/opt/lvsd": { "lvsd.js": sha("js1"), "native/lvsd.node": sha("bin") } } });
+  assert.equal(planUploadDir(same, { dest: "/opt/lvsd", files }).status, "ok");
+});
+
+test("build: configure with prefix and sysconfdir, make -j$(nproc), install, stamp; no rebuild when the stamp matches", () => {
+  const d = { name: "keepalived", version: "2.2.7", tarball: Buffer.from("tgz"), prefix: "/usr/local", sysconfdir: "/etc", configureOptions: ["--disable-dynamic-linking"] };
+  const p = planBuild(baseFacts(), d);
+  const cmds = p.steps.map((s) => s.describe);
+  assert.deepEqual(cmds.slice(3), ["./configure --prefix=/usr/local --sysconfdir=/etc --disable-dynamic-linking", "make -j$(nproc)", "make install", "stamp /var/lib/lvsctl/build-keepalived.stamp"]);
+  const stamped = baseFacts({ contents: { "/var/lib/lvsctl/build-keepalived.stamp": Buffer.from(buildKey(d) + "\n") } });
+  assert.equal(planBuild(stamped, d).status, "ok");
+  // a different option, version or tarball changes the key
+  assert.equal(planBuild(stamped, { ...d, configureOptions: [] }).status, "change");
+  assert.equal(planBuild(stamped, { ...d, tarball: Buffer.from("other") }).status, "change");
+  assert.equal(planBuild(stamped, { ...d, sysconfdir: "/etc/ka" }).status, "change");
+});
+
+test("default_route: ok via a director, warning otherwise", () => {
+  assert.equal(planDefaultRoute(baseFacts({ defaultRoutes: [{ to: "default", via: "10.0.0.100", dev: "eth0" }] }), { via: ["10.0.0.100"] }).warnings, undefined);
+  const w = planDefaultRoute(baseFacts(), { via: ["10.0.0.11", "10.0.0.100"], purpose: "NAT web" });
+  assert.equal(w.status, "ok");
+  assert.match(w.warnings![0]!, /NAT web: the default route is default via 10\.0\.0\.1 dev eth0, not via a director \(10\.0\.0\.11, 10\.0\.0\.100\)/);
+});

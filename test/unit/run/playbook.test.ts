@@ -1,0 +1,75 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { formatDiagnostic } from "../../../src/inventory/diagnostic.js";
+import { builtinPlaybookPath } from "../../../src/run/bootstrap.js";
+import { loadPlaybook, parsePlaybook } from "../../../src/run/playbook.js";
+
+const errors = (yaml: string) => parsePlaybook(yaml, "pb.yml").diagnostics.map(formatDiagnostic);
+
+test("the bootstrap playbook loads", () => {
+  const pb = loadPlaybook(builtinPlaybookPath("bootstrap"));
+  assert.equal(pb.plays[0]!.hosts[0], "realservers");
+  assert.deepEqual(pb.plays[0]!.tasks.map((t) => t.op), ["sysctl", "sysctl", "address", "default_route"]);
+});
+
+test("a valid playbook: shorthands, serial list, handlers", () => {
+  const r = parsePlaybook(
+    `
+- name: p
+  hosts: realservers
+  serial: [1, "50%"]
+  max_fail_percentage: 10
+  tasks:
+    - { name: pkg, package: ipvsadm, tags: x, notify: h }
+    - { name: cmd, command: "systemctl is-active x", when: "role == 'a'" }
+  handlers:
+    - { name: h, service: { name: x, state: restarted } }
+`,
+    "pb.yml",
+  );
+  assert.ok(r.playbook, r.diagnostics.map(formatDiagnostic).join("\n"));
+  const play = r.playbook.plays[0]!;
+  assert.deepEqual(play.serial, [1, "50%"]);
+  assert.deepEqual(play.tasks[0]!.tags, ["x"]);
+  assert.deepEqual(play.tasks[0]!.notify, ["h"]);
+  assert.equal(play.tasks[1]!.location?.line, 8);
+});
+
+test("errors are located at file:line:col: unknown key, bad argument, two operations, unknown handler, bad when", () => {
+  const e = errors(`
+- name: p
+  hosts: all
+  tasks:
+    - name: a
+      sysctl: { values: { x: 1 }, fil: /etc/x }
+    - name: b
+      file: { path: relative, content: x }
+    - name: c
+      package: x
+      command: y
+    - name: d
+      command: y
+      notify: nobody
+    - name: e
+      command: y
+      when: "role = 1"
+  serail: 2
+`);
+  const text = e.join("\n");
+  assert.match(text, /pb\.yml:6:35: error LVS103: unknown key "fil"/);
+  assert.match(text, /pb\.yml:8:21: error LVS\d+: .*path.*absolute/);
+  assert.match(text, /pb\.yml:9:\d+: error LVS701: .*several operations \(package, command\)/);
+  assert.match(text, /pb\.yml:14:\d+: error LVS703: task "d" notifies "nobody"/);
+  assert.match(text, /pb\.yml:17:\d+: error LVS702: when: unexpected "="/);
+  assert.match(text, /pb\.yml:18:3: error LVS103: unknown key "serail".*\n\s+hint: did you mean "serial"\?/);
+});
+
+test("YAML syntax errors and duplicate keys are located", () => {
+  assert.match(errors("- name: p\n  name: q\n  hosts: all\n").join("\n"), /pb\.yml:2:3: error LVS101: duplicate key/);
+  assert.match(errors("- name: [p\n").join("\n"), /pb\.yml:\d+:\d+: error LVS100/);
+});
+
+test("templated arguments are checked per host, not at load", () => {
+  const r = parsePlaybook(`- { name: p, hosts: all, tasks: [ { name: a, address: { unit: x.service, addresses: "{{ rs_vips }}" } } ] }`, "pb.yml");
+  assert.ok(r.playbook);
+});
