@@ -163,7 +163,13 @@ export function teardownSlotSync(slot: number): string[] {
 const liveLabs = new Set<Lab>();
 const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 function onExit(): void {
-  for (const lab of liveLabs) lab.downSync();
+  for (const lab of liveLabs) {
+    try {
+      lab.downSync();
+    } catch (e) {
+      process.stderr.write(`${e instanceof LvsctlError ? e.format() : String(e)}\n`);
+    }
+  }
 }
 function onSignal(sig: NodeJS.Signals): void {
   onExit();
