@@ -3,7 +3,7 @@
 // executor's events. The host name is in every title (listr2's simple renderer prints titles
 // without their parents). listr2's generic task types are loosened to `Wrapper` here on purpose:
 // its renderer type parameters add nothing for a view that only sets titles and output.
-import { Listr } from "listr2";
+import { Listr, ListrLogger, ProcessOutput } from "listr2";
 import type { RunEvent, RunEventOf } from "./events.js";
 import { EXIT_MEANING, recapTable } from "./recap.js";
 import type { LineSink } from "./view-plain.js";
@@ -32,13 +32,19 @@ export interface ListrViewOptions {
   diff?: boolean;
   /** listr2 renderer: "default" on a TTY; "simple" or "test" elsewhere (tests). */
   renderer?: "default" | "simple" | "verbose" | "test" | "silent";
+  /** Where listr2 draws (default: process.stdout). */
+  stream?: NodeJS.WriteStream;
 }
 
 export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
   // per play: host -> task index -> result
   let rows = new Map<string, Deferred<Result>[]>();
   const handlerLines = new Map<string, string[]>();
+  const counts = new Map<string, { ok: number; changed: number; failed: number; skipped: number }>();
+  const unreachable = new Map<string, string>();
   const runs: Promise<unknown>[] = [];
+
+  const logger = opts.stream ? { logger: new ListrLogger({ processOutput: new ProcessOutput(opts.stream, opts.stream) }) } : {};
 
   const settleRest = (host: string, from: number, r: Result) => rows.get(host)?.slice(from).forEach((d) => d.settle(r));
 
@@ -48,25 +54,34 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
     const list = new Listr(
       e.hosts.map((host) => ({
         title: host,
-        task: (_ctx: unknown, hostTask: Wrapper) =>
-          hostTask.newListr(
-            e.tasks.map((name, i) => ({
-              title: `${host}: ${name}`,
-              task: async (_c: unknown, t: Wrapper) => {
-                const r = await playRows.get(host)![i]!.promise;
-                if (r.status === "unreachable") throw new Error(`${host}: unreachable: ${r.reason}`);
-                if (r.status === "not-run") return t.skip(`${host}: ${name}: not run (${r.reason})`);
-                if (r.status === "skipped") return t.skip(`${host}: ${name}: skipped (${r.reason})`);
-                if (r.status === "failed") throw new Error(`${host}: ${name}: ${r.reason}`);
-                const warn = r.warnings?.length ? ` — warning: ${r.warnings.join("; ")}` : "";
-                t.title = `${host}: ${name} [${r.status === "changed" ? (r.check ? "would change" : "changed") : "ok"}]${warn}`;
-                const extra = [r.status === "changed" ? r.reason : "", ...(opts.diff && r.diff ? [r.diff] : [])].filter(Boolean);
-                if (extra.length) t.output = extra.join("\n");
-              },
-              rendererOptions: { persistentOutput: true },
-            })),
-            { concurrent: false, exitOnError: false },
-          ),
+        task: async (_ctx: unknown, hostTask: Wrapper) => {
+          await hostTask
+            .newListr(
+              e.tasks.map((name, i) => ({
+                title: `${host}: ${name}`,
+                task: async (_c: unknown, t: Wrapper) => {
+                  const r = await playRows.get(host)![i]!.promise;
+                  if (r.status === "unreachable") return t.skip(`${host}: ${name}: not run (unreachable)`);
+                  if (r.status === "not-run") return t.skip(`${host}: ${name}: not run (${r.reason})`);
+                  if (r.status === "skipped") return t.skip(`${host}: ${name}: skipped (${r.reason})`);
+                  if (r.status === "failed") throw new Error(`${host}: ${name}: ${r.reason}`);
+                  const warn = r.warnings?.length ? ` — warning: ${r.warnings.join("; ")}` : "";
+                  t.title = `${host}: ${name} [${r.status === "changed" ? (r.check ? "would change" : "changed") : "ok"}]${warn}`;
+                  const extra = [r.status === "changed" ? r.reason : "", ...(opts.diff && r.diff ? [r.diff] : [])].filter(Boolean);
+                  if (extra.length) t.output = extra.join("\n");
+                },
+                rendererOptions: { persistentOutput: true },
+              })),
+              { concurrent: false, exitOnError: false },
+            )
+            .run()
+            .catch(() => undefined);
+          const c = counts.get(host) ?? { ok: 0, changed: 0, failed: 0, skipped: 0 };
+          const summary = `ok=${c.ok} changed=${c.changed} failed=${c.failed} skipped=${c.skipped}`;
+          if (unreachable.has(host)) throw new Error(`${host}: UNREACHABLE: ${unreachable.get(host)}`);
+          if (c.failed > 0) throw new Error(`${host}: ${summary}`);
+          hostTask.title = `${host}: ${summary}`;
+        },
       })),
       {
         concurrent: true,
@@ -74,7 +89,8 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
         registerSignalListeners: false,
         renderer: opts.renderer ?? "default",
         fallbackRenderer: "simple",
-        rendererOptions: { collapseSubtasks: false },
+        rendererOptions: { collapseSubtasks: false, ...logger },
+        fallbackRendererOptions: { ...logger },
       } as never,
     );
     runs.push(list.run().catch(() => undefined));
@@ -87,9 +103,13 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           startPlay(e);
           break;
         case "host.unreachable":
+          unreachable.set(e.host, e.error);
           settleRest(e.host, 0, { status: "unreachable", reason: e.error });
           break;
-        case "task.result":
+        case "task.result": {
+          const c = counts.get(e.host) ?? { ok: 0, changed: 0, failed: 0, skipped: 0 };
+          c[e.status]++;
+          counts.set(e.host, c);
           if (e.handler) {
             const l = handlerLines.get(e.host) ?? [];
             l.push(`${e.host}: handler ${e.task}: ${e.status}${e.status === "failed" ? `: ${e.reason}` : ""}`);
@@ -103,6 +123,7 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           rows.get(e.host)?.[e.index]?.settle(e);
           if (e.status === "failed") settleRest(e.host, e.index + 1, { status: "not-run", reason: "an earlier task failed" });
           break;
+        }
         case "play.aborted":
           for (const h of rows.keys()) settleRest(h, 0, { status: "not-run", reason: e.reason });
           break;
