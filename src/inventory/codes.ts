@@ -51,6 +51,7 @@ export const CODES = {
   LVS316: "several directors start as MASTER",
   LVS317: "IPv6 VIP in a VRRP version 2 instance",
   LVS318: "VIPs of both address families in one instance",
+  LVS319: "authentication under vrrp_strict",
 
   LVS400: "service needs either vip+port or fwmark",
   LVS401: "two services for one VIP, port and protocol (or one fwmark)",
@@ -71,6 +72,8 @@ export const CODES = {
   LVS416: "HTTP/SSL check on a UDP service",
   LVS417: "NAT real server without a port on a fwmark service",
   LVS418: "real server host has no IP address",
+  LVS419: "port on a DR/TUN fwmark real server or sorry server",
+  LVS420: "hysteresis not below quorum",
 
   LVS500: "Ansible inventory has the wrong shape",
   LVS501: "Ansible variable cannot be used",

@@ -312,6 +312,7 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
     // Authentication.
     const auth = inst.authentication;
     if (auth) {
+      if (inv.global_defs.vrrp_strict) report("error", "LVS319", [...base, "authentication"], `instance ${inst.name} uses authentication, which vrrp_strict forbids (keepalived ignores it with a warning)`, "remove authentication:, or turn vrrp_strict off in global_defs", true);
       if (inst.version === 3) report("error", "LVS313", [...base, "authentication"], `instance ${inst.name} uses VRRP version 3, which has no authentication (RFC 5798 section 9)`, "remove authentication:, or use version: 2", true);
       if (typeof auth.auth_pass === "string" && auth.auth_pass.length > AUTH_PASS_MAX) {
         report("warning", "LVS312", [...base, "authentication", "auth_pass"], `auth_pass is ${auth.auth_pass.length} characters; VRRP PASS authentication uses only the first ${AUTH_PASS_MAX}`, `shorten it to ${AUTH_PASS_MAX} characters so every tool agrees on the password`);
@@ -440,12 +441,16 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       if ((s.lb_kind === "DR" || s.lb_kind === "TUN") && r.port !== undefined && s.port !== undefined && r.port !== s.port) {
         report("error", "LVS402", [...rb, "port"], `real server port ${r.port} differs from the service port ${s.port}, but ${s.lb_kind} cannot remap ports: the packet reaches the real server unchanged`, `remove port: (it defaults to ${s.port}), make the real server listen on ${s.port}, or use lb_kind: NAT`);
       }
+      // keepalived 2.2: "fwmark virtual server ..., real server ... has port specified - clearing".
+      if (s.fwmark !== undefined && s.lb_kind !== "NAT" && r.port !== undefined) {
+        report("error", "LVS419", [...rb, "port"], `real server port ${r.port} means nothing in a ${s.lb_kind} fwmark service: the packet keeps the port the client used`, "remove port:; to health-check a port, give the check connect_port: N");
+      }
       if (s.fwmark !== undefined && s.lb_kind === "NAT" && r.port === undefined) {
         report("error", "LVS417", rb, `NAT real server ${address ?? r.host ?? j + 1} of fwmark service ${name} has no port; NAT must rewrite the destination to some port`, "add port: N to the real server");
       }
       const rcheck = r.check === false ? undefined : (r.check ?? s.check);
       if (rcheck && rcheck.type !== "MISC_CHECK" && rcheck.connect_port === undefined && r.port === undefined && s.port === undefined) {
-        report("error", "LVS410", r.check ? [...rb, "check"] : [...base, "check"], `the ${rcheck.type} of real server ${address ?? r.host ?? j + 1} has no port to connect to (fwmark service without ports)`, "add connect_port: N to the check, or port: N to the real server", true);
+        report("error", "LVS410", r.check ? [...rb, "check"] : [...base, "check"], `the ${rcheck.type} of real server ${address ?? r.host ?? j + 1} has no port to connect to (fwmark service without ports)`, s.lb_kind === "NAT" ? "add connect_port: N to the check, or port: N to the real server" : "add connect_port: N to the check", true);
       }
       if (r.check && r.check.type !== "MISC_CHECK" && r.check.retry !== undefined && r.check.nb_get_retry !== undefined) {
         report("warning", "LVS415", [...rb, "check", "nb_get_retry"], "retry and nb_get_retry are the same setting (nb_get_retry is the old name); retry wins", "remove nb_get_retry", true);
@@ -470,11 +475,22 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
     if (s.sorry_server && vipFamily !== 0 && ipFamily(s.sorry_server.address) !== vipFamily && s.lb_kind !== "TUN") {
       report("error", "LVS414", [...base, "sorry_server", "address"], `sorry server ${s.sorry_server.address} and VIP ${s.vip} are of different address families`, "use a sorry server of the VIP's family");
     }
+    // keepalived 2.2: "virtual server FWM n, sorry server has port specified - clearing".
+    if (s.sorry_server?.port !== undefined && s.fwmark !== undefined && s.lb_kind !== "NAT") {
+      report("error", "LVS419", [...base, "sorry_server", "port"], `a sorry server port means nothing in a ${s.lb_kind} fwmark service: the packet keeps the port the client used`, "remove the sorry server's port");
+    }
+    // keepalived lowers it silently to quorum - 1 ("hysteresis 1 >= quorum 1; setting hysteresis to 0").
+    if (s.hysteresis !== undefined && s.hysteresis >= (s.quorum ?? KEEPALIVED_DEFAULT_QUORUM)) {
+      report("error", "LVS420", [...base, "hysteresis"], `hysteresis ${s.hysteresis} is not below quorum ${s.quorum ?? KEEPALIVED_DEFAULT_QUORUM}${s.quorum === undefined ? " (the default)" : ""}; keepalived would lower it to ${(s.quorum ?? KEEPALIVED_DEFAULT_QUORUM) - 1}`, "hysteresis must be smaller than quorum");
+    }
     if (s.sorry_server?.port !== undefined && s.port !== undefined && s.sorry_server.port !== s.port && (s.lb_kind === "DR" || s.lb_kind === "TUN")) {
       report("error", "LVS402", [...base, "sorry_server", "port"], `sorry server port ${s.sorry_server.port} differs from the service port ${s.port}, but ${s.lb_kind} cannot remap ports`, `remove the port (defaults to ${s.port}), or use lb_kind: NAT`);
     }
   });
 }
+
+/** keepalived.conf(5): quorum defaults to 1. */
+const KEEPALIVED_DEFAULT_QUORUM = 1;
 
 function isNetmask(mask: string): boolean {
   const parts = mask.split(".").map(Number);

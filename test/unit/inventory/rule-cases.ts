@@ -401,4 +401,26 @@ export const cases: RuleCase[] = [
       "inv.yml:11:3: warning LVS601: keepalived: settings are ignored because backend is lvsd",
     ],
   },
+  {
+    name: "LVS319 authentication under vrrp_strict",
+    yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: { env: LVS_PASS } }\nglobal_defs: { vrrp_strict: true }\n",
+    expect: [
+      "inv.yml:14:5: error LVS319: instance VI_1 uses authentication, which vrrp_strict forbids (keepalived ignores it with a warning)",
+    ],
+  },
+  {
+    name: "LVS419 port on a DR fwmark real server and sorry server",
+    yaml: BASE + VI + "virtual_servers:\n  - fwmark: 7\n    sorry_server: { address: 10.77.0.29, port: 80 }\n    real_servers: [{ host: rs1, port: 80 }]\n",
+    expect: [
+      "inv.yml:16:48: error LVS419: a sorry server port means nothing in a DR fwmark service: the packet keeps the port the client used",
+      "inv.yml:17:39: error LVS419: real server port 80 means nothing in a DR fwmark service: the packet keeps the port the client used",
+    ],
+  },
+  {
+    name: "LVS420 hysteresis not below quorum",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    hysteresis: 1\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:17: error LVS420: hysteresis 1 is not below quorum 1 (the default); keepalived would lower it to 0",
+    ],
+  },
 ];
