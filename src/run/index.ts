@@ -8,6 +8,7 @@ export { selectHosts, batches, taskSelected } from "./select.js";
 export { clusterVars, factVars, realServerVips } from "./vars.js";
 export { connectTarget, needsBecome } from "./target.js";
 export { ArgSchemas, OP_NAMES, type OpName, type RenderedFile } from "./task-args.js";
+export { runWithOutput, type OutputChoice } from "./report.js";
 export { createView, interruptSignal, type View, type ViewChoice } from "./view.js";
 export { plainView } from "./view-plain.js";
 export { jsonView } from "./view-json.js";
