@@ -52,6 +52,12 @@ export const DEFAULT_MAX_CHANNELS = 8;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5000;
 export const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
 /**
+ * Back-off before re-trying a refused channel open. OpenSSH frees a closed session lazily (after
+ * the packet batch it arrived in: channels.c channel_garbage_collect), so MaxSessions can refuse an
+ * open sent right behind a close; measured against OpenSSH 9.2 with MaxSessions 8.
+ */
+export const CHANNEL_OPEN_RETRIES_MS = [10, 30, 100, 300] as const;
+/**
  * Host key algorithms ssh2 1.17 can verify (lib/protocol/constants.js SUPPORTED_SERVER_HOST_KEY,
  * ed25519 present on Node >= 12), in its preference order.
  */
@@ -85,6 +91,8 @@ export interface ConnectionStats {
   peakChannels: number;
   /** Channels opened in total (commands, probes, file writes). */
   channelsOpened: number;
+  /** Channel opens refused by the server and retried (see CHANNEL_OPEN_RETRIES_MS). */
+  channelOpenRetries: number;
 }
 
 export class SshConnector implements Connector {
@@ -449,6 +457,7 @@ export class SshConnection implements HostConnection {
   #lost: LvsctlError | undefined;
   #closing = false;
   #opened = 0;
+  #retries = 0;
   #closed: Promise<void>;
 
   constructor(target: ConnectTarget, client: Client, maxChannels: number, releaseJumps: () => void) {
@@ -478,7 +487,12 @@ export class SshConnection implements HostConnection {
   }
 
   stats(): ConnectionStats {
-    return { openChannels: this.#channels.inUse, peakChannels: this.#channels.peak, channelsOpened: this.#opened };
+    return {
+      openChannels: this.#channels.inUse,
+      peakChannels: this.#channels.peak,
+      channelsOpened: this.#opened,
+      channelOpenRetries: this.#retries,
+    };
   }
 
   async exec(cmd: Command, opts: ExecOptions = {}): Promise<ExecResult> {
@@ -601,7 +615,23 @@ export class SshConnection implements HostConnection {
       if (this.#lost) return onLost(this.#lost);
       this.#pending.add(onLost);
 
+      let attempt = 0;
       const onChannel = (err: Error | undefined, ch: ClientChannel) => {
+        if (err && !this.#lost && attempt < CHANNEL_OPEN_RETRIES_MS.length) {
+          // sshd frees a closed session only after the batch of packets it arrived in, so an open
+          // right behind a close can be refused ("no more sessions") though we hold < MaxSessions.
+          const wait = CHANNEL_OPEN_RETRIES_MS[attempt++]!;
+          this.#retries++;
+          setTimeout(() => {
+            if (this.#lost) return onLost(this.#lost);
+            try {
+              this.#client.exec(line, onChannel);
+            } catch (e) {
+              onLost(this.#lost ?? sshError(SshError.ConnectionLost, `${this.host}: the SSH connection is gone (${(e as Error).message})`, "re-run to converge", e));
+            }
+          }, wait);
+          return;
+        }
         if (err) {
           release();
           settle(() =>
@@ -609,7 +639,7 @@ export class SshConnection implements HostConnection {
               this.#lost ??
                 sshError(
                   SshError.ChannelFailed,
-                  `${this.host}: cannot open a channel for \`${firstLine(shown)}\`: ${err.message}`,
+                  `${this.host}: cannot open a channel for \`${firstLine(shown)}\` (${attempt + 1} tries): ${err.message}`,
                   "sshd refused a new session; check MaxSessions in its sshd_config (lvsctl opens at most 8 at once)",
                   err,
                 ),
