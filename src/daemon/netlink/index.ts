@@ -6,3 +6,4 @@ export * from "./rtnetlink.js";
 export * from "./genl.js";
 export * from "./connection.js";
 export * from "./route.js";
+export * from "./ipvs.js";
