@@ -58,7 +58,7 @@ test("dest commands carry the service nest; DEL_DEST only addr and port", () => 
       08 00 06 00 00 00 00 00
       06 00 0b 00 02 00 00 00`),
   );
-  assert.equal(destPart(dd), hex("24 00 02 00 14 00 01 00 c0a8010a 000000000000000000000000 06 00 02 00 00 50 00 00"));
+  assert.equal(destPart(dd), hex("20 00 02 00 14 00 01 00 c0a8010a 000000000000000000000000 06 00 02 00 00 50 00 00"));
   // The service nest in a dest command is key-only (no scheduler).
   assert.equal(nd.subarray(20, 24).toString("hex"), "30000100"); // 48 bytes: AF, PROTOCOL, ADDR, PORT
   const fw = encodeGetDests(FAMILY, 8, { fwmark: 7 });
