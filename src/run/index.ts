@@ -13,3 +13,4 @@ export { createView, interruptSignal, type View, type ViewChoice } from "./view.
 export { plainView } from "./view-plain.js";
 export { jsonView } from "./view-json.js";
 export { recapTable, recapLine } from "./recap.js";
+export { defaultRenderers, defaultRenderTemplate } from "./renderers.js";

@@ -134,8 +134,9 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   const unitPath = `${UNIT_DIR}/${d.unit}`;
   const unitPlan = planFile(facts, { path: unitPath, content: addressUnitContent(d), mode: 0o644, owner: "root", group: "root" }, ctx);
   let diff: string | undefined;
+  const warnings: string[] = warning ? [warning] : [];
   if (facts.init !== "systemd") {
-    why.push("not persisted: the host does not run systemd");
+    warnings.push(`addresses are not persisted: the host does not run systemd, so ${d.unit} cannot restore them on boot`);
   } else {
     if (unitPlan.status === "change") {
       steps.push(...unitPlan.steps, execStep(["systemctl", "daemon-reload"]));
@@ -157,12 +158,11 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   const finalPlan = put(stateContent(final));
   const needFinal = recordedUnion ? stateContent(final) !== stateContent(union) : finalPlan.status === "change";
   if (needFinal) steps.push(...(recordedUnion ? [] : mkdir), ...finalPlan.steps.map((s) => ({ ...s, describe: `record ${statePath}` })));
-  const warnings = warning ? [warning] : undefined;
-  if (!steps.length) return ok(`${wanted.length} address(es) present and persisted`, warnings ? { warnings } : {});
+  if (!steps.length) return ok(`${wanted.length} address(es) present${facts.init === "systemd" ? " and persisted" : ""}`, warnings.length ? { warnings } : {});
   if (!why.length) why.push(`record ${statePath}`);
   const out = change(why.join("; "), steps);
   if (diff) out.diff = diff;
-  if (warnings) out.warnings = warnings;
+  if (warnings.length) out.warnings = warnings;
   return out;
 }
 

@@ -257,3 +257,25 @@ test("a planning error fails only that task with its playbook location", async (
   assert.equal(result.exitCode, 2);
   assert.match(results[0]!.reason, /^test-playbook\.yml:1:\d+: sysctl net\.nope\.x does not exist on this host/);
 });
+
+test("render: files from src/render are uploaded once, then left alone", async () => {
+  const { defaultRenderers } = await import("../../../src/run/renderers.js");
+  const sims = hosts(1);
+  const yaml = `- { name: p, hosts: rs1, tasks: [ { name: rs files, render: realserver } ] }`;
+  const go = () =>
+    runPlaybook({ cluster: labCluster(), playbook: book(yaml), connector: new SimConnector(sims), policy, renderers: defaultRenderers(() => "pw"), onEvent: () => {} });
+  const first = await go();
+  assert.equal(first.recap.rs1!.changed, 1);
+  assert.match(sims.rs1!.file("/etc/systemd/system/lvs-rs-vip.service")!, /10\.77\.0\.100/);
+  const second = await go();
+  assert.equal(second.recap.rs1!.changed, 0);
+  assert.equal(second.recap.rs1!.ok, 1);
+});
+
+test("a host without systemd gets its addresses live, with a warning that they are not persisted", async () => {
+  const sims = { rs1: new SimHost({ name: "rs1", init: "other" }) };
+  const { results } = await run(`- { name: p, hosts: rs1, tasks: [ { name: vip, address: { unit: v.service, addresses: [10.9.9.9] } } ] }`, sims);
+  assert.equal(results[0]!.status, "changed");
+  assert.match(results[0]!.warnings![0]!, /not persisted/);
+  assert.ok(sims.rs1.hasAddress("10.9.9.9"));
+});
