@@ -57,6 +57,8 @@ export interface EffectiveInstance extends Omit<DirectorVrrpInstance, "authPass"
  * - initial state BACKUP under vrrp_strict unless the director is the address owner (priority
  *   255): RFC 5798 section 6.4.1 starts only the owner as master, and keepalived enforces it
  *   ("State MASTER must match being address owner");
+ * - no preempt_delay with nopreempt or under vrrp_strict: keepalived resets it in both cases
+ *   ("preempt_delay is incompatible with nopreempt mode / strict mode");
  * - the instance's own interface dropped from track_interface: keepalived ignores it with a
  *   warning, and the instance already goes to FAULT when its own link is down;
  * - the auth secret resolved, and refused when it is longer than 8 characters rather than
@@ -68,6 +70,7 @@ export function effectiveInstance(inst: DirectorVrrpInstance, director: string, 
   const out: EffectiveInstance = {
     ...rest,
     state: backup ? "BACKUP" : inst.state,
+    ...(inst.nopreempt || vrrpStrict ? { preemptDelay: undefined } : {}),
     trackInterfaces: [...new Set(inst.trackInterfaces)].filter((i) => i !== inst.interface),
     vips: inst.vips.map((v) => ({ ...v, dev: v.dev ?? inst.interface })),
   };
@@ -81,6 +84,26 @@ export function effectiveInstance(inst: DirectorVrrpInstance, director: string, 
     out.authPass = pass;
   }
   return out;
+}
+
+/**
+ * Refuses a service keepalived would silently change: it lowers a hysteresis that is not below
+ * the quorum ("hysteresis 2 >= quorum 2; setting hysteresis to 1"), and resets a DR/TUN sorry
+ * server's port to the service's ("ports don't match - resetting").
+ */
+export function checkService(s: ResolvedService): ResolvedService {
+  const quorum = s.quorum ?? KEEPALIVED_DEFAULTS.quorum;
+  if (s.hysteresis !== undefined && s.hysteresis >= quorum) {
+    throw new LvsctlError("LVS707", `service ${s.name}: hysteresis ${s.hysteresis} is not below quorum ${quorum}`, {
+      hint: "hysteresis must be smaller than quorum (keepalived would lower it to quorum - 1)",
+    });
+  }
+  if (s.sorryServer?.port !== undefined && s.port !== undefined && s.lbKind !== "NAT" && s.sorryServer.port !== s.port) {
+    throw new LvsctlError("LVS708", `service ${s.name}: sorry server port ${s.sorryServer.port} differs from the service port ${s.port}, which ${s.lbKind} cannot remap`, {
+      hint: `give the sorry server port ${s.port} or leave its port out`,
+    });
+  }
+  return s;
 }
 
 /** Services whose VIP or fwmark this cluster balances, in inventory order. */

@@ -24,6 +24,8 @@ export type { RenderOptions } from "./common.js";
 export { KEEPALIVED_DEFAULTS, AUTH_PASS_MAX, splitScript } from "./common.js";
 export { PATHS, HOST_VARS, keepalivedPaths, directorSysctls, directorModules, realServerVips, servicesOf } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
+/** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */
+export { renderTemplate, templatesDir } from "./handlebars.js";
 export { toLvsdConfig, renderLvsdJson, stableJson } from "./lvsd.js";
 
 export interface RenderedFile {

@@ -8,7 +8,7 @@
 // fwmark services (ignored with a warning); `version` inside each instance.
 import type { Cluster, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
 import { basename } from "node:path";
-import { effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
+import { checkService, effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
 type Notify = { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
@@ -160,7 +160,7 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
       garpMasterRefresh: opt(i.garp.masterRefresh),
       notify: notifyView(i.notify),
     })),
-    services: cluster.services.map(serviceView),
+    services: cluster.services.map((s) => serviceView(checkService(s))),
   };
   return renderTemplate("keepalived.conf", view);
 }

@@ -14,8 +14,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import fc from "fast-check";
 import type { Cluster } from "../../src/inventory/model.js";
 import { renderAll, renderDirector, type RenderedFile } from "../../src/render/index.js";
+import { arbCluster } from "../fixtures/render/arbitrary.js";
 import { fixtureCases, inventoryCases, type RenderCase } from "../fixtures/render/cases.js";
 import { fakeSecret } from "../fixtures/render/index.js";
 
@@ -76,6 +78,11 @@ function checkCase(c: RenderCase): void {
 }
 
 const skip = why();
+
+test("keepalived -t: 15 generated clusters (fixed seed), every director", { skip }, () => {
+  const sample = fc.sample(arbCluster, { numRuns: 15, seed: 424242 });
+  sample.forEach((cluster, i) => checkCase({ name: `generated-${i}`, cluster }));
+});
 
 test("keepalived -t: the probe itself fails on a broken config", { skip }, () => {
   const r = configTest("vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  bogus_keyword 1\n  virtual_ipaddress {\n    192.0.2.1/32\n  }\n}\n", ["eth0"]);

@@ -6,31 +6,10 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { renderKeepalivedConf, toLvsdConfig } from "../../../src/render/index.js";
 import { fixtureCases, inventoryCases, type RenderCase } from "../../fixtures/render/cases.js";
+import { keepalivedDifferences } from "../../fixtures/render/diff.js";
 import { fakeSecret } from "../../fixtures/render/index.js";
 
 const opts = { resolveSecret: fakeSecret };
-
-/** Lines that may differ, and the block whose member lines may differ (unicast_peer). */
-const MAY_DIFFER = /^\s*(state|priority|router_id|unicast_src_ip) |^# keepalived\.conf for director /;
-
-export function keepalivedDifferences(a: string, b: string): string[] {
-  const la = a.split("\n");
-  const lb = b.split("\n");
-  assert.equal(la.length, lb.length, "the two configs do not even have the same number of lines");
-  const bad: string[] = [];
-  let inPeers = false;
-  for (let i = 0; i < la.length; i++) {
-    const x = la[i]!;
-    const y = lb[i]!;
-    if (/^\s*unicast_peer \{$/.test(x)) inPeers = true;
-    else if (inPeers && /^\s*\}$/.test(x)) inPeers = false;
-    if (x === y) continue;
-    if (MAY_DIFFER.test(x) && MAY_DIFFER.test(y) && x.trim().split(" ")[0] === y.trim().split(" ")[0]) continue;
-    if (inPeers) continue;
-    bad.push(`line ${i + 1}: ${JSON.stringify(x)} vs ${JSON.stringify(y)}`);
-  }
-  return bad;
-}
 
 function checkCase(c: RenderCase): void {
   const [first, ...others] = c.cluster.directors;

@@ -17,6 +17,7 @@ import {
   renderRealServer,
   secretValues,
   splitScript,
+  toLvsdConfig,
 } from "../../../src/render/index.js";
 import { repoRoot } from "../../fixtures/render/cases.js";
 import { dr } from "../../fixtures/render/dr.js";
@@ -146,6 +147,21 @@ test("vrrp_strict: only the address owner (priority 255) starts as MASTER", () =
   assert.match(conf, /^\s+vrrp_strict$/m);
   assert.match(conf, /state BACKUP/);
   assert.match(renderKeepalivedConf(withInstance(noAuth, { priority: 255 }), "lb1", opts), /state MASTER/);
+});
+
+test("preempt_delay is dropped with nopreempt and under vrrp_strict, as keepalived resets it", () => {
+  const both = renderKeepalivedConf(withInstance(dr, { nopreempt: true, preemptDelay: 30 }), "lb1", opts);
+  assert.match(both, /^\s+nopreempt$/m);
+  assert.doesNotMatch(both, /preempt_delay/);
+  assert.equal(toLvsdConfig(withInstance(dr, { nopreempt: true, preemptDelay: 30 }), "lb1", opts).instances[0]!.preemptDelaySec, 0);
+});
+
+test("services keepalived would silently change are refused", () => {
+  const svc = dr.services[0]!;
+  throwsCode(() => renderKeepalivedConf({ ...dr, services: [{ ...svc, quorum: 2, hysteresis: 2 }] }, "lb1", opts), "LVS707", /hysteresis 2 is not below quorum 2/);
+  throwsCode(() => toLvsdConfig({ ...dr, services: [{ ...svc, hysteresis: 1 }] }, "lb1", opts), "LVS707");
+  throwsCode(() => renderKeepalivedConf({ ...dr, services: [{ ...svc, sorryServer: { address: "192.0.2.99", port: 8080 } }] }, "lb1", opts), "LVS708", /DR cannot remap/);
+  assert.match(renderKeepalivedConf({ ...dr, services: [{ ...svc, sorryServer: { address: "192.0.2.99", port: 80 } }] }, "lb1", opts), /sorry_server 192\.0\.2\.99 80/);
 });
 
 test("the instance's own interface is dropped from track_interface (keepalived warns on it)", () => {
