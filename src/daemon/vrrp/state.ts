@@ -42,7 +42,8 @@
 //  MASTER  advert timer                   (§6.4.3)                           MASTER  advert, re-arm
 //  MASTER  advert prio 0                  (§6.4.3)                           MASTER  advert now, re-arm
 //  MASTER  advert prio > ours, or equal   (§6.4.3)                           BACKUP  remove VIPs, v3: learn
-//          with a higher source address                                              interval, down timer
+//          with a higher source address                                              interval, down timer;
+//                                                                                    one parting advert (*2)
 //  MASTER  advert prio < ours (or equal,  split brain healing (ka:           MASTER  advert now + GARP
 //          lower address)                 "forcing new election")                    (peers.md item 1)
 //  any     link down (tracked)            (ka track_interface)               FAULT   master: prio-0 advert,
@@ -62,6 +63,10 @@
 // mastership that nopreempt would not. keepalived instead starts in BACKUP and removes the VIPs it
 // finds, which is exactly the flap the requirement forbids. Residual risk, documented: an operator
 // who put the VIP on the interface by hand makes lvsd claim mastership for at most one interval.
+//
+// (*2) Parting advert: a master that yields sends one last advert at its own priority, so the
+// winner always hears a lower master once and re-announces (split brain healing, see
+// onAdvertMaster).
 
 import { masterDownMs, PRIORITY_OWNER, PRIORITY_STOP, skewMs } from "./timers.js";
 import { compareIPv4, type ReceivedAdvert, type VipSpec, type VrrpParams } from "./types.js";
@@ -333,6 +338,11 @@ function onAdvertMaster(tx: Tx, now: number, a: ReceivedAdvert): Tx {
     const why = theyWin
       ? `higher priority master ${a.source} (${a.priority} vs ${p.priority})`
       : `master ${a.source} found after adoption, nopreempt`;
+    // Parting advert (ours, not in the RFC): after a split brain the winner may never hear from
+    // us if its advert reaches us first, and the neighbours' ARP caches still point here. One
+    // more advert at our priority makes the winner see "a lower master" and re-announce its
+    // VIPs with gratuitous ARP (keepalived does the same on a lower-priority advert).
+    if (theyWin) tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
     return enterBackup(tx, now, why, downInterval(tx.s));
   }
   // ka "forcing new election": a lower master means a split brain is healing; answer at once and

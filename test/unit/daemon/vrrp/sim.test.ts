@@ -112,6 +112,8 @@ test("sim: split brain heals: the lower master steps down within one interval an
   assert.deepEqual(sim.masters(), [0]);
   const stepDown = sim.lastEntered(1, "BACKUP")! - healAt;
   assert.ok(stepDown <= 1000 + sim.latencyMs, `stepped down after ${stepDown}`);
+  // whichever advert crossed first, the winner re-announced with gratuitous ARP
+  assert.ok(sim.node(0).garps.some((t) => t >= healAt), "no re-announcement after the heal");
 });
 
 test("sim: equal priorities are broken by the higher primary address", () => {

@@ -25,6 +25,8 @@ export interface SimNode {
   vipsOn: boolean;
   log: Array<{ at: number; from: string; to: string; reason: string }>;
   advertsSent: number;
+  /** Times at which the node sent a gratuitous ARP burst. */
+  garps: number[];
 }
 
 export class Sim {
@@ -37,7 +39,7 @@ export class Sim {
   private seq = 0;
 
   constructor(params: VrrpParams[]) {
-    this.nodes = params.map((p) => ({ params: p, state: initialState(p), running: false, linkUp: true, vipsOn: false, log: [], advertsSent: 0 }));
+    this.nodes = params.map((p) => ({ params: p, state: initialState(p), running: false, linkUp: true, vipsOn: false, log: [], advertsSent: 0, garps: [] }));
     this.component = params.map(() => 0);
   }
 
@@ -112,6 +114,9 @@ export class Sim {
         break;
       case "removeVips":
         n.vipsOn = false;
+        break;
+      case "garp":
+        n.garps.push(this.now);
         break;
       case "transition":
         n.log.push({ at: this.now, from: e.from, to: e.to, reason: e.reason });

@@ -181,10 +181,11 @@ test("master: higher priority advert sends us to BACKUP and removes the VIPs (§
   ]);
   const r = step(m, advert(150), 4200);
   assert.equal(r.next.state, "BACKUP");
-  assert.deepEqual(kinds(r.effects), ["cancelTimer:advert", "cancelTimer:garpRepeat", "removeVips", "transition", "setTimer:masterDown", "notify"]);
+  assert.deepEqual(kinds(r.effects), ["sendAdvert", "cancelTimer:advert", "cancelTimer:garpRepeat", "removeVips", "transition", "setTimer:masterDown", "notify"]);
   assert.equal(r.next.timers.advert, undefined);
   assert.equal(r.next.timers.masterDown, 4200 + 3609.375);
-  assert.deepEqual(adverts(r.effects), []);
+  // one parting advert at our own priority, so the winner re-announces (split brain healing)
+  assert.deepEqual(adverts(r.effects), [100]);
 });
 
 test("master: equal priority, higher source address wins; lower address loses", () => {

@@ -1,0 +1,553 @@
+// Issue 4 item 6: lvsd's VRRP proved in network namespaces with real raw sockets, real multicast
+// over a bridge, and Debian's keepalived as a peer. Needs root, iproute2, curl, the native addon
+// (npm run build:native) and, for interop, /usr/sbin/keepalived. Every test builds its own
+// namespaces (names carry this process's pid), uses only 10.88.0.0/24 inside them, and deletes
+// them and every process it started, even on failure. Every wait is bounded.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { skewMs, masterDownMs } from "../../src/daemon/vrrp/timers.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const BUNDLE = join(ROOT, "dist/lvsd/lvsd.cjs");
+const ADDON = join(ROOT, "native/build/Release/lvsd_socket.node");
+const KEEPALIVED = "/usr/sbin/keepalived";
+const VIP = "10.88.0.100";
+const ADDR = { a: "10.88.0.2", b: "10.88.0.3" } as const;
+const STATUS_PORT = 19100;
+
+function has(cmd: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+}
+
+function whyNot(): string | undefined {
+  if (process.platform !== "linux") return "needs Linux network namespaces";
+  if (process.getuid?.() !== 0) return "needs root: creates network namespaces and raw sockets";
+  if (!has("ip")) return "needs iproute2 (ip)";
+  if (!has("curl")) return "needs curl to read lvsd's status endpoint inside a namespace";
+  if (!existsSync(ADDON)) return "needs the native addon: run `npm run build:native`";
+  return undefined;
+}
+const SKIP = whyNot();
+
+function sh(args: string[], opts: { check?: boolean } = {}): string {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: "utf8", timeout: 10_000 });
+  if ((opts.check ?? true) && r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr || r.stdout || r.status}`);
+  return r.stdout;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ---- the lab: namespaces a and b, each with eth0 on a bridge in namespace br --------------------------
+
+class Lab {
+  readonly tag = `lv${process.pid % 100000}${Math.floor(Math.random() * 100)}`;
+  readonly dir = mkdtempSync(join(tmpdir(), "lvsd-lab-"));
+  readonly procs = new Set<ChildProcess>();
+  ns(n: "a" | "b" | "br"): string {
+    return `${this.tag}-${n}`;
+  }
+  up(): void {
+    sh(["ip", "netns", "add", this.ns("br")]);
+    sh(["ip", "-n", this.ns("br"), "link", "add", "br0", "type", "bridge"]);
+    sh(["ip", "-n", this.ns("br"), "link", "set", "br0", "up"]);
+    for (const n of ["a", "b"] as const) {
+      sh(["ip", "netns", "add", this.ns(n)]);
+      sh(["ip", "link", "add", `${this.tag}${n}`, "netns", this.ns(n), "type", "veth", "peer", "name", `p${n}`, "netns", this.ns("br")]);
+      sh(["ip", "-n", this.ns(n), "link", "set", `${this.tag}${n}`, "name", "eth0"]);
+      sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, "master", "br0"]);
+      sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, "up"]);
+      sh(["ip", "-n", this.ns(n), "link", "set", "lo", "up"]);
+      sh(["ip", "-n", this.ns(n), "link", "set", "eth0", "up"]);
+      sh(["ip", "-n", this.ns(n), "addr", "add", `${ADDR[n]}/24`, "dev", "eth0"]);
+    }
+  }
+  /** The cable of host n is pulled on the switch side: n loses carrier, the peer hears nothing. */
+  cable(n: "a" | "b", up: boolean): void {
+    sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, up ? "up" : "down"]);
+  }
+  /** Bridge port isolation: a and b stop hearing each other while their links stay up. */
+  partition(on: boolean): void {
+    for (const n of ["a", "b"]) sh(["ip", "netns", "exec", this.ns("br"), "bridge", "link", "set", "dev", `p${n}`, "isolated", on ? "on" : "off"]);
+  }
+  hasVip(n: "a" | "b", vip = VIP): boolean {
+    return sh(["ip", "-n", this.ns(n), "-4", "-o", "addr", "show", "dev", "eth0"]).includes(` ${vip}/`);
+  }
+  async down(): Promise<void> {
+    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+    await sleep(100);
+    for (const n of ["a", "b", "br"] as const) sh(["ip", "netns", "del", this.ns(n)], { check: false });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+interface Rec {
+  ts: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+/** A process inside a namespace whose output we keep, line by line. */
+class Proc {
+  readonly lines: string[] = [];
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  constructor(lab: Lab, ns: string, argv: string[]) {
+    this.child = spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+    lab.procs.add(this.child);
+    let buf = "";
+    const eat = (d: Buffer) => {
+      buf += d.toString("utf8");
+      const parts = buf.split("\n");
+      buf = parts.pop() ?? "";
+      this.lines.push(...parts);
+    };
+    this.child.stdout!.on("data", eat);
+    this.child.stderr!.on("data", eat);
+    this.exited = new Promise((r) => this.child.once("exit", (code) => r(code)));
+  }
+  mark(): number {
+    return this.lines.length;
+  }
+  async waitLine(pred: (line: string) => boolean, timeoutMs: number, from = 0): Promise<{ line: string; at: number }> {
+    const end = Date.now() + timeoutMs;
+    while (Date.now() < end) {
+      for (let k = from; k < this.lines.length; k++) if (pred(this.lines[k]!)) return { line: this.lines[k]!, at: Date.now() };
+      await sleep(10);
+    }
+    throw new Error(`timed out after ${timeoutMs} ms waiting for a log line; last lines:\n${this.lines.slice(-15).join("\n")}`);
+  }
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGTERM");
+    await Promise.race([this.exited, sleep(5000)]);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+  }
+}
+
+class Lvsd extends Proc {
+  constructor(
+    private readonly lab: Lab,
+    readonly host: "a" | "b",
+    cfg: Record<string, unknown>,
+  ) {
+    const file = join(lab.dir, `lvsd-${host}.json`);
+    writeFileSync(file, JSON.stringify(lvsdConfig(cfg)));
+    super(lab, lab.ns(host), [process.execPath, BUNDLE, "--config", file]);
+  }
+  records(from = 0): Rec[] {
+    return this.lines.slice(from).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Rec];
+      } catch {
+        return [];
+      }
+    });
+  }
+  /** Resolves with the log record's own timestamp (ms since epoch). */
+  async waitState(state: string, timeoutMs: number, from = 0): Promise<number> {
+    const r = await this.waitLine((l) => l.includes(`"msg":"entering ${state} state"`), timeoutMs, from);
+    return Date.parse((JSON.parse(r.line) as Rec).ts);
+  }
+  entered(state: string, from = 0): Rec[] {
+    return this.records(from).filter((r) => r.msg === `entering ${state} state`);
+  }
+  status(): { instances: Array<Record<string, unknown> & { state: string; rejected: Record<string, number>; advertsReceived: number; vipsRestored: number; transitions: number }>; rejected: Record<string, number> } {
+    return JSON.parse(sh(["ip", "netns", "exec", this.lab.ns(this.host), "curl", "-s", "--max-time", "2", `http://127.0.0.1:${STATUS_PORT}/status`]));
+  }
+}
+
+function lvsdConfig(o: Record<string, unknown>): unknown {
+  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP] } = o as {
+    version?: 2 | 3;
+    priority?: number;
+    intervalCs?: number;
+    nopreempt?: boolean;
+    preemptDelaySec?: number;
+    authPass?: string;
+    vips?: string[];
+  };
+  return {
+    version: 1,
+    routerId: `lab-${priority}`,
+    statusPort: STATUS_PORT,
+    instances: [
+      {
+        name: "VI_1",
+        interface: "eth0",
+        vrid: 51,
+        priority,
+        state: "BACKUP",
+        version,
+        advertIntervalCs: intervalCs,
+        ...(authPass ? { authPass } : {}),
+        unicastPeers: [],
+        vips: (vips as string[]).map((address) => ({ address, prefix: 24, dev: "eth0" })),
+        nopreempt,
+        preemptDelaySec,
+        trackInterfaces: [],
+        garp: { masterDelaySec: 5, masterRepeat: 5, masterRefreshSec: 0 },
+        notify: {},
+      },
+    ],
+    syncGroups: [],
+    services: [],
+  };
+}
+
+class Keepalived extends Proc {
+  constructor(lab: Lab, host: "a" | "b", o: { version: 2 | 3; priority: number; authPass?: string }) {
+    const d = join(lab.dir, `ka-${host}`);
+    const conf = `${d}.conf`;
+    writeFileSync(
+      conf,
+      `global_defs {
+  router_id ka_${host}
+  vrrp_version ${o.version}
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority ${o.priority}
+  advert_int 1
+${o.authPass ? `  authentication {\n    auth_type PASS\n    auth_pass ${o.authPass}\n  }\n` : ""}  virtual_ipaddress {
+    ${VIP}/24 dev eth0
+  }
+}
+`,
+    );
+    super(lab, lab.ns(host), [KEEPALIVED, "--vrrp", "-n", "-l", "-D", "-f", conf, "-p", `${d}.pid`, "-r", `${d}.vrrp.pid`]);
+    this.vrrpPidFile = `${d}.vrrp.pid`;
+  }
+  readonly vrrpPidFile: string;
+  async waitState(state: "MASTER" | "BACKUP", timeoutMs: number, from = 0): Promise<number> {
+    return (await this.waitLine((l) => l.includes(`Entering ${state} STATE`), timeoutMs, from)).at;
+  }
+  override async stop(): Promise<void> {
+    let child: number | undefined;
+    try {
+      child = Number(readFileSync(this.vrrpPidFile, "utf8").trim());
+    } catch {
+      /* not started */
+    }
+    await super.stop();
+    // keepalived's VRRP child normally leaves with its parent; make sure
+    if (child) {
+      try {
+        process.kill(child, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+const results: string[] = [];
+function note(s: string): void {
+  results.push(s);
+  console.log(`lab: ${s}`);
+}
+
+async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
+  const lab = new Lab();
+  try {
+    lab.up();
+    await fn(lab);
+  } finally {
+    await lab.down();
+  }
+}
+
+const SKEW_100 = skewMs(100, 1000);
+const DOWN_100 = masterDownMs(100, 1000);
+
+describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
+  before(() => {
+    const r = spawnSync(process.execPath, [join(ROOT, "scripts/build-lvsd.mjs")], { encoding: "utf8", timeout: 120_000 });
+    if (r.status !== 0) throw new Error(`build-lvsd failed: ${r.stderr}`);
+  });
+  after(() => {
+    if (results.length) console.log(`lab summary:\n  ${results.join("\n  ")}`);
+  });
+
+  test("two lvsd elect the higher priority; a cut cable fails over; the higher preempts back", { timeout: 60_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 200 });
+      const b = new Lvsd(lab, "b", { priority: 100 });
+      try {
+        await a.waitState("MASTER", 8000);
+        await sleep(1500);
+        assert.ok(lab.hasVip("a"), "VIP on the master");
+        assert.ok(!lab.hasVip("b"), "no VIP on the backup");
+        assert.deepEqual(b.entered("MASTER"), []);
+        assert.ok(b.status().instances[0]!.advertsReceived > 0);
+
+        const mb = b.mark();
+        const cutAt = Date.now();
+        lab.cable("a", false);
+        const took = (await b.waitState("MASTER", 8000, mb)) - cutAt;
+        note(`link cut, v2 advert 1 s, backup prio 100: backup MASTER after ${took} ms (bound 3 x 1 s + skew = ${DOWN_100.toFixed(0)} ms)`);
+        assert.ok(took <= DOWN_100 + 300, `failover took ${took} ms`);
+        await sleep(300);
+        assert.ok(lab.hasVip("b"));
+        assert.ok(a.entered("FAULT").length > 0, "the cut master went FAULT (carrier lost)");
+        assert.ok(!lab.hasVip("a"), "FAULT removed the VIP");
+
+        const ma = a.mark();
+        const mb2 = b.mark();
+        lab.cable("a", true);
+        await a.waitState("MASTER", 10_000, ma);
+        await b.waitState("BACKUP", 3000, mb2);
+        await sleep(300);
+        assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("SIGTERM on the master hands over in the skew time and removes its VIP", { timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 200 });
+      const b = new Lvsd(lab, "b", { priority: 100 });
+      try {
+        await a.waitState("MASTER", 8000);
+        await sleep(1200);
+        const mb = b.mark();
+        const t0 = Date.now();
+        a.signal("SIGTERM");
+        const took = (await b.waitState("MASTER", 5000, mb)) - t0;
+        note(`SIGTERM on the master: backup MASTER after ${took} ms (skew ${SKEW_100.toFixed(0)} ms)`);
+        assert.ok(took <= SKEW_100 + 300, `handover took ${took} ms`);
+        assert.equal(await Promise.race([a.exited, sleep(5000).then(() => "timeout")]), 0);
+        assert.ok(!lab.hasVip("a"));
+        await sleep(200);
+        assert.ok(lab.hasVip("b"));
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("nopreempt keeps the running master; preempt_delay postpones the takeover", { timeout: 60_000 }, async () => {
+    await withLab(async (lab) => {
+      const b = new Lvsd(lab, "b", { priority: 100 });
+      let a: Lvsd | undefined;
+      try {
+        await b.waitState("MASTER", 8000);
+        a = new Lvsd(lab, "a", { priority: 200, nopreempt: true });
+        await a.waitState("BACKUP", 5000);
+        await sleep(DOWN_100 + 3000);
+        assert.deepEqual(a.entered("MASTER"), [], "nopreempt: the higher priority stays BACKUP");
+        assert.ok(lab.hasVip("b") && !lab.hasVip("a"));
+        await a.stop();
+
+        const t0 = Date.now();
+        a = new Lvsd(lab, "a", { priority: 200, preemptDelaySec: 3 });
+        const took = (await a.waitState("MASTER", 15_000)) - t0;
+        note(`preempt_delay 3 s: the higher priority took over ${took} ms after its start (delay + master-down ${(3000 + masterDownMs(200, 1000)).toFixed(0)} ms)`);
+        assert.ok(took >= 3000, `took over after ${took} ms, before the delay`);
+        assert.ok(took <= 3000 + masterDownMs(200, 1000) + 1500, `took over after ${took} ms`);
+      } finally {
+        await Promise.all([a?.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("a partition makes two masters; when it heals the lower one steps down within one advert", { timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 200 });
+      const b = new Lvsd(lab, "b", { priority: 100 });
+      try {
+        await a.waitState("MASTER", 8000);
+        const mb = b.mark();
+        lab.partition(true);
+        await b.waitState("MASTER", 8000, mb);
+        assert.ok(lab.hasVip("a") && lab.hasVip("b"), "split brain while partitioned");
+        const mb2 = b.mark();
+        const t0 = Date.now();
+        lab.partition(false);
+        const took = (await b.waitState("BACKUP", 4000, mb2)) - t0;
+        note(`partition healed: the lower master stepped down after ${took} ms`);
+        assert.ok(took <= 1000 + 300, `${took} ms`);
+        await sleep(300);
+        assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
+        assert.ok(a.records().some((r) => r.msg === "lower priority master seen: re-asserting mastership"), "the master re-announced");
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("SIGKILL on the master: the VIP stays; the restarted lvsd adopts it; the backup never takes over", { timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      let a = new Lvsd(lab, "a", { priority: 200 });
+      const b = new Lvsd(lab, "b", { priority: 100 });
+      try {
+        await a.waitState("MASTER", 8000);
+        await sleep(1500);
+        const mb = b.mark();
+        let absent = 0;
+        let polls = 0;
+        let polling = true;
+        const poller = (async () => {
+          while (polling) {
+            polls++;
+            if (!lab.hasVip("a")) absent++;
+            await sleep(10);
+          }
+        })();
+        const t0 = Date.now();
+        a.signal("SIGKILL");
+        await a.exited;
+        await sleep(300); // systemd's RestartSec would be about here
+        a = new Lvsd(lab, "a", { priority: 200 });
+        const back = (await a.waitState("MASTER", 5000)) - t0;
+        await a.waitLine((l) => l.includes("adopting"), 1000);
+        await sleep(DOWN_100 + 1000);
+        polling = false;
+        await poller;
+        note(`SIGKILL + restart 300 ms later: MASTER again ${back} ms after the kill; VIP absent in ${absent} of ${polls} polls; backup MASTER ${b.entered("MASTER", mb).length} times`);
+        assert.equal(absent, 0, "the VIP left the interface");
+        assert.deepEqual(b.entered("MASTER", mb), [], "a second master appeared");
+        assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("a VIP removed by someone else is put back and counted; SIGHUP adds a VIP without touching the other", { timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 200 });
+      try {
+        await a.waitState("MASTER", 8000);
+        await sleep(300);
+        sh(["ip", "-n", lab.ns("a"), "addr", "del", `${VIP}/24`, "dev", "eth0"]);
+        const end = Date.now() + 2000;
+        while (!lab.hasVip("a") && Date.now() < end) await sleep(20);
+        assert.ok(lab.hasVip("a"), "VIP not restored");
+        assert.equal(a.status().instances[0]!.vipsRestored, 1);
+
+        const before = a.status().instances[0]!.transitions;
+        writeFileSync(join(lab.dir, "lvsd-a.json"), JSON.stringify(lvsdConfig({ priority: 200, vips: [VIP, "10.88.0.101"] })));
+        let vipLeft = false;
+        a.signal("SIGHUP");
+        const end2 = Date.now() + 3000;
+        while (!lab.hasVip("a", "10.88.0.101") && Date.now() < end2) {
+          if (!lab.hasVip("a")) vipLeft = true;
+          await sleep(20);
+        }
+        assert.ok(lab.hasVip("a", "10.88.0.101"), "new VIP not added on reload");
+        assert.ok(!vipLeft && lab.hasVip("a"), "the unchanged VIP was touched");
+        assert.equal(a.status().instances[0]!.transitions, before, "reload changed the state");
+      } finally {
+        await a.stop();
+      }
+    });
+  });
+
+  for (const version of [2, 3] as const) {
+    test(`interop with keepalived, VRRPv${version}: both roles, failover both ways`, { skip: existsSync(KEEPALIVED) ? false : "needs Debian's keepalived (/usr/sbin/keepalived)", timeout: 90_000 }, async () => {
+      await withLab(async (lab) => {
+        // lvsd master, keepalived backup
+        // (keepalived starts once lvsd is master: started together, keepalived's master-down timer
+        // may run out before a slower-booting lvsd's, which would be a correct but different story)
+        let a = new Lvsd(lab, "a", { priority: 200, version });
+        let k: Keepalived | undefined;
+        try {
+          await a.waitState("MASTER", 8000);
+          k = new Keepalived(lab, "b", { version, priority: 100 });
+          await k.waitState("BACKUP", 5000);
+          await sleep(DOWN_100 + 500);
+          assert.ok(!k.lines.some((l) => l.includes("Entering MASTER STATE")), "keepalived became master next to a higher lvsd");
+          assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
+          const mk = k.mark();
+          const t0 = Date.now();
+          a.signal("SIGTERM");
+          const took = (await k.waitState("MASTER", 5000, mk)) - t0;
+          note(`v${version}: lvsd SIGTERM -> keepalived MASTER after ${took} ms`);
+          assert.ok(took <= SKEW_100 + 500, `${took} ms`);
+          await a.exited;
+          // lvsd comes back with the higher priority and preempts keepalived
+          const mk2 = k.mark();
+          a = new Lvsd(lab, "a", { priority: 200, version });
+          await a.waitState("MASTER", 8000);
+          await k.waitState("BACKUP", 3000, mk2);
+          await a.stop();
+          await k.stop();
+
+          // keepalived master, lvsd backup
+          k = new Keepalived(lab, "b", { version, priority: 200 });
+          await k.waitState("MASTER", 8000);
+          a = new Lvsd(lab, "a", { priority: 100, version });
+          await a.waitState("BACKUP", 5000);
+          await sleep(DOWN_100 + 500);
+          assert.deepEqual(a.entered("MASTER"), [], "lvsd became master next to a higher keepalived");
+          const st = a.status().instances[0]!;
+          assert.ok(st.advertsReceived > 0, "lvsd heard keepalived");
+          assert.deepEqual(st.rejected, {});
+          assert.equal(st.masterAddress, ADDR.b);
+          const ma = a.mark();
+          const t1 = Date.now();
+          await k.stop();
+          const took2 = (await a.waitState("MASTER", 5000, ma)) - t1;
+          note(`v${version}: keepalived SIGTERM -> lvsd MASTER after ${took2} ms`);
+          assert.ok(took2 <= SKEW_100 + 500, `${took2} ms`);
+          await sleep(200);
+          assert.ok(lab.hasVip("a"));
+        } finally {
+          await Promise.all([a.stop(), k?.stop()]);
+        }
+      });
+    });
+  }
+
+  test("authentication mismatch and TTL other than 255 are ignored and counted", { skip: existsSync(KEEPALIVED) ? false : "needs Debian's keepalived", timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 100, authPass: "secret" });
+      const k = new Keepalived(lab, "b", { version: 2, priority: 200, authPass: "other" });
+      try {
+        await k.waitState("MASTER", 8000);
+        await a.waitState("MASTER", 8000); // keepalived's adverts do not count
+        // a well-formed advert with TTL 64, from namespace b
+        const { RawSocket, AF_INET, SOCK_RAW, IPPROTO_IP, IP_HDRINCL, IP_MULTICAST_IF, SOL_SOCKET, SO_BINDTODEVICE, nativeInterfaces } = await import("../../src/daemon/native/index.js");
+        const { encodeAdvert, passAuthData } = await import("../../src/daemon/vrrp/packet.js");
+        const { encodeIpv4Header } = await import("../../src/daemon/net/ipv4.js");
+        const { ipMreqn } = await import("../../src/daemon/runtime/raw-channel.js");
+        const netns = `/run/netns/${lab.ns("b")}`;
+        const s = RawSocket.open(AF_INET, SOCK_RAW, 112, { netns });
+        try {
+          s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from("eth0\0"));
+          s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1);
+          s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn("0.0.0.0", "0.0.0.0", nativeInterfaces.nameToIndex("eth0", netns)));
+          const vrrp = encodeAdvert({ version: 2, type: 1, vrid: 51, priority: 250, addresses: [VIP], authType: 1, authData: passAuthData("secret"), advertIntSec: 1 });
+          const ip = encodeIpv4Header({ src: ADDR.b, dst: "224.0.0.18", protocol: 112, payloadLength: vrrp.length, ttl: 64 });
+          for (let k2 = 0; k2 < 3; k2++) {
+            s.send(Buffer.concat([ip, vrrp]), "224.0.0.18");
+            await sleep(50);
+          }
+        } finally {
+          s.close();
+        }
+        await sleep(500);
+        const st = a.status().instances[0]!;
+        note(`auth mismatch / TTL 64: lvsd rejected ${JSON.stringify(st.rejected)}, state ${st.state}`);
+        assert.ok((st.rejected["auth"] ?? 0) > 0, "auth mismatch not counted");
+        assert.equal(st.rejected["ttl"], 3, "TTL 64 not counted");
+        assert.equal(st.state, "MASTER", "a rejected advert changed the state");
+        assert.ok(a.records().some((r) => r.msg === "advert rejected" && r.reason === "auth"));
+      } finally {
+        await Promise.all([a.stop(), k.stop()]);
+      }
+    });
+  });
+});
