@@ -52,6 +52,8 @@ export const CODES = {
   LVS317: "IPv6 VIP in a VRRP version 2 instance",
   LVS318: "VIPs of both address families in one instance",
   LVS319: "authentication under vrrp_strict",
+  LVS320: "two sync groups with one name",
+  LVS321: "sync group instances run on different directors",
 
   LVS400: "service needs either vip+port or fwmark",
   LVS401: "two services for one VIP, port and protocol (or one fwmark)",
@@ -74,6 +76,8 @@ export const CODES = {
   LVS418: "real server host has no IP address",
   LVS419: "port on a DR/TUN fwmark real server or sorry server",
   LVS420: "hysteresis not below quorum",
+  LVS421: "real server in no virtual service",
+  LVS422: "persistence_granularity on an IPv6 service",
 
   LVS500: "Ansible inventory has the wrong shape",
   LVS501: "Ansible variable cannot be used",

@@ -15,9 +15,9 @@ export interface ResolvedHost {
   name: string;
   address: string;
   port: number; // default 22
-  user: string; // default: $USER of the controller, else root
+  user: string; // default root
   keyFile?: string;
-  /** SSH agent socket path, when the agent is to be used. */
+  /** SSH agent socket path, when the agent is to be used (`agent: true` means $SSH_AUTH_SOCK, absent when unset). */
   agent?: string;
   password?: SecretRef;
   become?: BecomeSpec;
@@ -26,7 +26,7 @@ export interface ResolvedHost {
   connectTimeoutSec: number; // default 10
   groups: string[]; // sorted, includes "all"
   roles: Role[];
-  /** Merged vars: defaults < all < groups (alphabetical) < host. */
+  /** Merged vars: all < other groups (parents before children, then by name) < host. SSH settings merge the same way, under `defaults`. */
   vars: Record<string, unknown>;
 }
 
@@ -91,7 +91,7 @@ export interface ResolvedRealServer {
   /** Inventory host name, when the real server is an inventory host. */
   host?: string;
   address: string;
-  port: number; // default: the service's port (DR/TUN must keep it)
+  port: number; // default: the service's port (DR/TUN must keep it); 0 for fwmark services without one
   weight: number;
   inhibitOnFailure: boolean;
   uthreshold?: number;

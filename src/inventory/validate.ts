@@ -36,7 +36,7 @@ export function validate(inv: Inventory, ctx: ValidateContext): Diagnostic[] {
     out.push({ severity, code, message, ...(hint ? { hint } : {}), ...(location ? { location } : {}) });
   };
   const topo = buildTopology(inv);
-  const rules = [hostAndGroupRules, secretRules, vrrpRules, serviceRules, backendRules];
+  const rules = [hostAndGroupRules, secretRules, vrrpRules, serviceRules, unusedRealServers, backendRules];
   for (const rule of rules) rule(inv, topo, ctx, report);
   return out;
 }
@@ -349,7 +349,27 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
 
   // Sync groups.
   const inGroup = new Map<string, string>();
+  const groupNames = new Map<string, number>();
+  const runsOn = (n: string): string => {
+    const idx = names.get(n);
+    const instDef = idx !== undefined ? inv.vrrp_instances[idx] : undefined;
+    return instDef ? instanceMembers(instDef, topo, addressOf).map((m) => m.host).sort().join(",") : "";
+  };
   inv.vrrp_sync_groups.forEach((g, i) => {
+    const prevName = groupNames.get(g.name);
+    if (prevName !== undefined) report("error", "LVS320", ["vrrp_sync_groups", i, "name"], `two sync groups are named ${g.name} (also vrrp_sync_groups[${prevName}])`, "give each sync group its own name");
+    else groupNames.set(g.name, i);
+    // keepalived needs every instance of a sync group on each director that has the group.
+    const known = g.group.filter((n) => names.has(n));
+    const first = known[0];
+    if (first !== undefined) {
+      known.slice(1).forEach((n) => {
+        if (runsOn(n) !== runsOn(first)) {
+          const j = g.group.indexOf(n);
+          report("error", "LVS321", ["vrrp_sync_groups", i, "group", j], `sync group ${g.name}: instance ${n} runs on ${runsOn(n) || "no director"}, but ${first} runs on ${runsOn(first) || "no director"}; a sync group must be whole on every director`, "give the instances of one sync group the same members:");
+        }
+      });
+    }
     g.group.forEach((n, j) => {
       if (!names.has(n)) {
         const guess = didYouMean(n, [...names.keys()]);
@@ -393,6 +413,9 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       report("warning", "LVS407", [...base, "vip"], `VIP ${s.vip} of service ${name} is in no VRRP instance, so no director will hold it`, "add it to an instance's virtual_ipaddress, unless something else brings the address up");
     }
 
+    if (s.persistence_granularity !== undefined && s.vip !== undefined && ipFamily(s.vip) === 6) {
+      report("error", "LVS422", [...base, "persistence_granularity"], `persistence_granularity ${s.persistence_granularity} is an IPv4 netmask, but service ${name} is IPv6`, "remove it (keepalived wants a prefix length for IPv6, which lvsctl does not support yet)", true);
+    }
     if (s.persistence_granularity !== undefined) {
       if (s.persistence_timeout === undefined) {
         report("error", "LVS403", [...base, "persistence_granularity"], `service ${name} sets persistence_granularity without persistence_timeout; granularity only applies to persistent services`, "add persistence_timeout: 360 (seconds), or remove persistence_granularity", true);
@@ -491,6 +514,24 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
 
 /** keepalived.conf(5): quorum defaults to 1. */
 const KEEPALIVED_DEFAULT_QUORUM = 1;
+
+/** A host in the realservers group that no service uses: usually a typo in real_servers. */
+function unusedRealServers(inv: Inventory, topo: Topology, _ctx: ValidateContext, report: Report): void {
+  if (inv.virtual_servers.length === 0) return;
+  const used = new Set<string>();
+  for (const s of inv.virtual_servers) {
+    for (const r of s.real_servers) {
+      if (r.host !== undefined) used.add(r.host);
+      if (r.address !== undefined) for (const h of topo.realservers) if (inv.hosts[h] && canonicalIp(inv.hosts[h]!.address) === canonicalIp(r.address)) used.add(h);
+    }
+    if (s.sorry_server) for (const h of topo.realservers) if (inv.hosts[h] && canonicalIp(inv.hosts[h]!.address) === canonicalIp(s.sorry_server.address)) used.add(h);
+  }
+  for (const h of topo.realservers) {
+    if (used.has(h)) continue;
+    const listed = inv.groups[REALSERVERS]?.hosts.indexOf(h) ?? -1;
+    report("warning", "LVS421", listed >= 0 ? ["groups", REALSERVERS, "hosts", listed] : ["hosts", h], `real server ${h} is in the realservers group but in no virtual service`, `add { host: ${h} } to a service's real_servers, or take it out of the group`);
+  }
+}
 
 function isNetmask(mask: string): boolean {
   const parts = mask.split(".").map(Number);

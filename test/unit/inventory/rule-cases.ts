@@ -423,4 +423,32 @@ export const cases: RuleCase[] = [
       "inv.yml:17:17: error LVS420: hysteresis 1 is not below quorum 1 (the default); keepalived would lower it to 0",
     ],
   },
+  {
+    name: "LVS320 two sync groups with one name",
+    yaml: BASE + VI + "  - { name: VI_2, interface: eth0, virtual_router_id: 52, virtual_ipaddress: [10.77.0.101] }\nvrrp_sync_groups:\n  - { name: G1, group: [VI_1] }\n  - { name: G1, group: [VI_2] }\n",
+    expect: [
+      "inv.yml:17:13: error LVS320: two sync groups are named G1 (also vrrp_sync_groups[0])",
+    ],
+  },
+  {
+    name: "LVS321 sync group instances on different directors",
+    yaml: BASE + VI + "  - { name: VI_2, interface: eth0, virtual_router_id: 52, virtual_ipaddress: [10.77.0.101], members: { ds1: {} } }\nvrrp_sync_groups:\n  - { name: G1, group: [VI_1, VI_2] }\n",
+    expect: [
+      "inv.yml:16:31: error LVS321: sync group G1: instance VI_2 runs on ds1, but VI_1 runs on ds1,ds2; a sync group must be whole on every director",
+    ],
+  },
+  {
+    name: "LVS421 real server in no service (warning)",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:8:31: warning LVS421: real server rs2 is in the realservers group but in no virtual service",
+    ],
+  },
+  {
+    name: "LVS422 granularity on an IPv6 service",
+    yaml: BASE + VI + "  - { name: VI_6, interface: eth0, virtual_router_id: 61, version: 3, virtual_ipaddress: [fd00:77::100/64] }\nvirtual_servers:\n  - vip: fd00:77::100\n    port: 80\n    persistence_timeout: 60\n    persistence_granularity: 255.255.255.0\n    real_servers: [{ address: fd00:77::21 }]\n",
+    expect: [
+      "inv.yml:19:5: error LVS422: persistence_granularity 255.255.255.0 is an IPv4 netmask, but service [fd00:77::100]:80 is IPv6",
+    ],
+  },
 ];
