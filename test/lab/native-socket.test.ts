@@ -8,10 +8,15 @@
 //   (c) VRRP v2 and v3 adverts on raw IP sockets (protocol 112, 224.0.0.18, TTL 255) from A,
 //       received and decoded in B with the source address and ingress ifindex (IP_PKTINFO)
 //   (d) a gratuitous ARP on AF_PACKET from A, seen by a packet socket in B
+//   (e) interop with Debian's keepalived (when installed): its v2 (PASS) and v3 adverts decode on
+//       our socket, and our higher-priority adverts make it give up mastership and its VIP
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   addonAvailable,
   AF_NETLINK,
@@ -68,12 +73,12 @@ function ipIn(ns: string, ...args: string[]): string {
 }
 
 /** Resolves with the first datagram `pick` accepts, or rejects after WAIT_MS. */
-function nextMatching<T>(sock: DatagramSocket, pick: (d: Datagram) => T | undefined, what: string): Promise<T> {
+function nextMatching<T>(sock: DatagramSocket, pick: (d: Datagram) => T | undefined, what: string, waitMs = WAIT_MS): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       sock.pause();
-      reject(new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`));
-    }, WAIT_MS);
+      reject(new Error(`timed out after ${waitMs} ms waiting for ${what}`));
+    }, waitMs);
     sock.onMessage(
       (d) => {
         const v = pick(d);
@@ -287,3 +292,95 @@ test("native errors carry errno names", { skip: SKIP }, () => {
   s.close(); // idempotent
   assert.equal(s.closed, true);
 });
+
+function keepalivedSkip(): string | undefined {
+  if (SKIP) return SKIP;
+  try {
+    execFileSync("keepalived", ["--version"], { stdio: "ignore" });
+  } catch {
+    return "needs keepalived (apt-get install keepalived; scripts/install-deps.sh)";
+  }
+  return undefined;
+}
+
+async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+for (const version of [2, 3] as const) {
+  test(`(e) keepalived v${version} interop: its adverts decode here, ours make it back off`, { skip: keepalivedSkip() }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lvsd-ka-"));
+    const vip = version === 2 ? "10.99.50.200" : "10.99.50.201";
+    const vrid = version === 2 ? 61 : 62;
+    const conf = join(dir, "keepalived.conf");
+    writeFileSync(
+      conf,
+      [
+        "global_defs { router_id lvsdlab }",
+        "vrrp_instance VI_LAB {",
+        version === 3 ? "  version 3" : "",
+        "  state MASTER",
+        "  interface vA0",
+        `  virtual_router_id ${vrid}`,
+        "  priority 150",
+        version === 3 ? "  advert_int 0.5" : "  advert_int 1",
+        version === 2 ? "  authentication {\n    auth_type PASS\n    auth_pass labpass1\n  }" : "",
+        `  virtual_ipaddress {\n    ${vip}/24\n  }`,
+        "}",
+        "",
+      ].join("\n"),
+    );
+    let ka: ChildProcess | undefined;
+    const rx = openVrrpSocket(nativeSockets, { ifname: "vB0", ifindex: ifB, netns: PATH_B });
+    open.push(rx);
+    let timer: ReturnType<typeof setInterval> | undefined;
+    try {
+      const heard = nextMatching(
+        rx,
+        (d) => {
+          const r = decodeVrrpPacket(d.data, version === 2 ? { version, auth: { type: AUTH_PASS, data: passAuthData("labpass1") } } : { version });
+          return r.ok && r.value.advert.vrid === vrid ? r.value : undefined;
+        },
+        `keepalived's v${version} advert`,
+        // keepalived announces within its master-down time at most (about 3.6 s at 1 s adverts).
+        8000,
+      );
+      ka = spawn("ip", ["netns", "exec", NS_A, "keepalived", "--vrrp", "-n", "-l", "-D", "-f", conf, "-p", join(dir, "ka.pid"), "-r", join(dir, "vrrp.pid")], {
+        stdio: "ignore",
+      });
+      const got = await heard;
+      assert.equal(got.ip.src, "10.99.50.1");
+      assert.equal(got.advert.priority, 150);
+      assert.deepEqual(got.advert.addresses, [vip]);
+      assert.equal(got.checksumMode, version === 2 ? "message" : "pseudo");
+      await until(() => ipIn(NS_A, "-o", "-4", "addr", "show", "dev", "vA0").includes(vip), 6000, "keepalived to add its VIP");
+
+      // Now we are a higher-priority master on the same VRID, from B.
+      const tx = openVrrpSocket(nativeSockets, { ifname: "vB0", ifindex: ifB, netns: PATH_B });
+      open.push(tx);
+      const ours = encodeAdvert(
+        version === 2
+          ? { version: 2, type: 1, vrid, priority: 200, addresses: [vip], authType: AUTH_PASS, authData: passAuthData("labpass1"), advertIntSec: 1 }
+          : { version: 3, type: 1, vrid, priority: 200, addresses: [vip], maxAdvertIntCs: 50 },
+        { src: "10.99.50.2", dst: VRRP_GROUP },
+      );
+      const packet = vrrpDatagram(ours, "10.99.50.2", VRRP_GROUP);
+      tx.send(packet, VRRP_GROUP);
+      timer = setInterval(() => tx.send(packet, VRRP_GROUP), 200);
+      await until(() => !ipIn(NS_A, "-o", "-4", "addr", "show", "dev", "vA0").includes(vip), 5000, "keepalived to accept our advert and drop its VIP");
+    } finally {
+      if (timer) clearInterval(timer);
+      if (ka && ka.exitCode === null) {
+        const exited = new Promise((r) => ka!.once("exit", r));
+        ka.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (ka.exitCode === null && ka.signalCode === null) ka.kill("SIGKILL");
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
