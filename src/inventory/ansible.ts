@@ -73,6 +73,11 @@ export function importAnsible(text: string, file: string): AnsibleImport {
     for (const [name, e] of hostEntities) {
       const locs = new Map<string, SourceLocation | undefined>();
       hosts[name] = convert(name, e, "host", locs);
+      // Ansible connects to the inventory name itself when ansible_host is not given.
+      if (hosts[name]!["address"] === undefined) {
+        hosts[name]!["address"] = name;
+        locs.set("address", e.loc);
+      }
       fieldLocs.hosts.set(name, locs);
     }
     for (const [name, e] of groupEntities) {
@@ -221,7 +226,7 @@ export function importAnsible(text: string, file: string): AnsibleImport {
     return result();
   }
   if (!isRecord(top)) {
-    diag("error", "LVS500", "an Ansible YAML inventory must be a mapping of groups (usually `all:`)", "see the Ansible docs: all: / hosts: / children: / vars:", []);
+    diag("error", "LVS500", "an Ansible YAML inventory must be a mapping of groups (usually `all:`)", "for an INI inventory, convert it first: ansible-inventory -i FILE --list --yaml", []);
     return result();
   }
 

@@ -70,3 +70,9 @@ test("ssh arguments: ProxyJump forms", () => {
   assert.deepEqual(parseSshArgs(`-o "ProxyJump jump.example.net" -o ServerAliveInterval=5`), { jump: ["jump.example.net"], ignored: ["-o ServerAliveInterval=5"] });
   assert.deepEqual(parseSshArgs(`-o ProxyCommand="ssh -W %h:%p gw"`), { jump: [], ignored: ["-o ProxyCommand=ssh -W %h:%p gw"] });
 });
+
+test("a host without ansible_host is reached by its inventory name, as Ansible does", () => {
+  const r = parseInventory("ansible_inventory: a.yml\n", "/inv/main.yml", { includes: { "/inv/a.yml": "all:\n  hosts:\n    10.77.0.9:\n    db.example.net: { ansible_user: pg }\n" } });
+  assert.ok(r.ok, r.diagnostics.map(formatDiagnostic).join("\n"));
+  assert.deepEqual(Object.values(r.cluster.hosts).map((h) => [h.name, h.address, h.user]), [["10.77.0.9", "10.77.0.9", "root"], ["db.example.net", "db.example.net", "pg"]]);
+});
