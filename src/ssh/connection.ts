@@ -83,6 +83,11 @@ export interface SshConnectorOptions {
 }
 
 type Hop = Omit<ConnectTarget, "jump" | "become">;
+interface JumpEntry {
+  key: string;
+  client: Promise<Client>;
+  refs: number;
+}
 
 export interface ConnectionStats {
   /** Channels open right now. */
@@ -99,7 +104,7 @@ export class SshConnector implements Connector {
   readonly #opts: Required<Omit<SshConnectorOptions, "defaultAgent">> & { defaultAgent: string | undefined };
   readonly #knownHosts = new Map<string, KnownHostsDb>();
   /** Jump connections shared by all targets behind them, keyed by the chain up to that hop. */
-  readonly #jumps = new Map<string, { client: Promise<Client>; refs: number }>();
+  readonly #jumps = new Map<string, JumpEntry>();
 
   constructor(opts: SshConnectorOptions = {}) {
     const home = homedir();
@@ -115,19 +120,19 @@ export class SshConnector implements Connector {
 
   async connect(target: ConnectTarget, policy: HostKeyPolicy): Promise<SshConnection> {
     const db = this.#db(policy);
-    const held: string[] = [];
-    const release = () => held.splice(0).forEach((k) => this.#releaseJump(k));
+    const held: JumpEntry[] = [];
+    const release = () => held.splice(0).forEach((e) => this.#releaseJump(e));
     try {
       let via: Client | undefined;
       let key = "";
       for (const hop of target.jump) {
         key += `>${hop.user}@${hop.address}:${hop.port}`;
-        const where = `jump host ${hop.name} (${hop.user}@${hop.address}:${hop.port}) on the way to ${target.name}`;
-        via = await this.#jump(key, hop, via, where, policy, db);
-        held.push(key);
+        const entry = this.#jump(key, hop, via, `${target.name}: jump host ${hop.name} (${hop.user}@${hop.address}:${hop.port})`, policy, db);
+        held.push(entry);
+        via = await entry.client;
       }
       const where = `${target.name} (${target.user}@${target.address}:${target.port})`;
-      const sock = via ? await forwardOut(via, target, target.name) : undefined;
+      const sock = via ? await forwardOut(via, target, where) : undefined;
       const client = await this.#connectHop(target, sock, where, policy, db);
       return new SshConnection(target, client, this.#opts.maxChannels, release);
     } catch (e) {
@@ -146,29 +151,34 @@ export class SshConnector implements Connector {
     return db;
   }
 
-  #jump(key: string, hop: Hop, via: Client | undefined, where: string, policy: HostKeyPolicy, db: KnownHostsDb): Promise<Client> {
-    let entry = this.#jumps.get(key);
-    if (!entry) {
-      const client = (async () => {
-        const sock = via ? await forwardOut(via, hop, where) : undefined;
-        const c = await this.#connectHop(hop, sock, where, policy, db);
-        c.on("close", () => {
-          if (this.#jumps.get(key)?.client === client) this.#jumps.delete(key);
-        });
-        return c;
-      })();
-      entry = { client, refs: 0 };
-      this.#jumps.set(key, entry);
+  /**
+   * A jump connection shared by every target behind it (one login instead of one per target, and
+   * forwarded channels do not count against sshd's MaxSessions). The error of a failed jump names
+   * the target that first asked for it; targets connecting at that moment share the failure,
+   * later ones try again.
+   */
+  #jump(key: string, hop: Hop, via: Client | undefined, where: string, policy: HostKeyPolicy, db: KnownHostsDb): JumpEntry {
+    const cached = this.#jumps.get(key);
+    if (cached) {
+      cached.refs++;
+      return cached;
     }
-    entry.refs++;
-    return entry.client;
+    const client = (async () => {
+      const sock = via ? await forwardOut(via, hop, where) : undefined;
+      return this.#connectHop(hop, sock, where, policy, db);
+    })();
+    const entry: JumpEntry = { key, client, refs: 1 };
+    this.#jumps.set(key, entry);
+    const forget = () => {
+      if (this.#jumps.get(key) === entry) this.#jumps.delete(key);
+    };
+    client.then((c) => c.on("close", forget), forget);
+    return entry;
   }
 
-  #releaseJump(key: string): void {
-    const entry = this.#jumps.get(key);
-    if (!entry) return;
+  #releaseJump(entry: JumpEntry): void {
     if (--entry.refs > 0) return;
-    this.#jumps.delete(key);
+    if (this.#jumps.get(entry.key) === entry) this.#jumps.delete(entry.key);
     entry.client.then((c) => c.end(), () => undefined);
   }
 

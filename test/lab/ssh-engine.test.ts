@@ -75,6 +75,8 @@ class Lab {
   tag = randomBytes(2).toString("hex");
   conns: SshConnection[] = [];
   servers: Server[] = [];
+  procs: ChildProcess[] = [];
+  netns: string[] = [];
   sockets: Socket[] = [];
 
   constructor() {
@@ -171,6 +173,8 @@ class Lab {
     for (const s of this.sockets) s.destroy();
     for (const s of this.servers) s.close();
     for (const s of this.sshds) if (s.proc.exitCode === null) s.proc.kill("SIGTERM");
+    for (const p of this.procs) if (p.exitCode === null) p.kill("SIGTERM");
+    for (const ns of this.netns) spawnSync("ip", ["netns", "del", ns]);
     for (const u of this.users) {
       spawnSync("pkill", ["-KILL", "-u", u]); // only this run's throwaway users' processes
       spawnSync("userdel", ["-f", u]);
@@ -340,6 +344,12 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       assert.equal(statSync(join(lab.dir, "newhome", ".ssh")).mode & 0o777, 0o700);
       const c2 = await open(target("b", b.port, { keyFile: lab.clientKey }), { knownHostsFiles: [fresh], acceptNew: false }, new SshConnector({ defaultIdentityFiles: [] }));
       assert.equal((await c2.exec({ argv: ["true"] })).code, 0);
+      // entries hashed by ssh-keygen -H work for a real connection
+      const hashed = lab.knownHosts(lab.khLines(b));
+      sh(`ssh-keygen -q -H -f ${hashed} && rm -f ${hashed}.old`);
+      assert.match(readFileSync(hashed, "utf8"), /^\|1\|/);
+      const c3 = await open(target("b", b.port, { keyFile: lab.clientKey }), { knownHostsFiles: [hashed], acceptNew: false }, new SshConnector({ defaultIdentityFiles: [] }));
+      assert.equal((await c3.exec({ argv: ["true"] })).code, 0);
       // b's port recorded with a's ed25519 key: changed, even with accept-new.
       const wrong = lab.knownHosts(["# header", `[127.0.0.1]:${b.port} ${lab.khLines(a, "ed25519")[0]!.split(" ").slice(1).join(" ")}`]);
       const expected = fingerprintSha256(Buffer.from(readFileSync(fixtures + "test-only-host-a-ed25519.pub", "utf8").split(" ")[1]!, "base64"));
@@ -379,8 +389,20 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
         open(target("a", a.port, { user: pwUser, password: new Secret("wrong") })),
         (e: unknown) => isCode(SshError.AuthFailed, new RegExp(`user ${pwUser} \\(tried: password\\)`))(e) && !String((e as Error).message).includes("wrong"),
       );
-      const pw = await open(target("a", a.port, { user: pwUser, password: new Secret("test-only-Pa55") }));
+      const pw = await open(target("a", a.port, { user: pwUser, password: new Secret(PW) }));
       assert.equal((await pw.exec({ argv: ["id", "-un"] })).stdout.toString().trim(), pwUser);
+      // what the KeyEncrypted hint says to do: load the key into an agent and log in through it
+      const sock = join(lab.dir, "agent.sock");
+      const agent = spawn("ssh-agent", ["-D", "-a", sock], { stdio: "ignore" });
+      lab.procs.push(agent);
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
+      const askpass = join(lab.dir, "askpass.sh");
+      writeFileSync(askpass, "#!/bin/sh\necho test-only-passphrase\n", { mode: 0o700 });
+      const add = spawnSync("ssh-add", [enc], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" }, stdio: ["ignore", "pipe", "pipe"] });
+      assert.equal(add.status, 0, add.stderr?.toString());
+      writeFileSync(join(lab.dir, "authorized_keys"), readFileSync(fixtures + "test-only-client-ed25519.pub", "utf8") + readFileSync(enc + ".pub", "utf8"));
+      const viaAgent = await open(target("a", a.port, { agent: sock }));
+      assert.equal((await viaAgent.exec({ argv: ["true"] })).code, 0);
     });
 
     await t.test("become: sudo NOPASSWD and sudo with a password (with stdin), wrong and missing passwords", async () => {
@@ -426,6 +448,16 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       const two = await open(target("b", b.port, { keyFile: lab.clientKey, jump: [hop(j, "j"), hop(c, "c")] }));
       assert.equal((await two.exec({ argv: ["echo", "hi"] })).stdout.toString(), "hi\n");
       assert.match(c.log().slice(cBefore), new RegExp(`target 127\\.0\\.0\\.1 port ${b.port}`));
+      // two targets behind the same jump host at once share one login to it
+      const shared = new SshConnector({ defaultIdentityFiles: [] });
+      const jBefore = j.log().length;
+      const [x1, x2] = await Promise.all([
+        open(target("b", b.port, { keyFile: lab.clientKey, jump: [hop(j, "j")] }), trusted, shared),
+        open(target("a", a.port, { keyFile: lab.clientKey, jump: [hop(j, "j")] }), trusted, shared),
+      ]);
+      assert.equal((await x1.exec({ argv: ["true"] })).code, 0);
+      assert.equal((await x2.exec({ argv: ["true"] })).code, 0);
+      assert.equal(j.log().slice(jBefore).match(/Accepted publickey for root/g)?.length, 1, "one login to the jump host");
       // the target's key is wrong in known_hosts: the error names the target, not the jump host
       const wrongB = lab.knownHosts([...lab.khLines(j), `[127.0.0.1]:${b.port} ${lab.khLines(a, "ed25519")[0]!.split(" ").slice(1).join(" ")}`]);
       await assert.rejects(
@@ -436,7 +468,7 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       const onlyB = lab.knownHosts(lab.khLines(b));
       await assert.rejects(
         open(target("b", b.port, { keyFile: lab.clientKey, jump: [hop(j, "j")] }), { knownHostsFiles: [onlyB], acceptNew: false }, new SshConnector({ defaultIdentityFiles: [] })),
-        isCode(SshError.HostKeyUnknown, /^jump host j \(root@127\.0\.0\.1:\d+\) on the way to b/),
+        isCode(SshError.HostKeyUnknown, /^b: jump host j \(root@127\.0\.0\.1:\d+\): the host key of \[127\.0\.0\.1\]:\d+ is not in/),
       );
     });
 
@@ -465,6 +497,45 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       assert.ok(Date.now() - t1 < 2500);
       const closed = await freePort();
       await assert.rejects(open(target("nobody-home", closed, { keyFile: lab.clientKey })), isCode(SshError.ConnectRefused, /^nobody-home .*connection refused/));
+    });
+
+    await t.test("in a network namespace: dropped packets time out, nothing listening is refused, both name the host", async () => {
+      const ns = `lvt-ssh-${lab.tag}`;
+      sh(`ip netns add ${ns}`);
+      lab.netns.push(ns);
+      // .2 resolves (static neighbour) to a MAC nobody has: its SYNs leave v0 and are dropped by v1
+      sh(
+        `ip -n ${ns} link set lo up && ip -n ${ns} link add v0 type veth peer name v1 && ` +
+          `ip -n ${ns} addr add 10.231.0.1/24 dev v0 && ip -n ${ns} link set v0 up && ip -n ${ns} link set v1 up && ` +
+          `ip -n ${ns} neigh add 10.231.0.2 lladdr 02:00:00:00:02:02 dev v0 nud permanent`,
+      );
+      const script = join(lab.dir, "ns-connect.mts");
+      const connMod = fileURLToPath(new URL("../../src/ssh/connection.ts", import.meta.url));
+      writeFileSync(
+        script,
+        `import { SshConnector } from ${JSON.stringify(connMod)};
+const out = [];
+for (const [name, address] of [["dropped", "10.231.0.2"], ["empty", "10.231.0.1"]]) {
+  const t0 = Date.now();
+  try {
+    await new SshConnector({ defaultIdentityFiles: [] }).connect(
+      { name, address, port: 22, user: "root", keyFile: ${JSON.stringify(lab.clientKey)}, jump: [], connectTimeoutMs: 800 },
+      { knownHostsFiles: [], acceptNew: false });
+    out.push({ name, ok: true });
+  } catch (e) { out.push({ name, code: e.code, message: e.message, ms: Date.now() - t0 }); }
+}
+console.log(JSON.stringify(out));
+`,
+      );
+      const repo = fileURLToPath(new URL("../../", import.meta.url));
+      const r = spawnSync("ip", ["netns", "exec", ns, process.execPath, "--import", "tsx", script], { cwd: repo, encoding: "utf8", timeout: 30_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const [dropped, empty] = JSON.parse(r.stdout.trim().split("\n").pop()!) as { name: string; code: string; message: string; ms: number }[];
+      assert.equal(dropped?.code, SshError.ConnectTimeout, dropped?.message);
+      assert.match(dropped!.message, /^dropped \(root@10\.231\.0\.2:22\): no SSH login within 800 ms/);
+      assert.ok(dropped!.ms >= 700 && dropped!.ms < 3000, `timed out after ${dropped!.ms} ms`);
+      assert.equal(empty?.code, SshError.ConnectRefused, empty?.message);
+      assert.match(empty!.message, /^empty \(root@10\.231\.0\.1:22\): connection refused/);
     });
 
     await t.test("measure: 100 sequential trivial execs on one connection vs ssh per command", async () => {
