@@ -60,7 +60,15 @@ export function renderDirector(cluster: Cluster, director: string, opts: RenderO
     );
   } else {
     files.push(
-      { path: PATHS.lvsdConfig, content: renderLvsdJson(cluster, director, opts), mode: secret ? 0o600 : 0o644, owner: "root", secret },
+      {
+        path: PATHS.lvsdConfig,
+        content: renderLvsdJson(cluster, director, opts),
+        mode: secret ? 0o600 : 0o644,
+        owner: "root",
+        // lvsd's own check: the same schema plus what this lvsd version cannot run yet.
+        validate: `${PATHS.node} ${cluster.lvsd.installDir.replace(/\/+$/, "")}/lvsd.cjs --config %s --check`,
+        secret,
+      },
       { path: PATHS.lvsdUnit, content: renderLvsdUnit(cluster, director), mode: 0o644, owner: "root" },
     );
   }

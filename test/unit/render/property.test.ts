@@ -6,6 +6,7 @@ import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import fc from "fast-check";
 import { parseLvsdConfig } from "../../../src/daemon/config.js";
+import { unsupported } from "../../../src/daemon/runtime/config.js";
 import { maskSecrets, renderAll, renderKeepalivedConf, renderLvsdJson, secretValues } from "../../../src/render/index.js";
 import { arbCluster } from "../../fixtures/render/arbitrary.js";
 import { keepalivedDifferences } from "../../fixtures/render/diff.js";
@@ -52,10 +53,10 @@ test("property: keepalived.conf has balanced braces, no empty value, no trailing
   );
 });
 
-test("property: lvsd.json parses with the daemon's schema", () => {
+test("property: lvsd.json parses with the daemon's schema and passes its checks", () => {
   fc.assert(
     fc.property(arbCluster, (c) => {
-      for (const d of c.directors) parseLvsdConfig(renderLvsdJson(c, d.host.name, opts));
+      for (const d of c.directors) assert.deepEqual(unsupported(parseLvsdConfig(renderLvsdJson(c, d.host.name, opts))), []);
     }),
     { numRuns: 100, seed: 11 },
   );

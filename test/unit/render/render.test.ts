@@ -60,6 +60,7 @@ test("director files by backend: paths, modes, validate, secret flag", () => {
   const l = renderDirector(dr, "lb1", { ...opts, backend: "lvsd" });
   assert.deepEqual(l.map((f) => f.path).slice(0, 2), ["/etc/lvsd/lvsd.json", "/etc/systemd/system/lvsd.service"]);
   assert.equal(l[0]!.secret, true);
+  assert.equal(l[0]!.validate, "/usr/bin/node /opt/lvsd/lvsd.cjs --config %s --check");
   // Without a backend option the cluster's own backend is used.
   assert.equal(renderDirector(fwmark, "lvs1", opts)[0]!.path, "/etc/lvsd/lvsd.json");
   assert.equal(renderDirector(dr, "lb1", opts)[0]!.path, "/etc/keepalived/keepalived.conf");
