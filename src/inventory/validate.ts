@@ -96,8 +96,10 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
   };
   for (const g of groupNames) visit(g, [g]);
 
-  // No directors at all, while there is VRRP or IPVS work for them.
-  if (topo.directors.length === 0 && (inv.vrrp_instances.length > 0 || inv.virtual_servers.length > 0)) {
+  // No directors at all, while there is VRRP or IPVS work for them. (Quiet when hosts were
+  // dropped for schema errors: the directors may be among them.)
+  const dropped = [...(ctx.knownHosts ?? [])].some((h) => !has(inv.hosts, h));
+  if (topo.directors.length === 0 && !dropped && (inv.vrrp_instances.length > 0 || inv.virtual_servers.length > 0)) {
     const path: Path = has(inv.groups, DIRECTORS) ? ["groups", DIRECTORS] : inv.vrrp_instances.length > 0 ? ["vrrp_instances"] : ["virtual_servers"];
     report("error", "LVS208", path, has(inv.groups, DIRECTORS) ? "the directors group has no hosts" : "there is no directors group", `list the load balancers under groups: directors: hosts: [...]`, true);
   }
@@ -231,7 +233,8 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
     }
 
     const members = instanceMembers(inst, topo, addressOf);
-    if (members.length === 0 && topo.directors.length > 0) {
+    const droppedHosts = [...(ctx.knownHosts ?? [])].some((h) => !has(inv.hosts, h));
+    if (members.length === 0 && topo.directors.length > 0 && !droppedHosts) {
       report("error", "LVS301", inst.members ? [...base, "members"] : [...base, "name"], `no director runs VRRP instance ${inst.name}, so nobody would ever become master of its VIPs`, inst.members ? `list at least one director under members: (${list(topo.directors)})` : "add hosts to the directors group", true);
     }
 
