@@ -18,8 +18,6 @@ function notBuilt(name: string, summary: string, usage: string, what: string): C
 }
 
 export const notBuiltCommands: CommandSpec[] = [
-  notBuilt("deploy", "set up the whole cluster: real servers, then directors", "lvsctl deploy INVENTORY", "It will bootstrap the real servers and install and configure the directors."),
-  notBuilt("bootstrap", "prepare real servers for LVS-DR (arp sysctls, VIP on lo)", "lvsctl bootstrap INVENTORY", "It will set arp_ignore/arp_announce and put each VIP on lo, now and across reboots."),
   notBuilt("drill", "take each director down in turn and measure the failover", "lvsctl drill INVENTORY", "It will measure how long the VIP was gone and how many requests failed."),
   notBuilt("status", "show VRRP, IPVS and health-check state of the cluster", "lvsctl status INVENTORY", "It will show who is master, the IPVS table and the real servers' health."),
 ];

@@ -1,0 +1,90 @@
+// `lvsctl bootstrap` and `lvsctl deploy`: run playbooks over SSH against the inventory's hosts.
+// The command is thin: load the inventory, pick the host-key policy and the output, call the
+// executor, and hand back its exit code (0 fine, 2 a task failed, 3 unreachable, 130 interrupted).
+import { dirname, resolve as resolvePath } from "node:path";
+import { ExitCode, LvsctlError } from "../../errors/index.js";
+import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
+import { builtinPlaybookPath, defaultRenderers, defaultRenderTemplate, runWithOutput } from "../../run/index.js";
+import { SecretResolver } from "../../secrets/index.js";
+import { defaultHostKeyPolicy, SshConnector } from "../../ssh/index.js";
+import { bool, str, strs, type CommandSpec, type OptionSpec, type ParsedArgs } from "../command.js";
+import type { CliIo } from "../io.js";
+import { relocate } from "./validate.js";
+
+const runOptions: Record<string, OptionSpec> = {
+  check: { type: "boolean", short: "C", help: "plan only: gather facts and show what would change; nothing changes on any host" },
+  diff: { type: "boolean", short: "D", help: "show unified diffs of the files that change (secrets as ***)" },
+  limit: { type: "string", short: "l", value: "PATTERN", help: "only these hosts or groups: `rs1,web`, `!rs3` excludes" },
+  tags: { type: "string", short: "t", multiple: true, value: "TAG", help: "only tasks with this tag (repeat or comma-separate)" },
+  "skip-tags": { type: "string", multiple: true, value: "TAG", help: "skip tasks with this tag" },
+  forks: { type: "string", short: "f", value: "N", help: "hosts worked on at once (default: all, at most 50)" },
+  json: { type: "boolean", help: "one JSON event per line on stdout" },
+  verbose: { type: "boolean", short: "v", help: "also print ok and skipped results" },
+  "accept-new-host-keys": { type: "boolean", help: "record the key of a host never seen before (OpenSSH accept-new); a changed key is never accepted" },
+  "known-hosts": { type: "string", multiple: true, value: "FILE", help: "known_hosts file(s) to verify against (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)" },
+};
+
+const runDetails = [
+  "Host keys are verified against OpenSSH known_hosts files. An unknown host fails unless",
+  "--accept-new-host-keys is given; a changed key always stops that host, showing both fingerprints.",
+  "Exit 0 when every host is fine, 2 when a task failed, 3 when hosts were unreachable (and nothing",
+  "else failed), 130 when interrupted (Ctrl-C: no new step starts, files are never half-written).",
+].join("\n");
+
+async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Promise<number> {
+  const file = resolvePath(io.cwd, args.positionals[0]!);
+  const loaded = await loadInventory(file);
+  for (const d of loaded.diagnostics) io.err(formatDiagnostic(relocate(d, io.cwd)) + "\n");
+  if (!loaded.ok) return ExitCode.Invalid;
+
+  const forksText = str(args, "forks");
+  const forks = forksText === undefined ? undefined : Number(forksText);
+  if (forks !== undefined && !(Number.isInteger(forks) && forks >= 1)) {
+    throw new LvsctlError("LVS007", `--forks must be a whole number of at least 1, not '${forksText}'`, { hint: "for example --forks 10" });
+  }
+  const splitList = (name: string) => strs(args, name).flatMap((t) => t.split(",")).map((t) => t.trim()).filter(Boolean);
+  const knownHosts = strs(args, "known-hosts").map((f) => resolvePath(io.cwd, f));
+  const policy = knownHosts.length
+    ? { knownHostsFiles: knownHosts, acceptNew: bool(args, "accept-new-host-keys") }
+    : defaultHostKeyPolicy(bool(args, "accept-new-host-keys"));
+  const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file) });
+  const result = await runWithOutput({
+    cluster: loaded.cluster,
+    playbook: builtinPlaybookPath(playbookName),
+    connector: new SshConnector(),
+    policy,
+    secrets,
+    renderers: defaultRenderers(secrets.resolve),
+    renderTemplate: defaultRenderTemplate,
+    options: {
+      check: bool(args, "check"),
+      diff: bool(args, "diff"),
+      ...(str(args, "limit") !== undefined ? { limit: str(args, "limit")! } : {}),
+      tags: splitList("tags"),
+      skipTags: splitList("skip-tags"),
+      ...(forks !== undefined ? { forks } : {}),
+    },
+    output: { json: bool(args, "json"), verbose: bool(args, "verbose") },
+  });
+  return result.exitCode;
+}
+
+export const bootstrapCommand: CommandSpec = {
+  name: "bootstrap",
+  summary: "prepare real servers for LVS-DR: arp sysctls and each VIP on lo, now and across reboots",
+  usage: "lvsctl bootstrap INVENTORY [--check] [--diff] [--limit PATTERN] [options]",
+  details: runDetails,
+  options: runOptions,
+  positionals: [{ name: "inventory", required: true }],
+  run: (args, io) => runBuiltin("bootstrap", args, io),
+};
+
+export const deployCommand: CommandSpec = {
+  name: "deploy",
+  summary: "set up the cluster (today: the real-server bootstrap; directors follow)",
+  usage: "lvsctl deploy INVENTORY [--check] [--diff] [--limit PATTERN] [options]",
+  details: `${runDetails}\n\nToday deploy runs the real-server bootstrap; installing and configuring the directors is not built yet.`,
+  options: runOptions,
+  positionals: [{ name: "inventory", required: true }],
+  run: (args, io) => runBuiltin("bootstrap", args, io),
+};
