@@ -165,7 +165,8 @@ class Lvsd extends Proc {
 }
 
 function lvsdConfig(o: Record<string, unknown>): unknown {
-  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP] } = o as {
+  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP], unicastPeers = [] } = o as {
+    unicastPeers?: string[];
     version?: 2 | 3;
     priority?: number;
     intervalCs?: number;
@@ -188,7 +189,7 @@ function lvsdConfig(o: Record<string, unknown>): unknown {
         version,
         advertIntervalCs: intervalCs,
         ...(authPass ? { authPass } : {}),
-        unicastPeers: [],
+        unicastPeers,
         vips: (vips as string[]).map((address) => ({ address, prefix: 24, dev: "eth0" })),
         nopreempt,
         preemptDelaySec,
@@ -308,6 +309,56 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
         await b.waitState("BACKUP", 3000, mb2);
         await sleep(300);
         assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("VRRPv3 at 100 ms adverts: a cut cable fails over within 3 x 0.1 s + skew", { timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 200, version: 3, intervalCs: 10 });
+      const b = new Lvsd(lab, "b", { priority: 100, version: 3, intervalCs: 10 });
+      try {
+        await a.waitState("MASTER", 8000);
+        await sleep(1000);
+        assert.deepEqual(b.entered("MASTER"), []);
+        const takes: number[] = [];
+        for (let round = 0; round < 3; round++) {
+          const mb = b.mark();
+          const ma = a.mark();
+          const cutAt = Date.now();
+          lab.cable("a", false);
+          takes.push((await b.waitState("MASTER", 3000, mb)) - cutAt);
+          lab.cable("a", true);
+          await a.waitState("MASTER", 5000, ma);
+          await sleep(500);
+        }
+        const bound = masterDownMs(100, 100);
+        note(`link cut, v3 advert 0.1 s, backup prio 100: backup MASTER after ${takes.join(", ")} ms (bound ${bound.toFixed(0)} ms)`);
+        for (const t of takes) assert.ok(t <= bound + 100, `failover took ${t} ms`);
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
+      }
+    });
+  });
+
+  test("unicast peers: election and SIGTERM handover without multicast", { timeout: 40_000 }, async () => {
+    await withLab(async (lab) => {
+      const a = new Lvsd(lab, "a", { priority: 200, unicastPeers: [ADDR.b] });
+      const b = new Lvsd(lab, "b", { priority: 100, unicastPeers: [ADDR.a] });
+      try {
+        await a.waitState("MASTER", 8000);
+        await sleep(1500);
+        assert.deepEqual(b.entered("MASTER"), []);
+        const st = b.status().instances[0]!;
+        assert.ok(st.advertsReceived > 0 && st.masterAddress === ADDR.a, JSON.stringify(st));
+        const mb = b.mark();
+        const t0 = Date.now();
+        a.signal("SIGTERM");
+        const took = (await b.waitState("MASTER", 5000, mb)) - t0;
+        note(`unicast: SIGTERM on the master, backup MASTER after ${took} ms`);
+        assert.ok(took <= SKEW_100 + 300);
       } finally {
         await Promise.all([a.stop(), b.stop()]);
       }

@@ -390,6 +390,7 @@ export class Engine {
       advertIntervalMs: advertIntervalMs(inst.cfg),
       ...(inst.cfg.authPass !== undefined ? { authPass: inst.cfg.authPass } : {}),
       vips: inst.cfg.vips,
+      unicastPeers: inst.cfg.unicastPeers,
     });
     if (!r.ok) {
       inst.stats.rejected[r.reason] = (inst.stats.rejected[r.reason] ?? 0) + 1;

@@ -15,9 +15,11 @@ export type RejectReason =
   | "vrid" // no instance for this VRID on this interface
   | "auth-type" // authentication type differs (v2)
   | "auth" // PASS password differs (v2)
-  | "interval"; // v2 advert interval differs from ours (RFC 3768 §7.1 says discard)
+  | "interval" // v2 advert interval differs from ours (RFC 3768 §7.1 says discard)
+  | "unicast-peer"; // unicast instance, sender not among its peers (keepalived does the same)
 
 export interface FilterInput {
+  source: string;
   ttl: number;
   version: 2 | 3;
   intervalMs: number;
@@ -31,6 +33,7 @@ export interface FilterInstance {
   advertIntervalMs: number;
   authPass?: string;
   vips: readonly { address: string }[];
+  unicastPeers?: readonly string[];
 }
 
 export type FilterResult =
@@ -45,6 +48,9 @@ export function passwordBytes(pass: string): Buffer {
 
 export function checkAdvert(a: FilterInput, inst: FilterInstance): FilterResult {
   if (a.ttl !== VRRP_TTL) return { ok: false, reason: "ttl", detail: `TTL ${a.ttl}, must be ${VRRP_TTL}` };
+  if (inst.unicastPeers && inst.unicastPeers.length > 0 && !inst.unicastPeers.includes(a.source)) {
+    return { ok: false, reason: "unicast-peer", detail: `${a.source} is not a configured unicast peer` };
+  }
   if (a.version !== inst.version) return { ok: false, reason: "version", detail: `VRRPv${a.version} advert for a v${inst.version} instance` };
   if (inst.version === 2) {
     const want = inst.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
