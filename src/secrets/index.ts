@@ -43,9 +43,9 @@ export class SecretResolver {
     if (typeof ref !== "string" || v.length > 0) this.seen.add(v);
     return v;
   };
-  mask(text: string): string {
+  mask = (text: string): string => {
     let out = text;
     for (const s of [...this.seen].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join("***");
     return out;
-  }
+  };
 }
