@@ -48,6 +48,22 @@ function customMessage(issue: Issue): string | undefined {
   return m;
 }
 
+function typeHint(expected: string, value: unknown): string | undefined {
+  if (value === null) return "give a value after the colon, or remove the key";
+  if (expected === "number" && typeof value === "string" && value.trim() !== "" && !Number.isNaN(Number(value))) return "remove the quotes: a number is written bare";
+  if (expected === "boolean" && typeof value === "string") return "write true or false, without quotes";
+  if (expected === "array") return "write a list: [a, b] or one `- item` per line";
+  if (expected === "object" || expected === "record") return "write a mapping: `key: value` lines, indented under this key";
+  if (expected === "string" && (typeof value === "number" || typeof value === "boolean")) return "put the value in quotes to make it a string";
+  return undefined;
+}
+
+function formatHint(fmt: string): string | undefined {
+  if (fmt === "ipv4" || fmt === "ipv6") return "write an address such as 10.0.0.1 or fd00::1, without a prefix length";
+  if (fmt === "email") return "write an address such as ops@example.com";
+  return undefined;
+}
+
 // --- schema navigation, for "did you mean" on unknown keys ----------------------------------
 
 type AnySchema = { _zod: { def: Record<string, unknown> & { type: string } } };
@@ -204,7 +220,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       }
       const expected = TYPE_WORDS[issue.expected] ?? issue.expected;
       const msg = customMessage(issue);
-      push("LVS102", `${where}: expected ${expected}, got ${describe(value)}`, msg ?? (value === null ? "give a value after the colon, or remove the key" : undefined));
+      push("LVS102", `${where}: expected ${expected}, got ${describe(value)}`, msg ?? typeHint(issue.expected, value));
       return;
     }
     case "too_small":
@@ -218,7 +234,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       else if (origin === "string") what = small ? (Number(bound) <= 1 ? "must not be empty" : `needs at least ${bound} characters`) : `takes at most ${bound} characters`;
       else what = small ? `must be ${inclusive ? "at least" : "greater than"} ${bound}` : `must be ${inclusive ? "at most" : "less than"} ${bound}`;
       const got = origin === "number" ? ` (got ${String(value)})` : "";
-      push("LVS104", `${where}: ${customMessage(issue) ?? what}${got}`);
+      push("LVS104", `${where}: ${customMessage(issue) ?? what}${got}`, customMessage(issue) ? undefined : origin === "array" && small ? "add the missing entries" : "change the value to fit");
       return;
     }
     case "invalid_value": {
@@ -235,7 +251,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
     case "invalid_format": {
       const msg = customMessage(issue);
       const fmt = (issue as { format?: string }).format ?? "format";
-      push("LVS106", `${where}: ${msg ?? `not a valid ${fmt}`} (got ${describe(value)})`);
+      push("LVS106", `${where}: ${msg ?? `not a valid ${fmt}`} (got ${describe(value)})`, formatHint(fmt));
       return;
     }
     case "invalid_union": {
@@ -262,7 +278,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       const deeper = u.errors.filter((b) => b.length > 0 && !typeOnly(b));
       if (rootOnly && !u.errors.every(typeOnly)) {
         // Every branch judged the value itself (an address that is neither IPv4 nor IPv6).
-        push("LVS106", `${where}: ${customMessage(issue) ?? "not a valid value"} (got ${describe(value)})`);
+        push("LVS106", `${where}: ${customMessage(issue) ?? "not a valid value"} (got ${describe(value)})`, /IPv4|IPv6/.test(issue.message) ? formatHint("ipv4") : undefined);
         return;
       }
       if (deeper.length > 0) {

@@ -90,3 +90,19 @@ test("the DR example stays small: about twenty lines of settings", async () => {
   const settings = text.split("\n").filter((l) => l.trim() && !l.trim().startsWith("#"));
   assert.ok(settings.length <= 22, `${settings.length} lines`);
 });
+
+test("schema errors carry hints: quoted numbers, bad addresses, typos in choices", () => {
+  const r = parseInventory(
+    'hosts:\n  a: { address: 10.0.0.1, port: "22" }\nvirtual_servers:\n  - { vip: 10.0.0.300, port: 80, real_servers: [{ address: 10.0.0.2, check: { type: TCP } }] }\n',
+    "inv.yml",
+    { env: {} },
+  );
+  assert.deepEqual(
+    r.diagnostics.filter((d) => d.code < "LVS200").map(formatDiagnostic),
+    [
+      'inv.yml:2:33: error LVS102: hosts.a.port: expected a number, got the string "22"\n  hint: remove the quotes: a number is written bare',
+      'inv.yml:4:12: error LVS106: virtual_servers[0].vip: must be an IPv4 or IPv6 address (got the string "10.0.0.300")\n  hint: write an address such as 10.0.0.1 or fd00::1, without a prefix length',
+      'inv.yml:4:85: error LVS105: virtual_servers[0].real_servers[0].check.type: the string "TCP" is not allowed here\n  hint: did you mean "TCP_CHECK"? use one of TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK',
+    ],
+  );
+});
