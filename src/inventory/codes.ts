@@ -6,6 +6,7 @@
 //   LVS4xx  virtual services and real servers
 //   LVS5xx  imported Ansible inventories
 //   LVS6xx  director backend
+// Taken elsewhere: LVS0xx the CLI (src/cli), LVS7xx rendering and runs (src/render, src/run).
 export const CODES = {
   LVS100: "YAML syntax error",
   LVS101: "duplicate key",
@@ -31,6 +32,8 @@ export const CODES = {
   LVS209: "host is both a director and a real server",
   LVS210: "two hosts share one address and port",
   LVS211: "become password without become",
+  LVS212: "secret environment variable not set when the secret is needed",
+  LVS213: "secret file cannot be read when the secret is needed",
 
   LVS300: "two instances share a VRID on one interface",
   LVS301: "no director would become master",
