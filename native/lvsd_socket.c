@@ -49,6 +49,7 @@ typedef struct lsock {
   napi_ref cb;
   napi_ref self;    /* strong while reading, so a reading socket is not collected */
   napi_async_context actx;
+  int in_callback;  /* inside napi_make_callback: actx must outlive it */
   napi_async_cleanup_hook_handle hook;
   unsigned char *buf;
 } lsock;
@@ -202,6 +203,14 @@ static int with_netns(const char *netns_path, int (*fn)(void *), void *arg, int 
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
 
+/* Destroys the async context unless a callback is running on it (then deliver() does it after). */
+static void drop_actx(lsock *s) {
+  if (s->actx && !s->in_callback) {
+    napi_async_destroy(s->env, s->actx);
+    s->actx = NULL;
+  }
+}
+
 static void maybe_free(lsock *s) {
   if (!s->wrapper_alive && !s->poll_init) {
     free(s->buf);
@@ -234,7 +243,7 @@ static void shutdown_sock(lsock *s, int from_hook) {
   }
   if (s->cb) { napi_delete_reference(env, s->cb); s->cb = NULL; }
   if (s->self) { napi_delete_reference(env, s->self); s->self = NULL; }
-  if (s->actx) { napi_async_destroy(env, s->actx); s->actx = NULL; }
+  drop_actx(s);
   if (from_hook) s->in_teardown = 1;
   if (s->hook != NULL && !s->in_teardown) {
     napi_async_cleanup_hook_handle hk = s->hook;
@@ -615,7 +624,11 @@ static int deliver(lsock *s, napi_value err, napi_value data, napi_value src, na
   argv[2] = src ? src : undef;
   argv[3] = anc ? anc : undef;
   napi_get_boolean(env, truncated != 0, &argv[4]);
+  s->in_callback = 1;
   napi_status st = napi_make_callback(env, s->actx, recv, cb, 5, argv, &result);
+  s->in_callback = 0;
+  /* The callback may have paused or closed the socket: finish what drop_actx deferred. */
+  if (!s->polling) drop_actx(s);
   if (st != napi_ok) {
     bool pending = false;
     napi_is_exception_pending(env, &pending);
@@ -754,6 +767,8 @@ static napi_value js_stop_reading(napi_env env, napi_callback_info info) {
     s->polling = 0;
   }
   if (s->self) { napi_delete_reference(env, s->self); s->self = NULL; }
+  /* Dropped here so a paused socket's finalizer never has to call into the async hooks. */
+  drop_actx(s);
   return NULL;
 }
 
