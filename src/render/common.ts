@@ -106,11 +106,6 @@ export function checkService(s: ResolvedService): ResolvedService {
   return s;
 }
 
-/** Services whose VIP or fwmark this cluster balances, in inventory order. */
-export function serviceKey(s: ResolvedService): string {
-  return s.fwmark !== undefined ? `fwmark ${s.fwmark}` : `${s.vip} ${s.port}`;
-}
-
 /** "200 201 202 404" -> "200-202 404" (keepalived 2.x accepts ranges in status_code). */
 export function statusCodeRanges(codes: number[]): string[] {
   const sorted = [...new Set(codes)].sort((a, b) => a - b);
