@@ -10,6 +10,7 @@ import {
   decodeHeader,
   decodeMessages,
   NLM_F_ACK,
+  NLM_F_DUMP,
   NLM_F_DUMP_INTR,
   NLM_F_MULTI,
   NLMSG_DONE,
@@ -46,6 +47,7 @@ export class NetlinkConnection {
   readonly socket: DatagramSocket;
   #seq: number;
   #pending = new Map<number, Pending>();
+  #dumps: Promise<unknown> = Promise.resolve();
   #opts: NetlinkConnectionOptions;
 
   /** Binds (pid 0: kernel-assigned; legacy `groups` mask) and starts reading. */
@@ -80,11 +82,22 @@ export class NetlinkConnection {
 
   /** Sends one encoded request (its seq must come from nextSeq()) and resolves with the replies:
    * for a dump, every part until NLMSG_DONE; otherwise until the ACK (if NLM_F_ACK was set) or
-   * the first reply. Send errors resolve as { ok: false } too. */
+   * the first reply. Send errors resolve as { ok: false } too. Dumps wait for the previous dump
+   * on this socket to finish; other requests go at once. */
   request(encoded: Buffer): Promise<NlResult> {
     const h = decodeHeader(encoded);
     if (!h.ok) return Promise.resolve({ ok: false, errno: 22, code: "EINVAL", message: "request shorter than nlmsghdr", messages: [] });
-    const { seq, flags } = h.value;
+    if ((h.value.flags & NLM_F_DUMP) === NLM_F_DUMP) {
+      // The kernel runs one dump per socket at a time and answers a second with EBUSY: queue them.
+      const run = this.#dumps.then(() => this.#send(encoded, h.value.seq, h.value.flags));
+      this.#dumps = run;
+      return run;
+    }
+    return this.#send(encoded, h.value.seq, h.value.flags);
+  }
+
+  #send(encoded: Buffer, seq: number, flags: number): Promise<NlResult> {
+    if (this.socket.closed) return Promise.resolve({ ok: false, errno: 125, code: "ECANCELED", messages: [] });
     return new Promise<NlResult>((resolve) => {
       const p: Pending = { seq, expectAck: (flags & NLM_F_ACK) !== 0, messages: [], interrupted: false, resolve, timer: undefined };
       const timeoutMs = this.#opts.timeoutMs ?? 5000;

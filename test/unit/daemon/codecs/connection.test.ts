@@ -217,3 +217,27 @@ test("FakeSocket queues while paused and refuses use after close", () => {
   s.close();
   assert.throws(() => s.send(Buffer.alloc(1)), { code: "EBADF" });
 });
+
+test("concurrent dumps on one socket are queued (the kernel would answer the second with EBUSY)", async () => {
+  const sock = new FakeSocket(AF_NETLINK);
+  let busy = false;
+  let dumps = 0;
+  sock.respond = (d) => {
+    const h = decodeHeader(d.data);
+    assert.ok(h.ok);
+    if (busy) {
+      sock.deliver(encodeError(16, h.value)); // EBUSY, as netlink_dump_start answers
+      return;
+    }
+    busy = true;
+    dumps++;
+    setTimeout(() => {
+      busy = false;
+      sock.deliver(encodeDone(h.value.seq));
+    }, 5);
+  };
+  const rc = new RouteClient(new NetlinkConnection(sock));
+  const [a, b, c] = await Promise.all([rc.listLinks(), rc.listAddresses(), rc.listLinks()]);
+  assert.deepEqual([a.ok, b.ok, c.ok], [true, true, true]);
+  assert.equal(dumps, 3);
+});
