@@ -31,8 +31,8 @@
 //  INIT    startup                        a tracked link is down             FAULT   (remove VIPs)
 //  INIT    startup                        priority 255 (§6.4.1)              MASTER  VIPs, advert, GARP
 //  INIT    startup                        our VIPs present (adoption, *)     MASTER  VIPs, advert, GARP
-//  INIT    startup                        initial state MASTER (ka)          BACKUP  down timer = interval + skew
-//  INIT    startup                        otherwise (§6.4.1)                 BACKUP  down timer = 3*int + skew
+//  INIT    startup                        otherwise, even `state MASTER`     BACKUP  down timer = 3*int + skew
+//                                         (§6.4.1; keepalived 2.2.7 too)
 //  BACKUP  master-down timer              (held by its sync group: wait)     MASTER  as above (§6.4.2)
 //  BACKUP  advert prio 0                  (§6.4.2)                           BACKUP  down timer = skew
 //  BACKUP  advert prio >= ours, or        nopreempt, or inside the           BACKUP  down timer reset; v3:
@@ -279,13 +279,10 @@ function onStartup(tx: Tx, now: number, ev: { vipsPresent: boolean; linksDown: r
     return enterMaster(tx, now, "adopted VIPs already on the interface (restart)");
   }
   armStartupPreemptDelay(tx, now);
-  // ka: an instance configured `state MASTER` waits one interval plus skew, long enough to hear a
-  // running master, instead of the full master-down interval.
-  const wait =
-    p.initialState === "MASTER"
-      ? tx.s.masterAdverIntervalMs + skewMs(p.priority, tx.s.masterAdverIntervalMs)
-      : downInterval(tx.s);
-  return enterBackup(tx, now, p.initialState === "MASTER" ? "startup (wants MASTER)" : "startup", wait);
+  // §6.4.1: a non-owner starts in Backup with the full Master_Down_Interval, whatever its
+  // configured initial state. keepalived 2.2.7 does the same: measured here, `state MASTER`
+  // priority 100 alone on a link put its VIP up 3.7 s after start (3.61 s + startup).
+  return enterBackup(tx, now, p.initialState === "MASTER" ? "startup (configured MASTER)" : "startup", downInterval(tx.s));
 }
 
 function onAdvertBackup(tx: Tx, now: number, a: ReceivedAdvert): Tx {

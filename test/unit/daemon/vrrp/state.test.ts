@@ -21,10 +21,10 @@ test("startup: backup arms the master-down timer (3 * interval + skew)", () => {
   assert.ok(!fx.some((e) => e.kind === "addVips" || e.kind === "removeVips"));
 });
 
-test("startup: initial state MASTER waits one interval plus skew (keepalived)", () => {
+test("startup: initial state MASTER still starts BACKUP with the full master-down interval (§6.4.1, keepalived 2.2.7)", () => {
   const { s } = run(params({ initialState: "MASTER" }), [[startup(), 0]]);
   assert.equal(s.state, "BACKUP");
-  assert.equal(s.timers.masterDown, 1000 + 609.375);
+  assert.equal(s.timers.masterDown, 3609.375);
 });
 
 test("startup: the address owner (255) is master at once (§6.4.1)", () => {
