@@ -19,8 +19,13 @@ export interface FactRequest {
   contents: string[];
   /** Directories whose per-file sha256 manifest is wanted (upload_dir). */
   manifests: string[];
-  /** systemd units: is-enabled / is-active. */
+  /** systemd units: unit file state (is-enabled) and active state (is-active). */
   units: string[];
+  /**
+   * Base facts that cost enough to be gathered only when asked for: "node" (`node --version`
+   * starts a whole Node runtime, about 90 ms of CPU on a small host).
+   */
+  optional: string[];
   /** Packages: installed version. */
   packages: string[];
   /** Addresses to look the route up for (`ip route get`, no traffic is sent). */
@@ -30,7 +35,7 @@ export interface FactRequest {
 }
 
 export function emptyRequest(): FactRequest {
-  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], manifests: [], units: [], packages: [], routeTo: [], guards: [] };
+  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], manifests: [], units: [], packages: [], routeTo: [], guards: [], optional: [] };
 }
 
 export function mergeRequests(...reqs: Partial<FactRequest>[]): FactRequest {
@@ -95,7 +100,7 @@ export interface HostFacts {
   kernel: string;
   packageManager: "apt" | "dnf" | "yum" | "none";
   init: "systemd" | "other";
-  /** `node --version` without the v, or undefined when Node is not installed. */
+  /** `node --version` without the v; undefined when Node is not installed or not asked for (optional: ["node"]). */
   nodeVersion?: string;
   addresses: AddressFact[];
   links: LinkFact[];
@@ -152,14 +157,16 @@ export function factScript(req: FactRequest): string {
     "m kernel; uname -r",
     "m pkgmgr; for p in apt-get dnf yum; do command -v $p >/dev/null 2>&1 && echo $p; done",
     "m init; if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi",
-    "m node; node --version 2>/dev/null",
+    ...(req.optional.includes("node") ? ["m node; node --version 2>/dev/null"] : []),
     "m addr; ip -o addr show 2>/dev/null",
     "m link; ip -o link show 2>/dev/null",
     "m defroute; ip -o route show default 2>/dev/null; ip -o -6 route show default 2>/dev/null",
   ];
   if (req.routeTo.length) lines.push(`m routeto; for a in ${quotedList(req.routeTo)}; do printf '%s|' "$a"; ip -o route get "$a" 2>/dev/null | head -n 1; echo; done`);
   if (req.sysctls.length)
-    lines.push(`m sysctl; for f in ${req.sysctls.map(globPath).join(" ")}; do [ -r "$f" ] && printf '%s=%s\\n' "$f" "$(cat "$f" | tr '\\t' ' ')"; done`);
+    // One grep for every value (`path:value` lines). Not the shell's `read`: dash reads byte by
+    // byte, and /proc/sys integer files answer a read at a non-zero offset with EOF ("4096" -> "4").
+    lines.push(`m sysctl; grep -sH '' ${req.sysctls.map(globPath).join(" ")}`);
   if (req.sha256.length) lines.push(`m sha256; for f in ${quotedList(req.sha256)}; do [ -f "$f" ] && sha256sum "$f"; done`);
   if (req.stats.length) lines.push(`m stats; for f in ${quotedList(req.stats)}; do [ -e "$f" ] && stat -c '%a %U %G %n' "$f"; done`);
   if (req.exists.length) lines.push(`m exists; for f in ${quotedList(req.exists)}; do [ -e "$f" ] && printf '%s\\n' "$f"; done`);
@@ -167,7 +174,8 @@ export function factScript(req: FactRequest): string {
     lines.push(`m contents; for f in ${quotedList(req.contents)}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 < "$f" | tr -d '\\n'; echo; fi; done`);
   if (req.manifests.length) lines.push(`m manifests; for d in ${quotedList(req.manifests)}; do [ -d "$d" ] && { printf 'dir %s\\n' "$d"; find "$d" -type f -exec sha256sum {} +; }; done`);
   if (req.units.length)
-    lines.push(`m units; for u in ${quotedList(req.units)}; do printf '%s|%s|%s\\n' "$u" "$(systemctl is-enabled "$u" 2>/dev/null)" "$(systemctl is-active "$u" 2>/dev/null)"; done`);
+    // One systemctl for all units (is-enabled + is-active per unit would be two each).
+    lines.push(`m units; systemctl show --property=Id,LoadState,UnitFileState,ActiveState -- ${quotedList(req.units)} 2>/dev/null`);
   if (req.packages.length)
     lines.push(
       `m packages; if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${quotedList(req.packages)} 2>/dev/null; ` +
@@ -301,11 +309,11 @@ export function parseRouteTo(text: string): Record<string, RouteFact> {
   return out;
 }
 
-/** `/proc/sys/a/b/c=value` per line. */
+/** `grep -H` output: `/proc/sys/a/b/c:value` per line (no /proc/sys path holds a colon). */
 export function parseSysctls(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of nonEmptyLines(text)) {
-    const eq = line.indexOf("=");
+    const eq = line.indexOf(":");
     if (eq < 0) continue;
     out[sysctlKey(line.slice(0, eq))] = line.slice(eq + 1).trim().replace(/\s+/g, " ");
   }
@@ -358,12 +366,26 @@ export function parseManifests(text: string): Record<string, Record<string, stri
   return out;
 }
 
-export function parseUnits(text: string): Record<string, UnitFact> {
+/**
+ * `systemctl show --property=Id,LoadState,UnitFileState,ActiveState -- U...`: one block of
+ * `Key=value` lines per unit, blocks separated by an empty line, in the order asked. The Id of a
+ * unit that does not exist is still the name asked for (LoadState=not-found).
+ */
+export function parseUnits(text: string, asked: string[] = []): Record<string, UnitFact> {
   const out: Record<string, UnitFact> = {};
-  for (const line of nonEmptyLines(text)) {
-    const [name, enabled, active] = line.split("|");
-    if (name) out[name] = { enabled: enabled || "not-found", active: active || "inactive" };
-  }
+  const blocks = text.split(/\n\s*\n/).map((b) => b.trim()).filter(Boolean);
+  blocks.forEach((b, i) => {
+    const kv: Record<string, string> = {};
+    for (const line of b.split("\n")) {
+      const eq = line.indexOf("=");
+      if (eq > 0) kv[line.slice(0, eq)] = line.slice(eq + 1).trim();
+    }
+    // By position when every unit answered (an alias answers with its target's Id), else by Id.
+    const name = blocks.length === asked.length ? asked[i] : kv.Id;
+    if (!name) return;
+    const notFound = kv.LoadState === "not-found";
+    out[name] = { enabled: notFound ? "not-found" : kv.UnitFileState || (kv.LoadState === "masked" ? "masked" : "not-found"), active: kv.ActiveState || "inactive" };
+  });
   return out;
 }
 
@@ -411,7 +433,7 @@ export function parseFacts(stdout: string, req: FactRequest): HostFacts {
     exists: nonEmptyLines(get("exists")),
     contents: parseContents(get("contents")),
     manifests: parseManifests(get("manifests")),
-    units: parseUnits(get("units")),
+    units: parseUnits(get("units"), req.units),
     packages: parsePackages(get("packages")),
     guards: parseGuards(get("guards"), req.guards),
   };

@@ -231,6 +231,8 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
         // Reported when the task itself is planned.
       }
     }
+    // Costly base facts only when a task refers to them.
+    if ([...tasks, ...play.handlers].some((t) => JSON.stringify([t.when, t.args]).includes("nodeVersion"))) reqs.push({ optional: ["node"] });
     const req = mergeRequests(...reqs);
 
     // 2. Facts, one round trip.

@@ -16,54 +16,66 @@ import {
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/plan/${name}`, import.meta.url), "utf8");
 
+// The request test/fixtures/plan/facts-debian12.txt was gathered with (a lab container: Debian 12
+// with systemd, a VIP on lo, a default route, files under /opt/b).
 const debianReq = mergeRequests({
-  sysctls: ["net.ipv4.conf.*.arp_ignore", "net.ipv4.conf.all.arp_announce", "net.ipv4.ip_forward"],
+  sysctls: ["net.ipv4.conf.*.arp_ignore", "net.ipv4.conf.all.arp_announce", "net.ipv4.ip_forward", "net.ipv4.tcp_rmem"],
   sha256: ["/etc/hostname", "/etc/nonexistent"],
   stats: ["/etc/hostname"],
   exists: ["/etc", "/nope"],
   contents: ["/etc/hostname", "/nope"],
-  manifests: ["/etc/apt/apt.conf.d", "/nodir"],
-  units: ["ssh.service", "nope.service"],
-  packages: ["bash", "coreutils", "nonexist"],
-  routeTo: ["127.0.0.1", "192.0.2.1"],
+  manifests: ["/opt/b", "/nodir"],
+  units: ["ssh.service", "nope.service", "sshd.service", "systemd-networkd-wait-online.service"],
+  packages: ["openssh-server", "nonexist"],
+  routeTo: ["10.77.1.1", "127.0.0.1"],
   guards: ["test -d /etc", "test -d /nope"],
+  optional: ["node"],
 });
 
-test("a real Debian 12 output parses into every fact", () => {
+test("a real Debian 12 output (systemd container) parses into every fact", () => {
   const f = parseFacts(fixture("facts-debian12.txt"), debianReq);
   assert.equal(f.os.family, "debian");
   assert.equal(f.os.versionId, "12");
   assert.equal(f.packageManager, "apt");
-  assert.equal(f.init, "other");
-  assert.equal(f.nodeVersion, "20.20.2");
+  assert.equal(f.init, "systemd");
+  assert.equal(f.nodeVersion, "18.20.4");
   assert.deepEqual(
     f.addresses.filter((a) => a.family === "inet").map((a) => `${a.dev} ${a.address}/${a.prefix}`),
-    ["lo 127.0.0.1/8", "eth0 192.0.2.2/24"],
+    ["lo 127.0.0.1/8", "lo 10.77.9.9/32", "eth0 10.77.1.10/24"],
   );
-  assert.deepEqual(f.links.map((l) => l.name), ["lo", "ifb0", "ifb1", "eth0"]);
-  assert.equal(f.links[3]!.mac, "02:fc:00:00:00:01");
-  assert.deepEqual(f.defaultRoutes[0], { to: "default", via: "192.0.2.1", dev: "eth0" });
-  assert.equal(f.defaultRoutes[1]!.via, "fd00::1");
-  assert.deepEqual(f.routes["192.0.2.1"], { to: "192.0.2.1", dev: "eth0", src: "192.0.2.2" });
+  assert.deepEqual(f.links.map((l) => l.name), ["lo", "eth0"]);
+  assert.equal(f.links[1]!.mac, "de:9c:30:16:31:ef");
+  assert.deepEqual(f.defaultRoutes, [{ to: "default", via: "10.77.1.1", dev: "eth0" }]);
+  assert.deepEqual(f.routes["10.77.1.1"], { to: "10.77.1.1", dev: "eth0", src: "10.77.1.10" });
   assert.equal(f.routes["127.0.0.1"]!.type, "local");
   assert.equal(f.sysctls["net.ipv4.conf.eth0.arp_ignore"], "0");
   assert.equal(f.sysctls["net.ipv4.ip_forward"], "1");
-  assert.equal(f.sha256["/etc/hostname"], "427f93cafd9cc19be6eec03e590c9c6cdf9f688a5eaf21fa8d72351e2b15fd05");
+  assert.equal(f.sysctls["net.ipv4.tcp_rmem"], "4096 131072 33554432", "a whole multi-value sysctl, tabs normalised");
+  assert.equal(f.sha256["/etc/hostname"], "fa347eb70a4d91f765ee8d48e892e3a7e07df3d4d76d1feb2a0feea19d9c83f6");
   assert.equal(f.sha256["/etc/nonexistent"], undefined);
-  assert.deepEqual(f.stats["/etc/hostname"], { mode: 0o755, owner: "root", group: "root" });
+  assert.deepEqual(f.stats["/etc/hostname"], { mode: 0o644, owner: "root", group: "root" });
   assert.deepEqual(f.exists, ["/etc"]);
-  assert.equal(f.contents["/etc/hostname"]!.toString(), "vm\n");
+  assert.equal(f.contents["/etc/hostname"]!.toString(), "r1\n");
   assert.equal(f.contents["/nope"], undefined);
-  assert.ok(f.manifests["/etc/apt/apt.conf.d"]!["01autoremove"]);
+  assert.deepEqual(Object.keys(f.manifests["/opt/b"]!).sort(), ["a", "sub/c"]);
   assert.equal(f.manifests["/nodir"], undefined);
-  assert.deepEqual(f.units["ssh.service"], { enabled: "enabled", active: "inactive" });
-  assert.deepEqual(f.units["nope.service"], { enabled: "not-found", active: "inactive" });
-  assert.deepEqual(f.packages, { bash: "5.2.15-2+b8", coreutils: "9.1-1" });
+  assert.deepEqual(f.units, {
+    "nope.service": { enabled: "not-found", active: "inactive" },
+    "ssh.service": { enabled: "enabled", active: "active" },
+    "sshd.service": { enabled: "enabled", active: "active" }, // an alias answers as ssh.service
+    "systemd-networkd-wait-online.service": { enabled: "masked", active: "inactive" },
+  });
+  assert.deepEqual(f.packages, { "openssh-server": "1:9.2p1-2+deb12u10" });
   assert.deepEqual(f.guards, { "test -d /etc": 0, "test -d /nope": 1 });
 });
 
+test("node is gathered only when asked for (it costs a Node start-up on every host)", () => {
+  assert.doesNotMatch(factScript(emptyRequest()), /node --version/);
+  assert.match(factScript(mergeRequests({ optional: ["node"] })), /node --version/);
+});
+
 test("a Rocky 9 real server: VLAN sysctls, veth names, rpm-style packages", () => {
-  const f = parseFacts(fixture("facts-rs1.txt"), emptyRequest());
+  const f = parseFacts(fixture("facts-rs1.txt"), mergeRequests({ units: ["lvs-rs-vip.service", "nginx.service"] }));
   assert.equal(f.os.family, "redhat");
   assert.equal(f.packageManager, "dnf");
   assert.equal(f.init, "systemd");

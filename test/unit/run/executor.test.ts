@@ -279,3 +279,12 @@ test("a host without systemd gets its addresses live, with a warning that they a
   assert.match(results[0]!.warnings![0]!, /not persisted/);
   assert.ok(sims.rs1.hasAddress("10.9.9.9"));
 });
+
+test("the Node version is gathered only for plays that refer to it", async () => {
+  const sims = hosts(1);
+  const { results } = await run(`- { name: p, hosts: rs1, tasks: [ { name: a, when: "facts.nodeVersion is defined", file: { path: /etc/a, content: "a" } } ] }`, sims);
+  assert.equal(results[0]!.status, "changed");
+  const { results: r2 } = await run(`- { name: p, hosts: rs1, tasks: [ { name: a, when: "facts.os.family == 'debian'", file: { path: /etc/b, content: "a" } } ] }`, sims);
+  assert.equal(r2[0]!.status, "changed");
+  assert.deepEqual(sims.rs1!.factScripts.map((s) => s.includes("node --version")), [true, false]);
+});
