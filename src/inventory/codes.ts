@@ -34,6 +34,7 @@ export const CODES = {
   LVS211: "become password without become",
   LVS212: "secret environment variable not set when the secret is needed",
   LVS213: "secret file cannot be read when the secret is needed",
+  LVS214: "secret file does not exist",
 
   LVS300: "two instances share a VRID on one interface",
   LVS301: "no director would become master",

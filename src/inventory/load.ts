@@ -1,6 +1,7 @@
 // Reading an inventory: YAML -> shape (schema.ts) -> cross-document rules (validate.ts) -> the
 // resolved cluster (resolve.ts). Every stage reports all it finds; nothing here throws on bad
 // input. parseInventory is pure (text in, result out); loadInventory adds the file reads.
+import { existsSync } from "node:fs";
 import { readFile as fsReadFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import type { SourceLocation } from "../errors/index.js";
@@ -27,11 +28,15 @@ export interface ParseOptions {
    * would read: the text, or `{ error }` when it could not be read.
    */
   includes?: Record<string, string | { error: string }>;
+  /** Checks `{file: PATH}` secrets exist (loadInventory passes the real file system); unset: not checked. */
+  fileExists?: (path: string) => boolean;
 }
 
 export interface LoadOptions {
   readFile?: (p: string) => Promise<string>;
   env?: NodeJS.ProcessEnv;
+  /** Default: the real file system when readFile is not injected, else no check. */
+  fileExists?: (path: string) => boolean;
 }
 
 /** Where `ansible_inventory: REL` points, relative to the inventory file. */
@@ -68,7 +73,8 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
       includes[p] = { error: errText(err) };
     }
   }
-  return parseInventory(text, path, { includes, ...(opts.env ? { env: opts.env } : {}) });
+  const fileExists = opts.fileExists ?? (opts.readFile ? undefined : (p: string) => existsSync(p));
+  return parseInventory(text, path, { includes, ...(opts.env ? { env: opts.env } : {}), ...(fileExists ? { fileExists } : {}) });
 }
 
 export function parseInventory(source: string, file: string, opts: ParseOptions = {}): LoadResult {
@@ -165,6 +171,8 @@ export function parseInventory(source: string, file: string, opts: ParseOptions 
         at: (p, o) => at(remap(p), o),
         has: (p) => main.has(remap(p)),
         rejected: (p) => rejected.has(JSON.stringify(remap(p))),
+        baseDir: dirname(file),
+        ...(opts.fileExists ? { fileExists: opts.fileExists } : {}),
         env,
         knownHosts: namesOf(raw.hosts),
         knownGroups: namesOf(raw.groups),

@@ -2,6 +2,7 @@
 // that), but that break a cluster all the same. Each rule has its own code (codes.ts), points at
 // the YAML node that causes the problem, and says how to fix it. Rules never throw and never
 // stop at the first finding.
+import { isAbsolute, join } from "node:path";
 import type { SourceLocation } from "../errors/index.js";
 import type { Code } from "./codes.js";
 import { formatPath, type Diagnostic, type Path, type Severity } from "./diagnostic.js";
@@ -23,6 +24,10 @@ export interface ValidateContext {
   knownGroups?: ReadonlySet<string>;
   /** Whether the user wrote this key (the schema fills in defaults, so the data cannot tell). */
   has?: (path: Path) => boolean;
+  /** Whether a `{file: PATH}` secret exists (PATH relative to the inventory's folder); unset: not checked. */
+  fileExists?: (path: string) => boolean;
+  /** The inventory's folder, for relative secret files. */
+  baseDir?: string;
   /** Whether the schema already rejected the value at this path (so rules stay quiet about it). */
   rejected?: (path: Path) => boolean;
 }
@@ -189,6 +194,9 @@ function secretRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, repo
       report("warning", "LVS206", path, `${what} is written in clear in the inventory`, `use {env: NAME} (read from the environment) or {file: PATH} (read from a file) so the secret stays out of the file and of version control`);
     } else if ("env" in s && ctx.env[s.env] === undefined) {
       report("warning", "LVS207", path, `${what} comes from environment variable ${s.env}, which is not set here`, `export ${s.env}=... before deploying, or use {file: PATH}`);
+    } else if ("file" in s && ctx.fileExists) {
+      const full = isAbsolute(s.file) ? s.file : join(ctx.baseDir ?? ".", s.file);
+      if (!ctx.fileExists(full)) report("warning", "LVS214", path, `${what} comes from file ${s.file}, which does not exist${s.file === full ? "" : ` (${full})`}`, "create it (mode 0600) before deploying; relative paths start at the inventory's folder");
     }
   };
   const ssh = (x: { password?: SecretRef; become?: boolean | { password?: SecretRef | undefined } } | undefined, path: Path) => {

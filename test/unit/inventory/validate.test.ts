@@ -2,7 +2,7 @@
 // hint that says how to fix it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CODES, formatDiagnostic } from "../../../src/inventory/index.js";
+import { CODES, formatDiagnostic, parseInventory } from "../../../src/inventory/index.js";
 import { BASE, VI, lines as allLines, parse } from "./helpers.js";
 
 /** The cases below use only some real servers; LVS421 ("in no service") has its own case. */
@@ -29,7 +29,7 @@ test("the base inventory and instance are clean, so each case breaks exactly one
 test("every rule in the catalogue that validate.ts can emit has a case", () => {
   const covered = new Set(cases.flatMap((c) => c.expect.map((l) => /(LVS\d{3})/.exec(l)?.[1])));
   // Codes exercised in other test files (load/ansible/resolve tests) or not reachable from BASE.
-  const elsewhere = new Set(["LVS100", "LVS101", "LVS108", "LVS109", "LVS110", "LVS211", "LVS212", "LVS213", "LVS310", "LVS311", "LVS314", "LVS315", "LVS316", "LVS318", "LVS412", "LVS415", "LVS418", "LVS500", "LVS501", "LVS502"]);
+  const elsewhere = new Set(["LVS100", "LVS101", "LVS108", "LVS109", "LVS110", "LVS211", "LVS212", "LVS213", "LVS214", "LVS310", "LVS311", "LVS314", "LVS315", "LVS316", "LVS318", "LVS412", "LVS415", "LVS418", "LVS500", "LVS501", "LVS502"]);
   const missing = Object.keys(CODES).filter((c) => !covered.has(c) && !elsewhere.has(c));
   assert.deepEqual(missing, []);
 });
@@ -104,4 +104,14 @@ test("references to a host the schema rejected are not reported twice", () => {
     'inv.yml:5:3: error LVS107: hosts.rs2: missing required key "address"',
     'inv.yml:5:10: error LVS103: unknown key "adress" in hosts.rs2',
   ]);
+});
+
+test("a secret file that does not exist is a warning, when the file system is asked", () => {
+  const yaml = BASE.replace("ds1: { address: 10.77.0.11 }", "ds1: { address: 10.77.0.11, password: { file: secrets/ds1 } }");
+  const r = parseInventory(yaml, "/inv/inv.yml", { env: {}, fileExists: (p) => p === "/inv/secrets/other" });
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    "/inv/inv.yml:2:41: warning LVS214: the SSH password at hosts.ds1 comes from file secrets/ds1, which does not exist (/inv/secrets/ds1)\n  hint: create it (mode 0600) before deploying; relative paths start at the inventory's folder",
+  ]);
+  assert.deepEqual(parseInventory(yaml, "/inv/inv.yml", { env: {}, fileExists: (p) => p === "/inv/secrets/ds1" }).diagnostics, []);
+  assert.deepEqual(parseInventory(yaml, "/inv/inv.yml", { env: {} }).diagnostics, [], "pure parse does not look at files");
 });
