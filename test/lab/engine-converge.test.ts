@@ -1,0 +1,88 @@
+// The playbook engine end to end through the real CLI (`node bin/lvsctl.js bootstrap --json`) on
+// lab hosts: `--check` changes nothing on any host yet reports what would change, a first run
+// changes things, a second run reports zero changes, and `--check` after a change of inventory
+// again plans without touching the hosts. Hosts are checked with lab.exec (no SSH), comparing
+// sha256 of the managed files, `ip -o addr show lo`, the ARP sysctls and the unit's state.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { Lab, labPrerequisites } from "./lib/index.js";
+import { countStatus, describeRun, finished, ofType, runCli, snapshotHost, writeLabInventory, type HostSnapshot } from "./helpers/index.js";
+
+const why = labPrerequisites();
+const RS = ["r1", "r2", "r3"];
+
+describe("engine: converge, --check, second run", { skip: why ?? false, timeout: 240_000 }, () => {
+  let lab: Lab;
+  let inv: string;
+  const bootstrap = (extra: string[] = [], file = inv) => runCli(["bootstrap", file, "--known-hosts", lab.knownHostsFile, "--json", ...extra]);
+  const snapshots = async () => Object.fromEntries(await Promise.all(RS.map(async (h) => [h, await snapshotHost(lab, h)] as const))) as Record<string, HostSnapshot>;
+
+  before(async () => {
+    lab = await Lab.up({ hosts: ["d1", ...RS] });
+    inv = writeLabInventory(lab, { directors: ["d1"], realservers: RS });
+  });
+  after(async () => {
+    await lab?.down();
+  });
+
+  test("--check on fresh hosts reports the changes and changes nothing", async () => {
+    const beforeSnap = await snapshots();
+    for (const s of Object.values(beforeSnap)) assert.equal(s.files["/etc/systemd/system/lvs-rs-vip.service"], "absent", "a fresh host has no VIP unit");
+    const r = await bootstrap(["--check", "--diff"]);
+    assert.equal(r.code, 0, describeRun(r));
+    const results = ofType(r.events, "task.result");
+    assert.ok(results.every((e) => e.check), "every result is marked check");
+    for (const h of RS) {
+      const c = countStatus(r.events, h);
+      assert.equal(c.failed, 0, describeRun(r));
+      // ARP all, ARP eth0, VIPs on lo would all change on a fresh host
+      assert.equal(c.changed, 3, `${h}: ${JSON.stringify(c)}`);
+      const vip = results.find((e) => e.host === h && e.task === "VIPs on lo")!;
+      assert.match(vip.reason, new RegExp(`add ${lab.freeAddress(0).replace(/\./g, "\\.")}/32 on lo`));
+      assert.ok(vip.steps.some((s) => s.includes("ip addr replace")), vip.steps.join("; "));
+      assert.match(vip.diff ?? "", /\+ExecStart=\/sbin\/ip addr replace/, "--diff shows the unit that would be written");
+    }
+    assert.deepEqual(await snapshots(), beforeSnap, "--check must not change any host");
+  });
+
+  test("a first run changes things, a second run reports zero changes", async () => {
+    const first = await bootstrap();
+    assert.equal(first.code, 0, describeRun(first));
+    const c1 = countStatus(first.events);
+    assert.equal(c1.failed, 0);
+    assert.equal(c1.changed, 3 * RS.length, JSON.stringify(c1));
+    assert.equal(finished(first.events)?.exitCode, 0);
+
+    const second = await bootstrap();
+    assert.equal(second.code, 0, describeRun(second));
+    const c2 = countStatus(second.events);
+    assert.deepEqual({ changed: c2.changed, failed: c2.failed }, { changed: 0, failed: 0 }, describeRun(second));
+    assert.equal(c2.ok, 3 * RS.length);
+    for (const h of RS) assert.deepEqual(finished(second.events)?.recap[h], { ok: 3, changed: 0, failed: 0, unreachable: 0, skipped: 1, warnings: 0 });
+    const snap = await snapshots();
+    for (const h of RS) {
+      assert.match(snap[h]!.lo, new RegExp(`inet ${lab.freeAddress(0).replace(/\./g, "\\.")}/32 `), `${h} holds the VIP on lo`);
+      assert.deepEqual(Object.values(snap[h]!.sysctls), ["1", "2", "1", "2"]);
+    }
+    console.log(`# 3 real servers: first run ${Math.round(first.ms)} ms, no-change run ${Math.round(second.ms)} ms (CLI wall time)`);
+  });
+
+  test("--check after an inventory change reports it and still changes nothing", async () => {
+    const vip2 = lab.freeAddress(1);
+    const inv2 = writeLabInventory(lab, {
+      directors: ["d1"],
+      realservers: RS,
+      services: [
+        { vip: lab.freeAddress(0), real_servers: RS },
+        { vip: vip2, port: 443, real_servers: ["r1"] },
+      ],
+    });
+    const beforeSnap = await snapshots();
+    const r = await bootstrap(["--check"], inv2);
+    assert.equal(r.code, 0, describeRun(r));
+    const changed = ofType(r.events, "task.result").filter((e) => e.status === "changed");
+    assert.deepEqual(changed.map((e) => `${e.host}:${e.task}`), ["r1:VIPs on lo"], "only r1 gains a VIP");
+    assert.match(changed[0]!.reason, new RegExp(`add ${vip2.replace(/\./g, "\\.")}/32 on lo`));
+    assert.deepEqual(await snapshots(), beforeSnap, "--check must not change any host");
+  });
+});
