@@ -106,3 +106,11 @@ test("schema errors carry hints: quoted numbers, bad addresses, typos in choices
     ],
   );
 });
+
+test("the inventory README lists every diagnostic code", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { CODES } = await import("../../../src/inventory/index.js");
+  const readme = readFileSync(`${root}src/inventory/README.md`, "utf8");
+  const missing = Object.entries(CODES).filter(([code, what]) => !readme.includes(`| ${code} | ${what} |`));
+  assert.deepEqual(missing, []);
+});
