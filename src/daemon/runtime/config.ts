@@ -34,6 +34,8 @@ export function toParams(i: LvsdInstance, primaryIp: string): VrrpParams {
       repeatDelayMs: Math.round(i.garp.masterDelaySec * 1000) || GARP_DEFAULTS.repeatDelayMs,
       // keepalived garp_lower_prio_repeat defaults to garp_master_repeat
       lowerPrioCount: repeat,
+      refreshMs: Math.round(i.garp.masterRefreshSec * 1000),
+      refreshCount: 1,
     },
   };
 }

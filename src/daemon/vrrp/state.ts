@@ -72,7 +72,7 @@ import { masterDownMs, PRIORITY_OWNER, PRIORITY_STOP, skewMs } from "./timers.js
 import { compareIPv4, type ReceivedAdvert, type VipSpec, type VrrpParams } from "./types.js";
 
 export type StateName = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOPPED";
-export type TimerName = "masterDown" | "advert" | "preemptDelay" | "garpRepeat";
+export type TimerName = "masterDown" | "advert" | "preemptDelay" | "garpRepeat" | "garpRefresh";
 export type NotifyState = "MASTER" | "BACKUP" | "FAULT" | "STOP";
 export type SyncTarget = "MASTER" | "BACKUP" | "FAULT" | "FAULT_CLEAR";
 
@@ -216,11 +216,12 @@ function enterMaster(tx: Tx, now: number, reason: string): Tx {
   if (p.vips.length > 0 && p.garp.initialCount > 0) tx.emit({ kind: "garp", vips: p.vips, count: p.garp.initialCount });
   tx.arm("advert", now + p.advertIntervalMs);
   if (p.vips.length > 0 && p.garp.repeatCount > 0) tx.arm("garpRepeat", now + p.garp.repeatDelayMs);
+  if (p.vips.length > 0 && (p.garp.refreshMs ?? 0) > 0) tx.arm("garpRefresh", now + p.garp.refreshMs!);
   return tx.emit({ kind: "notify", state: "MASTER", priority: prio(tx.s) });
 }
 
 function leaveMasterEffects(tx: Tx, resignPriority: number | null): Tx {
-  tx.cancel("advert").cancel("garpRepeat");
+  tx.cancel("advert").cancel("garpRepeat").cancel("garpRefresh");
   if (resignPriority !== null) tx.emit({ kind: "sendAdvert", priority: resignPriority });
   if (tx.s.params.vips.length > 0) tx.emit({ kind: "removeVips", vips: tx.s.params.vips });
   return tx;
@@ -378,6 +379,11 @@ function onTimer(tx: Tx, now: number, timer: TimerName, hold: boolean): Tx {
       tx.cancel("garpRepeat");
       if (tx.s.state === "MASTER" && p.vips.length > 0) tx.emit({ kind: "garp", vips: p.vips, count: p.garp.repeatCount });
       return tx;
+    case "garpRefresh":
+      tx.cancel("garpRefresh");
+      if (tx.s.state !== "MASTER" || p.vips.length === 0 || !(p.garp.refreshMs && p.garp.refreshMs > 0)) return tx;
+      tx.emit({ kind: "garp", vips: p.vips, count: p.garp.refreshCount ?? 1 });
+      return tx.arm("garpRefresh", now + p.garp.refreshMs);
   }
 }
 

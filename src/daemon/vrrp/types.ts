@@ -23,6 +23,10 @@ export interface GarpConfig {
   repeatDelayMs: number;
   /** Sent when a master hears a lower-priority master (keepalived garp_lower_prio_repeat). */
   lowerPrioCount: number;
+  /** Periodic re-announcement while master (keepalived garp_master_refresh, default 0 = off;
+   * garp_master_refresh_repeat, default 1). */
+  refreshMs?: number;
+  refreshCount?: number;
 }
 
 export const GARP_DEFAULTS: GarpConfig = {

@@ -1,6 +1,6 @@
 // Shared builders for the VRRP state-machine tests.
 import { GARP_DEFAULTS, type VrrpParams } from "../../../../src/daemon/vrrp/types.js";
-import type { Effect, InstanceState, VrrpEvent } from "../../../../src/daemon/vrrp/state.js";
+import type { Effect, InstanceState, TimerName, VrrpEvent } from "../../../../src/daemon/vrrp/state.js";
 import { initialState, step } from "../../../../src/daemon/vrrp/state.js";
 
 export function params(over: Partial<VrrpParams> = {}): VrrpParams {
@@ -39,7 +39,7 @@ export const advert = (priority: number, source = "10.88.0.9", intervalMs = 1000
   type: "advert",
   advert: { priority, source, intervalMs, version },
 });
-export const timer = (t: "masterDown" | "advert" | "preemptDelay" | "garpRepeat"): VrrpEvent => ({ type: "timer", timer: t });
+export const timer = (t: TimerName): VrrpEvent => ({ type: "timer", timer: t });
 
 export function kinds(fx: Effect[]): string[] {
   return fx.filter((e) => e.kind !== "log").map((e) => (e.kind === "setTimer" || e.kind === "cancelTimer" ? `${e.kind}:${e.timer}` : e.kind));

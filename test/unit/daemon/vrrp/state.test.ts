@@ -71,6 +71,20 @@ test("GARP counts and delay are configurable; zero means none", () => {
   assert.equal(s.timers.garpRepeat, undefined);
 });
 
+test("GARP refresh while master (keepalived garp_master_refresh): periodic, stops on leaving MASTER", () => {
+  const p = params({ garp: { initialCount: 5, repeatCount: 0, repeatDelayMs: 5000, lowerPrioCount: 5, refreshMs: 60_000, refreshCount: 1 } });
+  let { s } = run(p, [
+    [startup(), 0],
+    [timer("masterDown"), 4000],
+  ]);
+  assert.equal(s.timers.garpRefresh, 64_000);
+  let r = step(s, timer("garpRefresh"), 64_000);
+  assert.deepEqual(r.effects.filter((e) => e.kind === "garp").map((g) => (g.kind === "garp" ? g.count : 0)), [1]);
+  assert.equal(r.next.timers.garpRefresh, 124_000);
+  s = step(r.next, advert(200), 70_000).next;
+  assert.equal(s.timers.garpRefresh, undefined);
+});
+
 test("master sends an advert on each advert timer and keeps cadence when late", () => {
   let { s } = run(params(), [
     [startup(), 0],
