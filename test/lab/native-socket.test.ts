@@ -32,6 +32,7 @@ import {
   decodeAddr,
   decodeLink,
   encodeAddrAdd,
+  encodeAddrDel,
   formatMac,
   NetlinkConnection,
   RouteClient,
@@ -158,7 +159,9 @@ test("(a) VIP add and delete over rtnetlink, idempotent, checked with ip -o addr
 
   assert.deepEqual(await route.deleteAddress(vip), { ok: true, changed: true });
   assert.doesNotMatch(show(), /10\.99\.60\.5/);
-  assert.deepEqual(await route.deleteAddress(vip), { ok: true, changed: false }); // EADDRNOTAVAIL
+  const gone = await conn.request(encodeAddrDel({ ...vip, seq: conn.nextSeq() }));
+  assert.equal(!gone.ok && gone.code, "EADDRNOTAVAIL");
+  assert.deepEqual(await route.deleteAddress(vip), { ok: true, changed: false });
 
   const bad = await route.addAddress({ ...vip, ifindex: 9999 });
   assert.equal(bad.ok, false);
