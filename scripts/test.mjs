@@ -4,7 +4,8 @@
 // 3. run unit tests, then lab tests (which skip, saying why, when not root).
 // Usage: node scripts/test.mjs [unit|lab] [-- extra node --test flags]
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const which = process.argv[2] ?? "all";
@@ -43,5 +44,20 @@ if (files.length === 0) { console.error("test: no test files found"); process.ex
 
 // Lab tests share one lab (namespaces, containers): run files one at a time there.
 const concurrency = which === "unit" ? [] : ["--test-concurrency=1"];
-status = run(process.execPath, ["--import", "tsx", "--test", ...concurrency, "--test-reporter=spec", ...files]);
+// spec for people, TAP to a file for the closing count line that CI reads.
+const tapDir = mkdtempSync(join(tmpdir(), "lvsctl-test-"));
+const tap = join(tapDir, "report.tap");
+status = run(process.execPath, [
+  "--import", "tsx", "--test", ...concurrency,
+  "--test-reporter=spec", "--test-reporter-destination=stdout",
+  "--test-reporter=tap", `--test-reporter-destination=${tap}`,
+  ...files,
+]);
+let counts = {};
+try {
+  for (const m of readFileSync(tap, "utf8").matchAll(/^# (tests|pass|fail|cancelled|skipped|todo) (\d+)$/gm)) counts[m[1]] = Number(m[2]);
+} catch { /* no report: the runner itself failed */ }
+rmSync(tapDir, { recursive: true, force: true });
+const failed = (counts.fail ?? 0) + (counts.cancelled ?? 0);
+console.log(`\ntests: ${counts.pass ?? 0} passed, ${failed} failed, ${counts.skipped ?? 0} skipped`);
 process.exit(status);
