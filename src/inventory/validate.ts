@@ -57,6 +57,14 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
   const groupNames = Object.keys(inv.groups);
   const hostNames = Object.keys(inv.hosts);
 
+  // Names end up in file names (rendered configs per host), unit names and logs.
+  const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+  for (const h of hostNames) {
+    if (!NAME.test(h) || h.length > 253) report("error", "LVS215", ["hosts", h], `host name ${JSON.stringify(h)} cannot be used: names become file names`, "use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'", true);
+  }
+  for (const g of groupNames) {
+    if (!NAME.test(g)) report("error", "LVS215", ["groups", g], `group name ${JSON.stringify(g)} cannot be used`, "use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'", true);
+  }
   for (const [h, host] of Object.entries(inv.hosts)) {
     (host.groups ?? []).forEach((g, i) => {
       if (!groupExists(inv, ctx, g)) {

@@ -451,4 +451,11 @@ export const cases: RuleCase[] = [
       "inv.yml:19:5: error LVS422: persistence_granularity 255.255.255.0 is an IPv4 netmask, but service [fd00:77::100]:80 is IPv6",
     ],
   },
+  {
+    name: "LVS215 host name that cannot be a file name",
+    yaml: BASE.replace("rs2: { address: 10.77.0.22 }", '"../rs2": { address: 10.77.0.22 }').replace("[rs1, rs2]", '[rs1, "../rs2"]'),
+    expect: [
+      "inv.yml:5:3: error LVS215: host name \"../rs2\" cannot be used: names become file names",
+    ],
+  },
 ];
