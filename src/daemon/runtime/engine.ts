@@ -80,6 +80,18 @@ export class Engine {
       for (const name of this.#insts.keys()) this.#dispatch(name, { type: l.up ? "linkUp" : "linkDown", ifname: l.ifname });
     });
     deps.net.onAddressDeleted((v) => this.#onAddressDeleted(v));
+    deps.net.onResync(() => void this.verifyVips());
+  }
+
+  /** Puts back any VIP a master should hold but the kernel lacks (after lost netlink events). */
+  async verifyVips(): Promise<void> {
+    const present = await this.#d.addresses.list();
+    for (const [name, inst] of this.#insts) {
+      if (this.#states.get(name)?.state !== "MASTER") continue;
+      for (const v of inst.cfg.vips) {
+        if (!present.some((a) => a.ifname === v.dev && a.address === v.address)) this.#onAddressDeleted({ ifname: v.dev, address: v.address, prefix: v.prefix });
+      }
+    }
   }
 
   // ---- lifecycle ------------------------------------------------------------------------------

@@ -173,6 +173,13 @@ export class FakeNet implements NetEvents {
   addressDeleted(ifname: string, address: string, prefix: number): void {
     this.#onDel?.({ ifname, address, prefix });
   }
+  #onResync: (() => void) | undefined;
+  onResync(cb: () => void): void {
+    this.#onResync = cb;
+  }
+  resync(): void {
+    this.#onResync?.();
+  }
   close(): void {}
 }
 

@@ -73,8 +73,9 @@ export class Kernel implements AddressManager, NetEvents {
         }
       },
       onProblem: (p) => {
-        // ENOBUFS: events were lost; links() is re-read by the next caller. Log it.
         this.log.warn("netlink event problem", p.kind === "recv" ? { error: p.error } : { reason: p.reason });
+        // ENOBUFS: the kernel dropped events for us; re-read the links and let the engine re-check.
+        if (p.kind === "recv" && p.error.code === "ENOBUFS") void this.#resync();
       },
     });
   }
@@ -137,6 +138,21 @@ export class Kernel implements AddressManager, NetEvents {
       out.push({ ifname: l.name, up });
     }
     return out;
+  }
+
+  async #resync(): Promise<void> {
+    const before = new Map(this.#lastUp);
+    try {
+      for (const l of await this.links()) if (before.get(l.ifname) !== l.up) this.#onLink?.(l);
+    } catch (e) {
+      this.log.error("netlink resync failed", { error: e });
+    }
+    this.#onResync?.();
+  }
+
+  #onResync: (() => void) | undefined;
+  onResync(cb: () => void): void {
+    this.#onResync = cb;
   }
 
   onLink(cb: (l: LinkState) => void): void {

@@ -99,6 +99,9 @@ export interface NetEvents {
   links(): Promise<LinkState[]>;
   onLink(cb: (l: LinkState) => void): void;
   onAddressDeleted(cb: (v: { ifname: string; address: string; prefix: number }) => void): void;
+  /** Events were lost (netlink ENOBUFS): link changes are re-emitted by the adapter; the engine
+   * re-checks its VIPs. */
+  onResync(cb: () => void): void;
   close(): void;
 }
 

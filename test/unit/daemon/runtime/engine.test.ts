@@ -114,6 +114,19 @@ test("engine: a VIP deleted by someone else while master is put back and counted
   assert.ok(r.logs.some((l) => l.level === "warn" && /putting it back/.test(l.msg)));
 });
 
+test("engine: after lost netlink events (resync) a master re-checks and restores its VIPs", async () => {
+  const r = rig();
+  await r.engine.start(config([instance()]));
+  r.clock.advance(4000);
+  await settle(r);
+  r.addresses.present.delete("10.88.0.100@eth0"); // gone, and the DELADDR event was lost
+  r.net.resync();
+  await new Promise((res) => setTimeout(res, 10));
+  await settle(r);
+  assert.ok(r.addresses.has("eth0", "10.88.0.100"));
+  assert.equal(r.engine.snapshot().instances[0]!.vipsRestored, 1);
+});
+
 test("engine: VIPs already present at startup are adopted: master at once, never removed", async () => {
   const r = rig();
   r.addresses.seed("eth0", "10.88.0.100", 24, true);
