@@ -33,8 +33,9 @@ if (status !== 0) { console.error("test: type check failed"); process.exit(statu
 
 if (which !== "unit") {
   // The daemon's native addon; lab tests need it. Unit tests never load it.
-  const r = run(process.execPath, [join(root, "node_modules/node-gyp/bin/node-gyp.js"), "build", "--directory", "native"], { stdio: "ignore" });
-  if (r !== 0) run(process.execPath, [join(root, "node_modules/node-gyp/bin/node-gyp.js"), "rebuild", "--directory", "native"]);
+  if (run(process.execPath, [join(root, "scripts/build-native.mjs"), "--if-needed"]) !== 0) {
+    console.error("test: the native addon did not build; lab tests that need it will fail");
+  }
 }
 
 const files = [];
