@@ -8,6 +8,8 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(keepalived ipvsadm openssh-server openssh-client systemd-container debootstrap ansible-core
       iproute2 tcpdump arping curl sudo iputils-ping procps psmisc socat make g++ python3)
+# Node: the machine's own if it has one (>= 18.17), else Debian's (18.19 on Debian 12).
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
