@@ -138,18 +138,22 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   if (facts.init !== "systemd") {
     warnings.push(`addresses are not persisted: the host does not run systemd, so ${d.unit} cannot restore them on boot`);
   } else {
+    // `systemctl enable` reloads systemd itself (systemctl(1), --no-reload), so a new unit that
+    // still has to be enabled needs no separate daemon-reload; --now starts it in the same call.
+    const unit = facts.units[d.unit];
+    const enable = unit?.enabled !== "enabled";
+    const start = unit?.active !== "active";
     if (unitPlan.status === "change") {
-      steps.push(...unitPlan.steps, execStep(["systemctl", "daemon-reload"]));
+      steps.push(...unitPlan.steps);
+      if (!enable) steps.push(execStep(["systemctl", "daemon-reload"]));
       why.push(`${d.unit} ${facts.sha256[unitPath] ? "updated" : "installed"}`);
       diff = unitPlan.diff;
     }
-    const unit = facts.units[d.unit];
-    if (unit?.enabled !== "enabled") {
-      steps.push(execStep(["systemctl", "enable", "--quiet", d.unit]));
-      why.push(`enable ${d.unit}`);
-    }
-    if (unit?.active !== "active") {
+    if (enable) {
       // Starting it only runs `ip addr replace` for addresses that are already there.
+      steps.push(execStep(["systemctl", "enable", ...(start ? ["--now"] : []), "--quiet", d.unit]));
+      why.push(`enable${start ? " and start" : ""} ${d.unit}`);
+    } else if (start) {
       steps.push(execStep(["systemctl", "start", d.unit]));
       why.push(`start ${d.unit}`);
     }

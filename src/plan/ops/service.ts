@@ -25,16 +25,18 @@ export function planService(facts: HostFacts, d: ServiceDesired, ctx: PlanContex
   const steps: Step[] = [];
   const why: string[] = [];
   let diff: string | undefined;
+  const f = facts.units[unit] ?? { enabled: "not-found", active: "inactive" };
+  const enable = d.enabled === true && f.enabled !== "enabled" && f.enabled !== "static" && f.enabled !== "alias";
   if (d.unitContent !== undefined) {
     const p = planFile(facts, { path: `${UNIT_DIR}/${unit}`, content: d.unitContent, mode: 0o644, owner: "root", group: "root" }, ctx);
     if (p.status === "change") {
-      steps.push(...p.steps, execStep(["systemctl", "daemon-reload"]));
+      // `systemctl enable` reloads systemd itself (systemctl(1), --no-reload): no second reload.
+      steps.push(...p.steps, ...(enable ? [] : [execStep(["systemctl", "daemon-reload"])]));
       why.push(`unit file ${p.reason}`);
       diff = p.diff;
     }
   }
-  const f = facts.units[unit] ?? { enabled: "not-found", active: "inactive" };
-  if (d.enabled === true && f.enabled !== "enabled" && f.enabled !== "static" && f.enabled !== "alias") {
+  if (enable) {
     steps.push(execStep(["systemctl", "enable", "--quiet", unit]));
     why.push(`enable (was ${f.enabled})`);
   } else if (d.enabled === false && f.enabled === "enabled") {

@@ -90,9 +90,7 @@ test("address: a new VIP is recorded first, added live, persisted by a unit that
     "put /var/lib/lvsctl/state.json",
     "/sbin/ip addr replace 10.0.0.100/32 dev lo",
     "put /etc/systemd/system/lvs-rs-vip.service",
-    "systemctl daemon-reload",
-    "systemctl enable --quiet lvs-rs-vip.service",
-    "systemctl start lvs-rs-vip.service",
+    "systemctl enable --now --quiet lvs-rs-vip.service", // enable reloads systemd itself
   ]);
   assert.match(p.reason, /add 10\.0\.0\.100\/32 on lo/);
 });
@@ -147,10 +145,12 @@ test("service: install unit (daemon-reload only then), enable, start; restart on
   const d = { name: "lvsd", unitContent: "[Unit]\n", enabled: true, state: "started" as const };
   assert.deepEqual(show(planService(baseFacts(), d, ctx).steps), [
     "put /etc/systemd/system/lvsd.service",
-    "systemctl daemon-reload",
-    "systemctl enable --quiet lvsd.service",
+    "systemctl enable --quiet lvsd.service", // enable reloads systemd itself
     "systemctl start lvsd.service",
   ]);
+  // an enabled service whose unit file changed: one daemon-reload
+  const enabled = baseFacts({ units: { "lvsd.service": { enabled: "enabled", active: "active" } } });
+  assert.deepEqual(show(planService(enabled, d, ctx).steps), ["put /etc/systemd/system/lvsd.service", "systemctl daemon-reload"]);
   const running = withFile(baseFacts({ units: { "lvsd.service": { enabled: "enabled", active: "active" } } }), "/etc/systemd/system/lvsd.service", "[Unit]\n");
   assert.equal(planService(running, d, ctx).status, "ok");
   assert.deepEqual(show(planService(running, { name: "lvsd", state: "restarted" }, ctx).steps), ["systemctl restart lvsd.service"]);
