@@ -20,6 +20,7 @@ import { join } from "node:path";
 import {
   addonAvailable,
   AF_NETLINK,
+  NETLINK_GENERIC,
   NETLINK_ROUTE,
   nativeInterfaces,
   nativeSockets,
@@ -35,6 +36,7 @@ import {
   encodeAddrDel,
   formatMac,
   NetlinkConnection,
+  resolveFamily,
   RouteClient,
   RTM_DELADDR,
   RTM_NEWLINK,
@@ -283,6 +285,17 @@ test("(d) gratuitous ARP on AF_PACKET from A arrives in B", { skip: SKIP }, asyn
   assert.equal(d.from.ifindex, ifB);
   assert.equal(d.from.pkttype, 1); // PACKET_BROADCAST
   assert.deepEqual(d.from.addr, mac);
+});
+
+test("generic netlink: family ids resolve by name; an absent family is ENOENT", { skip: SKIP }, async () => {
+  const conn = new NetlinkConnection(RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC, { netns: PATH_A }), { timeoutMs: WAIT_MS });
+  open.push(conn);
+  const ctrl = await resolveFamily(conn, "nlctrl");
+  assert.ok(ctrl.ok);
+  assert.equal(ctrl.family.id, 16);
+  assert.ok(ctrl.family.mcastGroups.some((g) => g.name === "notify"));
+  const none = await resolveFamily(conn, "NoSuchFamily");
+  assert.equal(!none.ok && none.code, "ENOENT");
 });
 
 test("native errors carry errno names", { skip: SKIP }, () => {

@@ -7,3 +7,4 @@ export * from "./genl.js";
 export * from "./connection.js";
 export * from "./route.js";
 export * from "./ipvs.js";
+export * from "./genl-client.js";
