@@ -544,7 +544,7 @@ export class SshConnection implements HostConnection {
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;
-      this.#lost ??= sshError(SshError.ConnectionLost, `${this.host}: the connection was closed by lvsctl`, "this is a bug if a task was still running");
+      this.#lost ??= sshError(SshError.ConnectionLost, `${this.host}: the connection was closed by lvsctl`, "the run was interrupted or ended while this command was still running");
       this.#client.end();
     }
     // ssh2 emits close once the socket is gone; do not wait forever on a dead peer.

@@ -151,7 +151,7 @@ export class FakeConnection implements HostConnection {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.#lost ??= sshError(SshError.ConnectionLost, `${this.host}: the connection was closed by lvsctl`, "this is a bug if a task was still running");
+    this.#lost ??= sshError(SshError.ConnectionLost, `${this.host}: the connection was closed by lvsctl`, "the run was interrupted or ended while this command was still running");
   }
 
   async #track<T>(fn: () => Promise<T>): Promise<T> {
