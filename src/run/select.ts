@@ -6,6 +6,10 @@ import type { Task } from "./playbook.js";
 
 function expand(cluster: Cluster, name: string): string[] | undefined {
   if (name === "all") return Object.keys(cluster.hosts);
+  // The two groups lvsctl gives meaning to also hold the hosts that have the role without being
+  // listed (a host named by a service's real_servers is a real server).
+  if (name === "realservers") return [...new Set([...(cluster.groups[name] ?? []), ...cluster.realServers.map((h) => h.name)])];
+  if (name === "directors") return [...new Set([...(cluster.groups[name] ?? []), ...cluster.directors.map((d) => d.host.name)])];
   if (cluster.groups[name]) return cluster.groups[name]!;
   if (cluster.hosts[name]) return [name];
   if (name.includes("*")) {

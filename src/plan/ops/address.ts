@@ -109,6 +109,9 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   const why: string[] = [];
   const put = (content: string) => planFile(facts, { path: statePath, content, mode: 0o644, owner: "root", group: "root" }, { diff: false });
 
+  const unitPath = `${UNIT_DIR}/${d.unit}`;
+  // A host that never had addresses from this unit and wants none gets no unit either.
+  if (wanted.length === 0 && owned.length === 0 && facts.sha256[unitPath] === undefined) return ok("no addresses wanted", warning ? { warnings: [warning] } : {});
   const toAdd = wanted.filter((k) => !live.has(k));
   const toRemove = owned.filter((k) => !wanted.includes(k) && live.has(k));
   const union: LvsctlState = { version: 1, addresses: { ...state.addresses, [d.unit]: [...new Set([...owned, ...wanted])] } };
@@ -131,7 +134,6 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
     why.push(`remove ${a.address}/${a.prefix} from ${a.dev} (no longer wanted)`);
   }
   // 3. Persist: the unit restores them on boot.
-  const unitPath = `${UNIT_DIR}/${d.unit}`;
   const unitPlan = planFile(facts, { path: unitPath, content: addressUnitContent(d), mode: 0o644, owner: "root", group: "root" }, ctx);
   let diff: string | undefined;
   const warnings: string[] = warning ? [warning] : [];

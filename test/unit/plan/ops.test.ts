@@ -198,3 +198,9 @@ test("default_route: ok via a director, warning otherwise", () => {
   assert.equal(w.status, "ok");
   assert.match(w.warnings![0]!, /NAT web: the default route is default via 10\.0\.0\.1 dev eth0, not via a director \(10\.0\.0\.11, 10\.0\.0\.100\)/);
 });
+
+test("address: a host that never had addresses and wants none gets no unit", () => {
+  const p = planAddress(baseFacts(), { unit: "lvs-rs-vip.service", addresses: [] }, ctx);
+  assert.equal(p.status, "ok");
+  assert.equal(p.reason, "no addresses wanted");
+});

@@ -88,3 +88,19 @@ test("bootstrap --check changes nothing and reports what would change", async ()
   assert.ok(vip.steps.includes("/sbin/ip addr replace 10.77.0.100/32 dev lo"));
   assert.match(vip.diff!, /^\+ExecStart=\/sbin\/ip addr replace 10\.77\.0\.100\/32 dev lo$/m);
 });
+
+test("bootstrap: a NAT-only real server gets no VIP unit; a host named only by a service is a real server too", async () => {
+  const l = lab();
+  await run(l);
+  assert.equal(l.rs3.file("/etc/systemd/system/lvs-rs-vip.service"), undefined);
+  const { selectHosts } = await import("../../../src/run/select.js");
+  const { clusterFrom } = await import("../../fixtures/plan/clusters.js");
+  const c = clusterFrom(`
+hosts: { ds1: { address: 10.77.0.11 }, web9: { address: 10.77.0.29 } }
+groups: { directors: { hosts: [ds1] } }
+vrrp_instances: [ { name: V, interface: eth0, virtual_router_id: 9, priority: 100, virtual_ipaddress: [10.77.0.100/24] } ]
+virtual_servers: [ { vip: 10.77.0.100, port: 80, real_servers: [ { host: web9 } ] } ]
+`);
+  assert.deepEqual(selectHosts(c, ["realservers"]), ["web9"]);
+  assert.deepEqual(selectHosts(c, ["directors"]), ["ds1"]);
+});
