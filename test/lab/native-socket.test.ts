@@ -14,12 +14,16 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { Worker } from "node:worker_threads";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   addonAvailable,
   AF_NETLINK,
+  IP_RECVTTL,
+  IPPROTO_IP,
+  findAddon,
   NETLINK_GENERIC,
   NETLINK_ROUTE,
   nativeInterfaces,
@@ -225,6 +229,7 @@ test("(c) VRRP adverts from namespace A received and decoded in B with source an
   const tx = openVrrpSocket(nativeSockets, { ifname: "vA0", ifindex: ifA, netns: PATH_A });
   const rx = openVrrpSocket(nativeSockets, { ifname: "vB0", ifindex: ifB, netns: PATH_B });
   open.push(tx, rx);
+  rx.setsockopt(IPPROTO_IP, IP_RECVTTL, 1);
 
   const v3 = encodeAdvert(
     { version: 3, type: 1, vrid: 77, priority: 200, addresses: ["10.99.50.100"], maxAdvertIntCs: 100 },
@@ -237,6 +242,7 @@ test("(c) VRRP adverts from namespace A received and decoded in B with source an
   assert.deepEqual(d3.from, { address: "10.99.50.1", port: 0 });
   assert.equal(d3.ancillary.ifindex, ifB);
   assert.equal(d3.ancillary.dst, VRRP_GROUP);
+  assert.equal(d3.ancillary.ttl, 255);
   const r3 = decodeVrrpPacket(d3.data, { version: 3 });
   assert.ok(r3.ok, JSON.stringify(r3));
   assert.equal(r3.value.ip.ttl, 255);
@@ -296,6 +302,47 @@ test("generic netlink: family ids resolve by name; an absent family is ENOENT", 
   assert.ok(ctrl.family.mcastGroups.some((g) => g.name === "notify"));
   const none = await resolveFamily(conn, "NoSuchFamily");
   assert.equal(!none.ok && none.code, "ENOENT");
+});
+
+test("in worker threads: reading works, and terminating a reading worker closes its sockets", { skip: SKIP }, async () => {
+  const path = JSON.stringify(findAddon());
+  const fds = () => readdirSync("/proc/self/fd").length;
+  const before = fds();
+  // Each worker opens an rtnetlink socket in namespace A, subscribes to link events, reports
+  // ready, and reports the first event it reads; the main thread then terminates it.
+  const code = `
+    const { parentPort } = require("node:worker_threads");
+    const m = { exports: {} }; process.dlopen(m, ${path});
+    const a = m.exports;
+    const s = a.open(16, 3, 0, ${JSON.stringify(PATH_A)});
+    a.bind(s, { pid: 0, groups: 1 });
+    a.startReading(s, (err, data) => { if (!err) parentPort.postMessage({ event: data.readUInt16LE(4) }); });
+    parentPort.postMessage({ ready: true });`;
+  for (let i = 0; i < 5; i++) {
+    const w = new Worker(code, { eval: true });
+    const msgs: { ready?: boolean; event?: number }[] = [];
+    let wake: (() => void) | undefined;
+    w.on("message", (m) => {
+      msgs.push(m);
+      wake?.();
+    });
+    const waitMsg = async (pred: (m: { ready?: boolean; event?: number }) => boolean, what: string) => {
+      const deadline = Date.now() + WAIT_MS;
+      while (!msgs.some(pred)) {
+        if (Date.now() > deadline) throw new Error(`worker ${i}: no ${what}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
+      }
+    };
+    await waitMsg((m) => m.ready === true, "ready");
+    ipIn(NS_A, "link", "set", "vX1", i % 2 ? "up" : "down");
+    await waitMsg((m) => m.event === RTM_NEWLINK, "RTM_NEWLINK event");
+    assert.equal(await w.terminate(), 1);
+  }
+  ipIn(NS_A, "link", "set", "vX1", "up");
+  assert.equal(fds(), before);
 });
 
 test("native errors carry errno names", { skip: SKIP }, () => {

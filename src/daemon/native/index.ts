@@ -108,9 +108,14 @@ export function loadAddon(path?: string): NativeAddon {
   return mod.exports;
 }
 
+/** The path loadAddon() would load, or undefined (e.g. to hand to a worker thread). */
+export function findAddon(): string | undefined {
+  return addonCandidates().find((p) => existsSync(p));
+}
+
 /** True when the addon can be found (tests use this to skip with a reason). */
 export function addonAvailable(): boolean {
-  return addonCandidates().some((p) => existsSync(p));
+  return findAddon() !== undefined;
 }
 
 /** The real socket: a thin wrapper over one addon handle. */
