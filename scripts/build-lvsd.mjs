@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the director daemon into one CommonJS file for Node 18 (Debian 12's packaged Node):
-//   dist/lvsd/lvsd.cjs          the daemon (main thread and, re-entered, its VRRP worker)
+//   dist/lvsd/lvsd.cjs          the daemon (main thread)
+//   dist/lvsd/lvsd-vrrp.cjs     its VRRP worker thread (runtime/worker.ts)
 //   dist/lvsd/lvsd_socket.node  the native addon, loaded by explicit path beside the bundle
 // Usage: node scripts/build-lvsd.mjs   (run `npm run build:native` first for the addon)
 import { build } from "esbuild";
@@ -12,16 +13,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "lvsd");
 mkdirSync(outdir, { recursive: true });
 
-const result = await build({
-  entryPoints: [join(root, "src/daemon/main.ts")],
-  outfile: join(outdir, "lvsd.cjs"),
+// Two bundles: the daemon, and the VRRP worker it starts (runtime/worker.ts), which needs neither
+// zod nor the HTTP server, so its V8 isolate stays small.
+const WORKER = "lvsd-vrrp.cjs";
+const common = {
   bundle: true,
   platform: "node",
   format: "cjs",
   target: "node18",
   // ESM's import.meta.url does not exist in CommonJS: give every module the bundle's own URL,
   // which is what the worker must re-enter and where the addon sits.
-  define: { "import.meta.url": "__lvsd_import_meta_url" },
+  define: { "import.meta.url": "__lvsd_import_meta_url", __LVSD_WORKER_BUNDLE__: JSON.stringify(WORKER) },
   banner: { js: `#!/usr/bin/env node\nconst __lvsd_import_meta_url = require("url").pathToFileURL(__filename).href;` },
   // source checkouts only (tsx in the worker); never reached in the bundle
   external: ["tsx/esm/api"],
@@ -31,11 +33,17 @@ const result = await build({
   // worker.ts's import.meta.resolve("tsx/esm/api") serves source checkouts only (entry *.ts)
   logOverride: { "empty-import-meta": "silent" },
   metafile: true,
-});
+};
+const result = await build({ ...common, entryPoints: [join(root, "src/daemon/main.ts")], outfile: join(outdir, "lvsd.cjs") });
+const worker = await build({ ...common, entryPoints: [join(root, "src/daemon/runtime/worker.ts")], outfile: join(outdir, WORKER) });
 
 const addon = join(root, "native/build/Release/lvsd_socket.node");
 if (existsSync(addon)) copyFileSync(addon, join(outdir, "lvsd_socket.node"));
 else console.warn(`build-lvsd: ${addon} is missing; run \`npm run build:native\` (the bundle needs it beside it)`);
 
-const size = statSync(join(outdir, "lvsd.cjs")).size;
-console.log(`build-lvsd: dist/lvsd/lvsd.cjs ${(size / 1024).toFixed(0)} KiB, ${Object.keys(result.metafile.inputs).length} modules${existsSync(join(outdir, "lvsd_socket.node")) ? ", lvsd_socket.node copied" : ""}`);
+const kib = (f) => (statSync(join(outdir, f)).size / 1024).toFixed(0);
+console.log(
+  `build-lvsd: dist/lvsd/lvsd.cjs ${kib("lvsd.cjs")} KiB (${Object.keys(result.metafile.inputs).length} modules), ` +
+    `${WORKER} ${kib(WORKER)} KiB (${Object.keys(worker.metafile.inputs).length} modules)` +
+    `${existsSync(join(outdir, "lvsd_socket.node")) ? ", lvsd_socket.node copied" : ""}`,
+);

@@ -165,7 +165,8 @@ class Lvsd extends Proc {
 }
 
 function lvsdConfig(o: Record<string, unknown>): unknown {
-  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP], unicastPeers = [] } = o as {
+  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP], unicastPeers = [], notify = {} } = o as {
+    notify?: Record<string, string[]>;
     unicastPeers?: string[];
     version?: 2 | 3;
     priority?: number;
@@ -195,7 +196,7 @@ function lvsdConfig(o: Record<string, unknown>): unknown {
         preemptDelaySec,
         trackInterfaces: [],
         garp: { masterDelaySec: 5, masterRepeat: 5, masterRefreshSec: 0 },
-        notify: {},
+        notify,
       },
     ],
     syncGroups: [],
@@ -281,11 +282,21 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
 
   test("two lvsd elect the higher priority; a cut cable fails over; the higher preempts back", { timeout: 60_000 }, async () => {
     await withLab(async (lab) => {
-      const a = new Lvsd(lab, "a", { priority: 200 });
+      const notes = join(lab.dir, "notify-a.log");
+      // keepalived's generic notify: $1 INSTANCE|GROUP, $2 name, $3 state, $4 priority
+      const a = new Lvsd(lab, "a", { priority: 200, notify: { generic: ["/bin/sh", "-c", `echo "$@" >> ${notes}`, "notify"], master: ["/bin/sh", "-c", `echo master-script >> ${notes}`] } });
       const b = new Lvsd(lab, "b", { priority: 100 });
       try {
         await a.waitState("MASTER", 8000);
         await sleep(1500);
+        assert.deepEqual(readFileSync(notes, "utf8").trim().split("\n").sort(), ["INSTANCE VI_1 BACKUP 200", "INSTANCE VI_1 MASTER 200", "master-script"]);
+        const pid = a.child.pid!;
+        const ticks = () => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ").slice(11, 13).map(Number).reduce((x, y) => x + y, 0);
+        const t0 = ticks();
+        await sleep(3000);
+        const cpu = ((ticks() - t0) / 100 / 3) * 100; // USER_HZ 100
+        const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+        note(`lvsd as master, idle (v2, 1 s adverts): RSS ${(Number(rss) / 1024).toFixed(1)} MiB, CPU ${cpu.toFixed(2)} % of one core`);
         assert.ok(lab.hasVip("a"), "VIP on the master");
         assert.ok(!lab.hasVip("b"), "no VIP on the backup");
         assert.deepEqual(b.entered("MASTER"), []);
