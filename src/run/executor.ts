@@ -181,11 +181,10 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
     open.forEach((c) => closed.add(c));
     await Promise.all(open.map((c) => Promise.race([c.close().catch(() => {}), new Promise<void>((r) => setTimeout(r, 2000).unref())])));
   };
-  const onAbort = () => setTimeout(() => void closeAll(), opts.graceMs ?? 5000).unref();
-  p.signal?.addEventListener("abort", onAbort, { once: true });
-
   // Resolve every play's hosts up front: a bad --limit or hosts: fails before anything connects.
   const playHosts = playbook.plays.map((play) => selectHosts(p.cluster, play.hosts, opts.limit));
+  const onAbort = () => setTimeout(() => void closeAll(), opts.graceMs ?? 5000).unref();
+  p.signal?.addEventListener("abort", onAbort, { once: true });
   const allHosts = [...new Set(playHosts.flat())];
   emit({ type: "run.started", playbook: playbook.file, check, hosts: allHosts });
   for (const h of allHosts) recap[h] = emptyRecap();

@@ -42,6 +42,7 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
   const handlerLines = new Map<string, string[]>();
   const counts = new Map<string, { ok: number; changed: number; failed: number; skipped: number }>();
   const unreachable = new Map<string, string>();
+  const problems: string[] = [];
   const runs: Promise<unknown>[] = [];
 
   const logger = opts.stream ? { logger: new ListrLogger({ processOutput: new ProcessOutput(opts.stream, opts.stream) }) } : {};
@@ -89,7 +90,9 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
         registerSignalListeners: false,
         renderer: opts.renderer ?? "default",
         fallbackRenderer: "simple",
-        rendererOptions: { collapseSubtasks: false, ...logger },
+        // A finished host folds into one line with its counts (50 hosts must fit a terminal);
+        // failures and warnings are printed again below the tree.
+        rendererOptions: { collapseSubtasks: true, collapseErrors: false, ...logger },
         fallbackRendererOptions: { ...logger },
       } as never,
     );
@@ -104,6 +107,7 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           break;
         case "host.unreachable":
           unreachable.set(e.host, e.error);
+          problems.push(`${e.host}: UNREACHABLE: ${e.error}${e.hint ? ` (hint: ${e.hint})` : ""}`);
           settleRest(e.host, 0, { status: "unreachable", reason: e.error });
           break;
         case "task.result": {
@@ -116,6 +120,8 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
             handlerLines.set(e.host, l);
             break;
           }
+          if (e.status === "failed") problems.push(`${e.host}: FAILED ${e.task}: ${e.reason}`);
+          for (const w of e.warnings ?? []) problems.push(`${e.host}: warning: ${e.task}: ${w}`);
           if (e.index < 0) {
             settleRest(e.host, 0, { status: "not-run", reason: e.reason });
             break;
@@ -131,6 +137,7 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           for (const h of rows.keys()) settleRest(h, 0, { status: "not-run", reason: e.interrupted ? "interrupted" : "not reached" });
           void Promise.all(runs).then(() => {
             for (const lines of handlerLines.values()) for (const l of lines) out.write(l + "\n");
+            for (const p of problems) out.write(p + "\n");
             out.write(`RECAP\n${recapTable(e.recap).map((l) => `  ${l}\n`).join("")}`);
             out.write(`exit ${e.exitCode}${EXIT_MEANING[e.exitCode] ? ` (${EXIT_MEANING[e.exitCode]})` : ""}\n`);
           });
