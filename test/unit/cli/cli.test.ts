@@ -134,3 +134,20 @@ test("render --host with an unknown host says which hosts exist", async () => {
   assert.equal(await run(["render", "inventory/dr.yml", "--host", "nope"], o), 1);
   assert.match(o.stderr, /no host named 'nope'.*\n.*hosts are: ds1/);
 });
+
+test("the README's example inventory is valid (the README stays true)", async () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const m = /```yaml\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m, "README has a yaml example");
+  const dir = mkdtempSync(join(tmpdir(), "lvsctl-readme-"));
+  try {
+    writeFileSync(join(dir, "inventory.yml"), m[1]!);
+    const o = io({ LVS_VRRP_PASS: "pw" }, dir);
+    assert.equal(await run(["validate", "inventory.yml", "--strict"], o), 0, o.stderr);
+    const r = io({ LVS_VRRP_PASS: "pw" }, dir);
+    assert.equal(await run(["render", "inventory.yml", "--host", "ds2"], r), 0, r.stderr);
+    assert.match(r.stdout, /state BACKUP\n\s+interface eth0\n\s+virtual_router_id 51\n\s+priority 100\n/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
