@@ -59,6 +59,9 @@ export const CODES = {
   LVS319: "authentication under vrrp_strict",
   LVS320: "two sync groups with one name",
   LVS321: "sync group instances run on different directors",
+  LVS322: "preempt_delay ignored (nopreempt or vrrp_strict)",
+  LVS323: "preempt_delay with initial state MASTER",
+  LVS324: "state MASTER under vrrp_strict without being the address owner",
 
   LVS400: "service needs either vip+port or fwmark",
   LVS401: "two services for one VIP, port and protocol (or one fwmark)",

@@ -173,7 +173,7 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
   const addressOf = (h: string) => own(inv.hosts, h)?.address;
   const perDirector = new Map<string, DirectorVrrpInstance[]>(topo.directors.map((d) => [d, []]));
   for (const inst of inv.vrrp_instances) {
-    const members = instanceMembers(inst, topo, addressOf);
+    const members = instanceMembers(inst, topo, addressOf, { vrrpStrict: inv.global_defs.vrrp_strict });
     const vips: ResolvedVip[] = [];
     for (const v of inst.virtual_ipaddress) {
       const p = parseVip(v);

@@ -105,7 +105,10 @@ export interface InstanceMember {
  * The directors that run `inst`, in directors-group order, with their priority and initial
  * state. Names in `members` that are not directors are skipped (validate.ts reports them).
  */
-export function instanceMembers(inst: VrrpInstance, topo: Topology, hostAddress: (h: string) => string | undefined): InstanceMember[] {
+/** RFC 3768 section 5.3.4: priority 255 is the address owner. */
+export const VRRP_OWNER_PRIORITY = 255;
+
+export function instanceMembers(inst: VrrpInstance, topo: Topology, hostAddress: (h: string) => string | undefined, opts: { vrrpStrict?: boolean } = {}): InstanceMember[] {
   const listed = inst.members;
   const running = listed ? topo.directors.filter((d) => Object.prototype.hasOwnProperty.call(listed, d)) : topo.directors;
   const members: InstanceMember[] = running.map((host, i) => {
@@ -123,16 +126,19 @@ export function instanceMembers(inst: VrrpInstance, topo: Topology, hostAddress:
       ...(src !== undefined ? { unicastSrcIp: src } : {}),
     };
   });
-  // The first director with the highest priority starts as MASTER unless a state is given;
-  // with nopreempt everybody starts BACKUP (keepalived requires it).
+  // The first director with the highest priority starts as MASTER unless a state is given.
+  // Everybody starts BACKUP where keepalived requires it: with nopreempt or a preempt_delay
+  // ("will not work with initial state MASTER"), and under vrrp_strict unless the director is
+  // the address owner (priority 255: "State MASTER must match being address owner").
   const top = members.reduce<InstanceMember | undefined>((best, m) => (!best || m.priority > best.priority ? m : best), undefined);
+  const allBackup = inst.nopreempt || (inst.preempt_delay ?? 0) > 0;
   for (const m of members) {
     const given = listed?.[m.host]?.state ?? inst.state;
     if (given) {
       m.state = given;
       m.stateGiven = true;
     } else {
-      m.state = !inst.nopreempt && m === top ? "MASTER" : "BACKUP";
+      m.state = !allBackup && m === top && (!opts.vrrpStrict || m.priority === VRRP_OWNER_PRIORITY) ? "MASTER" : "BACKUP";
     }
   }
   return members;

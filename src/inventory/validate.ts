@@ -9,7 +9,7 @@ import { formatPath, type Diagnostic, type Path, type Severity } from "./diagnos
 import { didYouMean } from "./issues.js";
 import { jumpList, parseJumpTarget } from "./resolve.js";
 import { DIRECTORS, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
-import { ALL, buildTopology, canonicalIp, instanceMembers, ipFamily, parseVip, serviceName, type ParsedVip, type Topology } from "./topology.js";
+import { ALL, buildTopology, canonicalIp, instanceMembers, ipFamily, parseVip, serviceName, VRRP_OWNER_PRIORITY, type ParsedVip, type Topology } from "./topology.js";
 
 export interface ValidateContext {
   /** Where a path of the (validated) inventory is in the user's files. */
@@ -248,7 +248,7 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
       }
     }
 
-    const members = instanceMembers(inst, topo, addressOf);
+    const members = instanceMembers(inst, topo, addressOf, { vrrpStrict: inv.global_defs.vrrp_strict });
     const droppedHosts = [...(ctx.knownHosts ?? [])].some((h) => !has(inv.hosts, h));
     if (members.length === 0 && topo.directors.length > 0 && !droppedHosts) {
       report("error", "LVS301", inst.members ? [...base, "members"] : [...base, "name"], `no director runs VRRP instance ${inst.name}, so nobody would ever become master of its VIPs`, inst.members ? `list at least one director under members: (${list(topo.directors)})` : "add hosts to the directors group", true);
@@ -271,6 +271,31 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
       if (inst.state === "MASTER") report("error", "LVS304", [...base, "state"], `instance ${inst.name} has nopreempt with state MASTER; keepalived only honours nopreempt when the initial state is BACKUP`, "set state: BACKUP (the highest priority still wins the first election)");
       for (const [m, mv] of Object.entries(inst.members ?? {})) {
         if (mv.state === "MASTER") report("error", "LVS304", [...base, "members", m, "state"], `instance ${inst.name} has nopreempt, but member ${m} starts as MASTER; keepalived requires BACKUP with nopreempt`, "set state: BACKUP, or drop nopreempt");
+      }
+    }
+
+    // preempt_delay: keepalived 2.2.7 resets it with nopreempt or vrrp_strict, and clears it on
+    // an initial MASTER.
+    if (inst.preempt_delay !== undefined && inst.preempt_delay > 0) {
+      if (inst.nopreempt || inv.global_defs.vrrp_strict) {
+        report("error", "LVS322", [...base, "preempt_delay"], `preempt_delay in instance ${inst.name} has no effect ${inst.nopreempt ? "with nopreempt" : "under vrrp_strict"} (keepalived resets it)`, inst.nopreempt ? "keep either nopreempt (never take over) or preempt_delay (take over after a delay)" : "remove preempt_delay, or turn vrrp_strict off", true);
+      } else {
+        for (const m of members) {
+          if (m.state === "MASTER" && m.stateGiven) {
+            const p: Path = inst.members?.[m.host]?.state ? [...base, "members", m.host, "state"] : [...base, "state"];
+            report("error", "LVS323", p, `${m.host} starts instance ${inst.name} as MASTER, where preempt_delay cannot work (keepalived clears it)`, "use state: BACKUP (or leave state out): the delay applies to a BACKUP taking over");
+            break;
+          }
+        }
+      }
+    }
+    if (inv.global_defs.vrrp_strict) {
+      for (const m of members) {
+        if (m.state === "MASTER" && m.stateGiven && m.priority !== VRRP_OWNER_PRIORITY) {
+          const p: Path = inst.members?.[m.host]?.state ? [...base, "members", m.host, "state"] : [...base, "state"];
+          report("error", "LVS324", p, `${m.host} starts instance ${inst.name} as MASTER with priority ${m.priority}; under vrrp_strict only the address owner (priority 255) may`, "use state: BACKUP (or leave state out), or turn vrrp_strict off");
+          break;
+        }
       }
     }
 
@@ -334,7 +359,7 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
       if (inv.global_defs.vrrp_strict) report("error", "LVS319", [...base, "authentication"], `instance ${inst.name} uses authentication, which vrrp_strict forbids (keepalived ignores it with a warning)`, "remove authentication:, or turn vrrp_strict off in global_defs", true);
       if (inst.version === 3) report("error", "LVS313", [...base, "authentication"], `instance ${inst.name} uses VRRP version 3, which has no authentication (RFC 5798 section 9)`, "remove authentication:, or use version: 2", true);
       if (typeof auth.auth_pass === "string" && auth.auth_pass.length > AUTH_PASS_MAX) {
-        report("warning", "LVS312", [...base, "authentication", "auth_pass"], `auth_pass is ${auth.auth_pass.length} characters; VRRP PASS authentication uses only the first ${AUTH_PASS_MAX}`, `shorten it to ${AUTH_PASS_MAX} characters so every tool agrees on the password`);
+        report("error", "LVS312", [...base, "authentication", "auth_pass"], `auth_pass is ${auth.auth_pass.length} characters; VRRP PASS authentication carries at most ${AUTH_PASS_MAX}`, `shorten it to ${AUTH_PASS_MAX} characters (keepalived would silently use only the first ${AUTH_PASS_MAX})`);
       }
     }
 
@@ -372,7 +397,7 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
   const runsOn = (n: string): string => {
     const idx = names.get(n);
     const instDef = idx !== undefined ? inv.vrrp_instances[idx] : undefined;
-    return instDef ? instanceMembers(instDef, topo, addressOf).map((m) => m.host).sort().join(",") : "";
+    return instDef ? instanceMembers(instDef, topo, addressOf, { vrrpStrict: inv.global_defs.vrrp_strict }).map((m) => m.host).sort().join(",") : "";
   };
   inv.vrrp_sync_groups.forEach((g, i) => {
     const prevName = groupNames.get(g.name);

@@ -168,3 +168,12 @@ test("the resolved cluster is JSON-safe", () => {
   const c = cluster(BASE + VI);
   assert.deepEqual(JSON.parse(JSON.stringify(c)), c);
 });
+
+test("everybody starts BACKUP where keepalived requires it: preempt_delay, vrrp_strict without 255", () => {
+  const d = cluster(BASE + VI + "    preempt_delay: 30\n");
+  assert.deepEqual([inst(d, "ds1").state, inst(d, "ds2").state], ["BACKUP", "BACKUP"]);
+  const s = cluster(BASE + VI + "global_defs: { vrrp_strict: true }\n");
+  assert.deepEqual([inst(s, "ds1").state, inst(s, "ds2").state], ["BACKUP", "BACKUP"]);
+  const o = cluster(BASE + VI + "    members: { ds1: { priority: 255 }, ds2: {} }\nglobal_defs: { vrrp_strict: true }\n");
+  assert.deepEqual([inst(o, "ds1").state, inst(o, "ds2").state], ["MASTER", "BACKUP"]);
+});

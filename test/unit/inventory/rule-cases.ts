@@ -245,7 +245,7 @@ export const cases: RuleCase[] = [
     yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: longpassword }\n",
     expect: [
       "inv.yml:14:51: warning LVS206: auth_pass of VRRP instance VI_1 is written in clear in the inventory",
-      "inv.yml:14:51: warning LVS312: auth_pass is 12 characters; VRRP PASS authentication uses only the first 8",
+      "inv.yml:14:51: error LVS312: auth_pass is 12 characters; VRRP PASS authentication carries at most 8",
     ],
   },
   {
@@ -456,6 +456,28 @@ export const cases: RuleCase[] = [
     yaml: BASE.replace("rs2: { address: 10.77.0.22 }", '"../rs2": { address: 10.77.0.22 }').replace("[rs1, rs2]", '[rs1, "../rs2"]'),
     expect: [
       "inv.yml:5:3: error LVS215: host name \"../rs2\" cannot be used: names become file names",
+    ],
+  },
+  {
+    name: "LVS322 preempt_delay with nopreempt",
+    yaml: BASE + VI + "    nopreempt: true\n    preempt_delay: 30\n",
+    expect: [
+      "inv.yml:15:5: error LVS322: preempt_delay in instance VI_1 has no effect with nopreempt (keepalived resets it)",
+    ],
+  },
+  {
+    name: "LVS323 preempt_delay with state MASTER",
+    yaml: BASE + VI + "    preempt_delay: 30\n    members: { ds1: { state: MASTER }, ds2: {} }\n",
+    expect: [
+      "inv.yml:15:30: error LVS323: ds1 starts instance VI_1 as MASTER, where preempt_delay cannot work (keepalived clears it)",
+    ],
+  },
+  {
+    name: "LVS324 state MASTER under vrrp_strict",
+    yaml: BASE + VI + "    state: MASTER\nglobal_defs: { vrrp_strict: true }\n",
+    expect: [
+      "inv.yml:14:12: error LVS324: ds1 starts instance VI_1 as MASTER with priority 150; under vrrp_strict only the address owner (priority 255) may",
+      "inv.yml:14:12: warning LVS316: more than one director of instance VI_1 starts as MASTER; they will fight until the adverts settle it",
     ],
   },
 ];
