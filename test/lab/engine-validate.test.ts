@@ -73,5 +73,4 @@ describe("engine: validate", { skip: why ?? false, timeout: 180_000 }, () => {
     assert.equal(again.exitCode, 0, "same content: nothing to upload, so the validator is not run");
     assert.equal(countStatus(again.events).changed, 0);
   });
-
 });

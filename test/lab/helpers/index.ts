@@ -189,6 +189,28 @@ export async function snapshotHost(lab: Lab, host: string): Promise<HostSnapshot
   return snap;
 }
 
+/**
+ * Undo the bootstrap on a host without SSH: the unit stopped, disabled and removed, the managed
+ * files gone, every non-loopback address off lo, the ARP sysctls back to the kernel's 0.
+ */
+export const RESET_SCRIPT = [
+  `systemctl disable --now ${VIP_UNIT} >/dev/null 2>&1 || true`,
+  `rm -f ${MANAGED_FILES.join(" ")} /etc/sysctl.d/.*lvsctl-tmp-* /etc/systemd/system/.*lvsctl-tmp-* /var/lib/lvsctl/.*lvsctl-tmp-*`,
+  "systemctl daemon-reload",
+  "for a in $(ip -o addr show dev lo | awk '{print $4}' | grep -v -e '^127\\.' -e '^::1/'); do ip addr del \"$a\" dev lo; done",
+  `sysctl -q -w ${ARP_SYSCTLS.map((k) => `${k}=0`).join(" ")}`,
+].join("\n");
+
+export async function resetRealServer(lab: Lab, host: string): Promise<void> {
+  await lab.execOk(host, RESET_SCRIPT);
+}
+
+/** Temp files of atomic writes (`.NAME.lvsctl-tmp-*`, src/ssh/put-file.ts) in the dirs the bootstrap writes to. */
+export async function leftoverTemps(lab: Lab, host: string): Promise<string[]> {
+  const out = await lab.execOk(host, "find /etc/sysctl.d /etc/systemd/system /var/lib/lvsctl -maxdepth 1 -name '*.lvsctl-tmp-*' 2>/dev/null || true");
+  return out.split("\n").filter(Boolean);
+}
+
 /** The addresses on lo as "ADDR/PREFIX" (inet and inet6). */
 export async function loAddresses(lab: Lab, host: string): Promise<string[]> {
   const out = await lab.execOk(host, "ip -o addr show dev lo");
