@@ -33,7 +33,7 @@ const runDetails = [
 
 async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Promise<number> {
   const file = resolvePath(io.cwd, args.positionals[0]!);
-  const loaded = await loadInventory(file);
+  const loaded = await loadInventory(file, { env: io.env });
   for (const d of loaded.diagnostics) io.err(formatDiagnostic(relocate(d, io.cwd)) + "\n");
   if (!loaded.ok) return ExitCode.Invalid;
 

@@ -26,7 +26,7 @@ export const renderCommand: CommandSpec = {
   positionals: [{ name: "inventory", required: true }],
   async run(args, io) {
     const file = resolvePath(io.cwd, args.positionals[0]!);
-    const result = await loadInventory(file);
+    const result = await loadInventory(file, { env: io.env });
     for (const d of result.diagnostics) io.err(formatDiagnostic(relocate(d, io.cwd)) + "\n");
     if (!result.ok) return ExitCode.Invalid;
 

@@ -17,7 +17,7 @@ export const validateCommand: CommandSpec = {
   positionals: [{ name: "inventory", required: true }],
   async run(args, io) {
     const file = args.positionals[0]!;
-    const result = await loadInventory(resolvePath(io.cwd, file));
+    const result = await loadInventory(resolvePath(io.cwd, file), { env: io.env });
     const diags = result.diagnostics.map((d) => relocate(d, io.cwd));
     const errors = diags.filter((d) => d.severity === "error").length;
     const warnings = diags.length - errors;
