@@ -18,7 +18,7 @@ export function builtinPlaybookPath(name: string): string {
     if (up === dir) break;
     dir = up;
   }
-  throw new LvsctlError("LVS700", `cannot find lvsctl's built-in playbook ${name}.yml`, { hint: "playbooks/ ships next to package.json; reinstall lvsctl or run it from its checkout" });
+  throw new LvsctlError("LVS750", `cannot find lvsctl's built-in playbook ${name}.yml`, { hint: "playbooks/ ships next to package.json; reinstall lvsctl or run it from its checkout" });
 }
 
 export type BootstrapParams = Omit<RunPlaybookParams, "cluster" | "playbook"> & { playbook?: string };

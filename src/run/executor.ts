@@ -98,7 +98,7 @@ export function defaultSecrets(env: NodeJS.ProcessEnv = process.env): SecretsPor
       if (typeof ref === "string") v = ref;
       else if ("env" in ref) {
         const x = env[ref.env];
-        if (x === undefined) throw new LvsctlError("LVS301", `the secret's environment variable ${ref.env} is not set`, { hint: `export ${ref.env}=...` });
+        if (x === undefined) throw new LvsctlError("LVS757", `the secret's environment variable ${ref.env} is not set`, { hint: `export ${ref.env}=...` });
         v = x;
       } else v = readFileSync(ref.file, "utf8").replace(/\r?\n$/, "");
       if (v) seen.add(v);

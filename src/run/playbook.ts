@@ -116,7 +116,7 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
       const t = parsed.data;
       const ops = OP_NAMES.filter((k) => t[k] !== undefined);
       if (ops.length !== 1) {
-        err("LVS701", `${section}[${ti}] "${t.name}": ${ops.length === 0 ? "no operation" : `several operations (${ops.join(", ")})`}`, base, `give exactly one of: ${OP_NAMES.join(", ")}`);
+        err("LVS751", `${section}[${ti}] "${t.name}": ${ops.length === 0 ? "no operation" : `several operations (${ops.join(", ")})`}`, base, `give exactly one of: ${OP_NAMES.join(", ")}`);
         return undefined;
       }
       const op = ops[0]!;
@@ -131,7 +131,7 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
           // Syntax check only: every name is a wildcard here.
           evaluate(t.when, new Proxy({}, { has: () => true, get: () => WILDCARD, getOwnPropertyDescriptor: () => ({ value: WILDCARD, configurable: true, enumerable: true, writable: false }) }));
         } catch (e) {
-          if (e instanceof ExprError) err("LVS702", `when: ${e.message}`, [...base, "when"], "see the expression language in src/plan/expr.ts: ==, !=, in, not in, and, or, not, is defined");
+          if (e instanceof ExprError) err("LVS752", `when: ${e.message}`, [...base, "when"], "see the expression language in src/plan/expr.ts: ==, !=, in, not in, and, or, not, is defined");
         }
       }
       const task: Task = { name: t.name, op, args, tags: t.tags, notify: t.notify };
@@ -146,9 +146,19 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
     tasks.forEach((t, ti) =>
       t?.notify.forEach((n, ni) => {
         const rawNotify = (rawTasks("tasks")[ti] as Record<string, unknown>).notify;
-        if (!names.has(n)) err("LVS703", `task "${t.name}" notifies "${n}", which is not a handler of this play`, [pi, "tasks", ti, "notify", ...(Array.isArray(rawNotify) ? [ni] : [])], names.size ? `handlers here: ${[...names].join(", ")}` : "add it under handlers:");
+        if (!names.has(n)) err("LVS753", `task "${t.name}" notifies "${n}", which is not a handler of this play`, [pi, "tasks", ti, "notify", ...(Array.isArray(rawNotify) ? [ni] : [])], names.size ? `handlers here: ${[...names].join(", ")}` : "add it under handlers:");
       }),
     );
+    // A sysctl task owns its file: two in one play would rewrite it in turn on every run.
+    const sysctlFiles = new Map<string, number>();
+    tasks.forEach((t, ti) => {
+      if (t?.op !== "sysctl" || hasTemplate(t.args)) return;
+      const file = ArgSchemas.sysctl.safeParse(t.args);
+      if (!file.success) return;
+      const first = sysctlFiles.get(file.data.file);
+      if (first !== undefined) err("LVS754", `tasks[${ti}] "${t.name}" writes ${file.data.file}, which tasks[${first}] already owns`, [pi, "tasks", ti, "sysctl"], "put these values in one sysctl task, or give this task its own file:");
+      else sysctlFiles.set(file.data.file, ti);
+    });
     if (!shape.success) return;
     const p = shape.data;
     const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks: tasks.filter((t): t is Task => !!t), handlers };
@@ -173,7 +183,7 @@ export function loadPlaybook(path: string, read: (p: string) => string = (p) => 
   const r = parsePlaybook(text, path);
   if (!r.playbook) {
     const first = r.diagnostics.find((d) => d.severity === "error");
-    throw new LvsctlError(first?.code ?? "LVS700", `invalid playbook ${path}:\n${r.diagnostics.map(formatDiagnostic).join("\n")}`, {
+    throw new LvsctlError(first?.code ?? "LVS751", `invalid playbook ${path}:\n${r.diagnostics.map(formatDiagnostic).join("\n")}`, {
       hint: "fix the problems listed above",
       ...(first?.location ? { location: first.location } : {}),
     });

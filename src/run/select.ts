@@ -30,7 +30,7 @@ export function selectHosts(cluster: Cluster, playHosts: string[], limit?: strin
   const chosen = new Set<string>();
   for (const h of playHosts) {
     const got = expand(cluster, h);
-    if (!got) throw new LvsctlError("LVS704", `the play's hosts name "${h}", which is neither a host nor a group of the inventory`, { hint: `groups: ${Object.keys(cluster.groups).join(", ")}` });
+    if (!got) throw new LvsctlError("LVS755", `the play's hosts name "${h}", which is neither a host nor a group of the inventory`, { hint: `groups: ${Object.keys(cluster.groups).join(", ")}` });
     got.forEach((x) => chosen.add(x));
   }
   if (limit !== undefined && limit.trim() !== "") {
@@ -39,7 +39,7 @@ export function selectHosts(cluster: Cluster, playHosts: string[], limit?: strin
     const minus = items.filter((i) => i.startsWith("!")).map((i) => i.slice(1));
     const resolve = (n: string) => {
       const got = expand(cluster, n);
-      if (!got) throw new LvsctlError("LVS705", `--limit names "${n}", which is neither a host nor a group of the inventory`, { hint: "use host or group names, comma separated; !name excludes" });
+      if (!got) throw new LvsctlError("LVS756", `--limit names "${n}", which is neither a host nor a group of the inventory`, { hint: "use host or group names, comma separated; !name excludes" });
       return got;
     };
     const allowed = plus.length ? new Set(plus.flatMap(resolve)) : undefined;

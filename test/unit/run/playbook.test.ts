@@ -58,9 +58,9 @@ test("errors are located at file:line:col: unknown key, bad argument, two operat
   const text = e.join("\n");
   assert.match(text, /pb\.yml:6:35: error LVS103: unknown key "fil"/);
   assert.match(text, /pb\.yml:8:21: error LVS\d+: .*path.*absolute/);
-  assert.match(text, /pb\.yml:9:\d+: error LVS701: .*several operations \(package, command\)/);
-  assert.match(text, /pb\.yml:14:\d+: error LVS703: task "d" notifies "nobody"/);
-  assert.match(text, /pb\.yml:17:\d+: error LVS702: when: unexpected "="/);
+  assert.match(text, /pb\.yml:9:\d+: error LVS751: .*several operations \(package, command\)/);
+  assert.match(text, /pb\.yml:14:\d+: error LVS753: task "d" notifies "nobody"/);
+  assert.match(text, /pb\.yml:17:\d+: error LVS752: when: unexpected "="/);
   assert.match(text, /pb\.yml:18:3: error LVS103: unknown key "serail".*\n\s+hint: did you mean "serial"\?/);
 });
 
@@ -72,4 +72,15 @@ test("YAML syntax errors and duplicate keys are located", () => {
 test("templated arguments are checked per host, not at load", () => {
   const r = parsePlaybook(`- { name: p, hosts: all, tasks: [ { name: a, address: { unit: x.service, addresses: "{{ rs_vips }}" } } ] }`, "pb.yml");
   assert.ok(r.playbook);
+});
+
+test("two sysctl tasks of one play may not own the same file", () => {
+  const text = errors(`
+- name: p
+  hosts: all
+  tasks:
+    - { name: a, sysctl: { values: { x.y: 1 }, file: /etc/sysctl.d/90-a.conf } }
+    - { name: b, sysctl: { values: { x.z: 1 }, file: /etc/sysctl.d/90-a.conf } }
+`).join("\n");
+  assert.match(text, /pb\.yml:6:\d+: error LVS754: tasks\[1\] "b" writes \/etc\/sysctl\.d\/90-a\.conf, which tasks\[0\] already owns/);
 });
