@@ -59,11 +59,14 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
 
   // Names end up in file names (rendered configs per host), unit names and logs.
   const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-  for (const h of hostNames) {
-    if (!NAME.test(h) || h.length > 253) report("error", "LVS215", ["hosts", h], `host name ${JSON.stringify(h)} cannot be used: names become file names`, "use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'", true);
+  const RESERVED = new Set(["__proto__", "constructor", "prototype"]); // JavaScript object keys
+  const nameHint = (n: string) => (RESERVED.has(n) ? `"${n}" is reserved; choose another name` : "use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'");
+  // The file's names, not only the parsed ones: "__proto__" does not survive parsing.
+  for (const h of new Set([...hostNames, ...(ctx.knownHosts ?? [])])) {
+    if (!NAME.test(h) || h.length > 253 || RESERVED.has(h)) report("error", "LVS215", ["hosts", h], `host name ${JSON.stringify(h)} cannot be used: names become file names`, nameHint(h), true);
   }
-  for (const g of groupNames) {
-    if (!NAME.test(g)) report("error", "LVS215", ["groups", g], `group name ${JSON.stringify(g)} cannot be used`, "use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'", true);
+  for (const g of new Set([...groupNames, ...(ctx.knownGroups ?? [])])) {
+    if (!NAME.test(g) || RESERVED.has(g)) report("error", "LVS215", ["groups", g], `group name ${JSON.stringify(g)} cannot be used`, nameHint(g), true);
   }
   for (const [h, host] of Object.entries(inv.hosts)) {
     (host.groups ?? []).forEach((g, i) => {

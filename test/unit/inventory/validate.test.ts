@@ -115,3 +115,12 @@ test("a secret file that does not exist is a warning, when the file system is as
   assert.deepEqual(parseInventory(yaml, "/inv/inv.yml", { env: {}, fileExists: (p) => p === "/inv/secrets/ds1" }).diagnostics, []);
   assert.deepEqual(parseInventory(yaml, "/inv/inv.yml", { env: {} }).diagnostics, [], "pure parse does not look at files");
 });
+
+test("JavaScript's reserved keys are not host or group names", () => {
+  const yaml = "hosts:\n  __proto__: { address: 10.0.0.1 }\n  constructor: { address: 10.0.0.2 }\ngroups:\n  directors: { hosts: [__proto__, constructor] }\n  prototype: { hosts: [] }\n";
+  assert.deepEqual(allLines(yaml), [
+    'inv.yml:2:3: error LVS215: host name "__proto__" cannot be used: names become file names',
+    'inv.yml:3:3: error LVS215: host name "constructor" cannot be used: names become file names',
+    'inv.yml:6:3: error LVS215: group name "prototype" cannot be used',
+  ]);
+});
