@@ -6,7 +6,8 @@
 // then run the planned steps in order (not under --check). A failed task stops that host; the
 // handlers it had notified still run at the end of the play (Ansible's force_handlers), so a
 // config that changed still gets its restart. Other hosts carry on; an unreachable host never
-// stops the others. A batch where MORE than max_fail_percentage of the hosts failed (or were
+// stops the others unless the play says `any_errors_fatal` (then no host starts another task,
+// batch or play once one has failed). A batch where MORE than max_fail_percentage of the hosts failed (or were
 // unreachable) stops the play's remaining batches. Hosts that failed or were unreachable are left
 // out of later plays.
 //
@@ -189,7 +190,17 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   emit({ type: "run.started", playbook: playbook.file, check, hosts: allHosts });
   for (const h of allHosts) recap[h] = emptyRecap();
 
+  /** Plays stopped by any_errors_fatal. */
+  const fatal = new Set<Play>();
   const runHost = async (play: Play, tasks: Task[], hostName: string): Promise<HostOutcome> => {
+    const outcome = await runHostInner(play, tasks, hostName);
+    if (play.anyErrorsFatal && (outcome === "failed" || outcome === "unreachable") && !fatal.has(play)) {
+      fatal.add(play);
+      emit({ type: "play.aborted", play: play.name, reason: `${hostName} ${outcome === "failed" ? "failed" : "was unreachable"} and the play says any_errors_fatal: no host starts another task` });
+    }
+    return outcome;
+  };
+  const runHostInner = async (play: Play, tasks: Task[], hostName: string): Promise<HostOutcome> => {
     const host = p.cluster.hosts[hostName]!;
     const r = recap[hostName]!;
     let conn = conns.get(hostName);
@@ -343,6 +354,7 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
         outcome = "interrupted";
         break;
       }
+      if (fatal.has(play)) break;
       if ((await runTask(tasks[i]!, i, false)) === "failed") {
         outcome = lost ? "unreachable" : "failed";
         break;
@@ -368,7 +380,8 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
         if (aborted()) break;
         emit({ type: "batch.started", play: play.name, index: bi, hosts: batch });
         const forks = Math.max(1, opts.forks ?? Math.min(50, batch.length));
-        const outcomes = await pool(batch, forks, (h) => (aborted() ? Promise.resolve<HostOutcome>("interrupted") : runHost(play, tasks, h)));
+        if (fatal.has(play)) break;
+        const outcomes = await pool(batch, forks, (h) => (aborted() ? Promise.resolve<HostOutcome>("interrupted") : fatal.has(play) ? Promise.resolve<HostOutcome>("ok") : runHost(play, tasks, h)));
         batch.forEach((h, i) => {
           if (outcomes[i] === "failed" || outcomes[i] === "unreachable") dropped.add(h);
         });
@@ -378,6 +391,8 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
           break;
         }
       }
+      // Ansible's any_errors_fatal ends the whole playbook, not only this play.
+      if (fatal.has(play)) break;
     }
   } finally {
     p.signal?.removeEventListener("abort", onAbort);

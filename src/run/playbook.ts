@@ -6,6 +6,7 @@
 //     hosts: realservers            # group or host names (a list or one string); "all"
 //     serial: 1 | "30%" | [1, "50%"] # batches; default: all hosts at once
 //     max_fail_percentage: 20       # abort the remaining batches when MORE than this % of a batch failed
+//     any_errors_fatal: true        # one failed or unreachable host stops the play on every host
 //     vars: {k: v}
 //     tasks:
 //       - name: ...
@@ -39,6 +40,8 @@ export interface Play {
   hosts: string[];
   serial?: (number | string)[];
   maxFailPercentage?: number;
+  /** One failed or unreachable host stops the play: no host starts another task or batch. */
+  anyErrorsFatal: boolean;
   vars: Record<string, unknown>;
   tasks: Task[];
   handlers: Task[];
@@ -69,6 +72,7 @@ const PlaySchema = z.strictObject({
   hosts: StrList,
   serial: z.union([Serial, z.array(Serial).min(1)]).optional(),
   max_fail_percentage: z.number().min(0).max(100).optional(),
+  any_errors_fatal: z.boolean().default(false),
   vars: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(TaskSchema).default([]),
   handlers: z.array(TaskSchema).default([]),
@@ -161,7 +165,7 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
     });
     if (!shape.success) return;
     const p = shape.data;
-    const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks: tasks.filter((t): t is Task => !!t), handlers };
+    const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks: tasks.filter((t): t is Task => !!t), handlers, anyErrorsFatal: p.any_errors_fatal };
     if (p.serial !== undefined) play.serial = Array.isArray(p.serial) ? p.serial : [p.serial];
     if (p.max_fail_percentage !== undefined) play.maxFailPercentage = p.max_fail_percentage;
     const loc = src.at([pi]);

@@ -288,3 +288,28 @@ test("the Node version is gathered only for plays that refer to it", async () =>
   assert.equal(r2[0]!.status, "changed");
   assert.deepEqual(sims.rs1!.factScripts.map((s) => s.includes("node --version")), [true, false]);
 });
+
+test("any_errors_fatal: one failed host stops the play on every host", async () => {
+  const sims = hosts(3, { rs1: { name: "rs1", failOn: /boom/ } });
+  const { result, events, connector } = await run(
+    `
+- name: careful
+  hosts: realservers
+  any_errors_fatal: true
+  tasks:
+    - { name: c, command: "boom" }
+    - { name: f, file: { path: /etc/f, content: "x" } }
+- name: not run either
+  hosts: realservers
+  tasks:
+    - { name: g, file: { path: /etc/g, content: "x" } }
+`,
+    sims,
+    { forks: 1 },
+  );
+  assert.equal(result.exitCode, 2);
+  assert.ok(events.some((e) => e.type === "play.aborted" && /rs1 failed.*any_errors_fatal/.test(e.reason)));
+  assert.equal(sims.rs2!.file("/etc/f"), undefined, "rs2 never ran the first play's tasks");
+  assert.equal(sims.rs2!.file("/etc/g"), undefined, "nor later plays");
+  assert.deepEqual(connector.connects, ["rs1"]);
+});
