@@ -66,6 +66,22 @@ class Lab {
       sh(["ip", "-n", this.ns(n), "addr", "add", `${ADDR[n]}/24`, "dev", "eth0"]);
     }
   }
+  /** A second segment: eth1 on each host, 10.89.0.0/24, bridge br1 (for sync groups). */
+  upSecond(): void {
+    sh(["ip", "-n", this.ns("br"), "link", "add", "br1", "type", "bridge"]);
+    sh(["ip", "-n", this.ns("br"), "link", "set", "br1", "up"]);
+    for (const n of ["a", "b"] as const) {
+      sh(["ip", "link", "add", `${this.tag}${n}1`, "netns", this.ns(n), "type", "veth", "peer", "name", `q${n}`, "netns", this.ns("br")]);
+      sh(["ip", "-n", this.ns(n), "link", "set", `${this.tag}${n}1`, "name", "eth1"]);
+      sh(["ip", "-n", this.ns("br"), "link", "set", `q${n}`, "master", "br1"]);
+      sh(["ip", "-n", this.ns("br"), "link", "set", `q${n}`, "up"]);
+      sh(["ip", "-n", this.ns(n), "link", "set", "eth1", "up"]);
+      sh(["ip", "-n", this.ns(n), "addr", "add", `${ADDR[n].replace("10.88.", "10.89.")}/24`, "dev", "eth1"]);
+    }
+  }
+  cable1(n: "a" | "b", up: boolean): void {
+    sh(["ip", "-n", this.ns("br"), "link", "set", `q${n}`, up ? "up" : "down"]);
+  }
   /** The cable of host n is pulled on the switch side: n loses carrier, the peer hears nothing. */
   cable(n: "a" | "b", up: boolean): void {
     sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, up ? "up" : "down"]);
@@ -74,8 +90,8 @@ class Lab {
   partition(on: boolean): void {
     for (const n of ["a", "b"]) sh(["ip", "netns", "exec", this.ns("br"), "bridge", "link", "set", "dev", `p${n}`, "isolated", on ? "on" : "off"]);
   }
-  hasVip(n: "a" | "b", vip = VIP): boolean {
-    return sh(["ip", "-n", this.ns(n), "-4", "-o", "addr", "show", "dev", "eth0"]).includes(` ${vip}/`);
+  hasVip(n: "a" | "b", vip = VIP, dev = "eth0"): boolean {
+    return sh(["ip", "-n", this.ns(n), "-4", "-o", "addr", "show", "dev", dev]).includes(` ${vip}/`);
   }
   async down(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
@@ -139,7 +155,7 @@ class Lvsd extends Proc {
     cfg: Record<string, unknown>,
   ) {
     const file = join(lab.dir, `lvsd-${host}.json`);
-    writeFileSync(file, JSON.stringify(lvsdConfig(cfg)));
+    writeFileSync(file, JSON.stringify("instances" in cfg ? cfg : lvsdConfig(cfg)));
     super(lab, lab.ns(host), [process.execPath, BUNDLE, "--config", file]);
   }
   records(from = 0): Rec[] {
@@ -513,6 +529,48 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
         assert.equal(a.status().instances[0]!.transitions, before, "reload changed the state");
       } finally {
         await a.stop();
+      }
+    });
+  });
+
+  test("a sync group moves together: a tracked link down on the master puts both instances in FAULT, the peer takes both", { timeout: 60_000 }, async () => {
+    await withLab(async (lab) => {
+      lab.upSecond();
+      const VIP2 = "10.89.0.100";
+      const cfg = (priority: number) => {
+        const one = lvsdConfig({ priority }) as { instances: Array<Record<string, unknown>>; syncGroups: unknown[] };
+        const i1 = one.instances[0]!;
+        const i2 = { ...i1, name: "VI_2", interface: "eth1", vrid: 52, vips: [{ address: VIP2, prefix: 24, dev: "eth1" }] };
+        return { ...one, instances: [i1, i2], syncGroups: [{ name: "G", instances: ["VI_1", "VI_2"], notify: {} }] };
+      };
+      const a = new Lvsd(lab, "a", cfg(200));
+      const b = new Lvsd(lab, "b", cfg(100));
+      try {
+        await a.waitLine((l) => l.includes('"msg":"sync group entering MASTER state"'), 10_000);
+        await sleep(1500);
+        assert.ok(lab.hasVip("a") && lab.hasVip("a", VIP2, "eth1"));
+        assert.ok(!lab.hasVip("b") && !lab.hasVip("b", VIP2, "eth1"));
+        const mb = b.mark();
+        const t0 = Date.now();
+        lab.cable1("a", false); // only eth1 of a: VI_2 sees its link down
+        await b.waitLine((l) => l.includes('"msg":"sync group entering MASTER state"'), 8000, mb);
+        const took = Date.now() - t0;
+        await sleep(300);
+        note(`sync group: eth1 cut on the master -> peer group MASTER after ~${took} ms; master's VI_1 went FAULT with VI_2`);
+        assert.equal(a.entered("FAULT").length, 2, "both instances of the master's group in FAULT");
+        assert.ok(!lab.hasVip("a") && !lab.hasVip("a", VIP2, "eth1"), "the faulted group kept a VIP");
+        assert.ok(lab.hasVip("b") && lab.hasVip("b", VIP2, "eth1"));
+        const st = a.status();
+        assert.deepEqual(st.instances.map((i) => i.state), ["FAULT", "FAULT"]);
+        const ma = a.mark();
+        const mb2 = b.mark();
+        lab.cable1("a", true);
+        await a.waitLine((l) => l.includes('"msg":"sync group entering MASTER state"'), 12_000, ma);
+        await b.waitLine((l) => l.includes('"msg":"sync group entering BACKUP state"'), 4000, mb2);
+        await sleep(300);
+        assert.ok(lab.hasVip("a") && lab.hasVip("a", VIP2, "eth1") && !lab.hasVip("b") && !lab.hasVip("b", VIP2, "eth1"));
+      } finally {
+        await Promise.all([a.stop(), b.stop()]);
       }
     });
   });

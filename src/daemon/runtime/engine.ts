@@ -101,7 +101,11 @@ export class Engine {
     this.#cfg = cfg;
     const [links, addrs] = await Promise.all([this.#d.net.links(), this.#d.addresses.list()]);
     const allVips = new Set(cfg.instances.flatMap((i) => i.vips.map((v) => v.address)));
-    for (const i of cfg.instances) this.#create(i, pickPrimary(i, addrs, allVips));
+    for (const i of cfg.instances) {
+      const primary = pickPrimary(i, addrs, allVips);
+      if (primary === "0.0.0.0") this.#log.warn("no IPv4 address on the interface: adverts go out with source 0.0.0.0 and ties cannot be broken", { instance: i.name, interface: i.interface });
+      this.#create(i, primary);
+    }
     this.#setGroups(cfg);
     await this.#d.channel.configure(this.#endpoints());
     const upSet = new Set(links.filter((l) => l.up).map((l) => l.ifname));
