@@ -46,8 +46,9 @@ export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
   const stampDir = stamp.replace(/\/[^/]*$/, "") || "/";
   const steps: Step[] = [
     shellStep(`mkdir -p ${q(workdir)} ${q(stampDir)} && rm -f ${q(stamp)}`, `prepare ${workdir}`),
-    { kind: "put", path: `${workdir}/${d.name}-${d.version}.tar.gz`, content: d.tarball, mode: 0o644, describe: `upload ${d.name}-${d.version}.tar.gz` },
-    shellStep(`rm -rf ${q(src)} && mkdir -p ${q(src)} && tar -xzf ${q(`${workdir}/${d.name}-${d.version}.tar.gz`)} -C ${q(src)} --strip-components=1`, "unpack"),
+    { kind: "put", path: `${workdir}/${d.name}-${d.version}.tar`, content: d.tarball, mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },
+    // GNU tar detects the compression (gz, xz, bz2) itself.
+    shellStep(`rm -rf ${q(src)} && mkdir -p ${q(src)} && tar -xf ${q(`${workdir}/${d.name}-${d.version}.tar`)} -C ${q(src)} --strip-components=1`, "unpack"),
     shellStep(`cd ${q(src)} && ./configure ${configureArgs(d).map(q).join(" ")}`, `./configure ${configureArgs(d).join(" ")}`, { timeoutMs: 20 * 60_000 }),
     shellStep(`cd ${q(src)} && make -j"$(nproc)"`, "make -j$(nproc)", { timeoutMs: 60 * 60_000 }),
     shellStep(`cd ${q(src)} && make install`, "make install", { timeoutMs: 20 * 60_000 }),
