@@ -51,7 +51,9 @@ export interface LabInventoryOptions {
 export function writeLabInventory(lab: Lab, o: LabInventoryOptions): string {
   const services = o.services ?? [{ vip: lab.freeAddress(0), port: 80, real_servers: o.realservers }];
   const hosts: Record<string, Record<string, unknown>> = {};
-  for (const n of [...o.directors, ...o.realservers]) hosts[n] = { address: lab.host(n).address, ...(o.hostSettings?.[n] ?? {}) };
+  // A host not in the lab needs `address` in hostSettings (e.g. directors that never answer:
+  // the bootstrap only connects to real servers).
+  for (const n of [...o.directors, ...o.realservers]) hosts[n] = { address: o.hostSettings?.[n]?.address ?? lab.host(n).address, ...(o.hostSettings?.[n] ?? {}) };
   // Every service VIP sits in the one VRRP instance, as a real cluster would have it.
   const vrrpVips = [...new Set(services.map((s) => `${s.vip}/24`))];
   const inv = {
