@@ -17,7 +17,7 @@ export function resolveSecret(ref: SecretRef, src: SecretSource): string {
   if ("env" in ref) {
     const v = src.env[ref.env];
     if (v === undefined || v === "") {
-      throw new LvsctlError("LVS301", `the secret's environment variable ${ref.env} is not set`, {
+      throw new LvsctlError("LVS212", `the secret's environment variable ${ref.env} is not set`, {
         hint: `export ${ref.env}=... before running lvsctl, or point the inventory at a file with {file: PATH}`,
       });
     }
@@ -27,7 +27,7 @@ export function resolveSecret(ref: SecretRef, src: SecretSource): string {
   try {
     return (src.readFile ?? ((p) => readFileSync(p, "utf8")))(path).replace(/\r?\n$/, "");
   } catch (e) {
-    throw new LvsctlError("LVS302", `cannot read the secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
+    throw new LvsctlError("LVS213", `cannot read the secret file ${ref.file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, {
       hint: "create the file (mode 0600) or fix the path; relative paths are read from the inventory's folder",
       cause: e,
     });
