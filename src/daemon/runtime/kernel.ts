@@ -61,6 +61,8 @@ export class Kernel implements AddressManager, NetEvents {
           const name = l.name ?? this.#names.get(l.ifindex);
           if (!name) return;
           const up = l.event === "new" && linkUp(l);
+          // a deleted link's index may come back for another interface: forget the mapping
+          if (l.event === "del") this.#names.delete(l.ifindex);
           if (this.#lastUp.get(name) === up) return;
           this.#lastUp.set(name, up);
           this.#onLink?.({ ifname: name, up });
