@@ -123,13 +123,6 @@ export interface HostFacts {
 
 const MARK = "@@lvsctl-fact";
 
-/** Paths go into the script quoted; these characters would break the line-based parsers. */
-export function checkPath(path: string): string | undefined {
-  if (!path.startsWith("/")) return `path ${JSON.stringify(path)} must be absolute`;
-  if (/[\n\t\\]/.test(path)) return `path ${JSON.stringify(path)} contains a newline, tab or backslash`;
-  return undefined;
-}
-
 /** sysctl key <-> /proc/sys path: dots separate levels, and a `/` in a key stands for a dot in a name (sysctl(8)). */
 export function sysctlPath(key: string): string {
   return "/proc/sys/" + key.split(".").map((s) => s.replace(/\//g, ".")).join("/");

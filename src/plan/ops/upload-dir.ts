@@ -27,6 +27,8 @@ export function planUploadDir(facts: HostFacts, d: UploadDirDesired): OpPlan {
   const changed: string[] = [];
   for (const f of [...d.files].sort((a, b) => a.rel.localeCompare(b.rel))) {
     if (f.rel.startsWith("/") || f.rel.split("/").includes("..")) throw new PlanError(`upload_dir: ${f.rel} escapes ${d.dest}`);
+    // The manifest is read back line by line (sha256sum output): these would break it.
+    if (/[\n\t\\]/.test(f.rel)) throw new PlanError(`upload_dir: ${JSON.stringify(f.rel)} has a newline, tab or backslash in its name`);
     if (have?.[f.rel] === sha256(f.content)) continue;
     const path = `${d.dest}/${f.rel}`;
     const dir = path.replace(/\/[^/]*$/, "");
