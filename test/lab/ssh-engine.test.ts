@@ -80,12 +80,29 @@ class Lab {
   sockets: Socket[] = [];
 
   constructor() {
+    Lab.removeStale();
     chmodSync(this.dir, 0o755);
     copyFileSync(fixtures + "test-only-client-ed25519", join(this.dir, "client_key"));
     chmodSync(join(this.dir, "client_key"), 0o600);
     writeFileSync(join(this.dir, "authorized_keys"), readFileSync(fixtures + "test-only-client-ed25519.pub"));
     chmodSync(join(this.dir, "authorized_keys"), 0o644);
     mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  }
+
+  /** Throwaway users and sudoers files left by a run that was killed before its cleanup. */
+  static removeStale() {
+    for (const line of readFileSync("/etc/passwd", "utf8").split("\n")) {
+      const [user, , , , , home] = line.split(":");
+      if (user && home && /^lvt-(np|pw)-[0-9a-f]{4}$/.test(user) && home.includes("lvsctl-ssh-lab-") && !existsSync(home)) {
+        spawnSync("userdel", ["-f", user]);
+        rmSync(`/run/sudo/ts/${user}`, { force: true });
+      }
+    }
+    for (const f of readdirSync("/etc/sudoers.d")) {
+      if (!f.startsWith("lvsctl-test-")) continue;
+      const names = readFileSync(join("/etc/sudoers.d", f), "utf8").match(/^lvt-(np|pw)-[0-9a-f]{4}/gm) ?? [];
+      if (names.every((u) => spawnSync("id", [u]).status !== 0)) rmSync(join("/etc/sudoers.d", f), { force: true });
+    }
   }
 
   get clientKey() {
@@ -124,13 +141,12 @@ class Lab {
       ].join("\n") + "\n",
     );
     sh(`${SSHD} -t -f ${conf}`);
-    const proc = spawn(SSHD, ["-D", "-e", "-f", conf], { stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    proc.stderr!.on("data", (d: Buffer) => {
-      log += d.toString();
-      if (log.length > 1_000_000) log = log.slice(-500_000);
-    });
-    const s: Sshd = { name, port, proc, log: () => log, hostKeys: keys.map((k) => fixtures + k + ".pub") };
+    // Logs go to a file (-E), not a pipe: a pipe fills while the test blocks in spawnSync, and
+    // sshd then blocks writing its log.
+    const logFile = join(this.dir, `sshd_${name}.log`);
+    const proc = spawn(SSHD, ["-D", "-E", logFile, "-f", conf], { stdio: "ignore" });
+    const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+    const s: Sshd = { name, port, proc, log, hostKeys: keys.map((k) => fixtures + k + ".pub") };
     this.sshds.push(s);
     await waitPort(port);
     return s;
