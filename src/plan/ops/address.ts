@@ -121,18 +121,21 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   const mkdir = facts.exists.includes(stateDir) ? [] : [execStep(["mkdir", "-p", "-m", "0755", stateDir])];
   const recordedUnion = toAdd.some((k) => !owned.includes(k));
   if (recordedUnion) steps.push(...mkdir, ...put(stateContent(union)).steps.map((s) => ({ ...s, describe: `record ${statePath}` })));
-  // 2. Live changes.
+  // 2. Live changes: one `ip` for one change, `ip -batch -` (one round trip) for several.
+  const live_: string[] = [];
   for (const k of toAdd) {
     const a = parseAddressKey(k)!;
     if (links.size && !links.has(a.dev)) throw new PlanError(`interface ${a.dev} does not exist on this host (for ${a.address})`);
-    steps.push(execStep([IP, "addr", "replace", `${a.address}/${a.prefix}`, "dev", a.dev]));
+    live_.push(`addr replace ${a.address}/${a.prefix} dev ${a.dev}`);
     why.push(`add ${a.address}/${a.prefix} on ${a.dev}`);
   }
   for (const k of toRemove) {
     const a = parseAddressKey(k)!;
-    steps.push(execStep([IP, "addr", "del", `${a.address}/${a.prefix}`, "dev", a.dev]));
+    live_.push(`addr del ${a.address}/${a.prefix} dev ${a.dev}`);
     why.push(`remove ${a.address}/${a.prefix} from ${a.dev} (no longer wanted)`);
   }
+  if (live_.length === 1) steps.push(execStep([IP, ...live_[0]!.split(" ")]));
+  else if (live_.length > 1) steps.push({ kind: "exec", cmd: { argv: [IP, "-batch", "-"] }, stdin: live_.join("\n") + "\n", describe: live_.map((l) => `ip ${l}`).join("; ") });
   // 3. Persist: the unit restores them on boot.
   const unitPlan = planFile(facts, { path: unitPath, content: addressUnitContent(d), mode: 0o644, owner: "root", group: "root" }, ctx);
   let diff: string | undefined;

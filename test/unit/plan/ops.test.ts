@@ -204,3 +204,17 @@ test("address: a host that never had addresses and wants none gets no unit", () 
   assert.equal(p.status, "ok");
   assert.equal(p.reason, "no addresses wanted");
 });
+
+test("address: several live changes go in one `ip -batch -` round trip", () => {
+  const state = stateContent({ version: 1, addresses: { "lvs-rs-vip.service": ["10.0.0.100/32 dev lo"] } });
+  const f = withFile(
+    baseFacts({ exists: ["/var/lib/lvsctl"], addresses: [...baseFacts().addresses, { dev: "lo", family: "inet", address: "10.0.0.100", prefix: 32, scope: "global" }] }),
+    "/var/lib/lvsctl/state.json",
+    state,
+  );
+  const p = planAddress(f, { unit: "lvs-rs-vip.service", addresses: [{ address: "10.0.0.150", prefix: 32, dev: "lo" }, { address: "fd00::150", prefix: 128, dev: "lo" }] }, ctx);
+  const batch = p.steps.find((s) => s.kind === "exec" && "argv" in s.cmd && s.cmd.argv.includes("-batch"));
+  assert.ok(batch && batch.kind === "exec");
+  assert.equal(batch.stdin, "addr replace 10.0.0.150/32 dev lo\naddr replace fd00::150/128 dev lo\naddr del 10.0.0.100/32 dev lo\n");
+  assert.equal(p.steps.filter((s) => s.kind === "exec" && "argv" in s.cmd && s.cmd.argv[0] === "/sbin/ip").length, 1);
+});
