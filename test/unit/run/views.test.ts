@@ -73,3 +73,24 @@ test("listr view: a tree per host that finishes, host names in titles, recap aft
   assert.match(tree, /rs1: ok=0 changed=3 failed=0 skipped=0/);
   assert.match(s.text(), /RECAP[\s\S]*rs3 {2}ok=0 {2}changed=0 {2}failed=0 {2}unreachable=1/);
 });
+
+test("runWithOutput: plain lines on a non-TTY stream, --json lines when asked, the exit code back", async () => {
+  const { runWithOutput } = await import("../../../src/run/report.js");
+  for (const json of [false, true]) {
+    const chunks: string[] = [];
+    const stream = Object.assign(new Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) }), { isTTY: false }) as unknown as NodeJS.WriteStream;
+    const sims = { rs1: new SimHost({ name: "rs1" }) };
+    const r = await runWithOutput({
+      cluster: labCluster(),
+      playbook: parsePlaybook(`- { name: p, hosts: rs1, tasks: [ { name: f, file: { path: /etc/f, content: "x" } } ] }`, "p.yml").playbook!,
+      connector: new SimConnector(sims),
+      policy: { knownHostsFiles: [], acceptNew: false },
+      signal: new AbortController().signal,
+      output: { json, stream },
+    });
+    assert.equal(r.exitCode, 0);
+    const text = chunks.join("");
+    if (json) assert.ok(text.trimEnd().split("\n").every((l) => JSON.parse(l).type));
+    else assert.match(text, /^rs1 \| changed: f: file missing$/m);
+  }
+});
