@@ -576,6 +576,12 @@ export class SshConnection implements HostConnection {
         );
       case "no-sudo":
         throw sshError(SshError.BecomeNoSudo, `${this.host}: sudo is not installed (${stderr})`, "install sudo on the host, or log in as root");
+      case "requiretty":
+        throw sshError(
+          SshError.BecomeFailed,
+          `${this.host}: sudo requires a terminal here (Defaults requiretty): ${stderr}`,
+          `lvsctl runs commands without a pty; drop requiretty for ${this.#target.user} (e.g. \`Defaults:${this.#target.user} !requiretty\` in sudoers), or log in as root`,
+        );
       case "denied":
         throw sshError(SshError.BecomeDenied, `${this.host}: ${this.#target.user} may not use sudo to become ${user}: ${stderr}`, "add the user to sudoers (e.g. the sudo group)");
       default:
@@ -660,6 +666,7 @@ export class SshConnection implements HostConnection {
         this.#opened++;
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
+        const sudoSaid: Buffer[] = [];
         let exitCode: number | null = null;
         let exitSignal: string | undefined;
         let timedOut = false;
@@ -707,8 +714,11 @@ export class SshConnection implements HostConnection {
         });
         ch.stderr.on("data", (d: Buffer) => {
           if (!scanner) return takeStderr(d);
+          // Before the command starts, stderr is sudo's (lecture, "Sorry, try again"): kept for
+          // the error message, not mixed into the command's output.
           const r = scanner.push(d);
-          takeStderr(r.out);
+          sudoSaid.push(r.before);
+          takeStderr(r.after);
           for (const hit of r.hits) {
             if (hit === "prompt") {
               prompts++;
@@ -730,11 +740,11 @@ export class SshConnection implements HostConnection {
         });
         ch.on("close", () => {
           release();
-          if (scanner) takeStderr(scanner.flush());
+          if (scanner) (started ? takeStderr : (b: Buffer) => sudoSaid.push(b))(scanner.flush());
           if (timedOut) return;
           const stderr = Buffer.concat(errOut);
           if (password && !started) {
-            const text = stderr.toString("utf8").trim();
+            const text = Buffer.concat([...sudoSaid, stderr]).toString("utf8").trim();
             settle(() =>
               reject(
                 wrongPassword || /incorrect password|Sorry, try again/i.test(text)

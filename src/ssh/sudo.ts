@@ -30,12 +30,13 @@ export function sudoProbeCommand(user: string): string {
   return `sudo -n -u ${shellQuote(user)} -- true`;
 }
 
-export type ProbeVerdict = "nopasswd" | "password-required" | "no-sudo" | "denied" | "other";
+export type ProbeVerdict = "nopasswd" | "password-required" | "no-sudo" | "denied" | "requiretty" | "other";
 
 /** Read the probe's exit code and stderr (sudo's messages, LC_ALL may vary: match loosely). */
 export function classifySudoProbe(code: number | null, stderr: string): ProbeVerdict {
   if (code === 0) return "nopasswd";
   if (code === 127 || /sudo: (not found|command not found)|sudo: No such file/i.test(stderr)) return "no-sudo";
+  if (/must have a tty|requiretty/i.test(stderr)) return "requiretty";
   if (/password is required/i.test(stderr)) return "password-required";
   if (/not in the sudoers|not allowed to|may not run sudo/i.test(stderr)) return "denied";
   return "other";
@@ -85,9 +86,13 @@ export class StderrMarkerScanner {
     ];
   }
 
-  /** Returns the bytes to pass on and the markers seen, in order. */
-  push(chunk: Buffer): { out: Buffer; hits: MarkerHit[] } {
-    if (this.#done) return { out: chunk, hits: [] };
+  /**
+   * Returns the bytes to pass on (`out`), split into what came before the `started` marker
+   * (sudo's own words: lecture, "Sorry, try again") and after it (the command's stderr), and
+   * the markers seen, in order.
+   */
+  push(chunk: Buffer): { out: Buffer; before: Buffer; after: Buffer; hits: MarkerHit[] } {
+    if (this.#done) return { out: chunk, before: Buffer.alloc(0), after: chunk, hits: [] };
     // latin1 maps bytes 1:1 to code units, so offsets are byte offsets and nothing is re-encoded.
     let s = this.#pending + chunk.toString("latin1");
     this.#pending = "";
@@ -105,14 +110,17 @@ export class StderrMarkerScanner {
       hits.push(best.kind);
       if (best.kind === "started") {
         this.#done = true;
-        return { out: Buffer.from(out + s, "latin1"), hits };
+        const before = Buffer.from(out, "latin1");
+        const after = Buffer.from(s, "latin1");
+        return { out: Buffer.concat([before, after]), before, after, hits };
       }
     }
     // Hold back a tail that could be the start of a marker split across chunks.
     const keep = this.#partialTail(s);
     this.#pending = s.slice(s.length - keep);
     out += s.slice(0, s.length - keep);
-    return { out: Buffer.from(out, "latin1"), hits };
+    const before = Buffer.from(out, "latin1");
+    return { out: before, before, after: Buffer.alloc(0), hits };
   }
 
   /** Whatever is held back, at the end of the stream. */

@@ -39,6 +39,7 @@ test("the sudo probe's answers are classified", () => {
   assert.equal(classifySudoProbe(127, "sh: 1: sudo: not found"), "no-sudo");
   assert.equal(classifySudoProbe(1, "bob is not in the sudoers file."), "denied");
   assert.equal(classifySudoProbe(1, "Sorry, user bob is not allowed to execute '/usr/bin/true' as root on h."), "denied");
+  assert.equal(classifySudoProbe(1, "sudo: sorry, you must have a tty to run sudo"), "requiretty");
   assert.equal(classifySudoProbe(1, "something else"), "other");
 });
 
@@ -47,11 +48,17 @@ test("scanner strips markers split across chunks and reports them in order", () 
   const whole = `lecture\n${markers.prompt}${markers.started}out ${markers.prompt} kept`;
   const hits: string[] = [];
   let out = "";
+  let before = "";
+  let after = "";
   for (let i = 0; i < whole.length; i += 3) {
     const r = s.push(Buffer.from(whole.slice(i, i + 3), "latin1"));
     hits.push(...r.hits);
     out += r.out.toString("latin1");
+    before += r.before.toString("latin1");
+    after += r.after.toString("latin1");
   }
+  assert.equal(before, "lecture\n", "sudo's words come before the command starts");
+  assert.equal(after, `out ${markers.prompt} kept`);
   out += s.flush().toString("latin1");
   assert.deepEqual(hits, ["prompt", "started"]);
   // after `started`, the command's own output is passed through untouched
