@@ -465,43 +465,66 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
     });
   });
 
-  test("SIGKILL on the master: the VIP stays; the restarted lvsd adopts it; the backup never takes over", { timeout: 40_000 }, async () => {
-    await withLab(async (lab) => {
-      let a = new Lvsd(lab, "a", { priority: 200 });
-      const b = new Lvsd(lab, "b", { priority: 100 });
-      try {
-        await a.waitState("MASTER", 8000);
-        await sleep(1500);
-        const mb = b.mark();
-        let absent = 0;
-        let polls = 0;
+  // v2/1 s with the rendered unit's RestartSec=1s; v3/0.1 s with systemd's default RestartSec (100 ms)
+  for (const c of [
+    { version: 2 as const, intervalCs: 100, restartMs: 1000 },
+    { version: 3 as const, intervalCs: 10, restartMs: 100 },
+  ]) {
+    test(`SIGKILL on the master (v${c.version}, adverts ${c.intervalCs * 10} ms, restart after ${c.restartMs} ms): the VIP stays, the restart adopts it, no second master beyond one advert`, { timeout: 40_000 }, async () => {
+      await withLab(async (lab) => {
+        const o = { version: c.version, intervalCs: c.intervalCs };
+        let a = new Lvsd(lab, "a", { priority: 200, ...o });
+        const b = new Lvsd(lab, "b", { priority: 100, ...o });
         let polling = true;
-        const poller = (async () => {
-          while (polling) {
-            polls++;
-            if (!lab.hasVip("a")) absent++;
-            await sleep(10);
-          }
-        })();
-        const t0 = Date.now();
-        a.signal("SIGKILL");
-        await a.exited;
-        await sleep(300); // systemd's RestartSec would be about here
-        a = new Lvsd(lab, "a", { priority: 200 });
-        const back = (await a.waitState("MASTER", 5000)) - t0;
-        await a.waitLine((l) => l.includes("adopting"), 1000);
-        await sleep(DOWN_100 + 1000);
-        polling = false;
-        await poller;
-        note(`SIGKILL + restart 300 ms later: MASTER again ${back} ms after the kill; VIP absent in ${absent} of ${polls} polls; backup MASTER ${b.entered("MASTER", mb).length} times`);
-        assert.equal(absent, 0, "the VIP left the interface");
-        assert.deepEqual(b.entered("MASTER", mb), [], "a second master appeared");
-        assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
-      } finally {
-        await Promise.all([a.stop(), b.stop()]);
-      }
+        let poller: Promise<void> = Promise.resolve();
+        try {
+          await a.waitState("MASTER", 8000);
+          await sleep(1500);
+          const mb = b.mark();
+          let absent = 0;
+          let polls = 0;
+          poller = (async () => {
+            while (polling) {
+              polls++;
+              if (!lab.hasVip("a")) absent++;
+              await sleep(10);
+            }
+          })();
+          const t0 = Date.now();
+          a.signal("SIGKILL");
+          await a.exited;
+          await sleep(c.restartMs);
+          a = new Lvsd(lab, "a", { priority: 200, ...o });
+          const aBack = await a.waitState("MASTER", 10_000);
+          const back = aBack - t0;
+          await a.waitLine((l) => l.includes("adopting"), 1000);
+          await sleep(masterDownMs(100, c.intervalCs * 10) + 1000);
+          polling = false;
+          await poller;
+          const bm = b.entered("MASTER", mb).map((r) => Date.parse(r.ts));
+          const bb = b.entered("BACKUP", mb).map((r) => Date.parse(r.ts));
+          // If lvsd was down longer than the backup's master-down interval (restart delay + start-up
+          // on a loaded box), the backup legitimately took over meanwhile: that is not a second
+          // master caused by the restart. What the restart must guarantee: the VIP never left, and
+          // once the restarted lvsd claims mastership the other master yields within one advert.
+          const dualAfter = bm.length ? Math.max(0, Math.max(...bb) - aBack) : 0;
+          note(
+            `SIGKILL (v${c.version}, ${c.intervalCs * 10} ms adverts) + restart after ${c.restartMs} ms: MASTER again ${back} ms after the kill; ` +
+              `VIP absent in ${absent} of ${polls} polls; backup became MASTER ${bm.length} time(s)` +
+              (bm.length ? ` (lvsd was down longer than the ${masterDownMs(100, c.intervalCs * 10).toFixed(0)} ms master-down), yielding ${dualAfter} ms after the restarted lvsd claimed it` : ""),
+          );
+          assert.equal(absent, 0, "the VIP left the interface");
+          assert.ok(dualAfter <= c.intervalCs * 10 + 50, `a second master for ${dualAfter} ms after the restart`);
+          if (back + 200 < masterDownMs(100, c.intervalCs * 10)) assert.deepEqual(bm, [], "the backup took over although lvsd was back in time");
+          assert.ok(lab.hasVip("a") && !lab.hasVip("b"));
+        } finally {
+          polling = false;
+          await poller;
+          await Promise.all([a.stop(), b.stop()]);
+        }
+      });
     });
-  });
+  }
 
   test("a VIP removed by someone else is put back and counted; SIGHUP adds a VIP without touching the other", { timeout: 40_000 }, async () => {
     await withLab(async (lab) => {
