@@ -22,8 +22,14 @@ export interface ExecOptions {
   onStderr?: (chunk: Buffer) => void;
 }
 
+/**
+ * A finished command. A non-zero exit is a result, not an exception; what stops a host (connect,
+ * auth, host key, lost connection, exec timeout, sudo, putFile) is thrown as an LvsctlError with a
+ * code from errors.ts (`isUnreachable(err)` tells the recap's "unreachable" apart).
+ */
 export interface ExecResult {
   code: number | null; // null when killed by a signal
+  /** Node's form, e.g. "SIGKILL". */
   signal?: string;
   stdout: Buffer;
   stderr: Buffer;
