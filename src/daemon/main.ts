@@ -10,6 +10,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
+import { performance } from "node:perf_hooks";
 import { isMainThread } from "node:worker_threads";
 import { parseLvsdConfig, type LvsdConfig } from "./config.js";
 import { createLogger, stdoutSink, type Level, type Logger } from "./log.js";
@@ -119,13 +120,21 @@ async function serve(file: string, initial: LvsdConfig, level: Level): Promise<v
     log.error("VRRP engine failed: exiting so systemd restarts lvsd", { reason: why });
     process.exit(70);
   };
+  const engineT0 = performance.now();
   try {
     host = await EngineHost.start({ config: initial, adapters: "real", logLevel: level, onLog: stdoutSink, onCrash: (r) => !stopping && die(r) });
   } catch (e) {
     log.error("cannot start the VRRP engine", { error: e });
     process.exit(1);
   }
-  log.info("lvsd started", { version: LVSD_VERSION, pid: process.pid, instances: initial.instances.map((i) => i.name) });
+  log.info("lvsd started", {
+    version: LVSD_VERSION,
+    pid: process.pid,
+    instances: initial.instances.map((i) => i.name),
+    // process start to VRRP running, and the part spent in the worker: what a crash restart costs
+    startupMs: Math.round(process.uptime() * 1000),
+    engineStartMs: Math.round(performance.now() - engineT0),
+  });
 
   let status: Server | undefined;
   let statusPort = initial.statusPort;
