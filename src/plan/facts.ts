@@ -155,16 +155,18 @@ export function factScript(req: FactRequest): string {
     "m link; ip -o link show 2>/dev/null",
     "m defroute; ip -o route show default 2>/dev/null; ip -o -6 route show default 2>/dev/null",
   ];
-  if (req.routeTo.length) lines.push(`m routeto; for a in ${quotedList(req.routeTo)}; do printf '%s|' "$a"; ip -o route get "$a" 2>/dev/null | head -n 1; echo; done`);
+  if (req.routeTo.length) lines.push(`m routeto; for a in ${quotedList(req.routeTo)}; do printf '%s|' "$a"; ip -o route get "$a" 2>/dev/null; echo; done`);
   if (req.sysctls.length)
     // One grep for every value (`path:value` lines). Not the shell's `read`: dash reads byte by
     // byte, and /proc/sys integer files answer a read at a non-zero offset with EOF ("4096" -> "4").
     lines.push(`m sysctl; grep -sH '' ${req.sysctls.map(globPath).join(" ")}`);
-  if (req.sha256.length) lines.push(`m sha256; for f in ${quotedList(req.sha256)}; do [ -f "$f" ] && sha256sum "$f"; done`);
-  if (req.stats.length) lines.push(`m stats; for f in ${quotedList(req.stats)}; do [ -e "$f" ] && stat -c '%a %U %G %n' "$f"; done`);
+  // One sha256sum / stat for all the files that exist (the list is built with shell builtins;
+  // only regular files are hashed, so a FIFO at a managed path cannot hang the script).
+  if (req.sha256.length) lines.push(`m sha256; set --; for f in ${quotedList(req.sha256)}; do [ -f "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && sha256sum -- "$@"`);
+  if (req.stats.length) lines.push(`m stats; set --; for f in ${quotedList(req.stats)}; do [ -e "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && stat -c '%a %U %G %n' -- "$@"`);
   if (req.exists.length) lines.push(`m exists; for f in ${quotedList(req.exists)}; do [ -e "$f" ] && printf '%s\\n' "$f"; done`);
   if (req.contents.length)
-    lines.push(`m contents; for f in ${quotedList(req.contents)}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 < "$f" | tr -d '\\n'; echo; fi; done`);
+    lines.push(`m contents; for f in ${quotedList(req.contents)}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 -w 0 < "$f"; echo; fi; done`);
   if (req.manifests.length) lines.push(`m manifests; for d in ${quotedList(req.manifests)}; do [ -d "$d" ] && { printf 'dir %s\\n' "$d"; find "$d" -type f -exec sha256sum {} +; }; done`);
   if (req.units.length)
     // One systemctl for all units (is-enabled + is-active per unit would be two each).
