@@ -57,6 +57,9 @@ export type RunEvent = Base &
 
 export type RunEventOf<T extends RunEvent["type"]> = Extract<RunEvent, { type: T }>;
 
+/** An event as the executor builds it, before the run clock stamps `t`. */
+export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, "t"> : never) : never;
+
 export function emptyRecap(): HostRecap {
   return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, warnings: 0 };
 }

@@ -26,7 +26,7 @@ import { PlanError } from "../plan/ops/errors.js";
 import type { OpPlan, PlanContext, Step } from "../plan/ops/types.js";
 import { isUnreachable } from "../ssh/errors.js";
 import type { Connector, HostConnection, HostKeyPolicy, ConnectTarget } from "../ssh/types.js";
-import { emptyRecap, maskDeep, type HostRecap, type RunEvent, type TaskStatus } from "./events.js";
+import { emptyRecap, maskDeep, type HostRecap, type RunEvent, type RunEventInput, type TaskStatus } from "./events.js";
 import { loadPlaybook, type Play, type Playbook, type Task } from "./playbook.js";
 import { batches, selectHosts, taskSelected } from "./select.js";
 import { connectTarget, needsBecome, type ResolveSecret } from "./target.js";
@@ -159,7 +159,7 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const playbook = typeof p.playbook === "string" ? loadPlaybook(p.playbook) : p.playbook;
   const ctx: PlanContext = { diff: opts.diff === true };
   const check = opts.check === true;
-  const emit = (e: Omit<RunEvent, "t"> | RunEvent) => p.onEvent?.(maskDeep({ ...e, t: Math.round(now() - t0) } as RunEvent, secrets.mask));
+  const emit = (e: RunEventInput) => p.onEvent?.(maskDeep({ ...e, t: Math.round(now() - t0) } as RunEvent, secrets.mask));
   const aborted = () => p.signal?.aborted === true;
   const recap: Record<string, HostRecap> = {};
   const conns = new Map<string, HostConnection>();
