@@ -4,8 +4,8 @@
 //   [--settings v2,v3] [--scenarios linkcut,stop,crash] [--idle-sec S] [--no-build]
 // See README.md beside this file for what each number means.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -27,7 +27,7 @@ import { cpuTicks, runNs, keepalived, killAll, lvsd, PRIORITY, SETTINGS, type Da
 import { has, Lab, MAC, Proc, sh, sleep, VIP } from "./lab.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
-const BUNDLE = join(ROOT, "dist/lvsd/lvsd.cjs");
+const DIST = join(ROOT, "dist/lvsd");
 const ADDON = join(ROOT, "native/build/Release/lvsd_socket.node");
 const KEEPALIVED = "/usr/sbin/keepalived";
 /** The client's probe period (issue 4 item 7). */
@@ -79,6 +79,7 @@ function preflight(o: Options): string | undefined {
   for (const c of ["ip", "ping", "tcpdump"]) if (!has(c)) return `needs ${c}`;
   if (o.daemons.includes("keepalived") && !existsSync(KEEPALIVED)) return `needs Debian's keepalived (${KEEPALIVED}): apt-get install keepalived`;
   if (o.daemons.includes("lvsd") && !existsSync(ADDON)) return "needs lvsd's native addon: run `npm run build:native` first";
+  if (o.daemons.includes("lvsd") && !o.build && !existsSync(join(DIST, "lvsd.cjs"))) return "needs lvsd's bundle: run `node scripts/build-lvsd.mjs` (or drop --no-build)";
   return undefined;
 }
 
@@ -225,11 +226,6 @@ class Group {
     return this.wire.find((e) => e.atMs > after && pred(e));
   }
 
-  lastWire(pred: (e: WireEvent) => boolean, before: number): WireEvent | undefined {
-    for (let k = this.wire.length - 1; k >= 0; k--) if (this.wire[k]!.atMs <= before && pred(this.wire[k]!)) return this.wire[k];
-    return undefined;
-  }
-
   async resources(idleSec: number): Promise<Resources> {
     const tck = Number(sh(["getconf", "CLK_TCK"]).trim()) || 100;
     const pids = this.a.pids();
@@ -286,15 +282,15 @@ class Group {
     if (!adv) return this.fail("linkcut", rep, "no advert from A to align the cut with");
     const cutAt = Date.now();
     lab.cable("a", false);
+    const advA = parseTcpdumpLine(adv)!;
     const ok = (await this.until(() => lab.hasVip("b"), bound + 5000)) && (await this.resumed(Date.now(), 5000));
     const end = Date.now();
-    const advA = this.lastWire(this.isA, cutAt)!;
     const diag = {
       cutAfterAdvertMs: cutAt - advA.atMs,
       bAdvertAfterAdvertMs: rel(this.firstWire(this.isB, cutAt), advA.atMs),
       bGarpAfterAdvertMs: rel(this.firstWire(this.isGarpB, cutAt), advA.atMs),
     };
-    const trial = this.trial("linkcut", rep, cutAt, end, ok ? undefined : "the backup did not take over", diag);
+    const trial = await this.trial("linkcut", rep, cutAt, end, ok ? undefined : "the backup did not take over", diag);
     lab.cable("a", true);
     await this.steady(30_000);
     return trial;
@@ -316,7 +312,7 @@ class Group {
       bAdvertAfterPriorityZeroMs: zero ? rel(this.firstWire(this.isB, zero.atMs), zero.atMs) : null,
       bGarpAfterPriorityZeroMs: zero ? rel(this.firstWire(this.isGarpB, zero.atMs), zero.atMs) : null,
     };
-    const trial = this.trial("stop", rep, stopAt, end, ok ? undefined : "the backup did not take over", diag);
+    const trial = await this.trial("stop", rep, stopAt, end, ok ? undefined : "the backup did not take over", diag);
     if (!exited) killAll(this.a.pids(), "SIGKILL");
     await this.a.proc.exited;
     this.a = this.start("a");
@@ -349,10 +345,12 @@ class Group {
     const end = Date.now();
     const bAdverts = this.wire.filter((e) => e.atMs > killAt && e.kind === "vrrp" && e.srcMac === MAC.b && e.priority > 0).length;
     const diag = { vipKeptAfterKill, reaped, restartAfterKillMs: restartAt - killAt, backupAdverts: bAdverts, steadyAfterKillMs: end - killAt };
-    return this.trial("crash", rep, killAt, end, failed, diag);
+    return await this.trial("crash", rep, killAt, end, failed, diag);
   }
 
-  trial(scenario: Scenario, rep: number, faultAt: number, end: number, failed: string | undefined, diag: Trial["diag"]): Trial {
+  async trial(scenario: Scenario, rep: number, faultAt: number, end: number, failed: string | undefined, diag: Trial["diag"]): Promise<Trial> {
+    // ip(8) calls block this process's loop: let the replies already printed reach this.replies
+    await sleep(300);
     // the gap that holds the fault: from the last reply before it to the first reply after it
     const g: Gap | undefined = longestGap(this.replies, faultAt, end);
     const t: Trial = { daemon: this.daemon.name, setting: this.s.id, scenario, rep, gapMs: g && g.closed ? g.gapMs : null, diag: { ...diag, gapFromFaultMs: g ? g.fromMs - faultAt : null } };
@@ -391,10 +389,16 @@ async function main(): Promise<number> {
     if (r.status !== 0) throw new Error(`scripts/build-lvsd.mjs failed: ${r.stderr}`);
     log(r.stdout.trim());
   }
-  const daemons: Record<DaemonName, Daemon> = { lvsd: lvsd(BUNDLE), keepalived: keepalived(KEEPALIVED) };
+  // A private copy of the bundle and its addon: a rebuild of dist/lvsd while we run (another lab
+  // test, a developer) rewrites lvsd_socket.node in place, and the running daemons, which have it
+  // mapped, then die of SIGSEGV in the middle of a measurement.
+  const snapshot = mkdtempSync(join(tmpdir(), "lvsd-bench-bundle-"));
+  for (const f of readdirSync(DIST)) copyFileSync(join(DIST, f), join(snapshot, f));
+  const daemons: Record<DaemonName, Daemon> = { lvsd: lvsd(join(snapshot, "lvsd.cjs")), keepalived: keepalived(KEEPALIVED) };
   const lab = new Lab();
   const bail = () => {
     killEverything();
+    rmSync(snapshot, { recursive: true, force: true });
     void lab.down().then(() => process.exit(130));
   };
   process.once("SIGINT", bail);
@@ -433,6 +437,7 @@ async function main(): Promise<number> {
   } finally {
     killEverything();
     await lab.down();
+    rmSync(snapshot, { recursive: true, force: true });
   }
 
   const rows: Row[] = [];
