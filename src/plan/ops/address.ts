@@ -9,7 +9,8 @@
 import type { HostFacts } from "../facts.js";
 import { PlanError } from "./errors.js";
 import { planFile } from "./file.js";
-import { change, execStep, ok, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
+import { shellQuote } from "../../ssh/types.js";
+import { change, execStep, ok, shellStep, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
 
 export const STATE_FILE = "/var/lib/lvsctl/state.json";
 export const UNIT_DIR = "/etc/systemd/system";
@@ -143,9 +144,14 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   if (facts.init !== "systemd") {
     warnings.push(`addresses are not persisted: the host does not run systemd, so ${d.unit} cannot restore them on boot`);
   } else {
-    // `systemctl enable` reloads systemd itself (systemctl(1), --no-reload), so a new unit that
-    // still has to be enabled needs no separate daemon-reload; --now starts it in the same call.
+    // A daemon-reload is the costly part (a quarter to most of a second on a small host), so:
+    // - a unit systemd has never loaded is loaded on demand by `enable --no-reload --now`
+    //   (systemd >= 246 retries a not-found unit whose directory changed); older systemd says
+    //   "not found", and then the fallback reloads and enables, in the same round trip;
+    // - `systemctl enable` reloads by itself (systemctl(1), --no-reload), so a changed unit that
+    //   still has to be enabled needs no separate daemon-reload; --now starts it in the same call.
     const unit = facts.units[d.unit];
+    const isNew = unit === undefined || unit.enabled === "not-found";
     const enable = unit?.enabled !== "enabled";
     const start = unit?.active !== "active";
     if (unitPlan.status === "change") {
@@ -154,7 +160,12 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
       why.push(`${d.unit} ${facts.sha256[unitPath] ? "updated" : "installed"}`);
       diff = unitPlan.diff;
     }
-    if (enable) {
+    if (enable && isNew && unitPlan.status === "change") {
+      const u = shellQuote(d.unit);
+      const now = start ? " --now" : "";
+      steps.push(shellStep(`systemctl enable --no-reload${now} --quiet ${u} || { systemctl daemon-reload && systemctl enable${now} --quiet ${u}; }`, `systemctl enable${now} ${d.unit}`));
+      why.push(`enable${start ? " and start" : ""} ${d.unit}`);
+    } else if (enable) {
       // Starting it only runs `ip addr replace` for addresses that are already there.
       steps.push(execStep(["systemctl", "enable", ...(start ? ["--now"] : []), "--quiet", d.unit]));
       why.push(`enable${start ? " and start" : ""} ${d.unit}`);
