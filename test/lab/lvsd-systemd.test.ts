@@ -56,7 +56,7 @@ function note(s: string): void {
 
 interface Snapshot {
   pid: number;
-  instances: Array<{ name: string; state: string; vips: string[]; transitions: number; advertsReceived: number; masterAddress: string | null; rejected: Record<string, number> }>;
+  instances: Array<{ name: string; state: string; advertIntervalMs: number; vips: string[]; transitions: number; advertsReceived: number; masterAddress: string | null; rejected: Record<string, number> }>;
 }
 
 describe("lvsd under systemd on Debian 12's Node 18 (lab containers)", { skip: SKIP ?? false }, () => {
@@ -68,7 +68,13 @@ describe("lvsd under systemd on Debian 12's Node 18 (lab containers)", { skip: S
   // ---- helpers over the lab ----------------------------------------------------------------------
 
   /** The inventory an operator would write: two lvsd directors, one instance, PASS auth from env. */
-  const inventory = (vips: string[]) => `
+  /** v2 at 1 s with PASS auth (the default), or v3 with a fractional interval (no auth: RFC 5798 §9). */
+  interface Vrrp {
+    version: 2 | 3;
+    advertInt: number;
+  }
+  const V2: Vrrp = { version: 2, advertInt: 1 };
+  const inventory = (vips: string[], v: Vrrp) => `
 hosts:
   ds1: { address: ${lab.host("ds1").address} }
   ds2: { address: ${lab.host("ds2").address} }
@@ -79,12 +85,13 @@ vrrp_instances:
   - name: ${INSTANCE}
     interface: eth0
     virtual_router_id: 51
-    authentication: { auth_type: PASS, auth_pass: { env: ${PASS_ENV} } }
-    virtual_ipaddress: [${vips.map((v) => `${v}/24`).join(", ")}]
+    version: ${v.version}
+    advert_int: ${v.advertInt}
+${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${PASS_ENV} } }\n` : ""}    virtual_ipaddress: [${vips.map((v) => `${v}/24`).join(", ")}]
 `;
 
-  function render(vips: string[]): Record<Director, RenderedFile[]> {
-    const r = parseInventory(inventory(vips), "lab-lvsd.yml", { env: { [PASS_ENV]: PASS } });
+  function render(vips: string[], v: Vrrp = V2): Record<Director, RenderedFile[]> {
+    const r = parseInventory(inventory(vips, v), "lab-lvsd.yml", { env: { [PASS_ENV]: PASS } });
     assert.ok(r.ok, `inventory rejected: ${JSON.stringify(r.diagnostics)}`);
     const out = {} as Record<Director, RenderedFile[]>;
     for (const d of DIRECTORS) out[d] = renderDirector(r.cluster, d, { resolveSecret: () => PASS, backend: "lvsd" });
@@ -370,57 +377,87 @@ vrrp_instances:
 
   // ---- 3. crash -----------------------------------------------------------------------------------------
 
+  interface CrashRound {
+    /** From the SIGKILL exit (systemd's journal entry) to systemd starting lvsd again, to lvsd MASTER again. */
+    startedMs: number;
+    masterMs: number;
+    vipAbsent: number;
+    vipSamples: number;
+    vipMaxGapMs: number;
+    /** ds2's longest time as MASTER, by its journal and by its status endpoint sampled every ~50 ms. */
+    dualJournalMs: number;
+    dualPolledMs: number;
+    dualEntries: number;
+    statusSamples: number;
+    statusMaxGapMs: number;
+    statusUnreachable: number;
+    adopted: boolean;
+  }
+
+  /** One SIGKILL of ds1's lvsd with systemd's restart, sampled on both directors. */
+  async function crashRound(phaseMs: number, masterDownMs: number): Promise<CrashRound> {
+    await waitState("ds1", "MASTER", 10_000);
+    await waitState("ds2", "BACKUP", 10_000);
+    await sleep(phaseMs);
+    const pid0 = await mainPid("ds1");
+    const c1 = await cursor("ds1");
+    const c2 = await cursor("ds2");
+    // long enough for RestartSec, Node's start under load and ds2's whole master-down interval
+    const window = RESTART_SEC_MS + 3000 + masterDownMs + 500;
+    const vipSamples = sampler("ds1", vipProbe, window);
+    const stateSamples = sampler("ds2", stateProbe, window);
+    await sleep(300);
+    await sh("ds1", "systemctl kill -s KILL lvsd");
+    await waitFor("a new lvsd main process on ds1", async () => {
+      const p = await mainPid("ds1");
+      return p > 0 && p !== pid0 ? p : undefined;
+    }, 15_000);
+    await waitState("ds1", "MASTER", 15_000);
+    const [v, s] = await Promise.all([vipSamples, stateSamples]);
+    const j1 = await journal("ds1", c1);
+    const j2 = await journal("ds2", c2);
+    const killed = j1.find((r) => /Main process exited, code=killed, status=9\/KILL/.test(r.text))?.rt;
+    const started = j1.find((r) => /^Started lvsd\.service/.test(r.text))?.rt;
+    const master = entered(j1.flatMap((r) => (r.json ? [r.json] : [])), "MASTER")[0];
+    assert.ok(killed !== undefined && started !== undefined, `no SIGKILL exit and restart of lvsd in ds1's journal:\n${j1.map((r) => r.text).join("\n")}`);
+    assert.ok(master !== undefined, "the restarted lvsd did not log MASTER");
+    const r2 = j2.flatMap((r) => (r.json ? [r.json] : []));
+    return {
+      startedMs: started - killed,
+      masterMs: master - killed,
+      vipAbsent: v.filter((x) => !hasAddr(x.out, VIP)).length,
+      vipSamples: v.length,
+      vipMaxGapMs: maxGap(v),
+      dualJournalMs: longestMaster(r2, Date.now()),
+      dualPolledMs: longestRun(s, (o) => sampledState(o) === "MASTER"),
+      dualEntries: entered(r2, "MASTER").length,
+      statusSamples: s.length,
+      statusMaxGapMs: maxGap(s),
+      statusUnreachable: s.filter((x) => sampledState(x.out) === "unreachable").length,
+      adopted: j1.some((r) => r.json?.msg === "VIPs found on the interface at startup: adopting them"),
+    };
+  }
+  const describeRound = (c: CrashRound) =>
+    `systemd started lvsd again +${c.startedMs} ms after the SIGKILL, MASTER (adopted: ${c.adopted}) at +${c.masterMs} ms; ` +
+    `VIP absent in ${c.vipAbsent}/${c.vipSamples} samples on ds1 (max gap ${c.vipMaxGapMs} ms); ` +
+    `ds2 MASTER ${c.dualEntries} time(s) by its journal${c.dualEntries ? ` (longest ${c.dualJournalMs} ms; polled ${c.dualPolledMs} ms)` : ""} ` +
+    `[${c.statusSamples} status samples, max gap ${c.statusMaxGapMs} ms]`;
+
   test("crash: SIGKILL of lvsd on the master (3 rounds); systemd restarts it, the VIP never leaves eth0, no second master beyond one advert", { timeout: 150_000 }, async () => {
     const ROUNDS = 3;
     const restarts0 = await nRestarts("ds1");
     for (let round = 0; round < ROUNDS; round++) {
-      await waitState("ds1", "MASTER", 10_000);
-      await waitState("ds2", "BACKUP", 10_000);
       // a different phase against ds1's 1 s advert timer each round
-      await sleep(400 + round * 330);
-      const pid0 = await mainPid("ds1");
-      const c1 = await cursor("ds1");
-      const c2 = await cursor("ds2");
-      // long enough for RestartSec, Node's start under load and ds2's whole master-down interval
-      const window = RESTART_SEC_MS + 3000 + DOWN_DS2 + 500;
-      const vipSamples = sampler("ds1", vipProbe, window);
-      const stateSamples = sampler("ds2", stateProbe, window);
-      await sleep(300);
-      await sh("ds1", "systemctl kill -s KILL lvsd");
-      const { value: pid1 } = await waitFor("a new lvsd main process on ds1", async () => {
-        const p = await mainPid("ds1");
-        return p > 0 && p !== pid0 ? p : undefined;
-      }, 15_000);
-      await waitState("ds1", "MASTER", 15_000);
-      const [v, s] = await Promise.all([vipSamples, stateSamples]);
-
-      const j1 = await journal("ds1", c1);
-      const j2 = await journal("ds2", c2);
-      const killed = j1.find((r) => /Main process exited, code=killed, status=9\/KILL/.test(r.text))?.rt;
-      const started = j1.find((r) => r.json?.msg === "lvsd started")?.rt;
-      const master = entered(j1.flatMap((r) => (r.json ? [r.json] : [])), "MASTER")[0];
-      assert.ok(killed !== undefined, `no SIGKILL exit of lvsd in ds1's journal:\n${j1.map((r) => r.text).join("\n")}`);
-      assert.ok(started !== undefined && master !== undefined, "the restarted lvsd did not log its start and MASTER");
-      const absent = v.filter((x) => !hasAddr(x.out, VIP));
-      const r2 = j2.flatMap((r) => (r.json ? [r.json] : []));
-      const m2 = entered(r2, "MASTER");
-      const journalDual = longestMaster(r2, Date.now());
-      const polledDual = longestRun(s, (o) => sampledState(o) === "MASTER");
-      note(
-        `crash ${round + 1}/${ROUNDS}: after the SIGKILL lvsd restarted (new pid) and logged "lvsd started" at +${started - killed} ms, MASTER (adopted) at +${master - killed} ms; ` +
-          `VIP absent in ${absent.length}/${v.length} samples on ds1 (max gap ${maxGap(v)} ms); ` +
-          `ds2 MASTER ${m2.length} time(s) by its journal${m2.length ? ` (longest ${journalDual} ms)` : ""}, ` +
-          `${s.filter((x) => sampledState(x.out) === "MASTER").length}/${s.length} status samples (max gap ${maxGap(s)} ms)`,
-      );
-      assert.ok(pid1 !== pid0);
-      assert.ok(v.length >= 20 && s.length >= 20, `too few samples (${v.length}, ${s.length})`);
-      assert.deepEqual(absent, [], "the VIP left ds1's eth0 during the crash and restart");
-      assert.ok(s.every((x) => sampledState(x.out) !== "unreachable"), "ds2's status endpoint did not answer");
-      assert.ok(polledDual <= ADVERT_MS, `ds2 was MASTER for ${polledDual} ms by its status endpoint`);
-      assert.ok(journalDual <= ADVERT_MS, `ds2 was MASTER for ${journalDual} ms by its journal`);
-      assert.ok(j1.some((r) => r.json?.msg === "VIPs found on the interface at startup: adopting them"), "the restarted lvsd did not adopt the VIP");
+      const c = await crashRound(400 + round * 330, DOWN_DS2);
+      note(`crash v2/1 s ${round + 1}/${ROUNDS}: ${describeRound(c)}`);
+      assert.equal(c.vipAbsent, 0, "the VIP left ds1's eth0 during the crash and restart");
+      assert.ok(c.vipSamples >= 20 && c.statusSamples >= 20, `too few samples (${c.vipSamples}, ${c.statusSamples})`);
+      assert.equal(c.statusUnreachable, 0, "ds2's status endpoint did not answer");
+      assert.ok(c.adopted, "the restarted lvsd did not adopt the VIP");
+      assert.ok(c.dualPolledMs <= ADVERT_MS, `ds2 was MASTER for ${c.dualPolledMs} ms by its status endpoint`);
+      assert.ok(c.dualJournalMs <= ADVERT_MS, `ds2 was MASTER for ${c.dualJournalMs} ms by its journal`);
       // systemd waited RestartSec before starting it again
-      assert.ok(started - killed >= RESTART_SEC_MS, `restarted after ${started - killed} ms, before RestartSec`);
+      assert.ok(c.startedMs >= RESTART_SEC_MS - 20, `restarted after ${c.startedMs} ms, before RestartSec`);
     }
     const restarts1 = await nRestarts("ds1");
     note(`crash: NRestarts ${restarts0} -> ${restarts1}`);
@@ -469,6 +506,22 @@ vrrp_instances:
     }
     const ping = await lab.exec("obs", `ping -c 2 -i 0.2 -W 1 ${VIP2}`);
     assert.equal(ping.code, 0, "obs cannot reach the new VIP");
+
+    // a file that skipped the validate step: `systemctl reload` still succeeds (ExecReload only
+    // signals), lvsd refuses the file, says so, and keeps running what it has
+    const good = await sh("ds1", "cat /etc/lvsd/lvsd.json");
+    const c1 = await cursor("ds1");
+    try {
+      await sh("ds1", "printf '{\"version\": 1, \"instances\": 42}' > /etc/lvsd/lvsd.json && systemctl reload lvsd");
+      const { value: refused } = await waitFor("lvsd refusing the bad file", async () => (await records("ds1", c1)).find((r) => r.msg.startsWith("reload refused")), 5000);
+      note(`reload of an invalid file: "${refused.msg}"; still ${(await stateOf("ds1")) ?? "?"} with ${(await eth0Addrs("ds1")).filter((a) => a === VIP || a === VIP2).length} VIPs`);
+      assert.equal(await mainPid("ds1"), pids.ds1);
+      assert.equal(await stateOf("ds1"), "MASTER");
+      assert.deepEqual((await eth0Addrs("ds1")).filter((a) => a === VIP || a === VIP2).sort(), [VIP, VIP2].sort());
+      assert.equal(await transitionsMetric("ds1"), before.ds1);
+    } finally {
+      put("ds1", { path: "/etc/lvsd/lvsd.json", content: good, mode: 0o600 });
+    }
   });
 
   // ---- 5. clean stop and the preempting start -----------------------------------------------------
@@ -562,4 +615,49 @@ vrrp_instances:
     assert.ok(rssKb / 1024 < 200, `RSS ${rssKb} kB`);
     assert.ok(cpu < 10, `idle CPU ${cpu.toFixed(2)} %`);
   });
+
+  // ---- 7. the same crash at VRRPv3 / 0.1 s adverts, still with the rendered unit ------------------
+
+  const V3: Vrrp = { version: 3, advertInt: 0.1 };
+  const DOWN_V3 = masterDownMs(100, 100);
+  const v3Rounds: CrashRound[] = [];
+
+  test("crash at VRRPv3 / 0.1 s adverts with the rendered unit: the VIP never leaves ds1, the restart adopts it", { timeout: 120_000 }, async () => {
+    const files = render([VIP], V3);
+    await Promise.all(DIRECTORS.map((d) => sh(d, "systemctl stop lvsd")));
+    for (const d of DIRECTORS) {
+      const cfg = fileOf(files[d], "/lvsd.json");
+      put(d, cfg);
+      await sh(d, cfg.validate!.replace("%s", cfg.path));
+    }
+    await sh("ds1", "systemctl start lvsd");
+    await waitState("ds1", "MASTER", 15_000);
+    await sh("ds2", "systemctl start lvsd");
+    await waitState("ds2", "BACKUP", 15_000);
+    assert.equal((await status("ds1")).instances[0]!.advertIntervalMs, 100);
+    for (let round = 0; round < 3; round++) {
+      const c = await crashRound(400 + round * 37, DOWN_V3);
+      v3Rounds.push(c);
+      note(`crash v3/0.1 s ${round + 1}/3 (master-down ${DOWN_V3.toFixed(0)} ms, RestartSec 1 s): ${describeRound(c)}`);
+      assert.equal(c.vipAbsent, 0, "the VIP left ds1's eth0 during the crash and restart");
+      assert.ok(c.adopted, "the restarted lvsd did not adopt the VIP");
+      assert.equal(c.statusUnreachable, 0, "ds2's status endpoint did not answer");
+      // whatever happened meanwhile, one master is left: ds1, and ds2 gave the VIP back
+      await waitState("ds2", "BACKUP", 5000);
+      await waitFor("ds2 releasing the VIP", async () => !(await eth0Addrs("ds2")).includes(VIP), 3000);
+    }
+  });
+
+  test(
+    "crash at VRRPv3 / 0.1 s adverts: no second master beyond one advert (issue 4 item 6)",
+    {
+      todo:
+        "ds2's master-down interval (3 x 0.1 s + skew = 361 ms) runs out long before systemd's restart (RestartSec=1s in templates/lvsd.service) " +
+        "and Node's start (0.3-2.3 s measured here) bring lvsd back: ds2 holds the VIP beside ds1 until then; even RestartSec=0 leaves Node's start above the bound",
+    },
+    () => {
+      assert.ok(v3Rounds.length > 0, "the v3 crash test did not run");
+      for (const c of v3Rounds) assert.ok(c.dualJournalMs <= 100, `ds2 was MASTER (holding the VIP beside ds1) for ${c.dualJournalMs} ms`);
+    },
+  );
 });
