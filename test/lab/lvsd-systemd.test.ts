@@ -325,6 +325,9 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       assert.equal(refused.code, 1, `--check accepted a v2 interval of 1.5 s: ${refused.stdout}`);
       await sh(d, `mv ${staged.path} ${cfg.path} && rm -f ${bad.path}`);
       put(d, unit);
+      // systemd's own reading of the rendered unit: no unknown keys, no bad paths
+      const verify = await lab.exec(d, `systemd-analyze verify ${unit.path}`);
+      assert.equal(`${verify.code} ${verify.stderr.trim()}`, "0 ", `systemd-analyze verify ${unit.path} on ${d}`);
       // the config holds the VRRP password: not world-readable
       assert.equal(cfg.mode, 0o600);
     }
@@ -614,6 +617,41 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     // a bound that catches a leak or a runaway loop, not a target: the namespace proof saw ~70 MiB on Node 20
     assert.ok(rssKb / 1024 < 200, `RSS ${rssKb} kB`);
     assert.ok(cpu < 10, `idle CPU ${cpu.toFixed(2)} %`);
+  });
+
+  // ---- 6b. reboot: the enabled unit stops cleanly at shutdown and starts at boot ----------------------
+
+  test("reboot of ds1: lvsd resigns at shutdown (ds2 takes over in the skew time), starts at boot (enabled) and preempts back", { timeout: 120_000 }, async () => {
+    await waitState("ds1", "MASTER", 5000);
+    assert.equal((await sh("ds1", "systemctl is-enabled lvsd")).trim(), "enabled");
+    const c2 = await cursor("ds2");
+    const t0 = Date.now();
+    const { shutdown } = await lab.reboot("ds1");
+    const sshd = Date.now();
+    const { at: back } = await waitState("ds1", "MASTER", 30_000);
+    await waitState("ds2", "BACKUP", 5000);
+    const r2 = await records("ds2", c2);
+    const resigned = r2.find((r) => r.msg === "master resigned (priority 0)");
+    const m2 = entered(r2, "MASTER");
+    assert.equal(shutdown, "clean");
+    assert.ok(resigned, "ds2 never heard ds1 resign (priority 0) during the shutdown");
+    assert.ok(m2[0] !== undefined, "ds2 did not take over while ds1 rebooted");
+    const took = m2[0] - Date.parse(resigned.ts);
+    // a fresh boot: the journal is volatile, so everything of lvsd's here is from this boot
+    const r1 = await records("ds1", "");
+    const up = r1.find((r) => r.msg === "lvsd started");
+    const b1 = entered(r1, "BACKUP")[0];
+    const m1 = entered(r1, "MASTER")[0];
+    assert.ok(up && b1 !== undefined && m1 !== undefined, "ds1's lvsd did not start at boot, go BACKUP, then MASTER");
+    note(
+      `reboot: ds2 MASTER ${took} ms after ds1's priority-0 advert (skew ${SKEW_DS2.toFixed(0)} ms); ds1's sshd back ${sshd - t0} ms after the reboot began, ` +
+        `"lvsd started" at +${Date.parse(up.ts) - t0} ms, MASTER at +${m1 - t0} ms (polled ${back - t0} ms)`,
+    );
+    assert.ok(took <= SKEW_DS2 + 300, `takeover ${took} ms after the priority-0 advert`);
+    assert.ok(m1 - b1 >= masterDownMs(150, ADVERT_MS) - 100, "ds1 preempted before its master-down interval");
+    assert.ok((await eth0Addrs("ds1")).includes(VIP));
+    await waitFor("ds2 releasing the VIP", async () => !(await eth0Addrs("ds2")).includes(VIP), 3000);
+    await waitFor("obs's ARP entry back at ds1", async () => (await neighMac(VIP)) === mac["ds1"], 5000, 50);
   });
 
   // ---- 7. the same crash at VRRPv3 / 0.1 s adverts, still with the rendered unit ------------------
