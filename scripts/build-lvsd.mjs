@@ -3,15 +3,24 @@
 //   dist/lvsd/lvsd.cjs          the daemon (main thread)
 //   dist/lvsd/lvsd-vrrp.cjs     its VRRP worker thread (runtime/worker.ts)
 //   dist/lvsd/lvsd_socket.node  the native addon, loaded by explicit path beside the bundle
-// Usage: node scripts/build-lvsd.mjs   (run `npm run build:native` first for the addon)
+// Usage: node scripts/build-lvsd.mjs [--outdir DIR]   (run `npm run build:native` first)
+// Files are written to a temporary name and renamed, so a daemon or test starting at the same
+// moment never loads a half-written bundle.
 import { build } from "esbuild";
-import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { copyFileSync, existsSync, mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const outdir = join(root, "dist", "lvsd");
+const at = process.argv.indexOf("--outdir");
+const outdir = at > 0 && process.argv[at + 1] ? resolve(process.argv[at + 1]) : join(root, "dist", "lvsd");
 mkdirSync(outdir, { recursive: true });
+
+function writeAtomic(file, data) {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o755 });
+  renameSync(tmp, file);
+}
 
 // Two bundles: the daemon, and the VRRP worker it starts (runtime/worker.ts), which needs neither
 // zod nor the HTTP server, so its V8 isolate stays small.
@@ -33,17 +42,23 @@ const common = {
   // worker.ts's import.meta.resolve("tsx/esm/api") serves source checkouts only (entry *.ts)
   logOverride: { "empty-import-meta": "silent" },
   metafile: true,
+  write: false,
 };
 const result = await build({ ...common, entryPoints: [join(root, "src/daemon/main.ts")], outfile: join(outdir, "lvsd.cjs") });
 const worker = await build({ ...common, entryPoints: [join(root, "src/daemon/runtime/worker.ts")], outfile: join(outdir, WORKER) });
+// the worker first: a new main bundle must never start an old worker bundle's protocol
+for (const f of [...worker.outputFiles, ...result.outputFiles]) writeAtomic(f.path, f.contents);
 
 const addon = join(root, "native/build/Release/lvsd_socket.node");
-if (existsSync(addon)) copyFileSync(addon, join(outdir, "lvsd_socket.node"));
+if (existsSync(addon)) {
+  copyFileSync(addon, join(outdir, `lvsd_socket.node.${process.pid}.tmp`));
+  renameSync(join(outdir, `lvsd_socket.node.${process.pid}.tmp`), join(outdir, "lvsd_socket.node"));
+}
 else console.warn(`build-lvsd: ${addon} is missing; run \`npm run build:native\` (the bundle needs it beside it)`);
 
 const kib = (f) => (statSync(join(outdir, f)).size / 1024).toFixed(0);
 console.log(
-  `build-lvsd: dist/lvsd/lvsd.cjs ${kib("lvsd.cjs")} KiB (${Object.keys(result.metafile.inputs).length} modules), ` +
+  `build-lvsd: ${outdir}/lvsd.cjs ${kib("lvsd.cjs")} KiB (${Object.keys(result.metafile.inputs).length} modules), ` +
     `${WORKER} ${kib(WORKER)} KiB (${Object.keys(worker.metafile.inputs).length} modules)` +
     `${existsSync(join(outdir, "lvsd_socket.node")) ? ", lvsd_socket.node copied" : ""}`,
 );

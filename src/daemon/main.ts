@@ -139,12 +139,17 @@ async function serve(file: string, initial: LvsdConfig, level: Level): Promise<v
   let status: Server | undefined;
   let statusPort = initial.statusPort;
   const openStatus = async (port: number) => {
-    try {
-      status = await startStatusServer({ port, snapshot: () => host.snapshot() });
-      log.info("status endpoint listening", { url: `http://127.0.0.1:${port}/status` });
-    } catch (e) {
-      // The status page is not worth stopping VRRP for.
-      log.error("status endpoint could not listen", { port, error: e });
+    // The status page is not worth stopping VRRP for: retry a little (a previous lvsd may still
+    // hold the port while systemd restarts us), then carry on without it.
+    for (let attempt = 1; attempt <= 10 && !stopping && port === statusPort; attempt++) {
+      try {
+        status = await startStatusServer({ port, snapshot: () => host.snapshot() });
+        log.info("status endpoint listening", { url: `http://127.0.0.1:${port}/status` });
+        return;
+      } catch (e) {
+        log.error("status endpoint could not listen", { port, attempt, error: e });
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
   };
   await openStatus(statusPort);
