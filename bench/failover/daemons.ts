@@ -1,7 +1,7 @@
 // The two daemons under test, behind one small interface, with the same VRRP settings: one
 // instance, VRID 51, initial state BACKUP on both directors, preemption on, the VIP as a /24 on
 // eth0, no authentication, keepalived's gratuitous-ARP defaults (5 at once, 5 more after 5 s).
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { descendants, parseProcStat } from "./analyze.js";
 import { Lab, NET_PREFIX, Proc, VIP } from "./lab.js";
@@ -28,6 +28,9 @@ export interface RunningDaemon {
   readonly proc: Proc;
   /** The daemon's processes now (the root and its descendants). */
   pids(): number[];
+  /** After a crash: remove what a dead instance left that would stop a new one from starting
+   * and that systemd's environment would not have left (see keepalived below). */
+  afterCrash(): void;
 }
 
 export interface Daemon {
@@ -94,7 +97,7 @@ export function lvsd(bundle: string): Daemon {
       const file = join(lab.dir, `lvsd-${host}.json`);
       writeFileSync(file, JSON.stringify(lvsdConfig(host, s)));
       const proc = new Proc(lab, lab.ns(host), [process.execPath, bundle, "--config", file]);
-      return { proc, pids: () => (proc.running ? processTree(proc.pid) : []) };
+      return { proc, pids: () => (proc.running ? processTree(proc.pid) : []), afterCrash: () => undefined };
     },
   };
 }
@@ -130,7 +133,15 @@ export function keepalived(binary: string): Daemon {
       writeFileSync(`${base}.conf`, keepalivedConf(host, s));
       // --vrrp: only the VRRP child; -n: stay in the foreground; -l -D: detailed log on stderr
       const proc = new Proc(lab, lab.ns(host), [binary, "--vrrp", "-n", "-l", "-D", "-f", `${base}.conf`, "-p", `${base}.pid`, "-r", `${base}.vrrp.pid`]);
-      return { proc, pids: () => (proc.running ? processTree(proc.pid) : []) };
+      // A killed keepalived's orphaned VRRP child stays a zombie until PID 1 reaps it, and a
+      // keepalived started meanwhile finds the pid in its pid file alive, says "daemon is already
+      // running" and exits. systemd reaps at once; this machine's PID 1 took 1-1.5 s. The zombie
+      // holds nothing (no sockets, no memory), so the stale pid files are removed instead of
+      // waiting, and the restart comes when systemd's would.
+      const afterCrash = () => {
+        for (const f of [`${base}.pid`, `${base}.vrrp.pid`]) rmSync(f, { force: true });
+      };
+      return { proc, pids: () => (proc.running ? processTree(proc.pid) : []), afterCrash };
     },
   };
 }
@@ -162,6 +173,14 @@ export function runNs(pids: readonly number[]): number {
     }
   }
   return t;
+}
+
+/** An abrupt end of every process at once, so no clean-up code runs anywhere: all are stopped
+ * first (a keepalived parent cannot respawn its child, a child cannot act on its parent's death
+ * signal), then killed. */
+export function crashAll(pids: readonly number[]): void {
+  killAll(pids, "SIGSTOP");
+  killAll(pids, "SIGKILL");
 }
 
 /** Signal every pid, the root first (a keepalived parent that outlives its killed VRRP child

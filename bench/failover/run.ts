@@ -23,7 +23,7 @@ import {
   type Scenario,
   type WireEvent,
 } from "./analyze.js";
-import { cpuTicks, runNs, keepalived, killAll, lvsd, PRIORITY, SETTINGS, type Daemon, type DaemonName, type RunningDaemon, type Setting } from "./daemons.js";
+import { cpuTicks, crashAll, runNs, keepalived, killAll, lvsd, PRIORITY, SETTINGS, type Daemon, type DaemonName, type RunningDaemon, type Setting } from "./daemons.js";
 import { has, Lab, MAC, Proc, sh, sleep, VIP } from "./lab.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -291,7 +291,9 @@ class Group {
       bGarpAfterAdvertMs: rel(this.firstWire(this.isGarpB, cutAt), advA.atMs),
     };
     const trial = await this.trial("linkcut", rep, cutAt, end, ok ? undefined : "the backup did not take over", diag);
+    trial.diag["lastReplyAfterAdvertMs"] = trial.diag["gapFromFaultMs"] === null ? null : cutAt + (trial.diag["gapFromFaultMs"] as number) - advA.atMs;
     lab.cable("a", true);
+    if (!(await lab.cableIs("a", true))) throw new Error("the hub did not bring A's port back up");
     await this.steady(30_000);
     return trial;
   }
@@ -325,13 +327,10 @@ class Group {
   async crash(rep: number): Promise<Trial> {
     const killAt = Date.now();
     const victims = this.a.pids();
-    killAll(victims, "SIGKILL");
+    crashAll(victims);
     await Promise.race([this.a.proc.exited, sleep(5000)]);
     const vipKeptAfterKill = this.lab.hasVip("a");
-    // keepalived's VRRP child, orphaned, stays a zombie until PID 1 reaps it, and a keepalived
-    // started meanwhile sees its pid file's process alive ("daemon is already running") and exits.
-    // systemd reaps at once; some container inits take a second or more, so wait for the reaping.
-    const reaped = await this.until(() => victims.every((p) => !existsSync(`/proc/${p}`)), 10_000);
+    this.a.afterCrash();
     await sleep(Math.max(0, killAt + RESTART_AFTER_MS - Date.now()));
     const restartAt = Date.now();
     this.a = this.start("a");
@@ -344,7 +343,7 @@ class Group {
     }
     const end = Date.now();
     const bAdverts = this.wire.filter((e) => e.atMs > killAt && e.kind === "vrrp" && e.srcMac === MAC.b && e.priority > 0).length;
-    const diag = { vipKeptAfterKill, reaped, restartAfterKillMs: restartAt - killAt, backupAdverts: bAdverts, steadyAfterKillMs: end - killAt };
+    const diag = { processesKilled: victims.length, vipKeptAfterKill, restartAfterKillMs: restartAt - killAt, backupAdverts: bAdverts, steadyAfterKillMs: end - killAt };
     return await this.trial("crash", rep, killAt, end, failed, diag);
   }
 
