@@ -629,6 +629,21 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     // a bound that catches a leak or a runaway loop, not a target: the namespace proof saw ~70 MiB on Node 20
     assert.ok(rssKb / 1024 < 200, `RSS ${rssKb} kB`);
     assert.ok(cpu < 10, `idle CPU ${cpu.toFixed(2)} %`);
+
+    // what a restart costs before lvsd can advert: Node 18 itself, and Node 18 loading the bundle
+    // (`--check` parses the config too, and exits before the worker starts)
+    const wall = async (cmd: string) => {
+      const out = await sh("ds1", `bash -c 's=\${EPOCHREALTIME/./}; ${cmd} >/dev/null; e=\${EPOCHREALTIME/./}; echo $(( (e - s) / 1000 ))'`);
+      return Number(out.trim());
+    };
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const bare: number[] = [];
+    const check: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      bare.push(await wall("/usr/bin/node -e 0"));
+      check.push(await wall(`/usr/bin/node ${INSTALL_DIR}/lvsd.cjs --config /etc/lvsd/lvsd.json --check`));
+    }
+    note(`Node 18 start in the container: node -e 0 median ${med(bare)} ms (${bare.join(", ")}); lvsd --check median ${med(check)} ms (${check.join(", ")})`);
   });
 
   // ---- 6b. reboot: the enabled unit stops cleanly at shutdown and starts at boot ----------------------
