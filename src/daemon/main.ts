@@ -12,7 +12,8 @@ import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { performance } from "node:perf_hooks";
 import { isMainThread } from "node:worker_threads";
-import { parseLvsdConfig, type LvsdConfig } from "./config.js";
+// config.js (and zod with it) is imported lazily: the VRRP worker boots while it loads.
+import type { LvsdConfig } from "./config.js";
 import { createLogger, stdoutSink, type Level, type Logger } from "./log.js";
 import { unsupported } from "./runtime/config.js";
 import { EngineHost } from "./runtime/worker.js";
@@ -67,7 +68,8 @@ export function parseArgs(argv: string[]): Args | string {
 }
 
 /** Reads and checks a config file: the config, or every problem found. */
-export function loadConfig(file: string): { ok: true; config: LvsdConfig } | { ok: false; problems: string[] } {
+export async function loadConfig(file: string): Promise<{ ok: true; config: LvsdConfig } | { ok: false; problems: string[] }> {
+  const { parseLvsdConfig } = await import("./config.js");
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -84,8 +86,8 @@ export function loadConfig(file: string): { ok: true; config: LvsdConfig } | { o
   return problems.length ? { ok: false, problems } : { ok: true, config };
 }
 
-/** `lvsd --check` and argument errors; returns the exit code, or null to go on running. */
-export function runCheck(argv: string[], io: CliIo): { code: number } | { run: Args & { config: string }; config: LvsdConfig } {
+/** Arguments, `--help`, `--version` and `--check`: an exit code, or the arguments to run with. */
+export async function runCheck(argv: string[], io: CliIo, onRun?: (a: Args & { config: string }) => void): Promise<{ code: number } | { run: Args & { config: string }; config: LvsdConfig }> {
   const a = parseArgs(argv);
   if (typeof a === "string") {
     io.err(`lvsd: ${a}\n${USAGE}\n`);
@@ -99,7 +101,8 @@ export function runCheck(argv: string[], io: CliIo): { code: number } | { run: A
     io.out(`lvsd ${LVSD_VERSION}\n`);
     return { code: 0 };
   }
-  const r = loadConfig(a.config!);
+  if (!a.check) onRun?.({ ...a, config: a.config! });
+  const r = await loadConfig(a.config!);
   if (!r.ok) {
     io.err(`lvsd: ${a.config}: configuration rejected:\n${r.problems.map((p) => `  ${p.replace(/\n/g, "\n  ")}`).join("\n")}\n`);
     return { code: 1 };
@@ -112,17 +115,12 @@ export function runCheck(argv: string[], io: CliIo): { code: number } | { run: A
   return { run: { ...a, config: a.config! }, config: r.config };
 }
 
-async function serve(file: string, initial: LvsdConfig, level: Level): Promise<void> {
+async function serve(file: string, initial: LvsdConfig, level: Level, host: EngineHost, flags: { stopping: boolean }): Promise<void> {
   const log: Logger = createLogger({ level, fields: { routerId: initial.routerId } });
-  let host: EngineHost;
   let stopping = false;
-  const die = (why: string) => {
-    log.error("VRRP engine failed: exiting so systemd restarts lvsd", { reason: why });
-    process.exit(70);
-  };
   const engineT0 = performance.now();
   try {
-    host = await EngineHost.start({ config: initial, adapters: "real", logLevel: level, onLog: stdoutSink, onCrash: (r) => !stopping && die(r) });
+    await host.start(initial);
   } catch (e) {
     log.error("cannot start the VRRP engine", { error: e });
     process.exit(1);
@@ -131,7 +129,8 @@ async function serve(file: string, initial: LvsdConfig, level: Level): Promise<v
     version: LVSD_VERSION,
     pid: process.pid,
     instances: initial.instances.map((i) => i.name),
-    // process start to VRRP running, and the part spent in the worker: what a crash restart costs
+    // process start to VRRP running (what a crash restart costs), and how long the engine took
+    // to start once the config was checked (the worker booted meanwhile)
     startupMs: Math.round(process.uptime() * 1000),
     engineStartMs: Math.round(performance.now() - engineT0),
   });
@@ -157,7 +156,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level): Promise<v
   let reloading = Promise.resolve();
   process.on("SIGHUP", () => {
     reloading = reloading.then(async () => {
-      const r = loadConfig(file);
+      const r = await loadConfig(file);
       if (!r.ok) {
         log.error("reload refused: the new configuration is invalid; keeping the running one", { problems: r.problems });
         return;
@@ -178,6 +177,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level): Promise<v
   const stop = (sig: string) => {
     if (stopping) return;
     stopping = true;
+    flags.stopping = true;
     log.info("stopping: resigning mastership and removing VIPs", { signal: sig });
     status?.close();
     void host.shutdown().then(
@@ -197,12 +197,27 @@ async function serve(file: string, initial: LvsdConfig, level: Level): Promise<v
 
 export async function main(argv: string[]): Promise<void> {
   const io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
-  const r = runCheck(argv, io);
+  // The worker boots (addon, netlink sockets, its own bundle) while the config is checked here.
+  let host: EngineHost | undefined;
+  const flags = { stopping: false };
+  const r = await runCheck(argv, io, (a) => {
+    host = EngineHost.spawn({
+      adapters: "real",
+      logLevel: a.logLevel,
+      onLog: stdoutSink,
+      onCrash: (why) => {
+        if (flags.stopping) return;
+        createLogger({ level: "error" }).error("VRRP engine failed: exiting so systemd restarts lvsd", { reason: why });
+        process.exit(70);
+      },
+    });
+  });
   if ("code" in r) {
+    await host?.terminate();
     process.exitCode = r.code;
     return;
   }
-  await serve(r.run.config, r.config, r.run.logLevel);
+  await serve(r.run.config, r.config, r.run.logLevel, host!, flags);
 }
 
 function isEntryPoint(): boolean {

@@ -14,23 +14,27 @@
 // messages it waits for are requests (reload, snapshot, shutdown), answered by id.
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { LvsdConfig } from "../config.js";
-import { createLogger, type Level, type LogRecord } from "../log.js";
+import { createLogger, type Level, type Logger, type LogRecord } from "../log.js";
 import type { StatusSnapshot } from "../status/types.js";
 import { realClock } from "./clock.js";
-import { Engine, type ReloadSummary } from "./engine.js";
+import { Engine, type EngineDeps, type ReloadSummary } from "./engine.js";
 import { FakeAddresses, FakeChannel, FakeGarp, FakeNet, FakeNotify } from "./fakes.js";
 
 export const WORKER_ROLE = "lvsd-vrrp-engine";
 
 export interface EngineWorkerData {
   role: typeof WORKER_ROLE;
-  config: LvsdConfig;
+  /** Absent: the worker boots (and opens its kernel sockets) and waits for a "start" message, so
+   * its start-up overlaps the main thread's config validation (a crash restart is a race against
+   * the backup's master-down timer). */
+  config?: LvsdConfig;
   /** "real": raw sockets and rtnetlink (root). "loopback": in-memory fakes (tests, timing). */
   adapters: "real" | "loopback";
   logLevel: Level;
 }
 
 type Request =
+  | { id: number; type: "start"; config: LvsdConfig }
   | { id: number; type: "reload"; config: LvsdConfig }
   | { id: number; type: "snapshot" }
   | { id: number; type: "shutdown" }
@@ -41,29 +45,57 @@ type Note = { type: "log"; record: LogRecord } | { type: "started" } | { type: "
 
 // ---- worker side ---------------------------------------------------------------------------------
 
-async function runWorker(data: EngineWorkerData): Promise<void> {
+function loopbackDeps(config: LvsdConfig, log: Logger): { deps: EngineDeps; channel: FakeChannel } {
+  const channel = new FakeChannel(realClock);
+  const addresses = new FakeAddresses();
+  const ifs = new Set(config.instances.flatMap((i) => [i.interface, ...i.trackInterfaces]));
+  for (const i of ifs) addresses.seed(i, "127.0.0.1", 8);
+  return { channel, deps: { clock: realClock, channel, addresses, net: new FakeNet([...ifs]), garp: new FakeGarp(), notify: new FakeNotify(), log } };
+}
+
+function runWorker(data: EngineWorkerData): void {
   const port = parentPort!;
   const post = (m: Reply | Note) => port.postMessage(m);
+  const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
   const log = createLogger({ level: data.logLevel, sink: (record) => post({ type: "log", record }), fields: { thread: "vrrp" } });
+  // Real adapters are made at once (addon loaded, netlink sockets open) while the config is still
+  // being checked on the main thread. Imported only here: loopback mode never loads the addon.
+  const real = data.adapters === "real" ? import("./real.js").then((m) => m.createRealDeps(log)) : undefined;
+  real?.catch(() => undefined); // reported when "start" awaits it
   let loopback: FakeChannel | undefined;
-  let engine: Engine;
-  if (data.adapters === "loopback") {
-    loopback = new FakeChannel(realClock);
-    const addresses = new FakeAddresses();
-    const ifs = new Set(data.config.instances.flatMap((i) => [i.interface, ...i.trackInterfaces]));
-    for (const i of ifs) addresses.seed(i, "127.0.0.1", 8);
-    engine = new Engine({ clock: realClock, channel: loopback, addresses, net: new FakeNet([...ifs]), garp: new FakeGarp(), notify: new FakeNotify(), log });
-  } else {
-    // Loaded only here, so loopback mode never touches the native addon.
-    const { createRealDeps } = await import("./real.js");
-    engine = new Engine({ ...createRealDeps(log), log });
-  }
+  let engine: Engine | undefined;
+
+  const start = async (config: LvsdConfig): Promise<void> => {
+    if (engine) throw new Error("the engine is already started");
+    if (real) engine = new Engine({ ...(await real), log });
+    else {
+      const l = loopbackDeps(config, log);
+      loopback = l.channel;
+      engine = new Engine(l.deps);
+    }
+    await engine.start(config);
+  };
+  const started = (config: LvsdConfig) =>
+    start(config).then(
+      () => post({ type: "started" }),
+      (e: unknown) => post({ type: "fatal", error: message(e) }),
+    );
+
   port.on("message", (req: Request) => {
     const answer = (p: Promise<unknown> | unknown) =>
       Promise.resolve(p).then(
         (value) => post({ type: "reply", id: req.id, ok: true, value }),
-        (e: unknown) => post({ type: "reply", id: req.id, ok: false, error: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => post({ type: "reply", id: req.id, ok: false, error: message(e) }),
       );
+    if (req.type === "start") {
+      void started(req.config);
+      return;
+    }
+    if (!engine) {
+      if (req.type === "shutdown") void answer(undefined).then(() => port.close());
+      else void answer(Promise.reject(new Error("the VRRP engine is not started")));
+      return;
+    }
     switch (req.type) {
       case "reload":
         void answer(engine.reload(req.config));
@@ -79,16 +111,11 @@ async function runWorker(data: EngineWorkerData): Promise<void> {
         break;
     }
   });
-  try {
-    await engine.start(data.config);
-    post({ type: "started" });
-  } catch (e) {
-    post({ type: "fatal", error: e instanceof Error ? e.message : String(e) });
-  }
+  if (data.config) void started(data.config);
 }
 
 if (!isMainThread && (workerData as Partial<EngineWorkerData> | undefined)?.role === WORKER_ROLE) {
-  void runWorker(workerData as EngineWorkerData);
+  runWorker(workerData as EngineWorkerData);
 }
 
 // ---- main-thread side ------------------------------------------------------------------------------
@@ -112,13 +139,12 @@ function spawnWorker(entry: URL, data: EngineWorkerData): Worker {
 }
 
 export interface EngineHostOptions {
-  config: LvsdConfig;
   adapters: "real" | "loopback";
   logLevel?: Level;
   onLog: (r: LogRecord) => void;
   /** The worker died without being asked to (the daemon should exit so systemd restarts it). */
   onCrash?: (reason: string) => void;
-  /** Module the worker runs; defaults to this module (in the bundle: the bundle itself). */
+  /** Module the worker runs; defaults to this module (in the bundle: the worker bundle). */
   entry?: URL;
 }
 
@@ -127,45 +153,69 @@ export class EngineHost {
   #next = 1;
   #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   #stopping = false;
+  #started = false;
+  #starting: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
-  private constructor(w: Worker) {
+  private constructor(opts: EngineHostOptions, config?: LvsdConfig) {
+    const data: EngineWorkerData = { role: WORKER_ROLE, adapters: opts.adapters, logLevel: opts.logLevel ?? "info", ...(config ? { config } : {}) };
+    const w = spawnWorker(opts.entry ?? defaultEntry(), data);
     this.#w = w;
+    w.on("message", (m: Reply | Note) => {
+      if (m.type === "log") opts.onLog(m.record);
+      else if (m.type === "started") {
+        this.#started = true;
+        this.#starting?.resolve();
+        this.#starting = undefined;
+      } else if (m.type === "fatal") {
+        if (this.#starting) this.#starting.reject(new Error(m.error));
+        else opts.onCrash?.(m.error);
+        this.#starting = undefined;
+        void w.terminate();
+      } else if (m.type === "reply") {
+        const p = this.#pending.get(m.id);
+        this.#pending.delete(m.id);
+        if (m.ok) p?.resolve(m.value);
+        else p?.reject(new Error(m.error));
+      }
+    });
+    w.on("error", (e) => {
+      if (this.#starting) this.#starting.reject(e);
+      else if (!this.#stopping) opts.onCrash?.(e.message);
+      this.#starting = undefined;
+    });
+    w.on("exit", (code) => {
+      for (const p of this.#pending.values()) p.reject(new Error(`VRRP worker exited (${code})`));
+      this.#pending.clear();
+      if (this.#starting) this.#starting.reject(new Error(`VRRP worker exited (${code}) before starting`));
+      this.#starting = undefined;
+      if (!this.#stopping && this.#started) opts.onCrash?.(`VRRP worker exited (${code})`);
+    });
   }
 
-  /** Starts the worker and resolves once the engine has started (or rejects with why not). */
-  static start(opts: EngineHostOptions): Promise<EngineHost> {
-    const data: EngineWorkerData = { role: WORKER_ROLE, config: opts.config, adapters: opts.adapters, logLevel: opts.logLevel ?? "info" };
-    const w = spawnWorker(opts.entry ?? defaultEntry(), data);
-    const host = new EngineHost(w);
+  /** Boots the worker without a config: call start() once the config is checked. */
+  static spawn(opts: EngineHostOptions): EngineHost {
+    return new EngineHost(opts);
+  }
+
+  /** Boots the worker and starts the engine; resolves once VRRP runs (or rejects with why not). */
+  static async start(opts: EngineHostOptions & { config: LvsdConfig }): Promise<EngineHost> {
+    const h = new EngineHost(opts, opts.config);
+    await h.#waitStarted();
+    return h;
+  }
+
+  #waitStarted(): Promise<void> {
+    if (this.#started) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      let started = false;
-      w.on("message", (m: Reply | Note) => {
-        if (m.type === "log") opts.onLog(m.record);
-        else if (m.type === "started") {
-          started = true;
-          resolve(host);
-        } else if (m.type === "fatal") {
-          if (!started) reject(new Error(m.error));
-          else opts.onCrash?.(m.error);
-          void w.terminate();
-        } else if (m.type === "reply") {
-          const p = host.#pending.get(m.id);
-          host.#pending.delete(m.id);
-          if (m.ok) p?.resolve(m.value);
-          else p?.reject(new Error(m.error));
-        }
-      });
-      w.on("error", (e) => {
-        if (!started) reject(e);
-        else opts.onCrash?.(e.message);
-      });
-      w.on("exit", (code) => {
-        for (const p of host.#pending.values()) p.reject(new Error(`VRRP worker exited (${code})`));
-        host.#pending.clear();
-        if (!started) reject(new Error(`VRRP worker exited (${code}) before starting`));
-        else if (!host.#stopping) opts.onCrash?.(`VRRP worker exited (${code})`);
-      });
+      this.#starting = { resolve, reject };
     });
+  }
+
+  /** Starts the engine of a spawned worker. */
+  start(config: LvsdConfig): Promise<void> {
+    const p = this.#waitStarted();
+    this.#w.postMessage({ id: this.#next++, type: "start", config });
+    return p;
   }
 
   #request<T>(req: Omit<Request, "id"> & { type: Request["type"] }): Promise<T> {
@@ -194,7 +244,7 @@ export class EngineHost {
     await Promise.race([done.catch(() => undefined), timer]);
     await this.#w.terminate();
   }
-  /** Ends the worker at once (tests). */
+  /** Ends the worker at once (tests, a config that failed its check). */
   async terminate(): Promise<void> {
     this.#stopping = true;
     await this.#w.terminate();
