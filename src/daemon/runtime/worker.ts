@@ -12,6 +12,8 @@
 //
 // The worker never blocks on the main thread: logs and status are posted messages; the only
 // messages it waits for are requests (reload, snapshot, shutdown), answered by id.
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { LvsdConfig } from "../config.js";
 import { createLogger, type Level, type Logger, type LogRecord } from "../log.js";
@@ -126,7 +128,10 @@ declare const __LVSD_WORKER_BUNDLE__: string | undefined;
 
 function defaultEntry(): URL {
   const here = new URL(import.meta.url);
-  return typeof __LVSD_WORKER_BUNDLE__ === "string" ? new URL(__LVSD_WORKER_BUNDLE__, here) : here;
+  if (typeof __LVSD_WORKER_BUNDLE__ !== "string") return here;
+  const sibling = new URL(__LVSD_WORKER_BUNDLE__, here);
+  // Shipped without it? The main bundle contains this module too and can serve as the worker.
+  return existsSync(fileURLToPath(sibling)) ? sibling : here;
 }
 
 /** The bundle (.cjs) runs as is. A source checkout (.ts, under tsx) needs tsx registered inside the
