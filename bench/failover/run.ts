@@ -370,6 +370,14 @@ class Group {
   }
 }
 
+/** The commit lvsd was built from, "+dirty" when its sources differ from it. */
+function lvsdCommit(): string | null {
+  const head = spawnSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+  if (head.status !== 0) return null;
+  const dirty = spawnSync("git", ["-C", ROOT, "status", "--porcelain", "--", "src/daemon", "native", "scripts/build-lvsd.mjs"], { encoding: "utf8" }).stdout.trim();
+  return `${head.stdout.trim()}${dirty ? "+dirty" : ""}`;
+}
+
 function rel(e: WireEvent | undefined, from: number): number | null {
   return e ? Math.round(e.atMs - from) : null;
 }
@@ -383,16 +391,17 @@ async function main(): Promise<number> {
     console.error(`bench/failover: ${why}`);
     return 2;
   }
-  if (o.build && o.daemons.includes("lvsd")) {
-    const r = spawnSync(process.execPath, [join(ROOT, "scripts/build-lvsd.mjs")], { encoding: "utf8", timeout: 120_000 });
-    if (r.status !== 0) throw new Error(`scripts/build-lvsd.mjs failed: ${r.stderr}`);
-    log(r.stdout.trim());
-  }
-  // A private copy of the bundle and its addon: a rebuild of dist/lvsd while we run (another lab
-  // test, a developer) rewrites lvsd_socket.node in place, and the running daemons, which have it
-  // mapped, then die of SIGSEGV in the middle of a measurement.
+  // lvsd runs from a private copy of its bundle and addon: a rebuild of dist/lvsd while we run
+  // (another lab test, a developer) used to rewrite the mapped lvsd_socket.node in place, and the
+  // running daemons died of SIGSEGV in the middle of a measurement.
   const snapshot = mkdtempSync(join(tmpdir(), "lvsd-bench-bundle-"));
-  for (const f of readdirSync(DIST)) copyFileSync(join(DIST, f), join(snapshot, f));
+  if (o.daemons.includes("lvsd")) {
+    if (o.build) {
+      const r = spawnSync(process.execPath, [join(ROOT, "scripts/build-lvsd.mjs"), "--outdir", snapshot], { encoding: "utf8", timeout: 120_000 });
+      if (r.status !== 0) throw new Error(`scripts/build-lvsd.mjs failed: ${r.stderr}`);
+      log(r.stdout.trim());
+    } else for (const f of readdirSync(DIST)) copyFileSync(join(DIST, f), join(snapshot, f));
+  }
   const daemons: Record<DaemonName, Daemon> = { lvsd: lvsd(join(snapshot, "lvsd.cjs")), keepalived: keepalived(KEEPALIVED) };
   const lab = new Lab();
   const bail = () => {
@@ -463,7 +472,9 @@ async function main(): Promise<number> {
     console.log(`  ${r.daemon.padEnd(10)} ${r.setting.padEnd(7)} ${r.processes} process(es), ${r.threads} threads: RSS ${(r.rssKb / 1024).toFixed(1)} MiB, PSS ${(r.pssKb / 1024).toFixed(1)} MiB; CPU ${r.cpuMs.toFixed(0)} ms (utime+stime; on-CPU ${r.runMs.toFixed(1)} ms by schedstat) in ${r.idleSec.toFixed(1)} s = ${r.cpuPct.toFixed(2)}%; probe noise floor ${r.probeNoiseMs === null ? "-" : Math.round(r.probeNoiseMs)} ms`);
   }
   const load1 = loadavg();
-  console.log(`\nload average at start ${load0.map((x) => x.toFixed(1)).join(" ")}, at end ${load1.map((x) => x.toFixed(1)).join(" ")}; ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
+  const kaVersion = o.daemons.includes("keepalived") ? (spawnSync(KEEPALIVED, ["-v"], { encoding: "utf8" }).stderr.split("\n")[0] ?? "").trim() : null;
+  console.log(`\nlvsd ${lvsdCommit() ?? "(no git)"} on node ${process.version}; ${kaVersion ?? "keepalived not run"}`);
+  console.log(`load average at start ${load0.map((x) => x.toFixed(1)).join(" ")}, at end ${load1.map((x) => x.toFixed(1)).join(" ")}; ${((Date.now() - t0) / 1000).toFixed(0)} s in all`);
   const failed = trials.filter((t) => t.failed);
   for (const t of failed) console.log(`FAILED: ${t.daemon} ${t.setting} ${t.scenario} #${t.rep}: ${t.failed}`);
   console.log(
@@ -471,8 +482,9 @@ async function main(): Promise<number> {
       bench: "failover",
       at: new Date(t0).toISOString(),
       node: process.version,
+      lvsdCommit: lvsdCommit(),
       kernel: sh(["uname", "-r"]).trim(),
-      keepalived: o.daemons.includes("keepalived") ? (spawnSync(KEEPALIVED, ["-v"], { encoding: "utf8" }).stderr.split("\n")[0] ?? "").trim() : null,
+      keepalived: kaVersion,
       probeMs: PROBE_MS,
       reps: o.reps,
       loadavg: { start: load0, end: load1 },
