@@ -90,7 +90,8 @@ function runWorker(data: EngineWorkerData): void {
         (e: unknown) => post({ type: "reply", id: req.id, ok: false, error: message(e) }),
       );
     if (req.type === "start") {
-      void started(req.config);
+      if (engine) log.warn("ignoring a second start request");
+      else void started(req.config);
       return;
     }
     if (!engine) {
@@ -216,8 +217,9 @@ export class EngineHost {
     });
   }
 
-  /** Starts the engine of a spawned worker. */
+  /** Starts the engine of a spawned worker (once). */
   start(config: LvsdConfig): Promise<void> {
+    if (this.#started || this.#starting) return Promise.reject(new Error("the VRRP engine is already started"));
     const p = this.#waitStarted();
     this.#w.postMessage({ id: this.#next++, type: "start", config });
     return p;
