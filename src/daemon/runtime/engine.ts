@@ -69,6 +69,9 @@ export class Engine {
   #pendingNotify = new Set<Promise<unknown>>();
   #startedAt = new Date();
   #stopped = false;
+  /** VIPs we are deleting ourselves ("address@dev" -> until when): their RTM_DELADDR echo is not
+   * "someone else removed it", even if we are master again by the time it arrives. */
+  #selfDeletes = new Map<string, number>();
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
@@ -327,6 +330,7 @@ export class Engine {
         const vips = e.vips.map((v) => toVipAddress(v, inst.cfg.interface));
         this.#enqueue(inst, async () => {
           for (const v of vips) {
+            if (!add) this.#selfDeletes.set(`${v.address}@${v.ifname}`, this.#d.clock.now() + 2000);
             const ok = add ? await this.#d.addresses.add(v) : await this.#d.addresses.del(v);
             if (!ok) inst.log.error(`could not ${add ? "add" : "remove"} VIP`, { vip: `${v.address}/${v.prefix}`, dev: v.ifname });
           }
@@ -425,6 +429,12 @@ export class Engine {
 
   #onAddressDeleted(v: { ifname: string; address: string; prefix: number }): void {
     if (this.#stopped) return;
+    const key = `${v.address}@${v.ifname}`;
+    const until = this.#selfDeletes.get(key);
+    if (until !== undefined) {
+      this.#selfDeletes.delete(key);
+      if (until >= this.#d.clock.now()) return; // our own delete echoing back
+    }
     for (const [name, inst] of this.#insts) {
       if (this.#states.get(name)?.state !== "MASTER") continue;
       const vip = inst.cfg.vips.find((x) => x.address === v.address && x.dev === v.ifname);

@@ -114,6 +114,32 @@ test("engine: a VIP deleted by someone else while master is put back and counted
   assert.ok(r.logs.some((l) => l.level === "warn" && /putting it back/.test(l.msg)));
 });
 
+test("engine: the echo of our own VIP delete is not counted as someone else's, even back in MASTER", async () => {
+  const clock = new FakeClock();
+  const seg = new FakeSegment();
+  const a = rig({ clock, segment: seg, primary: "10.88.0.2" });
+  await a.engine.start(config([instance({ priority: 100 })]));
+  clock.advance(4000);
+  await settle(a);
+  // a better master appears and vanishes at once: we leave MASTER and come back
+  a.channel.receive({ ifname: "eth0", source: "10.88.0.9", ttl: 255, version: 2, vrid: 51, priority: 200, intervalMs: 1000, addresses: ["10.88.0.100"], authType: 0 });
+  await settle(a);
+  a.channel.receive({ ifname: "eth0", source: "10.88.0.9", ttl: 255, version: 2, vrid: 51, priority: 0, intervalMs: 1000, addresses: ["10.88.0.100"], authType: 0 });
+  clock.advance(700);
+  await settle(a);
+  assert.equal(a.engine.state("VI_1")?.state, "MASTER");
+  a.net.addressDeleted("eth0", "10.88.0.100", 24); // the late echo of our own delete
+  await settle(a);
+  assert.equal(a.engine.snapshot().instances[0]!.vipsRestored, 0);
+  // a real external delete later is still noticed
+  clock.advance(5000);
+  a.addresses.present.delete("10.88.0.100@eth0");
+  a.net.addressDeleted("eth0", "10.88.0.100", 24);
+  await settle(a);
+  assert.equal(a.engine.snapshot().instances[0]!.vipsRestored, 1);
+  assert.ok(a.addresses.has("eth0", "10.88.0.100"));
+});
+
 test("engine: after lost netlink events (resync) a master re-checks and restores its VIPs", async () => {
   const r = rig();
   await r.engine.start(config([instance()]));
