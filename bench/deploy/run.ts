@@ -16,7 +16,7 @@
 // Prints a table and, last, one line of JSON with every figure.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -250,7 +250,11 @@ async function main() {
   const fmt = (ms: number) => (ms / 1000).toFixed(2);
   table.push(`${"hosts".padStart(5)}  ${"tool".padEnd(8)}  ${"first run s".padStart(11)}  ${"no-change s".padStart(11)}  ${"ratio ansible/lvsctl".padStart(20)}`);
   for (const n of hosts) {
+    // Other work on the machine (the lab shares its cores) moves every figure: record it.
+    const loadBefore = Number(loadavg()[0]!.toFixed(1));
     const rows = await benchN(n, rounds, entry, log);
+    const loadAfter = Number(loadavg()[0]!.toFixed(1));
+    log(`load average (1 min) before ${loadBefore}, after ${loadAfter}`);
     for (const r of rows) {
       const ratioFirst = r.ansible.first.wallMs / r.lvsctl.first.wallMs;
       const ratioNo = r.ansible.noChange.wallMs / r.lvsctl.noChange.wallMs;
@@ -262,6 +266,7 @@ async function main() {
         ansible: { firstMs: r.ansible.first.wallMs, noChangeMs: r.ansible.noChange.wallMs, noChangeWarmControlPersistMs: r.ansible.noChangeWarm.wallMs },
         ratio: { first: Number(ratioFirst.toFixed(2)), noChange: Number(ratioNo.toFixed(2)) },
         sameEndState: r.sameEndState,
+        loadavg1: [loadBefore, loadAfter],
       });
     }
   }
