@@ -2,7 +2,7 @@
 // `lvsctl bootstrap` and through an equivalent ansible-playbook (bootstrap.ansible.yml) against
 // the same N lab hosts, first run and no-change run, wall time of each and the ratio.
 //
-//   npx tsx bench/deploy/run.ts [--hosts 10,50] [--rounds 1]     (root: it boots the lab)
+//   npx tsx bench/deploy/run.ts [--hosts 10,50] [--rounds 1] [--lvsctl-only]     (root: it boots the lab)
 //
 // Fair by construction: both log in as the lab's `deploy` user with sudo (NOPASSWD), verify host
 // keys against the lab's known_hosts, start from the same reset hosts, and must end in the same
@@ -27,19 +27,24 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BUILD = join(here, ".build");
 const PLAYBOOK = join(here, "bootstrap.ansible.yml");
 
-function parseArgs(argv: string[]): { hosts: number[]; rounds: number } {
+function parseArgs(argv: string[]): { hosts: number[]; rounds: number; lvsctlOnly: boolean } {
   let hosts = [10, 50];
   let rounds = 1;
+  let lvsctlOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
+    if (a === "--lvsctl-only") {
+      lvsctlOnly = true;
+      continue;
+    }
     const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
     if (a.startsWith("--hosts")) hosts = (v ?? "").split(",").map(Number);
     else if (a.startsWith("--rounds")) rounds = Number(v);
-    else throw new Error(`unknown argument ${a}; usage: bench/deploy/run.ts [--hosts 10,50] [--rounds 1]`);
+    else throw new Error(`unknown argument ${a}; usage: bench/deploy/run.ts [--hosts 10,50] [--rounds 1] [--lvsctl-only]`);
   }
   if (!hosts.every((n) => Number.isInteger(n) && n >= 1 && n <= 190)) throw new Error("--hosts: counts from 1 to 190");
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: 1 to 10");
-  return { hosts, rounds };
+  return { hosts, rounds, lvsctlOnly };
 }
 
 /** src/**.ts -> .build/src/**.js (ESM, one file per module, as tsc emits), plus an entry. */
@@ -149,7 +154,12 @@ async function endStates(lab: Lab): Promise<Map<string, string>> {
   return out;
 }
 
-async function benchN(n: number, rounds: number, entry: string, log: (s: string) => void) {
+interface AnsibleRun {
+  wallMs: number;
+  changed: number;
+}
+
+async function benchN(n: number, rounds: number, entry: string, lvsctlOnly: boolean, log: (s: string) => void) {
   const tBoot = performance.now();
   const lab = await Lab.up({ hosts: n, prefix: "rs" });
   log(`lab of ${n} hosts up in ${Math.round(performance.now() - tBoot)} ms (slot ${lab.slot})`);
@@ -178,7 +188,7 @@ async function benchN(n: number, rounds: number, entry: string, log: (s: string)
       log(`        tasks (mean/max ms): ${Object.entries(f.tasks).map(([t, x]) => `${t} ${x.meanMs}/${x.maxMs}`).join(", ")}`);
       return f;
     };
-    const an = async (label: string, controlDir: string, wantChanged: (c: number) => boolean) => {
+    const an = async (label: string, controlDir: string, wantChanged: (c: number) => boolean): Promise<AnsibleRun> => {
       const env = {
         ANSIBLE_PIPELINING: "1",
         ANSIBLE_HOST_KEY_CHECKING: "True",
@@ -199,11 +209,15 @@ async function benchN(n: number, rounds: number, entry: string, log: (s: string)
       return { wallMs: Math.round(r.ms), changed };
     };
 
-    const rows: { lvsctl: { first: LvsctlRun; noChange: LvsctlRun }; ansible: { first: { wallMs: number; changed: number }; noChange: { wallMs: number; changed: number }; noChangeWarm: { wallMs: number; changed: number } }; sameEndState: boolean }[] = [];
+    const rows: { lvsctl: { first: LvsctlRun; noChange: LvsctlRun }; ansible?: { first: AnsibleRun; noChange: AnsibleRun; noChangeWarm: AnsibleRun }; sameEndState?: boolean }[] = [];
     for (let round = 0; round < rounds; round++) {
       await reset();
       const first = await lv("first", (c) => c === 3 * n);
       const noChange = await lv("no-change", (c) => c === 0);
+      if (lvsctlOnly) {
+        rows.push({ lvsctl: { first, noChange } });
+        continue;
+      }
       const lvState = await endStates(lab);
       await reset();
       const aFirst = await an("first", mkdtempSync(join(tmp, "cp-")), (c) => c > 0);
@@ -221,7 +235,8 @@ async function benchN(n: number, rounds: number, entry: string, log: (s: string)
     }
     return rows;
   } finally {
-    await lab.down();
+    // A teardown problem must not throw away the figures measured.
+    await lab.down().catch((e: unknown) => log(`WARNING: lab teardown: ${e instanceof Error ? e.message : String(e)}`));
     rmSync(tmp, { recursive: true, force: true });
   }
 }
@@ -236,7 +251,7 @@ async function startupMs(entry: string): Promise<{ compiled: number; tsx: number
 }
 
 async function main() {
-  const { hosts, rounds } = parseArgs(process.argv.slice(2));
+  const { hosts, rounds, lvsctlOnly } = parseArgs(process.argv.slice(2));
   const why = labPrerequisites();
   if (why) throw new Error(`cannot run the bench: ${why}`);
   const log = (s: string) => process.stderr.write(`# ${s}\n`);
@@ -252,17 +267,22 @@ async function main() {
   for (const n of hosts) {
     // Other work on the machine (the lab shares its cores) moves every figure: record it.
     const loadBefore = Number(loadavg()[0]!.toFixed(1));
-    const rows = await benchN(n, rounds, entry, log);
+    const rows = await benchN(n, rounds, entry, lvsctlOnly, log);
     const loadAfter = Number(loadavg()[0]!.toFixed(1));
     log(`load average (1 min) before ${loadBefore}, after ${loadAfter}`);
     for (const r of rows) {
+      table.push(`${String(n).padStart(5)}  ${"lvsctl".padEnd(8)}  ${fmt(r.lvsctl.first.wallMs).padStart(11)}  ${fmt(r.lvsctl.noChange.wallMs).padStart(11)}  ${"".padStart(20)}`);
+      const lvsctl = { firstMs: r.lvsctl.first.wallMs, noChangeMs: r.lvsctl.noChange.wallMs, first: r.lvsctl.first, noChange: r.lvsctl.noChange };
+      if (!r.ansible) {
+        results.push({ hosts: n, lvsctl, loadavg1: [loadBefore, loadAfter] });
+        continue;
+      }
       const ratioFirst = r.ansible.first.wallMs / r.lvsctl.first.wallMs;
       const ratioNo = r.ansible.noChange.wallMs / r.lvsctl.noChange.wallMs;
-      table.push(`${String(n).padStart(5)}  ${"lvsctl".padEnd(8)}  ${fmt(r.lvsctl.first.wallMs).padStart(11)}  ${fmt(r.lvsctl.noChange.wallMs).padStart(11)}  ${"".padStart(20)}`);
       table.push(`${String(n).padStart(5)}  ${"ansible".padEnd(8)}  ${fmt(r.ansible.first.wallMs).padStart(11)}  ${fmt(r.ansible.noChange.wallMs).padStart(11)}  ${`${ratioFirst.toFixed(1)}x / ${ratioNo.toFixed(1)}x`.padStart(20)}`);
       results.push({
         hosts: n,
-        lvsctl: { firstMs: r.lvsctl.first.wallMs, noChangeMs: r.lvsctl.noChange.wallMs, first: r.lvsctl.first, noChange: r.lvsctl.noChange },
+        lvsctl,
         ansible: { firstMs: r.ansible.first.wallMs, noChangeMs: r.ansible.noChange.wallMs, noChangeWarmControlPersistMs: r.ansible.noChangeWarm.wallMs },
         ratio: { first: Number(ratioFirst.toFixed(2)), noChange: Number(ratioNo.toFixed(2)) },
         sameEndState: r.sameEndState,
@@ -272,8 +292,12 @@ async function main() {
   }
   process.stdout.write(table.join("\n") + "\n");
   const targets = results.map((r) => {
-    const x = r as { hosts: number; ratio: { first: number; noChange: number }; lvsctl: { noChangeMs: number } };
-    return { hosts: x.hosts, ratioAtLeast5: x.ratio.first >= 5 && x.ratio.noChange >= 5, ...(x.hosts === 50 ? { noChange50Under3s: x.lvsctl.noChangeMs < 3000 } : {}) };
+    const x = r as { hosts: number; ratio?: { first: number; noChange: number }; lvsctl: { noChangeMs: number } };
+    return {
+      hosts: x.hosts,
+      ...(x.ratio ? { ratioAtLeast5: x.ratio.first >= 5 && x.ratio.noChange >= 5 } : {}),
+      ...(x.hosts === 50 ? { noChange50Under3s: x.lvsctl.noChangeMs < 3000 } : {}),
+    };
   });
   process.stdout.write(JSON.stringify({ bench: "deploy", ansible: ansibleVersion, node: process.version, startupMs: startup, results, targets }) + "\n");
 }
