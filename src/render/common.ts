@@ -9,6 +9,13 @@ export interface RenderOptions {
   resolveSecret: (ref: SecretRef) => string;
   /** Render for this backend instead of cluster.backend. */
   backend?: "keepalived" | "lvsd";
+  /**
+   * A real server's interface facing the directors, when the caller knows it (the bootstrap
+   * learns it from the host's route to the first director); else the host var `lvs_interface`.
+   * Its ARP sysctls are written next to `all` and `default`. `*` (sysctl.d(5) glob) stands for
+   * every interface: the executor renders with it while it computes which facts to gather.
+   */
+  realServerInterface?: string;
 }
 
 /** keepalived.conf(5) defaults, written out where lvsd needs them explicit (shared/reference/peers.md). */

@@ -2,7 +2,8 @@
 // here, laid out by the matching templates/*.hbs.
 import { basename } from "node:path";
 import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.js";
-import { findDirector, isIpv6 } from "./common.js";
+import { LvsctlError } from "../errors/index.js";
+import { findDirector, isIpv6, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
 /** Where things live on the target hosts. */
@@ -159,11 +160,32 @@ function hostVar(host: ResolvedHost, name: string): unknown {
   return host.vars[name];
 }
 
-export function renderRealServerSysctl(cluster: Cluster, host: ResolvedHost): string {
+/** Interface names in sysctl keys write a dot as `/` (sysctl(8), sysctl.d(5)): eth0.100 -> eth0/100. */
+export function sysctlIfName(name: string): string {
+  return name.replace(/\./g, "/");
+}
+
+/**
+ * The interface facing the directors: the caller's (from facts), else the host var. A name that
+ * could not be a Linux interface (IFNAMSIZ 16 with the NUL, no `/` or blanks) is refused before
+ * it reaches a sysctl key; `*` is allowed as the glob sysctl.d(5) knows.
+ */
+export function realServerInterface(host: ResolvedHost, opts: Pick<RenderOptions, "realServerInterface">): string | undefined {
+  const given = opts.realServerInterface ?? hostVar(host, HOST_VARS.interface);
+  if (given === undefined || given === "") return undefined;
+  if (typeof given !== "string" || !/^[A-Za-z0-9_.:@*-]{1,15}$/.test(given)) {
+    throw new LvsctlError("LVS709", `${host.name}: ${JSON.stringify(given)} is not an interface name (${HOST_VARS.interface})`, {
+      hint: "give the interface facing the directors, e.g. lvs_interface: eth0 (at most 15 characters, no / or blanks)",
+    });
+  }
+  return given;
+}
+
+export function renderRealServerSysctl(cluster: Cluster, host: ResolvedHost, opts: Pick<RenderOptions, "realServerInterface"> = {}): string {
   const { tunnel } = realServerVips(cluster, host);
-  const iface = hostVar(host, HOST_VARS.interface);
+  const iface = realServerInterface(host, opts);
   const interfaces = ["all", "default"];
-  if (typeof iface === "string" && iface.length > 0 && !interfaces.includes(iface)) interfaces.push(iface);
+  if (iface !== undefined && !interfaces.includes(iface)) interfaces.push(sysctlIfName(iface));
   return renderTemplate("lvs-realserver.sysctl.conf", { host: host.name, source: basename(cluster.source), interfaces, tunnel });
 }
 

@@ -22,7 +22,7 @@ import { renderLvsdJson } from "./lvsd.js";
 
 export type { RenderOptions } from "./common.js";
 export { KEEPALIVED_DEFAULTS, AUTH_PASS_MAX, splitScript } from "./common.js";
-export { PATHS, HOST_VARS, keepalivedPaths, directorSysctls, directorModules, realServerVips, servicesOf } from "./hostfiles.js";
+export { PATHS, HOST_VARS, keepalivedPaths, directorSysctls, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, type RealServerVips } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */
 export { renderTemplate, templatesDir } from "./handlebars.js";
@@ -93,11 +93,11 @@ function hostOf(cluster: Cluster, name: string): ResolvedHost {
  * A real server's files: the ARP sysctls and the unit that puts the VIPs on lo, when it serves a
  * DR or TUN service; nothing for a NAT-only real server (it needs no VIP and no ARP tuning).
  */
-export function renderRealServer(cluster: Cluster, host: string, _opts: RenderOptions): RenderedFile[] {
+export function renderRealServer(cluster: Cluster, host: string, opts: RenderOptions): RenderedFile[] {
   const h = hostOf(cluster, host);
   if (servicesOf(cluster, h).length === 0 || realServerVips(cluster, h).vips.length === 0) return [];
   return [
-    { path: PATHS.realServerSysctl, content: renderRealServerSysctl(cluster, h), mode: 0o644, owner: "root" },
+    { path: PATHS.realServerSysctl, content: renderRealServerSysctl(cluster, h, opts), mode: 0o644, owner: "root" },
     { path: PATHS.realServerUnit, content: renderRealServerUnit(cluster, h), mode: 0o644, owner: "root" },
   ];
 }

@@ -114,6 +114,33 @@ test("real servers: DR gets arp sysctls and the VIPs on lo; NAT-only gets nothin
   assert.deepEqual(renderHost(nat, "app1", opts), []);
 });
 
+test("real servers: the interface facing the directors comes from the caller (facts), else lvs_interface; dots become slashes", () => {
+  const lines = (content: string) => content.split("\n").filter((l) => /^-?net\./.test(l));
+  // dr's web1 has lvs_interface: eth0; web2 has none.
+  assert.ok(lines(renderRealServer(dr, "web1", opts)[0]!.content).includes("net.ipv4.conf.eth0.arp_ignore = 1"));
+  assert.deepEqual(lines(renderRealServer(dr, "web2", opts)[0]!.content), [
+    "net.ipv4.conf.all.arp_ignore = 1",
+    "net.ipv4.conf.all.arp_announce = 2",
+    "net.ipv4.conf.default.arp_ignore = 1",
+    "net.ipv4.conf.default.arp_announce = 2",
+  ]);
+  const given = lines(renderRealServer(dr, "web1", { ...opts, realServerInterface: "ens3.100" })[0]!.content);
+  assert.deepEqual(given.slice(4), ["net.ipv4.conf.ens3/100.arp_ignore = 1", "net.ipv4.conf.ens3/100.arp_announce = 2"], "the caller's interface wins, in sysctl spelling");
+  assert.deepEqual(lines(renderRealServer(dr, "web2", { ...opts, realServerInterface: "all" })[0]!.content).length, 4, "all is not written twice");
+  throwsCode(() => renderRealServer(dr, "web1", { ...opts, realServerInterface: "eth0 x" }), "LVS709", /not an interface name/);
+  throwsCode(() => renderRealServer(dr, "web1", { ...opts, realServerInterface: "../../kernel" }), "LVS709");
+  // The unit does not depend on the interface.
+  assert.equal(renderRealServer(dr, "web1", { ...opts, realServerInterface: "ens9" })[1]!.content, renderRealServer(dr, "web1", opts)[1]!.content);
+});
+
+test("TUN real servers: rp_filter off, tunl0's key optional until ipip is loaded", () => {
+  const tun: Cluster = { ...dr, services: dr.services.map((s) => ({ ...s, lbKind: "TUN" as const })) };
+  const [sysctl, unit] = renderRealServer(tun, "web1", opts);
+  assert.match(sysctl!.content, /^net\.ipv4\.conf\.all\.rp_filter = 0$/m);
+  assert.match(sysctl!.content, /^-net\.ipv4\.conf\.tunl0\.rp_filter = 0$/m);
+  assert.match(unit!.content, /^ExecStartPre=\/sbin\/modprobe ipip$/m);
+});
+
 test("fwmark real servers get every VRRP VIP, units they must precede, and the sorry server too", () => {
   const unit = renderHost(fwmark, "www1", opts)[1]!.content;
   assert.match(unit, /^Before=network-online\.target nginx\.service$/m);
