@@ -6,9 +6,14 @@
 // addresses lvsctl manages. It is written as the union of old and new before any address is
 // added, and as the new set once removals are done, so an interrupted run still knows what
 // it may have added.
+//
+// The unit's text is generated here (addressUnitContent) unless the caller gives it whole
+// (`unitContent`, e.g. src/render's lvs-rs-vip.service for the real-server bootstrap, so that
+// `lvsctl render` shows what the host gets). A given unit must put back every wanted address;
+// `unitContent: null` says the host must have no such unit (it is stopped, disabled, removed).
 import type { HostFacts } from "../facts.js";
 import { PlanError } from "./errors.js";
-import { planFile } from "./file.js";
+import { fileDiff, planFile } from "./file.js";
 import { shellQuote } from "../../ssh/types.js";
 import { change, execStep, ok, shellStep, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
 
@@ -31,6 +36,11 @@ export interface AddressDesired {
   /** Units that must start after the addresses exist (the services listening on them). */
   before?: string[];
   stateFile?: string;
+  /**
+   * The unit's exact text, when decided elsewhere (description and before are then unused);
+   * null: no unit at all (the caller's files have none for this host), so an old one is removed.
+   */
+  unitContent?: string | null;
 }
 
 export interface LvsctlState {
@@ -98,8 +108,20 @@ export function addressUnitContent(d: AddressDesired): string {
   ].join("\n");
 }
 
+/** Does a unit's text run `ip addr replace|add ADDR/PREFIX dev DEV` for this address? */
+export function unitRestores(unitText: string, a: AddressSpec): boolean {
+  const esc = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^ExecStart(?:Pre|Post)?=-?\\S*ip (?:-\\S+ )*addr (?:replace|add) ${esc(a.address)}/${a.prefix} dev ${esc(a.dev)}(?: |$)`, "im").test(unitText);
+}
+
 export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContext): OpPlan {
   if (!/^[A-Za-z0-9@_.:-]+\.service$/.test(d.unit)) throw new PlanError(`unit name ${JSON.stringify(d.unit)} must end in .service`);
+  if (typeof d.unitContent === "string") {
+    const missing = d.addresses.filter((a) => !unitRestores(d.unitContent!, a));
+    if (missing.length) throw new PlanError(`the given ${d.unit} would not put back ${missing.map((a) => `${a.address}/${a.prefix} dev ${a.dev}`).join(", ")} on boot`, "the unit's text and the address list come from different sources; this is a bug in whatever produced them");
+  } else if (d.unitContent === null && d.addresses.length) {
+    throw new PlanError(`${d.addresses.length} address(es) wanted but no ${d.unit} to put them back on boot`, "the unit's text and the address list come from different sources; this is a bug in whatever produced them");
+  }
   const statePath = d.stateFile ?? STATE_FILE;
   const { state, warning } = readState(facts, statePath);
   const owned = state.addresses[d.unit] ?? [];
@@ -137,41 +159,55 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   }
   if (live_.length === 1) steps.push(execStep([IP, ...live_[0]!.split(" ")]));
   else if (live_.length > 1) steps.push({ kind: "exec", cmd: { argv: [IP, "-batch", "-"] }, stdin: live_.join("\n") + "\n", describe: live_.map((l) => `ip ${l}`).join("; ") });
-  // 3. Persist: the unit restores them on boot.
-  const unitPlan = planFile(facts, { path: unitPath, content: addressUnitContent(d), mode: 0o644, owner: "root", group: "root" }, ctx);
+  // 3. Persist: the unit restores them on boot (or, when the host must have none, goes away).
   let diff: string | undefined;
   const warnings: string[] = warning ? [warning] : [];
-  if (facts.init !== "systemd") {
-    warnings.push(`addresses are not persisted: the host does not run systemd, so ${d.unit} cannot restore them on boot`);
-  } else {
-    // A daemon-reload is the costly part (a quarter to most of a second on a small host), so:
-    // - a unit systemd has never loaded is loaded on demand by `enable --no-reload --now`
-    //   (systemd >= 246 retries a not-found unit whose directory changed); older systemd says
-    //   "not found", and then the fallback reloads and enables, in the same round trip;
-    // - `systemctl enable` reloads by itself (systemctl(1), --no-reload), so a changed unit that
-    //   still has to be enabled needs no separate daemon-reload; --now starts it in the same call.
-    const unit = facts.units[d.unit];
-    const isNew = unit === undefined || unit.enabled === "not-found";
-    const enable = unit?.enabled !== "enabled";
-    const start = unit?.active !== "active";
-    if (unitPlan.status === "change") {
-      steps.push(...unitPlan.steps);
-      if (!enable) steps.push(execStep(["systemctl", "daemon-reload"]));
-      why.push(`${d.unit} ${facts.sha256[unitPath] ? "updated" : "installed"}`);
-      diff = unitPlan.diff;
+  if (d.unitContent === null) {
+    if (facts.sha256[unitPath] !== undefined) {
+      const unit = facts.units[d.unit];
+      const known = facts.init === "systemd" && unit !== undefined && unit.enabled !== "not-found";
+      // `disable --now` runs the unit's ExecStop (ip addr del of what it listed): those are
+      // addresses lvsctl added, removed above already; its "-" ignores that they are gone.
+      if (known) steps.push(execStep(["systemctl", "disable", "--now", "--quiet", d.unit]));
+      steps.push(execStep(["rm", "-f", unitPath]));
+      if (facts.init === "systemd") steps.push(execStep(["systemctl", "daemon-reload"]));
+      why.push(`remove ${d.unit} (no addresses to put back)`);
+      if (ctx.diff) diff = fileDiff(unitPath, facts.contents[unitPath] ?? Buffer.alloc(0), "", false);
     }
-    if (enable && isNew && unitPlan.status === "change") {
-      const u = shellQuote(d.unit);
-      const now = start ? " --now" : "";
-      steps.push(shellStep(`systemctl enable --no-reload${now} --quiet ${u} || { systemctl daemon-reload && systemctl enable${now} --quiet ${u}; }`, `systemctl enable${now} ${d.unit}`));
-      why.push(`enable${start ? " and start" : ""} ${d.unit}`);
-    } else if (enable) {
-      // Starting it only runs `ip addr replace` for addresses that are already there.
-      steps.push(execStep(["systemctl", "enable", ...(start ? ["--now"] : []), "--quiet", d.unit]));
-      why.push(`enable${start ? " and start" : ""} ${d.unit}`);
-    } else if (start) {
-      steps.push(execStep(["systemctl", "start", d.unit]));
-      why.push(`start ${d.unit}`);
+  } else {
+    const unitPlan = planFile(facts, { path: unitPath, content: d.unitContent ?? addressUnitContent(d), mode: 0o644, owner: "root", group: "root" }, ctx);
+    if (facts.init !== "systemd") {
+      warnings.push(`addresses are not persisted: the host does not run systemd, so ${d.unit} cannot restore them on boot`);
+    } else {
+      // A daemon-reload is the costly part (a quarter to most of a second on a small host), so:
+      // - a unit systemd has never loaded is loaded on demand by `enable --no-reload --now`
+      //   (systemd >= 246 retries a not-found unit whose directory changed); older systemd says
+      //   "not found", and then the fallback reloads and enables, in the same round trip;
+      // - `systemctl enable` reloads by itself (systemctl(1), --no-reload), so a changed unit that
+      //   still has to be enabled needs no separate daemon-reload; --now starts it in the same call.
+      const unit = facts.units[d.unit];
+      const isNew = unit === undefined || unit.enabled === "not-found";
+      const enable = unit?.enabled !== "enabled";
+      const start = unit?.active !== "active";
+      if (unitPlan.status === "change") {
+        steps.push(...unitPlan.steps);
+        if (!enable) steps.push(execStep(["systemctl", "daemon-reload"]));
+        why.push(`${d.unit} ${facts.sha256[unitPath] ? "updated" : "installed"}`);
+        diff = unitPlan.diff;
+      }
+      if (enable && isNew && unitPlan.status === "change") {
+        const u = shellQuote(d.unit);
+        const now = start ? " --now" : "";
+        steps.push(shellStep(`systemctl enable --no-reload${now} --quiet ${u} || { systemctl daemon-reload && systemctl enable${now} --quiet ${u}; }`, `systemctl enable${now} ${d.unit}`));
+        why.push(`enable${start ? " and start" : ""} ${d.unit}`);
+      } else if (enable) {
+        // Starting it only runs `ip addr replace` for addresses that are already there.
+        steps.push(execStep(["systemctl", "enable", ...(start ? ["--now"] : []), "--quiet", d.unit]));
+        why.push(`enable${start ? " and start" : ""} ${d.unit}`);
+      } else if (start) {
+        steps.push(execStep(["systemctl", "start", d.unit]));
+        why.push(`start ${d.unit}`);
+      }
     }
   }
   // 4. The final record, once removals are done.

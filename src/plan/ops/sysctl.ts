@@ -1,5 +1,10 @@
 // sysctl: applied now (`sysctl -w`) and persisted in one /etc/sysctl.d file that this task owns.
 // Both are compared: the live value (/proc/sys) and the file's checksum.
+//
+// The file is either written from `values` (sysctlFileContent) or given whole as `content` by
+// whoever owns its text (the real-server bootstrap gives src/render's file): then the values
+// applied live are read from that content, so what is persisted and what is applied now cannot
+// differ.
 import type { HostFacts } from "../facts.js";
 import { PlanError } from "./errors.js";
 import { planFile, sha256 } from "./file.js";
@@ -9,6 +14,38 @@ export interface SysctlDesired {
   values: Record<string, string | number>;
   /** The sysctl.d file this task owns, e.g. /etc/sysctl.d/90-lvsctl.conf (sysctl.d(5): applied in lexical order). */
   file: string;
+  /** The file's exact text, when it is decided elsewhere; `values` and `optional` then come from it (sysctlFromContent). */
+  content?: string;
+  /** Keys that may not exist on the host (sysctl.d(5)'s "-" prefix): skipped live when absent. */
+  optional?: string[];
+}
+
+/**
+ * A sysctl.d(5) file read the way systemd-sysctl reads it: `key = value` lines, `#` and `;`
+ * comments, blank lines ignored, a later line for a key wins, a leading "-" makes a key
+ * optional. The key keeps its spelling (dots, and `/` for a dot in an interface name).
+ */
+export function parseSysctlConf(content: string): { values: Record<string, string>; optional: string[] } {
+  const values: Record<string, string> = {};
+  const optional = new Set<string>();
+  for (const raw of content.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    const eq = line.indexOf("=");
+    if (eq < 0) throw new PlanError(`sysctl file line ${JSON.stringify(line)} has no "="`);
+    let key = line.slice(0, eq).trim();
+    if (key.startsWith("-")) {
+      key = key.slice(1).trim();
+      optional.add(key);
+    } else optional.delete(key);
+    values[key] = line.slice(eq + 1).trim();
+  }
+  return { values, optional: [...optional].sort() };
+}
+
+/** The desired state for a sysctl.d file whose text is given whole. */
+export function sysctlFromContent(file: string, content: string): SysctlDesired {
+  return { file, content, ...parseSysctlConf(content) };
 }
 
 const norm = (v: string | number) => String(v).trim().replace(/\s+/g, " ");
@@ -28,6 +65,7 @@ export function planSysctl(facts: HostFacts, d: SysctlDesired, ctx: PlanContext)
     if (key.split(".").some((s) => s === "" || s === "*")) throw new PlanError(`sysctl key ${JSON.stringify(key)} is not a concrete name`);
     const want = norm(d.values[key]!);
     const have = facts.sysctls[key];
+    if (have === undefined && d.optional?.includes(key)) continue;
     if (have === undefined) throw new PlanError(`sysctl ${key} does not exist on this host`, "check the name (and that the interface exists)");
     if (norm(have) !== want) {
       live.push(`${key}=${want}`);
@@ -36,7 +74,7 @@ export function planSysctl(facts: HostFacts, d: SysctlDesired, ctx: PlanContext)
   }
   const steps: Step[] = [];
   if (live.length) steps.push(execStep(["sysctl", "-q", "-w", ...live], `sysctl -w ${live.join(" ")}`));
-  const content = sysctlFileContent(d.values);
+  const content = d.content ?? sysctlFileContent(d.values);
   const file = planFile(facts, { path: d.file, content, mode: 0o644, owner: "root", group: "root" }, ctx);
   if (file.status === "change") {
     steps.push(...file.steps);

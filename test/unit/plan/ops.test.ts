@@ -16,6 +16,9 @@ import {
   planUploadDir,
   stateContent,
   sysctlFileContent,
+  sysctlFromContent,
+  parseSysctlConf,
+  unitRestores,
   type Step,
 } from "../../../src/plan/ops/index.js";
 import { renderCommand } from "../../../src/ssh/types.js";
@@ -80,6 +83,29 @@ test("sysctl: live value and file are both compared", () => {
 
 test("sysctl: an unknown key fails planning with a hint", () => {
   assert.throws(() => planSysctl(baseFacts(), { values: { "net.ipv4.conf.eth9.arp_ignore": 1 }, file: "/etc/sysctl.d/x.conf" }, ctx), /does not exist on this host/);
+});
+
+test("sysctl with given content: the file is written as given, the live values are read from it", () => {
+  const file = "/etc/sysctl.d/90-lvs-realserver.conf";
+  const content = "# rendered\n; also a comment\nnet.ipv4.conf.all.arp_ignore = 1\n  net.ipv4.conf.eth0/100.arp_ignore=1\n-net.ipv4.conf.tunl0.rp_filter = 0\n\nnet.ipv4.conf.all.arp_ignore = 1\n";
+  assert.deepEqual(parseSysctlConf(content), {
+    values: { "net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.eth0/100.arp_ignore": "1", "net.ipv4.conf.tunl0.rp_filter": "0" },
+    optional: ["net.ipv4.conf.tunl0.rp_filter"],
+  });
+  assert.throws(() => parseSysctlConf("net.ipv4.ip_forward 1\n"), /has no "="/);
+  const d = sysctlFromContent(file, content);
+  // tunl0 does not exist yet: skipped live ("-"), not an error; the file is the given bytes.
+  const f0 = baseFacts({ sysctls: { "net.ipv4.conf.all.arp_ignore": "0", "net.ipv4.conf.eth0/100.arp_ignore": "0" } });
+  const p = planSysctl(f0, d, ctx);
+  assert.deepEqual(show(p.steps), ["sysctl -q -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.eth0/100.arp_ignore=1", `put ${file}`]);
+  const put = p.steps.find((s) => s.kind === "put");
+  assert.ok(put && put.kind === "put" && put.content === content);
+  // once tunl0 exists its value is compared like any other
+  const f1 = withFile(baseFacts({ sysctls: { "net.ipv4.conf.all.arp_ignore": "1", "net.ipv4.conf.eth0/100.arp_ignore": "1", "net.ipv4.conf.tunl0.rp_filter": "1" } }), file, content);
+  assert.deepEqual(show(planSysctl(f1, d, ctx).steps), ["sysctl -q -w net.ipv4.conf.tunl0.rp_filter=0"]);
+  assert.equal(planSysctl({ ...f1, sysctls: { ...f1.sysctls, "net.ipv4.conf.tunl0.rp_filter": "0" } }, d, ctx).status, "ok");
+  // a key without "-" that does not exist still fails
+  assert.throws(() => planSysctl(baseFacts(), sysctlFromContent(file, "net.ipv4.conf.eth9.arp_ignore = 1\n"), ctx), /does not exist on this host/);
 });
 
 const vipUnit = { unit: "lvs-rs-vip.service", addresses: [{ address: "10.0.0.100", prefix: 32, dev: "lo" }] };
@@ -191,6 +217,41 @@ test("build: configure with prefix and sysconfdir, make -j$(nproc), install, sta
   assert.equal(planBuild(stamped, { ...d, configureOptions: [] }).status, "change");
   assert.equal(planBuild(stamped, { ...d, tarball: Buffer.from("other") }).status, "change");
   assert.equal(planBuild(stamped, { ...d, sysconfdir: "/etc/ka" }).status, "change");
+});
+
+test("address with a given unit: written as given, refused when it would not restore a wanted address", () => {
+  const unitContent = "[Service]\nType=oneshot\nExecStart=/sbin/ip addr replace 10.0.0.100/32 dev lo\nExecStop=-/sbin/ip addr del 10.0.0.100/32 dev lo\n";
+  const p = planAddress(baseFacts({ exists: ["/var/lib/lvsctl"] }), { ...vipUnit, unitContent }, ctx);
+  const put = p.steps.find((s) => s.kind === "put" && s.path.endsWith("lvs-rs-vip.service"));
+  assert.ok(put && put.kind === "put" && put.content === unitContent);
+  assert.ok(unitRestores(unitContent, { address: "10.0.0.100", prefix: 32, dev: "lo" }));
+  assert.ok(!unitRestores(unitContent, { address: "10.0.0.10", prefix: 32, dev: "lo" }), "a prefix of another address is not it");
+  assert.ok(!unitRestores(unitContent, { address: "10.0.0.100", prefix: 24, dev: "lo" }));
+  assert.ok(unitRestores("ExecStart=/sbin/ip addr replace FD00::1/128 dev lo nodad\n", { address: "fd00::1", prefix: 128, dev: "lo" }));
+  assert.throws(() => planAddress(baseFacts(), { ...vipUnit, unitContent: "[Service]\nExecStart=/bin/true\n" }, ctx), /would not put back 10\.0\.0\.100\/32 dev lo on boot/);
+  assert.throws(() => planAddress(baseFacts(), { ...vipUnit, unitContent: null }, ctx), /no lvs-rs-vip\.service to put them back/);
+});
+
+test("address with no unit wanted: the last VIP goes, then the unit is stopped, disabled and removed; then nothing", () => {
+  const unitPath = "/etc/systemd/system/lvs-rs-vip.service";
+  let f = baseFacts({
+    exists: ["/var/lib/lvsctl"],
+    addresses: [...baseFacts().addresses, { dev: "lo", family: "inet", address: "10.0.0.100", prefix: 32, scope: "global" }],
+    units: { "lvs-rs-vip.service": { enabled: "enabled", active: "active" } },
+  });
+  f = withFile(f, "/var/lib/lvsctl/state.json", stateContent({ version: 1, addresses: { "lvs-rs-vip.service": ["10.0.0.100/32 dev lo"] } }));
+  f = withFile(f, unitPath, addressUnitContent(vipUnit));
+  const p = planAddress(f, { unit: "lvs-rs-vip.service", addresses: [], unitContent: null }, ctx);
+  assert.deepEqual(show(p.steps), [
+    "/sbin/ip addr del 10.0.0.100/32 dev lo",
+    "systemctl disable --now --quiet lvs-rs-vip.service",
+    `rm -f ${unitPath}`,
+    "systemctl daemon-reload",
+    "put /var/lib/lvsctl/state.json",
+  ]);
+  assert.match(p.diff!, /^-ExecStart=\/sbin\/ip addr replace 10\.0\.0\.100\/32 dev lo$/m);
+  const after = withFile({ ...baseFacts({ exists: ["/var/lib/lvsctl"] }) }, "/var/lib/lvsctl/state.json", stateContent({ version: 1, addresses: {} }));
+  assert.equal(planAddress(after, { unit: "lvs-rs-vip.service", addresses: [], unitContent: null }, ctx).status, "ok");
 });
 
 test("default_route: ok via a director, warning otherwise", () => {
