@@ -4,12 +4,11 @@
 // known_hosts, so the lab's own file stays intact).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Lab, labPrerequisites } from "./lib/index.js";
 import { fingerprintSha256 } from "../../src/ssh/known-hosts.js";
-import { countStatus, describeRun, ofType, runCli, writeLabInventory } from "./helpers/index.js";
+import { countStatus, describeRun, ofType, runCli, tempDir, writeLabInventory } from "./helpers/index.js";
 
 const why = labPrerequisites();
 
@@ -28,7 +27,7 @@ describe("engine: host keys", { skip: why ?? false, timeout: 240_000 }, () => {
   let dir: string;
   before(async () => {
     lab = await Lab.up({ hosts: ["d1", "r1", "r2", "r3"] });
-    dir = mkdtempSync(join(tmpdir(), "lvsctl-hostkeys-"));
+    dir = tempDir("lvsctl-hostkeys-");
   });
   after(async () => {
     await lab?.down();

@@ -3,7 +3,7 @@
 // inventory written for a lab, the real CLI run as a child process with its --json events
 // parsed, and a snapshot of what the bootstrap manages on a host (to prove --check changes nothing).
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Lab } from "../lib/index.js";
@@ -47,6 +47,16 @@ export interface LabInventoryOptions {
   file?: string;
 }
 
+const tempDirs: string[] = [];
+
+/** A temp dir removed when the process exits. */
+export function tempDir(prefix = "lvsctl-lab-"): string {
+  if (tempDirs.length === 0) process.on("exit", () => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
 /** Writes an lvsctl inventory for the lab (JSON, which is YAML) and returns its path. */
 export function writeLabInventory(lab: Lab, o: LabInventoryOptions): string {
   const services = o.services ?? [{ vip: lab.freeAddress(0), port: 80, real_servers: o.realservers }];
@@ -69,7 +79,7 @@ export function writeLabInventory(lab: Lab, o: LabInventoryOptions): string {
       real_servers: s.real_servers.map((h) => ({ host: h })),
     })),
   };
-  const file = o.file ?? join(mkdtempSync(join(tmpdir(), "lvsctl-lab-inv-")), "inventory.yml");
+  const file = o.file ?? join(tempDir(), "inventory.yml");
   writeFileSync(file, JSON.stringify(inv, null, 2) + "\n");
   return file;
 }
