@@ -668,6 +668,40 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
     });
   }
 
+  for (const lvsdOn of ["a", "b"] as const) {
+    const kaOn = lvsdOn === "a" ? "b" : "a";
+    const lvsdWins = ADDR[lvsdOn] > ADDR[kaOn];
+    test(`interop: equal priorities after a partition, lvsd on ${ADDR[lvsdOn]}, keepalived on ${ADDR[kaOn]}: the higher address wins`, { skip: existsSync(KEEPALIVED) ? false : "needs Debian's keepalived", timeout: 60_000 }, async () => {
+      await withLab(async (lab) => {
+        const a = new Lvsd(lab, lvsdOn, { priority: 150 });
+        let k: Keepalived | undefined;
+        try {
+          await a.waitState("MASTER", 8000);
+          lab.partition(true);
+          k = new Keepalived(lab, kaOn, { version: 2, priority: 150 });
+          await k.waitState("MASTER", 8000);
+          const ma = a.mark();
+          const mk = k.mark();
+          lab.partition(false);
+          if (lvsdWins) await k.waitState("BACKUP", 5000, mk);
+          else await a.waitState("BACKUP", 5000, ma);
+          await sleep(DOWN_100 + 500);
+          if (lvsdWins) {
+            assert.deepEqual(a.entered("BACKUP", ma), [], "lvsd (higher address) stepped down");
+            assert.ok(!k.lines.slice(mk).some((l) => l.includes("Entering MASTER STATE")), "keepalived took mastership back");
+          } else {
+            assert.ok(!k.lines.slice(mk).some((l) => l.includes("Entering BACKUP STATE")), "keepalived (higher address) stepped down");
+            assert.deepEqual(a.entered("MASTER", ma), [], "lvsd took mastership back");
+          }
+          assert.ok(lab.hasVip(lvsdWins ? lvsdOn : kaOn) && !lab.hasVip(lvsdWins ? kaOn : lvsdOn));
+          note(`equal priorities, partition healed: ${lvsdWins ? "keepalived" : "lvsd"} (lower address) yielded, as RFC 3768 6.4.3 says`);
+        } finally {
+          await Promise.all([a.stop(), k?.stop()]);
+        }
+      });
+    });
+  }
+
   test("authentication mismatch and TTL other than 255 are ignored and counted", { skip: existsSync(KEEPALIVED) ? false : "needs Debian's keepalived", timeout: 40_000 }, async () => {
     await withLab(async (lab) => {
       const a = new Lvsd(lab, "a", { priority: 100, authPass: "secret" });
