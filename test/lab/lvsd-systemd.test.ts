@@ -5,7 +5,10 @@
 // and --check, election (VIP, ARP seen from obs), a SIGKILL crash with systemd's restart (the VIP
 // never leaves, no second master beyond one advert), SIGHUP reload via `systemctl reload` (a new
 // VIP, the old one untouched, no transition), a clean stop (handover in the skew time, gratuitous
-// ARP moves obs's entry) and the preempting restart; prints RSS and idle CPU on Node 18.
+// ARP moves obs's entry) and the preempting restart; a reboot (the enabled unit resigns at
+// shutdown and starts at boot); RSS, idle CPU and Node's start time on Node 18; the crash again at
+// VRRPv3 / 0.1 s. Two `todo` tests record gaps found here (journal priority of lvsd's errors; a
+// backup taking over during the restart at 0.1 s adverts with the rendered RestartSec).
 //
 // Needs root and the lab's tools (labPrerequisites()), the native addon (npm run build:native).
 // Traffic stays inside the lab's namespaces (10.77.S.0/24). Every wait is bounded; the lab is torn
@@ -35,8 +38,18 @@ const INSTALL_DIR = "/opt/lvsd";
 const ADVERT_MS = 1000;
 const SKEW_DS2 = skewMs(100, ADVERT_MS);
 const DOWN_DS2 = masterDownMs(100, ADVERT_MS);
-/** The rendered unit's RestartSec. */
-const RESTART_SEC_MS = 1000;
+/** systemd's RestartSec default (systemd.service(5)); the rendered unit's own value is read in the install test. */
+let restartSecMs = 100;
+
+/** A systemd time span as units use it: "1s", "100ms", "0", "2min" (systemd.time(7)); bare numbers are seconds. */
+function timeSpanMs(v: string): number {
+  let ms = 0;
+  for (const m of v.trim().matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|sec|min|m)?/g)) {
+    const n = Number(m[1]);
+    ms += m[2] === "ms" ? n : m[2] === "min" || m[2] === "m" ? n * 60_000 : n * 1000;
+  }
+  return ms;
+}
 
 function whyNot(): string | undefined {
   const lab = labPrerequisites();
@@ -220,7 +233,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
   }
 
   /**
-   * Samples inside the host every ~50 ms until durationMs has passed (a time-bounded bash loop, so
+   * Samples inside the host every ~everyMs until durationMs has passed (a time-bounded bash loop, so
    * the timing does not depend on this process; two forks per sample): what `probe` printed, with
    * the host's clock (the kernel's, shared with this process) in epoch ms.
    */
@@ -228,10 +241,10 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     at: number;
     out: string;
   }
-  async function sampler(host: string, probe: string, durationMs: number): Promise<Sample[]> {
+  async function sampler(host: string, probe: string, durationMs: number, everyMs = 50): Promise<Sample[]> {
     const script =
       `now() { local t=\${EPOCHREALTIME/./}; echo \$(( t / 1000 )); }; end=$(( $(now) + ${Math.round(durationMs)} )); ` +
-      `while [ $(now) -lt $end ]; do echo "@ \${EPOCHREALTIME}"; ${probe}; echo; sleep 0.05; done`;
+      `while [ $(now) -lt $end ]; do echo "@ \${EPOCHREALTIME}"; ${probe}; echo; sleep ${(everyMs / 1000).toFixed(3)}; done`;
     const r = await lab.exec(host, ["bash", "-c", script], { timeoutMs: durationMs + 15_000 });
     const out: Sample[] = [];
     for (const line of r.stdout.split("\n")) {
@@ -324,6 +337,8 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       const refused = await lab.exec(d, cfg.validate.replace("%s", bad.path));
       assert.equal(refused.code, 1, `--check accepted a v2 interval of 1.5 s: ${refused.stdout}`);
       await sh(d, `mv ${staged.path} ${cfg.path} && rm -f ${bad.path}`);
+      const rs = /^RestartSec=(.+)$/m.exec(unit.content)?.[1];
+      if (rs !== undefined) restartSecMs = timeSpanMs(rs);
       put(d, unit);
       // systemd's own reading of the rendered unit: no unknown keys, no bad paths
       const verify = await lab.exec(d, `systemd-analyze verify ${unit.path}`);
@@ -408,9 +423,11 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     const c1 = await cursor("ds1");
     const c2 = await cursor("ds2");
     // long enough for RestartSec, Node's start under load and ds2's whole master-down interval
-    const window = RESTART_SEC_MS + 3000 + masterDownMs + 500;
+    const window = restartSecMs + 3000 + masterDownMs + 500;
     const vipSamples = sampler("ds1", vipProbe, window);
-    const stateSamples = sampler("ds2", stateProbe, window);
+    // ds2's journal has its transitions to the millisecond; its status endpoint is a cross-check,
+    // polled less often so curl does not compete with lvsd's restart for the CPU
+    const stateSamples = sampler("ds2", stateProbe, window, 200);
     await sleep(300);
     await sh("ds1", "systemctl kill -s KILL lvsd");
     await waitFor("a new lvsd main process on ds1", async () => {
@@ -462,13 +479,16 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       const c = await crashRound(400 + round * 330, DOWN_DS2);
       note(`crash v2/1 s ${round + 1}/${ROUNDS}: ${describeRound(c)}`);
       assert.equal(c.vipAbsent, 0, "the VIP left ds1's eth0 during the crash and restart");
-      assert.ok(c.vipSamples >= 20 && c.statusSamples >= 20, `too few samples (${c.vipSamples}, ${c.statusSamples})`);
+      assert.ok(c.vipSamples >= 20 && c.statusSamples >= 10, `too few samples (${c.vipSamples}, ${c.statusSamples})`);
       assert.equal(c.statusUnreachable, 0, "ds2's status endpoint did not answer");
       assert.ok(c.adopted, "the restarted lvsd did not adopt the VIP");
-      assert.ok(c.dualPolledMs <= ADVERT_MS, `ds2 was MASTER for ${c.dualPolledMs} ms by its status endpoint`);
-      assert.ok(c.dualJournalMs <= ADVERT_MS, `ds2 was MASTER for ${c.dualJournalMs} ms by its journal`);
+      // (the budget: ds2's master-down interval minus the time since ds1's last advert, 2.6-3.6 s
+      // after the kill, for RestartSec plus lvsd's start on Node 18)
+      const why = `lvsd back as MASTER ${c.masterMs} ms after the kill (RestartSec ${restartSecMs} ms, lvsd's startupMs ${c.startupMs ?? "?"}); ds2's master-down ${DOWN_DS2.toFixed(0)} ms`;
+      assert.ok(c.dualJournalMs <= ADVERT_MS, `ds2 was MASTER for ${c.dualJournalMs} ms by its journal: ${why}`);
+      assert.ok(c.dualPolledMs <= ADVERT_MS + 200, `ds2 was MASTER for ${c.dualPolledMs} ms by its status endpoint: ${why}`);
       // systemd waited RestartSec before starting it again
-      assert.ok(c.startedMs >= RESTART_SEC_MS - 20, `restarted after ${c.startedMs} ms, before RestartSec`);
+      assert.ok(c.startedMs >= restartSecMs - 20, `restarted after ${c.startedMs} ms, before RestartSec`);
     }
     const restarts1 = await nRestarts("ds1");
     note(`crash: NRestarts ${restarts0} -> ${restarts1}`);
@@ -711,7 +731,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     for (let round = 0; round < 3; round++) {
       const c = await crashRound(400 + round * 37, DOWN_V3);
       v3Rounds.push(c);
-      note(`crash v3/0.1 s ${round + 1}/3 (master-down ${DOWN_V3.toFixed(0)} ms, RestartSec 1 s): ${describeRound(c)}`);
+      note(`crash v3/0.1 s ${round + 1}/3 (master-down ${DOWN_V3.toFixed(0)} ms, rendered RestartSec ${restartSecMs} ms): ${describeRound(c)}`);
       assert.equal(c.vipAbsent, 0, "the VIP left ds1's eth0 during the crash and restart");
       assert.ok(c.adopted, "the restarted lvsd did not adopt the VIP");
       assert.equal(c.statusUnreachable, 0, "ds2's status endpoint did not answer");
@@ -740,7 +760,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       todo:
         "the rendered unit's RestartSec=1s (templates/lvsd.service) is longer than ds2's whole master-down interval at 0.1 s " +
         "(3 x 0.1 s + skew = 361 ms): ds2 takes the VIP (beside ds1, which kept it) for about a second; with RestartSec=0 " +
-        "(the drop-in rounds above) lvsd was MASTER again 230-305 ms after the kill on a lightly loaded machine, 0.5-2 s under heavy load"
+        "(the drop-in rounds above) lvsd was MASTER again 0.23-0.97 s after the kill depending on the machine's load: inside the bound only when quiet"
     },
     () => {
       assert.ok(v3Rounds.length > 0, "the v3 crash test did not run");
