@@ -122,7 +122,13 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
   try {
     await host.start(initial);
   } catch (e) {
-    log.error("cannot start the VRRP engine", { error: e });
+    const msg = e instanceof Error ? e.message : String(e);
+    const hint = /not permitted|EPERM|EACCES/i.test(msg)
+      ? "lvsd needs CAP_NET_RAW (raw VRRP and ARP sockets) and CAP_NET_ADMIN (VIPs): run it as root, as its systemd unit does"
+      : /ENODEV|No such device/i.test(msg)
+        ? "an interface named in the config does not exist on this host"
+        : undefined;
+    log.error("cannot start the VRRP engine", { error: e, ...(hint ? { hint } : {}) });
     process.exit(1);
   }
   log.info("lvsd started", {
