@@ -189,7 +189,8 @@ class Lvsd extends Proc {
 }
 
 function lvsdConfig(o: Record<string, unknown>): unknown {
-  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP], unicastPeers = [], notify = {} } = o as {
+  const { version = 2, priority = 100, intervalCs = 100, nopreempt = false, preemptDelaySec = 0, authPass, vips = [VIP], unicastPeers = [], notify = {}, label } = o as {
+    label?: string;
     notify?: Record<string, string[]>;
     unicastPeers?: string[];
     version?: 2 | 3;
@@ -215,7 +216,7 @@ function lvsdConfig(o: Record<string, unknown>): unknown {
         advertIntervalCs: intervalCs,
         ...(authPass ? { authPass } : {}),
         unicastPeers,
-        vips: (vips as string[]).map((address) => ({ address, prefix: 24, dev: "eth0" })),
+        vips: (vips as string[]).map((address) => ({ address, prefix: 24, dev: "eth0", ...(label ? { label } : {}) })),
         nopreempt,
         preemptDelaySec,
         trackInterfaces: [],
@@ -539,10 +540,11 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
 
   test("a VIP removed by someone else is put back and counted; SIGHUP adds a VIP without touching the other", { timeout: 40_000 }, async () => {
     await withLab(async (lab) => {
-      const a = new Lvsd(lab, "a", { priority: 200 });
+      const a = new Lvsd(lab, "a", { priority: 200, label: "eth0:vip" });
       try {
         await a.waitState("MASTER", 8000);
         await sleep(300);
+        assert.match(sh(["ip", "-n", lab.ns("a"), "-4", "-o", "addr", "show", "dev", "eth0"]), new RegExp(`inet ${VIP.replace(/\./g, "\\.")}/24 .*eth0:vip`), "VIP without its label");
         sh(["ip", "-n", lab.ns("a"), "addr", "del", `${VIP}/24`, "dev", "eth0"]);
         const end = Date.now() + 2000;
         while (!lab.hasVip("a") && Date.now() < end) await sleep(20);
@@ -550,7 +552,7 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
         assert.equal(a.status().instances[0]!.vipsRestored, 1);
 
         const before = a.status().instances[0]!.transitions;
-        writeFileSync(join(lab.dir, "lvsd-a.json"), JSON.stringify(lvsdConfig({ priority: 200, vips: [VIP, "10.88.0.101"] })));
+        writeFileSync(join(lab.dir, "lvsd-a.json"), JSON.stringify(lvsdConfig({ priority: 200, label: "eth0:vip", vips: [VIP, "10.88.0.101"] })));
         let vipLeft = false;
         a.signal("SIGHUP");
         const end2 = Date.now() + 3000;
