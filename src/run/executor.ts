@@ -30,7 +30,8 @@ import { emptyRecap, maskDeep, type HostRecap, type RunEvent, type RunEventInput
 import { loadPlaybook, type Play, type Playbook, type Task } from "./playbook.js";
 import { batches, selectHosts, taskSelected } from "./select.js";
 import { connectTarget, needsBecome, type ResolveSecret } from "./target.js";
-import { toDesired, type RenderedFile, type ResolveEnv } from "./task-args.js";
+import { toDesired, type Renderer, type ResolveEnv } from "./task-args.js";
+import { defaultRenderers } from "./renderers.js";
 import { clusterVars, factVars, routeProbes, wildcardFactVars } from "./vars.js";
 import type { DirFile } from "../plan/ops/upload-dir.js";
 
@@ -71,8 +72,8 @@ export interface RunPlaybookParams {
   onEvent?: (e: RunEvent) => void;
   /** Abort = Ctrl-C: see the header comment. */
   signal?: AbortSignal;
-  /** For `render: NAME` tasks: NAME -> the files a host gets (src/render). */
-  renderers?: Record<string, (cluster: Cluster, host: string) => RenderedFile[]>;
+  /** For `render: NAME` (and `render:` of sysctl/address): NAME -> the files a host gets. Default: src/render's (defaultRenderers). */
+  renderers?: Record<string, Renderer>;
   /** For `template:` tasks. */
   renderTemplate?: (name: string, vars: Record<string, unknown>) => string;
   secrets?: SecretsPort;
@@ -156,6 +157,7 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const now = p.now ?? (() => performance.now());
   const t0 = now();
   const secrets = p.secrets ?? defaultSecrets();
+  const renderers = p.renderers ?? defaultRenderers(secrets.resolve);
   const playbook = typeof p.playbook === "string" ? loadPlaybook(p.playbook) : p.playbook;
   const ctx: PlanContext = { diff: opts.diff === true };
   const check = opts.check === true;
@@ -226,7 +228,7 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
       baseDir: playbook.baseDir,
       readFile,
       readDir,
-      renderers: p.renderers ?? {},
+      renderers,
       ...(p.renderTemplate ? { renderTemplate: p.renderTemplate } : {}),
     });
 

@@ -5,9 +5,9 @@ export { bootstrap, builtinPlaybookPath, type BootstrapParams } from "./bootstra
 export { loadPlaybook, parsePlaybook, type Playbook, type Play, type Task } from "./playbook.js";
 export { emptyRecap, type RunEvent, type RunEventOf, type HostRecap, type TaskStatus } from "./events.js";
 export { selectHosts, batches, taskSelected } from "./select.js";
-export { clusterVars, factVars, realServerVips } from "./vars.js";
+export { clusterVars, factVars, rsVips } from "./vars.js";
 export { connectTarget, needsBecome } from "./target.js";
-export { ArgSchemas, OP_NAMES, type OpName, type RenderedFile } from "./task-args.js";
+export { ArgSchemas, OP_NAMES, type OpName, type RenderedFile, type Renderer } from "./task-args.js";
 export { runWithOutput, type OutputChoice } from "./report.js";
 export { createView, interruptSignal, type View, type ViewChoice } from "./view.js";
 export { plainView } from "./view-plain.js";

@@ -14,7 +14,7 @@ import type {
   SysctlDesired,
   UploadDirDesired,
 } from "../plan/ops/index.js";
-import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlOp, uploadDirOp } from "../plan/ops/index.js";
+import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, UNIT_DIR, uploadDirOp } from "../plan/ops/index.js";
 import type { Operation } from "../plan/ops/types.js";
 import type { Cluster } from "../inventory/model.js";
 
@@ -34,10 +34,14 @@ const Validate = z.string().includes("%s", { error: "validate needs %s where the
 const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
 
 export const ArgSchemas = {
-  sysctl: z.strictObject({
-    values: z.record(z.string().min(1), z.union([z.string(), z.number()])),
-    file: AbsPath.default("/etc/sysctl.d/90-lvsctl.conf"),
-  }),
+  sysctl: z
+    .strictObject({
+      values: z.record(z.string().min(1), z.union([z.string(), z.number()])).optional(),
+      file: AbsPath.default("/etc/sysctl.d/90-lvsctl.conf"),
+      /** A renderer (`realserver`): the file is the one it gives this host at `file`, the live values are read from it. */
+      render: z.string().min(1).optional(),
+    })
+    .refine((a) => (a.values === undefined) !== (a.render === undefined), { error: "give exactly one of values or render" }),
   file: z
     .strictObject({
       path: AbsPath,
@@ -61,13 +65,17 @@ export const ArgSchemas = {
     secret: z.boolean().default(false),
   }),
   render: z.union([z.string().min(1).transform((files) => ({ files })), z.strictObject({ files: z.string().min(1) })]),
-  address: z.strictObject({
-    unit: z.string().regex(/^[A-Za-z0-9@_.:-]+\.service$/, { error: "a unit name ending in .service" }),
-    addresses: z.array(z.union([z.string().min(1), z.strictObject({ address: z.string().min(1), prefix: z.number().int().min(0).max(128).optional(), dev: z.string().min(1).optional() })])),
-    dev: z.string().min(1).max(15).default("lo"),
-    before: StrList.default([]),
-    description: z.string().optional(),
-  }),
+  address: z
+    .strictObject({
+      unit: z.string().regex(/^[A-Za-z0-9@_.:-]+\.service$/, { error: "a unit name ending in .service" }),
+      addresses: z.array(z.union([z.string().min(1), z.strictObject({ address: z.string().min(1), prefix: z.number().int().min(0).max(128).optional(), dev: z.string().min(1).optional() })])),
+      dev: z.string().min(1).max(15).default("lo"),
+      before: StrList.optional(),
+      description: z.string().optional(),
+      /** A renderer (`realserver`): the unit is the one it gives this host (none: the host must have no unit). */
+      render: z.string().min(1).optional(),
+    })
+    .refine((a) => a.render === undefined || (a.before === undefined && a.description === undefined), { error: "with render, the unit's text comes from the renderer: leave out before and description" }),
   package: z.union([StrList.transform((names) => ({ names })), z.strictObject({ name: StrList }).transform((a) => ({ names: a.name }))]),
   service: z.strictObject({
     name: z.string().min(1),
@@ -100,6 +108,9 @@ export const ArgSchemas = {
 export type OpName = keyof typeof ArgSchemas;
 export const OP_NAMES = Object.keys(ArgSchemas) as OpName[];
 
+/** What a `render:` renderer gets: the cluster, the host, and the host's vars (facts included, e.g. rs_iface). */
+export type Renderer = (cluster: Cluster, host: string, vars: Record<string, unknown>) => RenderedFile[];
+
 /** A rendered file as src/render gives it. */
 export interface RenderedFile {
   path: string;
@@ -120,7 +131,7 @@ export interface ResolveEnv {
   readFile(path: string): Buffer;
   /** Every regular file under `dir`, relative paths with `/`, with its mode. */
   readDir(path: string): DirFile[];
-  renderers: Record<string, (cluster: Cluster, host: string) => RenderedFile[]>;
+  renderers: Record<string, Renderer>;
   renderTemplate?: (name: string, vars: Record<string, unknown>) => string;
 }
 
@@ -131,6 +142,12 @@ export interface Resolved {
 
 function local(env: ResolveEnv, p: string): string {
   return p.startsWith("/") ? p : `${env.baseDir}/${p}`;
+}
+
+function rendered(env: ResolveEnv, name: string): RenderedFile[] {
+  const r = env.renderers[name];
+  if (!r) throw new Error(`render: no renderer named ${JSON.stringify(name)} (known: ${Object.keys(env.renderers).join(", ") || "none"})`);
+  return r(env.cluster, env.host, env.vars);
 }
 
 function parseAddress(a: string | { address: string; prefix?: number | undefined; dev?: string | undefined }, dev: string) {
@@ -147,7 +164,10 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
   switch (opName) {
     case "sysctl": {
       const a = ArgSchemas.sysctl.parse(args);
-      return any(sysctlOp, { values: a.values, file: a.file } satisfies SysctlDesired);
+      if (a.render === undefined) return any(sysctlOp, { values: a.values!, file: a.file } satisfies SysctlDesired);
+      const f = rendered(env, a.render).find((x) => x.path === a.file);
+      if (!f) throw new Error(`sysctl: renderer ${a.render} gives ${env.host} no ${a.file}`);
+      return any(sysctlOp, sysctlFromContent(a.file, f.content));
     }
     case "file": {
       const a = ArgSchemas.file.parse(args);
@@ -168,9 +188,7 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
     }
     case "render": {
       const a = ArgSchemas.render.parse(args);
-      const r = env.renderers[a.files];
-      if (!r) throw new Error(`render: no renderer named ${JSON.stringify(a.files)} (known: ${Object.keys(env.renderers).join(", ") || "none"})`);
-      const files: FileDesired[] = r(env.cluster, env.host).map((f) => ({
+      const files: FileDesired[] = rendered(env, a.files).map((f) => ({
         path: f.path,
         content: f.content,
         mode: f.mode,
@@ -182,8 +200,9 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
     }
     case "address": {
       const a = ArgSchemas.address.parse(args);
-      const d: AddressDesired = { unit: a.unit, addresses: a.addresses.map((x) => parseAddress(x, a.dev)), before: a.before };
+      const d: AddressDesired = { unit: a.unit, addresses: a.addresses.map((x) => parseAddress(x, a.dev)), before: a.before ?? [] };
       if (a.description) d.description = a.description;
+      if (a.render !== undefined) d.unitContent = rendered(env, a.render).find((x) => x.path === `${UNIT_DIR}/${a.unit}`)?.content ?? null;
       return any(addressOp, d);
     }
     case "package":

@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import type { Cluster, ResolvedHost } from "../inventory/model.js";
 import type { HostFacts } from "../plan/facts.js";
 import { WILDCARD, type Vars } from "../plan/expr.js";
+import { realServerVips, sysctlIfName } from "../render/index.js";
 
 export interface RsVip {
   address: string;
@@ -22,21 +23,14 @@ function serviceName(s: Cluster["services"][number]): string {
   return s.name || (s.fwmark !== undefined ? `fwmark${s.fwmark}` : `${s.vip}:${s.port}`);
 }
 
-/** The VIPs a real server must hold on lo: every DR/TUN service with a VIP it is a real server of. */
-export function realServerVips(cluster: Cluster, hostName: string): (RsVip & { services: string[] })[] {
+/**
+ * The VIPs a real server holds on lo, as the address task wants them: src/render's list (the
+ * one lvs-rs-vip.service restores), so the live addresses and the unit cannot disagree.
+ */
+export function rsVips(cluster: Cluster, hostName: string): RsVip[] {
   const host = cluster.hosts[hostName];
   if (!host) return [];
-  const byAddr = new Map<string, RsVip & { services: string[] }>();
-  for (const s of cluster.services) {
-    if (s.lbKind === "NAT" || s.vip === undefined) continue;
-    if (!s.realServers.some((rs) => serves(rs, host))) continue;
-    const v6 = isIP(s.vip) === 6;
-    const key = s.vip.toLowerCase();
-    const entry = byAddr.get(key) ?? { address: key, prefix: v6 ? 128 : 32, dev: "lo", services: [] };
-    entry.services.push(serviceName(s));
-    byAddr.set(key, entry);
-  }
-  return [...byAddr.values()].sort((a, b) => a.address.localeCompare(b.address));
+  return realServerVips(cluster, host).vips.map((v) => ({ address: v.toLowerCase(), prefix: isIP(v) === 6 ? 128 : 32, dev: "lo" }));
 }
 
 /** The vars derived from the cluster for one host (no facts needed). */
@@ -44,14 +38,12 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
   const host = cluster.hosts[hostName];
   const directorAddresses = cluster.directors.map((d) => d.host.address).filter((a) => isIP(a) !== 0);
   const directorVips = cluster.directors.flatMap((d) => d.instances.flatMap((i) => i.vips.map((v) => v.address)));
-  const vips = realServerVips(cluster, hostName);
   const nat = host ? cluster.services.filter((s) => s.lbKind === "NAT" && s.realServers.some((rs) => serves(rs, host))) : [];
   return {
     inventory_hostname: hostName,
     host_address: host?.address ?? "",
     group_names: host?.groups ?? [],
-    rs_vips: vips.map((v) => ({ address: v.address, prefix: v.prefix, dev: v.dev })),
-    rs_vip_services: Object.fromEntries(vips.map((v) => [v.address, v.services])),
+    rs_vips: rsVips(cluster, hostName),
     rs_nat_services: nat.map(serviceName),
     director_addresses: directorAddresses,
     director_gateways: [...new Set([...directorAddresses, ...directorVips])],
@@ -59,11 +51,6 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
     // Host vars the renderers read too (src/render/hostfiles.ts HOST_VARS); defaults here.
     lvs_vip_before: [],
   };
-}
-
-/** Interface names in sysctl keys write a dot as `/` (sysctl(8)). */
-export function sysctlIfName(name: string): string {
-  return name.replace(/\./g, "/");
 }
 
 /** The vars derived from facts. */

@@ -2,6 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { bootstrap } from "../../../src/run/bootstrap.js";
 import type { RunEvent } from "../../../src/run/events.js";
+import { renderRealServer } from "../../../src/render/index.js";
+import { parsePlaybook } from "../../../src/run/playbook.js";
+import { runPlaybook } from "../../../src/run/executor.js";
 import { labCluster } from "../../fixtures/plan/clusters.js";
 import { SimConnector, SimHost } from "../../fixtures/plan/sim-host.js";
 
@@ -28,15 +31,17 @@ test("bootstrap: first run configures DR real servers, second run changes nothin
   assert.equal(l.rs1.sysctls["net.ipv4.conf.all.arp_ignore"], "1");
   assert.equal(l.rs1.sysctls["net.ipv4.conf.all.arp_announce"], "2");
   assert.equal(l.rs1.sysctls["net.ipv4.conf.eth0.arp_ignore"], "1");
+  assert.equal(l.rs1.sysctls["net.ipv4.conf.default.arp_ignore"], "1");
   assert.match(l.rs1.file("/etc/sysctl.d/90-lvs-realserver.conf")!, /^net\.ipv4\.conf\.all\.arp_ignore = 1$/m);
-  assert.match(l.rs1.file("/etc/sysctl.d/91-lvs-realserver-iface.conf")!, /^net\.ipv4\.conf\.eth0\.arp_announce = 2$/m);
+  assert.match(l.rs1.file("/etc/sysctl.d/90-lvs-realserver.conf")!, /^net\.ipv4\.conf\.eth0\.arp_announce = 2$/m);
+  assert.equal(l.rs1.file("/etc/sysctl.d/91-lvs-realserver-iface.conf"), undefined, "one sysctl file");
   assert.ok(l.rs1.hasAddress("10.77.0.100"));
   assert.match(l.rs1.file("/etc/systemd/system/lvs-rs-vip.service")!, /^ExecStart=\/sbin\/ip addr replace 10\.77\.0\.100\/32 dev lo$/m);
   assert.deepEqual(l.rs1.units["lvs-rs-vip.service"], { enabled: "enabled", active: "active" });
   assert.deepEqual(JSON.parse(l.rs1.file("/var/lib/lvsctl/state.json")!).addresses, { "lvs-rs-vip.service": ["10.77.0.100/32 dev lo"] });
   // rs2's interface has a dot: its sysctl key uses a slash (sysctl(8)).
   assert.equal(l.rs2.sysctls["net.ipv4.conf.ens3/100.arp_ignore"], "1");
-  assert.match(l.rs2.file("/etc/sysctl.d/91-lvs-realserver-iface.conf")!, /net\.ipv4\.conf\.ens3\/100\.arp_ignore = 1/);
+  assert.match(l.rs2.file("/etc/sysctl.d/90-lvs-realserver.conf")!, /^net\.ipv4\.conf\.ens3\/100\.arp_ignore = 1$/m);
   // rs3 serves only NAT: no VIP, no ARP sysctls, and a warning naming its route and the directors.
   assert.equal(l.rs3.sysctls["net.ipv4.conf.all.arp_ignore"], "0");
   const nat = first.results.find((r) => r.host === "rs3" && r.task === "NAT default route via a director")!;
@@ -60,7 +65,10 @@ test("bootstrap: a real server that leaves the service loses its VIP on the next
   assert.equal(r.result.exitCode, 0);
   assert.ok(!l.rs2.hasAddress("10.77.0.100"), "VIP removed from rs2");
   assert.ok(l.rs1.hasAddress("10.77.0.100"), "rs1 keeps it");
-  assert.doesNotMatch(l.rs2.file("/etc/systemd/system/lvs-rs-vip.service")!, /10\.77\.0\.100/);
+  // rs2 serves no VIP any more: render gives it no unit, so it has none.
+  assert.equal(l.rs2.file("/etc/systemd/system/lvs-rs-vip.service"), undefined, "the unit is removed");
+  assert.equal(l.rs2.units["lvs-rs-vip.service"], undefined, "stopped, disabled and forgotten after daemon-reload");
+  assert.ok(l.rs2.log.includes("systemctl disable --now --quiet lvs-rs-vip.service"));
   assert.deepEqual(JSON.parse(l.rs2.file("/var/lib/lvsctl/state.json")!).addresses, {});
   // and again: nothing left to do
   const again = await run(l, labCluster({ drRealServers: ["rs1"] }));
@@ -103,4 +111,37 @@ virtual_servers: [ { vip: 10.77.0.100, port: 80, real_servers: [ { host: web9 } 
 `);
   assert.deepEqual(selectHosts(c, ["realservers"]), ["web9"]);
   assert.deepEqual(selectHosts(c, ["directors"]), ["ds1"]);
+});
+
+const RS_FILES = ["/etc/sysctl.d/90-lvs-realserver.conf", "/etc/systemd/system/lvs-rs-vip.service"];
+const noSecret = { resolveSecret: () => "unused" };
+
+test("bootstrap writes exactly src/render's files: the interface from facts, or lvs_interface as render shows it", async () => {
+  const l = lab();
+  await run(l);
+  const cluster = labCluster();
+  // rs1's route to the first director leaves by eth0, rs2's by ens3.100.
+  for (const [name, sim, iface] of [["rs1", l.rs1, "eth0"], ["rs2", l.rs2, "ens3.100"]] as const) {
+    const want = renderRealServer(cluster, name, { ...noSecret, realServerInterface: iface });
+    assert.deepEqual(want.map((f) => f.path), RS_FILES);
+    for (const f of want) assert.equal(sim.file(f.path), f.content, `${name}:${f.path} is the rendered file`);
+    assert.equal(sim.files.get(RS_FILES[1]!)!.mode, 0o644);
+  }
+  // With the host var set, what `lvsctl render` shows (no facts) is byte for byte what the host gets.
+  const withVar = labCluster();
+  withVar.hosts.rs1!.vars.lvs_interface = "eth0";
+  const l2 = lab();
+  await run(l2, withVar);
+  for (const f of renderRealServer(withVar, "rs1", noSecret)) assert.equal(l2.rs1.file(f.path), f.content);
+});
+
+test("a playbook with render: realserver does not fight the bootstrap", async () => {
+  const l = lab();
+  await run(l);
+  const r = parsePlaybook(`- { name: p, hosts: rs1, tasks: [ { name: rs files, render: realserver } ] }`, "p.yml");
+  const result = await runPlaybook({ cluster: labCluster(), playbook: r.playbook!, connector: l.connector, policy, onEvent: () => {} });
+  assert.equal(result.recap.rs1!.changed, 0, "the same bytes: nothing to upload");
+  assert.equal(result.recap.rs1!.ok, 1);
+  const again = await run(l);
+  assert.deepEqual(Object.values(again.result.recap).map((x) => x.changed), [0, 0, 0]);
 });

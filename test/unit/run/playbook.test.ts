@@ -9,7 +9,7 @@ const errors = (yaml: string) => parsePlaybook(yaml, "pb.yml").diagnostics.map(f
 test("the bootstrap playbook loads", () => {
   const pb = loadPlaybook(builtinPlaybookPath("bootstrap"));
   assert.equal(pb.plays[0]!.hosts[0], "realservers");
-  assert.deepEqual(pb.plays[0]!.tasks.map((t) => t.op), ["sysctl", "sysctl", "address", "default_route"]);
+  assert.deepEqual(pb.plays[0]!.tasks.map((t) => t.op), ["sysctl", "address", "default_route"]);
 });
 
 test("a valid playbook: shorthands, serial list, handlers", () => {
@@ -83,4 +83,19 @@ test("two sysctl tasks of one play may not own the same file", () => {
     - { name: b, sysctl: { values: { x.z: 1 }, file: /etc/sysctl.d/90-a.conf } }
 `).join("\n");
   assert.match(text, /pb\.yml:6:\d+: error LVS754: tasks\[1\] "b" writes \/etc\/sysctl\.d\/90-a\.conf, which tasks\[0\] already owns/);
+});
+
+test("render: on sysctl and address: the file's text comes from the renderer, so values / before are refused with it", () => {
+  const text = errors(`
+- name: p
+  hosts: all
+  tasks:
+    - { name: a, sysctl: { values: { x.y: 1 }, render: realserver, file: /etc/sysctl.d/90-a.conf } }
+    - { name: b, sysctl: { file: /etc/sysctl.d/90-b.conf } }
+    - { name: c, address: { unit: x.service, addresses: [10.0.0.1], render: realserver, before: nginx.service } }
+`).join("\n");
+  assert.match(text, /pb\.yml:5:\d+: error LVS\d+: .*give exactly one of values or render/);
+  assert.match(text, /pb\.yml:6:\d+: error LVS\d+: .*give exactly one of values or render/);
+  assert.match(text, /pb\.yml:7:\d+: error LVS\d+: .*leave out before and description/);
+  assert.ok(parsePlaybook(`- { name: p, hosts: all, tasks: [ { name: a, sysctl: { file: /etc/sysctl.d/9.conf, render: realserver } } ] }`, "pb.yml").playbook);
 });
