@@ -7,7 +7,9 @@
 // handlers it had notified still run at the end of the play (Ansible's force_handlers), so a
 // config that changed still gets its restart. Other hosts carry on; an unreachable host never
 // stops the others unless the play says `any_errors_fatal` (then no host starts another task,
-// batch or play once one has failed). A batch where MORE than max_fail_percentage of the hosts failed (or were
+// batch or play once one has failed). A secret the host's connection needs that cannot be
+// resolved (LVS212/LVS213) fails that host before dialling, as invalid input (exit 1), not as
+// unreachable. A batch where MORE than max_fail_percentage of the hosts failed (or were
 // unreachable) stops the play's remaining batches. Hosts that failed or were unreachable are left
 // out of later plays.
 //
@@ -16,7 +18,7 @@
 // `graceMs` the connections are closed anyway. A re-run converges, because every planner compares
 // facts with the desired state.
 import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { z } from "zod";
 import { ExitCode, LvsctlError } from "../errors/index.js";
 import type { Cluster, ResolvedHost } from "../inventory/model.js";
@@ -24,6 +26,7 @@ import { evalCondition, interpolate, type Vars } from "../plan/expr.js";
 import { factCommand, mergeRequests, parseFacts, type FactRequest, type HostFacts } from "../plan/facts.js";
 import { PlanError } from "../plan/ops/errors.js";
 import type { OpPlan, PlanContext, Step } from "../plan/ops/types.js";
+import { SecretResolver } from "../secrets/index.js";
 import { isUnreachable } from "../ssh/errors.js";
 import type { Connector, HostConnection, HostKeyPolicy, ConnectTarget } from "../ssh/types.js";
 import { emptyRecap, maskDeep, type HostRecap, type RunEvent, type RunEventInput, type TaskStatus } from "./events.js";
@@ -56,6 +59,7 @@ export interface RunOptions {
   graceMs?: number;
 }
 
+/** What the run needs of secrets; src/secrets' SecretResolver is the one implementation (the default). */
 export interface SecretsPort {
   resolve: ResolveSecret;
   /** Replace every secret value handed out so far with ***. */
@@ -89,25 +93,6 @@ export interface RunResult {
   exitCode: ExitCode;
   interrupted: boolean;
   recap: Record<string, HostRecap>;
-}
-
-/** A small default: clear strings, `{env}`, `{file}`; remembers values to mask them. */
-export function defaultSecrets(env: NodeJS.ProcessEnv = process.env): SecretsPort {
-  const seen = new Set<string>();
-  return {
-    resolve: (ref) => {
-      let v: string;
-      if (typeof ref === "string") v = ref;
-      else if ("env" in ref) {
-        const x = env[ref.env];
-        if (x === undefined) throw new LvsctlError("LVS757", `the secret's environment variable ${ref.env} is not set`, { hint: `export ${ref.env}=...` });
-        v = x;
-      } else v = readFileSync(ref.file, "utf8").replace(/\r?\n$/, "");
-      if (v) seen.add(v);
-      return v;
-    },
-    mask: (text) => [...seen].sort((a, b) => b.length - a.length).reduce((t, s) => t.split(s).join("***"), text),
-  };
 }
 
 export function readDirFiles(dir: string): DirFile[] {
@@ -156,7 +141,8 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const opts = p.options ?? {};
   const now = p.now ?? (() => performance.now());
   const t0 = now();
-  const secrets = p.secrets ?? defaultSecrets();
+  // Relative `{file: ...}` secrets are read from the inventory's folder, as `lvsctl render` does.
+  const secrets: SecretsPort = p.secrets ?? new SecretResolver({ env: process.env, baseDir: dirname(p.cluster.source) });
   const renderers = p.renderers ?? defaultRenderers(secrets.resolve);
   const playbook = typeof p.playbook === "string" ? loadPlaybook(p.playbook) : p.playbook;
   const ctx: PlanContext = { diff: opts.diff === true };
@@ -166,6 +152,7 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const recap: Record<string, HostRecap> = {};
   const conns = new Map<string, HostConnection>();
   const dropped = new Set<string>(); // failed or unreachable: left out of later plays
+  const invalid = new Set<string>(); // failed on the user's input before connecting (a secret): exit 1
   const fileCache = new Map<string, Buffer>();
   const dirCache = new Map<string, DirFile[]>();
   const readFile = (path: string) => {
@@ -208,8 +195,20 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
     let conn = conns.get(hostName);
     if (!conn) {
       const start = now();
+      let target: ConnectTarget;
       try {
-        conn = await p.connector.connect((p.target ?? connectTarget)(host, secrets.resolve), p.policy);
+        target = (p.target ?? connectTarget)(host, secrets.resolve);
+      } catch (e) {
+        // Not the network: the inventory names a secret that cannot be had (LVS212 environment
+        // variable unset, LVS213 file unreadable). That host fails on its input; the others go on.
+        r.failed++;
+        invalid.add(hostName);
+        const reason = e instanceof LvsctlError ? `${e.code}: ${errorText(e)}` : errorText(e);
+        emit({ type: "task.result", host: hostName, play: play.name, task: "connect", index: -1, handler: false, status: "failed", reason, steps: [], check, ms: Math.round(now() - start) });
+        return "failed";
+      }
+      try {
+        conn = await p.connector.connect(target, p.policy);
       } catch (e) {
         r.unreachable = 1;
         emit({ type: "host.unreachable", host: hostName, error: errorText(e), ...(e instanceof LvsctlError && e.hint ? { hint: e.hint } : {}) });
@@ -404,11 +403,13 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const values = Object.values(recap);
   const exitCode: ExitCode = interrupted
     ? ExitCode.Interrupted
-    : values.some((r) => r.failed > 0)
-      ? ExitCode.TaskFailed
-      : values.some((r) => r.unreachable > 0)
-        ? ExitCode.Unreachable
-        : ExitCode.Ok;
+    : invalid.size > 0
+      ? ExitCode.Invalid
+      : values.some((r) => r.failed > 0)
+        ? ExitCode.TaskFailed
+        : values.some((r) => r.unreachable > 0)
+          ? ExitCode.Unreachable
+          : ExitCode.Ok;
   for (const h of allHosts) emit({ type: "host.recap", host: h, recap: recap[h]! });
   emit({ type: "run.finished", exitCode, interrupted, ms: Math.round(now() - t0), recap });
   return { exitCode, interrupted, recap };

@@ -1,6 +1,6 @@
 // Public face of running playbooks: the executor (events only), the YAML playbooks, the
 // built-in real-server bootstrap, and the views that turn events into output.
-export { runPlaybook, defaultSecrets, readDirFiles, type RunOptions, type RunPlaybookParams, type RunResult, type SecretsPort } from "./executor.js";
+export { runPlaybook, readDirFiles, type RunOptions, type RunPlaybookParams, type RunResult, type SecretsPort } from "./executor.js";
 export { bootstrap, builtinPlaybookPath, type BootstrapParams } from "./bootstrap.js";
 export { loadPlaybook, parsePlaybook, type Playbook, type Play, type Task } from "./playbook.js";
 export { emptyRecap, type RunEvent, type RunEventOf, type HostRecap, type TaskStatus } from "./events.js";

@@ -313,3 +313,74 @@ test("any_errors_fatal: one failed host stops the play on every host", async () 
   assert.equal(sims.rs2!.file("/etc/g"), undefined, "nor later plays");
   assert.deepEqual(connector.connects, ["rs1"]);
 });
+
+test("a secret that cannot be resolved at connect time fails that host as invalid input (LVS212, exit 1), not unreachable", async () => {
+  const { clusterFrom } = await import("../../fixtures/plan/clusters.js");
+  const cluster = clusterFrom(`
+defaults: { user: deploy }
+hosts:
+  ds1: { address: 10.77.0.11 }
+  rs1: { address: 10.77.0.21, become: { password: { env: LVSCTL_TEST_UNSET_SUDO_PW } } }
+  rs2: { address: 10.77.0.22, become: true }
+groups: { directors: { hosts: [ds1] }, realservers: { hosts: [rs1, rs2] } }
+vrrp_instances: [ { name: V, interface: eth0, virtual_router_id: 9, priority: 100, virtual_ipaddress: [10.77.0.100/24] } ]
+virtual_servers: [ { vip: 10.77.0.100, port: 80, real_servers: [ { host: rs1 }, { host: rs2 } ] } ]
+`);
+  delete process.env.LVSCTL_TEST_UNSET_SUDO_PW;
+  const sims = hosts(2);
+  const connector = new SimConnector(sims);
+  const events: RunEvent[] = [];
+  // No secrets port given: the executor's default is src/secrets' SecretResolver.
+  const result = await runPlaybook({ cluster, playbook: book(`- { name: p, hosts: realservers, tasks: [ { name: f, file: { path: /etc/f, content: "x" } } ] }`), connector, policy, onEvent: (e) => events.push(e) });
+  assert.equal(result.exitCode, 1);
+  assert.deepEqual(result.recap.rs1, { ok: 0, changed: 0, failed: 1, unreachable: 0, skipped: 0, warnings: 0 });
+  assert.ok(!events.some((e) => e.type === "host.unreachable"), "not reported as unreachable");
+  const failed = events.find((e): e is Extract<RunEvent, { type: "task.result" }> => e.type === "task.result" && e.host === "rs1")!;
+  assert.equal(failed.task, "connect");
+  assert.match(failed.reason, /^LVS212: the secret's environment variable LVSCTL_TEST_UNSET_SUDO_PW is not set \(hint: export LVSCTL_TEST_UNSET_SUDO_PW=/);
+  assert.deepEqual(connector.connects, ["rs2"], "rs1 was never dialled; rs2 went on");
+  assert.equal(result.recap.rs2!.changed, 1);
+});
+
+test("the default secrets: relative file refs are read from the inventory's folder, values masked in events (LVS213 when unreadable)", async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const { parseInventory } = await import("../../../src/inventory/load.js");
+  const dir = mkdtempSync(join(tmpdir(), "lvsctl-secrets-"));
+  try {
+    writeFileSync(join(dir, "sudo.pw"), "s3cr3t-sudo\n");
+    const yaml = (file: string) => `
+defaults: { user: deploy }
+hosts:
+  ds1: { address: 10.77.0.11 }
+  rs1: { address: 10.77.0.21, become: { password: { file: ${file} } } }
+groups: { directors: { hosts: [ds1] }, realservers: { hosts: [rs1] } }
+vrrp_instances: [ { name: V, interface: eth0, virtual_router_id: 9, priority: 100, virtual_ipaddress: [10.77.0.100/24] } ]
+virtual_servers: [ { vip: 10.77.0.100, port: 80, real_servers: [ { host: rs1 } ] } ]
+`;
+    const load = (file: string) => {
+      const r = parseInventory(yaml(file), join(dir, "inv.yml"), { env: {} });
+      assert.ok(r.ok, JSON.stringify(r.diagnostics));
+      return r.cluster;
+    };
+    const events: RunEvent[] = [];
+    const sims = hosts(1);
+    const pb = book(`- { name: p, hosts: rs1, tasks: [ { name: "echo s3cr3t-sudo", command: "echo s3cr3t-sudo" } ] }`);
+    const sim = new SimConnector(sims);
+    const targets: Parameters<SimConnector["connect"]>[0][] = [];
+    const connector = { connect: (t: Parameters<SimConnector["connect"]>[0]) => (targets.push(t), sim.connect(t)) };
+    const ok = await runPlaybook({ cluster: load("sudo.pw"), playbook: pb, connector, policy, onEvent: (e) => events.push(e) });
+    assert.equal(ok.exitCode, 0);
+    assert.equal(targets[0]?.become?.password?.reveal(), "s3cr3t-sudo", "read from the inventory's folder, trailing newline dropped");
+    // Masking knows a value once it has been resolved (at connect): every event from then on.
+    const fromConnect = events.slice(events.findIndex((e) => e.type === "host.connected"));
+    assert.ok(fromConnect.some((e) => e.type === "task.result" && e.task === "echo ***"));
+    assert.ok(!JSON.stringify(fromConnect).includes("s3cr3t-sudo"), "the value is masked in every later event");
+    const bad = await runPlaybook({ cluster: load("missing.pw"), playbook: pb, connector: new SimConnector(hosts(1)), policy, onEvent: (e) => events.push(e) });
+    assert.equal(bad.exitCode, 1);
+    assert.ok(events.some((e) => e.type === "task.result" && e.task === "connect" && /^LVS213: cannot read the secret file missing\.pw: ENOENT/.test(e.reason)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
