@@ -412,6 +412,9 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     adopted: boolean;
     /** lvsd's own "process start to VRRP running" (its "lvsd started" record), when it reports it. */
     startupMs?: number;
+    engineStartMs?: number;
+    /** The machine's 1-minute load average when the round began (the containers share its kernel). */
+    load: string;
   }
 
   /** One SIGKILL of ds1's lvsd with systemd's restart, sampled on both directors. */
@@ -420,6 +423,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     await waitState("ds2", "BACKUP", 10_000);
     await sleep(phaseMs);
     const pid0 = await mainPid("ds1");
+    const load = (await sh("ds1", "cat /proc/loadavg")).split(" ")[0] ?? "?";
     const c1 = await cursor("ds1");
     const c2 = await cursor("ds2");
     // long enough for RestartSec, Node's start under load and ds2's whole master-down interval
@@ -458,18 +462,22 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       statusUnreachable: s.filter((x) => sampledState(x.out) === "unreachable").length,
       adopted: j1.some((r) => r.json?.msg === "VIPs found on the interface at startup: adopting them"),
       ...startupOf(j1.flatMap((r) => (r.json ? [r.json] : []))),
+      load,
     };
   }
-  function startupOf(recs: Rec[]): { startupMs?: number } {
-    const v = recs.find((r) => r.msg === "lvsd started")?.["startupMs"];
-    return typeof v === "number" ? { startupMs: v } : {};
+  function startupOf(recs: Rec[]): { startupMs?: number; engineStartMs?: number } {
+    const r = recs.find((x) => x.msg === "lvsd started");
+    const out: { startupMs?: number; engineStartMs?: number } = {};
+    if (typeof r?.["startupMs"] === "number") out.startupMs = r["startupMs"];
+    if (typeof r?.["engineStartMs"] === "number") out.engineStartMs = r["engineStartMs"];
+    return out;
   }
   const describeRound = (c: CrashRound) =>
     `systemd started lvsd again +${c.startedMs} ms after the SIGKILL, MASTER (adopted: ${c.adopted}) at +${c.masterMs} ms` +
-    `${c.startupMs !== undefined ? ` (lvsd's startupMs ${c.startupMs})` : ""}; ` +
+    `${c.startupMs !== undefined ? ` (lvsd's startupMs ${c.startupMs}${c.engineStartMs !== undefined ? `, engineStartMs ${c.engineStartMs}` : ""})` : ""}; ` +
     `VIP absent in ${c.vipAbsent}/${c.vipSamples} samples on ds1 (max gap ${c.vipMaxGapMs} ms); ` +
     `ds2 MASTER ${c.dualEntries} time(s) by its journal${c.dualEntries ? ` (longest ${c.dualJournalMs} ms; polled ${c.dualPolledMs} ms)` : ""} ` +
-    `[${c.statusSamples} status samples, max gap ${c.statusMaxGapMs} ms]`;
+    `[${c.statusSamples} status samples, max gap ${c.statusMaxGapMs} ms; load ${c.load}]`;
 
   test("crash: SIGKILL of lvsd on the master (3 rounds); systemd restarts it, the VIP never leaves eth0, no second master beyond one advert", { timeout: 150_000 }, async () => {
     const ROUNDS = 3;
@@ -484,7 +492,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       assert.ok(c.adopted, "the restarted lvsd did not adopt the VIP");
       // (the budget: ds2's master-down interval minus the time since ds1's last advert, 2.6-3.6 s
       // after the kill, for RestartSec plus lvsd's start on Node 18)
-      const why = `lvsd back as MASTER ${c.masterMs} ms after the kill (RestartSec ${restartSecMs} ms, lvsd's startupMs ${c.startupMs ?? "?"}); ds2's master-down ${DOWN_DS2.toFixed(0)} ms`;
+      const why = `lvsd back as MASTER ${c.masterMs} ms after the kill (RestartSec ${restartSecMs} ms, lvsd's startupMs ${c.startupMs ?? "?"}); ds2's master-down ${DOWN_DS2.toFixed(0)} ms; load average ${c.load}`;
       assert.ok(c.dualJournalMs <= ADVERT_MS, `ds2 was MASTER for ${c.dualJournalMs} ms by its journal: ${why}`);
       assert.ok(c.dualPolledMs <= ADVERT_MS + 200, `ds2 was MASTER for ${c.dualPolledMs} ms by its status endpoint: ${why}`);
       // systemd waited RestartSec before starting it again
