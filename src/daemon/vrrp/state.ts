@@ -39,7 +39,9 @@
 //          any prio with nopreempt        preempt_delay window (ka)                  learn master's interval
 //  BACKUP  advert prio < ours             preempt on (§6.4.2 "discard")      BACKUP  timer NOT reset, so we
 //                                                                                    take over when it fires
+//  BACKUP  preempt-delay timer            (ka preempt_delay over)            BACKUP  lower masters now discarded
 //  MASTER  advert timer                   (§6.4.3)                           MASTER  advert, re-arm
+//  MASTER  GARP repeat / refresh timer    (ka garp_master_delay/_refresh)    MASTER  GARP burst (refresh re-arms)
 //  MASTER  advert prio 0                  (§6.4.3)                           MASTER  advert now, re-arm
 //  MASTER  advert prio > ours, or equal   (§6.4.3)                           BACKUP  remove VIPs, v3: learn
 //          with a higher source address                                              interval, down timer;
