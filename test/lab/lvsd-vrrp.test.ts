@@ -230,7 +230,7 @@ function lvsdConfig(o: Record<string, unknown>): unknown {
 }
 
 class Keepalived extends Proc {
-  constructor(lab: Lab, host: "a" | "b", o: { version: 2 | 3; priority: number; authPass?: string }) {
+  constructor(lab: Lab, host: "a" | "b", o: { version: 2 | 3; priority: number; authPass?: string; advertInt?: string }) {
     const d = join(lab.dir, `ka-${host}`);
     const conf = `${d}.conf`;
     writeFileSync(
@@ -244,7 +244,7 @@ vrrp_instance VI_1 {
   interface eth0
   virtual_router_id 51
   priority ${o.priority}
-  advert_int 1
+  advert_int ${o.advertInt ?? "1"}
 ${o.authPass ? `  authentication {\n    auth_type PASS\n    auth_pass ${o.authPass}\n  }\n` : ""}  virtual_ipaddress {
     ${VIP}/24 dev eth0
   }
@@ -669,6 +669,46 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
       });
     });
   }
+
+  test("interop at VRRPv3 100 ms adverts: a cut cable fails over both ways between lvsd and keepalived", { skip: existsSync(KEEPALIVED) ? false : "needs Debian's keepalived", timeout: 60_000 }, async () => {
+    await withLab(async (lab) => {
+      const o = { version: 3 as const, intervalCs: 10 };
+      let a = new Lvsd(lab, "a", { priority: 200, ...o });
+      let k: Keepalived | undefined;
+      try {
+        // lvsd master; its cable is cut; keepalived takes over
+        await a.waitState("MASTER", 8000);
+        k = new Keepalived(lab, "b", { version: 3, priority: 100, advertInt: "0.1" });
+        await k.waitState("BACKUP", 5000);
+        await sleep(1000);
+        assert.ok(!k.lines.some((l) => l.includes("Entering MASTER STATE")));
+        const mk = k.mark();
+        let t0 = Date.now();
+        lab.cable("a", false);
+        const took = (await k.waitState("MASTER", 3000, mk)) - t0;
+        await a.stop();
+        lab.cable("a", true);
+        // keepalived master; lvsd backup; keepalived's cable is cut; lvsd takes over
+        await k.stop();
+        k = new Keepalived(lab, "b", { version: 3, priority: 200, advertInt: "0.1" });
+        await k.waitState("MASTER", 8000);
+        a = new Lvsd(lab, "a", { priority: 100, ...o });
+        await a.waitState("BACKUP", 5000);
+        await sleep(1000);
+        assert.deepEqual(a.entered("MASTER"), []);
+        assert.equal(a.status().instances[0]!.masterAddress, ADDR.b);
+        const ma = a.mark();
+        t0 = Date.now();
+        lab.cable("b", false);
+        const took2 = (await a.waitState("MASTER", 3000, ma)) - t0;
+        note(`v3 at 0.1 s, cable cut: lvsd -> keepalived MASTER after ${took} ms (seen in its log); keepalived -> lvsd MASTER after ${took2} ms (bound ${masterDownMs(100, 100).toFixed(0)} ms)`);
+        assert.ok(took < 1000, `keepalived took ${took} ms`);
+        assert.ok(took2 <= masterDownMs(100, 100) + 100, `lvsd took ${took2} ms`);
+      } finally {
+        await Promise.all([a.stop(), k?.stop()]);
+      }
+    });
+  });
 
   for (const lvsdOn of ["a", "b"] as const) {
     const kaOn = lvsdOn === "a" ? "b" : "a";
