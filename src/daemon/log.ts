@@ -37,8 +37,19 @@ export function formatRecord(r: LogRecord): string {
   });
 }
 
+/**
+ * sd-daemon(3) priority prefixes: under systemd (JOURNAL_STREAM is set when stdout is the journal)
+ * a line starting `<N>` is filed at syslog priority N, so `journalctl -p err -u lvsd` finds errors.
+ * Elsewhere lines stay plain JSON.
+ */
+const SYSLOG_PRIORITY: Record<Level, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+export function journalLine(r: LogRecord, underJournal: boolean): string {
+  return `${underJournal ? `<${SYSLOG_PRIORITY[r.level]}>` : ""}${formatRecord(r)}\n`;
+}
+
 export const stdoutSink: LogSink = (r) => {
-  process.stdout.write(`${formatRecord(r)}\n`);
+  process.stdout.write(journalLine(r, Boolean(process.env.JOURNAL_STREAM)));
 };
 
 export function createLogger(opts: { sink?: LogSink; level?: Level; fields?: Record<string, unknown>; now?: () => Date } = {}): Logger {
