@@ -6,8 +6,8 @@
 //
 // Fair by construction: both log in as the lab's `deploy` user with sudo (NOPASSWD), verify host
 // keys against the lab's known_hosts, start from the same reset hosts, and must end in the same
-// state (same bytes in the sysctl.d files and the unit, same sysctls, VIP and unit state: checked
-// after every run). lvsctl runs as the compiled CLI (src/ transpiled to bench/deploy/.build/,
+// state (the same lines in the sysctl.d file and the unit, comments aside; the same sysctls, VIP
+// and unit state: checked after every pair of runs). lvsctl runs as the compiled CLI (src/ transpiled to bench/deploy/.build/,
 // like `npm run build`, so that tsx's on-the-fly compile is not measured). Ansible: Debian's
 // ansible-core, forks = N, pipelining on, strict host key checking, a fresh ControlPath dir per
 // run (cold connections, as lvsctl has; Ansible's warm-ControlPersist no-change run is printed
@@ -21,7 +21,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Lab, labPrerequisites, projectRoot } from "../../test/lab/lib/index.js";
-import { countStatus, finished, ofType, RESET_SCRIPT, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
+import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, RESET_SCRIPT, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BUILD = join(here, ".build");
@@ -142,15 +142,19 @@ function lvsctlFigures(r: CliRun): LvsctlRun {
   };
 }
 
+/** sha256 of the files both tools write, comment lines left out (each tool says who wrote it). */
+const FILES_BOTH_WRITE = MANAGED_FILES.filter((f) => !f.startsWith("/var/lib/lvsctl/"));
+const UNCOMMENTED_SHA = FILES_BOTH_WRITE.map((f) => `echo "${f} $(grep -v '^#' ${f} 2>/dev/null | sha256sum | cut -d' ' -f1)"`).join("; ");
+
 /** What both tools must leave on every host (state.json is lvsctl's own bookkeeping: left out). */
-function endState(s: HostSnapshot): string {
-  const files = Object.entries(s.files).filter(([f]) => !f.includes("/var/lib/lvsctl/"));
-  return JSON.stringify([files, s.lo, s.sysctls, s.unitEnabled, s.unitActive]);
+async function endState(lab: Lab, h: string): Promise<string> {
+  const s: HostSnapshot = await snapshotHost(lab, h);
+  return JSON.stringify([await lab.execOk(h, UNCOMMENTED_SHA), s.lo, s.sysctls, s.unitEnabled, s.unitActive]);
 }
 
 async function endStates(lab: Lab): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  await pool(lab.hosts.map((h) => h.name), 8, async (h) => void out.set(h, endState(await snapshotHost(lab, h))));
+  await pool(lab.hosts.map((h) => h.name), 8, async (h) => void out.set(h, await endState(lab, h)));
   return out;
 }
 
@@ -212,7 +216,7 @@ async function benchN(n: number, rounds: number, entry: string, lvsctlOnly: bool
     const rows: { lvsctl: { first: LvsctlRun; noChange: LvsctlRun }; ansible?: { first: AnsibleRun; noChange: AnsibleRun; noChangeWarm: AnsibleRun }; sameEndState?: boolean }[] = [];
     for (let round = 0; round < rounds; round++) {
       await reset();
-      const first = await lv("first", (c) => c === 3 * n);
+      const first = await lv("first", (c) => c === CHANGED_ON_FRESH_HOST.length * n);
       const noChange = await lv("no-change", (c) => c === 0);
       if (lvsctlOnly) {
         rows.push({ lvsctl: { first, noChange } });

@@ -5,13 +5,13 @@
 //   reboot (the namespace lives outside it), so the live state is wiped first, as a real reboot
 //   would: what comes back after the reboot came from /etc/sysctl.d and lvs-rs-vip.service;
 // - a real server that leaves a service, and a service removed from the inventory, lose the VIP
-//   on the next run (live and in the unit);
+//   on the next run (live and in the unit; a host left with no VIP loses the unit);
 // - a NAT service whose real server's default route does not go through a director gets a
 //   warning naming the route found; one through a director gets none.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Lab, labPrerequisites } from "./lib/index.js";
-import { ARP_SYSCTLS, countStatus, describeRun, loAddresses, ofType, runCli, VIP_UNIT, writeLabInventory, type LabService } from "./helpers/index.js";
+import { ARP_KEYS, ARP_SYSCTLS, countStatus, describeRun, loAddresses, ofType, runCli, TASK, VIP_UNIT, writeLabInventory, type LabService } from "./helpers/index.js";
 
 const why = labPrerequisites();
 const RS = ["r1", "r2", "r3"];
@@ -27,7 +27,8 @@ describe("bootstrap: real servers", { skip: why ?? false, timeout: 300_000 }, ()
     return r;
   };
   const live = async (h: string) => {
-    const sysctls = (await lab.execOk(h, ARP_SYSCTLS.map((k) => `cat /proc/sys/${k.replace(/\./g, "/")}`).join("; "))).trim().split("\n");
+    const values = (await lab.execOk(h, ARP_KEYS.map((k) => `cat /proc/sys/${k.replace(/\./g, "/")}`).join("; "))).trim().split("\n");
+    const sysctls = Object.fromEntries(ARP_KEYS.map((k, i) => [k, values[i]]));
     const unit = (await lab.exec(h, `systemctl is-enabled ${VIP_UNIT}; systemctl is-active ${VIP_UNIT}`)).stdout.trim().split("\n");
     return { sysctls, lo: (await loAddresses(lab, h)).filter((a) => !a.startsWith("127.") && a !== "::1/128"), unit };
   };
@@ -51,22 +52,22 @@ describe("bootstrap: real servers", { skip: why ?? false, timeout: 300_000 }, ()
     const want: Record<string, string[]> = { r1: [`${vipA}/32`, `${vipB}/32`], r2: [`${vipA}/32`, `${vipB}/32`], r3: [`${vipA}/32`] };
     for (const h of RS) {
       const s = await live(h);
-      assert.deepEqual(s.sysctls, ["1", "2", "1", "2"], `${h}: arp_ignore/arp_announce for all and eth0`);
+      assert.deepEqual(s.sysctls, ARP_SYSCTLS, `${h}: arp_ignore/arp_announce for all, default and eth0`);
       assert.deepEqual(s.lo, want[h]!.sort(), `${h}: VIPs as /32 on lo`);
       assert.deepEqual(s.unit, ["enabled", "active"]);
       const unit = await unitText(h);
       for (const v of want[h]!) assert.match(unit, new RegExp(`ExecStart=/sbin/ip addr replace ${v.replace(/\./g, "\\.")} dev lo`));
-      const conf = await lab.execOk(h, "cat /etc/sysctl.d/90-lvs-realserver.conf /etc/sysctl.d/91-lvs-realserver-iface.conf");
-      for (const k of ARP_SYSCTLS) assert.match(conf, new RegExp(`^${k.replace(/\./g, "\\.")} = [12]$`, "m"), `${k} persisted`);
+      const conf = await lab.execOk(h, "cat /etc/sysctl.d/90-lvs-realserver.conf");
+      for (const k of ARP_KEYS) assert.match(conf, new RegExp(`^${k.replace(/\./g, "\\.")} = ${ARP_SYSCTLS[k]}$`, "m"), `${k} persisted`);
     }
   });
 
   test("after a reboot the sysctls, the VIPs and the unit are all back", async () => {
     const before = await live("r1");
     // What a reboot forgets: the addresses and the sysctls of the network namespace.
-    await lab.execOk("r1", `ip addr del ${vipA}/32 dev lo; ip addr del ${vipB}/32 dev lo; sysctl -q -w ${ARP_SYSCTLS.map((k) => `${k}=0`).join(" ")}`);
+    await lab.execOk("r1", `ip addr del ${vipA}/32 dev lo; ip addr del ${vipB}/32 dev lo; sysctl -q -w ${ARP_KEYS.map((k) => `${k}=0`).join(" ")}`);
     const wiped = await live("r1");
-    assert.deepEqual([wiped.sysctls, wiped.lo], [["0", "0", "0", "0"], []], "live state wiped");
+    assert.deepEqual([Object.values(wiped.sysctls), wiped.lo], [ARP_KEYS.map(() => "0"), []], "live state wiped");
     const t0 = performance.now();
     await lab.reboot("r1");
     const booted = await lab.waitBooted("r1");
@@ -84,7 +85,7 @@ describe("bootstrap: real servers", { skip: why ?? false, timeout: 300_000 }, ()
     // vipB's service is removed; r3 leaves vipA's service.
     const r = await bootstrap(inventory([{ vip: vipA, port: 80, real_servers: ["r1", "r2"] }]));
     const changed = ofType(r.events, "task.result").filter((e) => e.status === "changed").map((e) => `${e.host}:${e.task}`).sort();
-    assert.deepEqual(changed, ["r1:VIPs on lo", "r2:VIPs on lo", "r3:VIPs on lo"]);
+    assert.deepEqual(changed, ["r1", "r2", "r3"].map((h) => `${h}:${TASK.vip}`));
     for (const h of ["r1", "r2"]) {
       assert.deepEqual((await live(h)).lo, [`${vipA}/32`], `${h} lost ${vipB}`);
       const unit = await unitText(h);
@@ -93,7 +94,9 @@ describe("bootstrap: real servers", { skip: why ?? false, timeout: 300_000 }, ()
     }
     const r3 = await live("r3");
     assert.deepEqual(r3.lo, [], "r3 holds no VIP any more");
-    assert.doesNotMatch(await unitText("r3"), /addr replace/, "r3's unit lists no VIP");
+    // r3 serves no VIP: `lvsctl render` gives it no unit, so the bootstrap removed it.
+    assert.equal((await lab.exec("r3", `test -e /etc/systemd/system/${VIP_UNIT}`)).code, 1, "r3's unit is gone");
+    assert.ok(!r3.unit.includes("active") && !r3.unit.includes("enabled"), `and neither enabled nor active: ${r3.unit.join(" ")}`);
     const state = JSON.parse(await lab.execOk("r3", "cat /var/lib/lvsctl/state.json")) as { addresses: Record<string, string[]> };
     assert.deepEqual(state.addresses[VIP_UNIT] ?? [], [], "r3's state no longer claims the VIP");
     // A VIP that lvsctl did not add is never removed.
@@ -111,7 +114,7 @@ describe("bootstrap: real servers", { skip: why ?? false, timeout: 300_000 }, ()
     ];
     const warnings = async () => {
       const r = await bootstrap(inventory(nat()));
-      const res = ofType(r.events, "task.result").filter((e) => e.host === "r3" && e.task === "NAT default route via a director");
+      const res = ofType(r.events, "task.result").filter((e) => e.host === "r3" && e.task === TASK.nat);
       assert.equal(res.length, 1, "the NAT check ran on r3");
       assert.equal(res[0]!.status, "ok", "a read-only check never changes or fails");
       return res[0]!.warnings ?? [];

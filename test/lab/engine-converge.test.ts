@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Lab, labPrerequisites } from "./lib/index.js";
-import { countStatus, describeRun, finished, ofType, runCli, snapshotHost, writeLabInventory, type HostSnapshot } from "./helpers/index.js";
+import { ARP_SYSCTLS, CHANGED_ON_FRESH_HOST, changedTasks, countStatus, describeRun, freshChanges, finished, ofType, runCli, snapshotHost, TASK, writeLabInventory, type HostSnapshot } from "./helpers/index.js";
 
 const why = labPrerequisites();
 const RS = ["r1", "r2", "r3"];
@@ -35,9 +35,8 @@ describe("engine: converge, --check, second run", { skip: why ?? false, timeout:
     for (const h of RS) {
       const c = countStatus(r.events, h);
       assert.equal(c.failed, 0, describeRun(r));
-      // ARP all, ARP eth0, VIPs on lo would all change on a fresh host
-      assert.equal(c.changed, 3, `${h}: ${JSON.stringify(c)}`);
-      const vip = results.find((e) => e.host === h && e.task === "VIPs on lo")!;
+      assert.equal(c.changed, CHANGED_ON_FRESH_HOST.length, `${h}: ${JSON.stringify(c)}`);
+      const vip = results.find((e) => e.host === h && e.task === TASK.vip)!;
       assert.match(vip.reason, new RegExp(`add ${lab.freeAddress(0).replace(/\./g, "\\.")}/32 on lo`));
       assert.ok(vip.steps.some((s) => s.includes("ip addr replace")), vip.steps.join("; "));
       assert.match(vip.diff ?? "", /\+ExecStart=\/sbin\/ip addr replace/, "--diff shows the unit that would be written");
@@ -50,19 +49,19 @@ describe("engine: converge, --check, second run", { skip: why ?? false, timeout:
     assert.equal(first.code, 0, describeRun(first));
     const c1 = countStatus(first.events);
     assert.equal(c1.failed, 0);
-    assert.equal(c1.changed, 3 * RS.length, JSON.stringify(c1));
+    assert.deepEqual(changedTasks(first.events), freshChanges(RS));
     assert.equal(finished(first.events)?.exitCode, 0);
 
     const second = await bootstrap();
     assert.equal(second.code, 0, describeRun(second));
     const c2 = countStatus(second.events);
     assert.deepEqual({ changed: c2.changed, failed: c2.failed }, { changed: 0, failed: 0 }, describeRun(second));
-    assert.equal(c2.ok, 3 * RS.length);
-    for (const h of RS) assert.deepEqual(finished(second.events)?.recap[h], { ok: 3, changed: 0, failed: 0, unreachable: 0, skipped: 1, warnings: 0 });
+    assert.equal(c2.ok, CHANGED_ON_FRESH_HOST.length * RS.length);
+    for (const h of RS) assert.deepEqual(finished(second.events)?.recap[h], { ok: CHANGED_ON_FRESH_HOST.length, changed: 0, failed: 0, unreachable: 0, skipped: 1, warnings: 0 });
     const snap = await snapshots();
     for (const h of RS) {
       assert.match(snap[h]!.lo, new RegExp(`inet ${lab.freeAddress(0).replace(/\./g, "\\.")}/32 `), `${h} holds the VIP on lo`);
-      assert.deepEqual(Object.values(snap[h]!.sysctls), ["1", "2", "1", "2"]);
+      assert.deepEqual(snap[h]!.sysctls, ARP_SYSCTLS, `${h}: ARP sysctls live`);
     }
     console.log(`# 3 real servers: first run ${Math.round(first.ms)} ms, no-change run ${Math.round(second.ms)} ms (CLI wall time)`);
   });
@@ -81,7 +80,7 @@ describe("engine: converge, --check, second run", { skip: why ?? false, timeout:
     const r = await bootstrap(["--check"], inv2);
     assert.equal(r.code, 0, describeRun(r));
     const changed = ofType(r.events, "task.result").filter((e) => e.status === "changed");
-    assert.deepEqual(changed.map((e) => `${e.host}:${e.task}`), ["r1:VIPs on lo"], "only r1 gains a VIP");
+    assert.deepEqual(changed.map((e) => `${e.host}:${e.task}`), [`r1:${TASK.vip}`], "only r1 gains a VIP");
     assert.match(changed[0]!.reason, new RegExp(`add ${vip2.replace(/\./g, "\\.")}/32 on lo`));
     assert.deepEqual(await snapshots(), beforeSnap, "--check must not change any host");
   });

@@ -12,20 +12,22 @@ import type { RunEvent, RunEventOf, TaskStatus } from "../../../src/run/events.j
 
 export const CLI = join(projectRoot, "bin", "lvsctl.js");
 
-/** What playbooks/bootstrap.yml manages on a real server (paths from playbooks/bootstrap.yml and src/plan/ops/address.ts). */
-export const MANAGED_FILES = [
-  "/etc/sysctl.d/90-lvs-realserver.conf",
-  "/etc/sysctl.d/91-lvs-realserver-iface.conf",
-  "/etc/systemd/system/lvs-rs-vip.service",
-  "/var/lib/lvsctl/state.json",
-] as const;
+/** What playbooks/bootstrap.yml manages on a real server (paths from playbooks/bootstrap.yml, templates/ and src/plan/ops/address.ts). */
+export const MANAGED_FILES = ["/etc/sysctl.d/90-lvs-realserver.conf", "/etc/systemd/system/lvs-rs-vip.service", "/var/lib/lvsctl/state.json"] as const;
 export const VIP_UNIT = "lvs-rs-vip.service";
-export const ARP_SYSCTLS = [
-  "net.ipv4.conf.all.arp_ignore",
-  "net.ipv4.conf.all.arp_announce",
-  "net.ipv4.conf.eth0.arp_ignore",
-  "net.ipv4.conf.eth0.arp_announce",
-] as const;
+/** The bootstrap's ARP sysctls and their values (templates/lvs-realserver.sysctl.conf.hbs): `all`, `default` and eth0, the lab's interface facing the directors. */
+export const ARP_SYSCTLS = {
+  "net.ipv4.conf.all.arp_ignore": "1",
+  "net.ipv4.conf.all.arp_announce": "2",
+  "net.ipv4.conf.default.arp_ignore": "1",
+  "net.ipv4.conf.default.arp_announce": "2",
+  "net.ipv4.conf.eth0.arp_ignore": "1",
+  "net.ipv4.conf.eth0.arp_announce": "2",
+} as const;
+export const ARP_KEYS = Object.keys(ARP_SYSCTLS) as (keyof typeof ARP_SYSCTLS)[];
+/** Task names of playbooks/bootstrap.yml, and the ones that change a fresh real server. */
+export const TASK = { sysctl: "ARP sysctls", vip: "VIPs on lo", nat: "NAT default route via a director" } as const;
+export const CHANGED_ON_FRESH_HOST = [TASK.sysctl, TASK.vip];
 
 export interface LabService {
   vip: string;
@@ -153,6 +155,19 @@ export function ofType<T extends RunEvent["type"]>(events: RunEvent[], type: T):
   return events.filter((e): e is RunEventOf<T> => e.type === type);
 }
 
+/** "host:task" of every changed result, sorted. */
+export function changedTasks(events: RunEvent[]): string[] {
+  return ofType(events, "task.result")
+    .filter((e) => e.status === "changed")
+    .map((e) => `${e.host}:${e.task}`)
+    .sort();
+}
+
+/** What changedTasks() gives for fresh hosts. */
+export function freshChanges(hosts: string[]): string[] {
+  return hosts.flatMap((h) => CHANGED_ON_FRESH_HOST.map((t) => `${h}:${t}`)).sort();
+}
+
 /** Task results (handlers included) counted by status, over all hosts or one. */
 export function countStatus(events: RunEvent[], host?: string): Record<TaskStatus, number> {
   const c: Record<TaskStatus, number> = { ok: 0, changed: 0, failed: 0, skipped: 0 };
@@ -182,7 +197,7 @@ export interface HostSnapshot {
 export async function snapshotHost(lab: Lab, host: string): Promise<HostSnapshot> {
   const script = [
     ...MANAGED_FILES.map((f) => `if [ -e ${f} ]; then echo "F ${f} $(sha256sum < ${f} | cut -d' ' -f1)"; else echo "F ${f} absent"; fi`),
-    ...ARP_SYSCTLS.map((k) => `echo "S ${k} $(sysctl -n ${k})"`),
+    ...ARP_KEYS.map((k) => `echo "S ${k} $(sysctl -n ${k})"`),
     `echo "E $(systemctl is-enabled ${VIP_UNIT} 2>/dev/null || true)"`,
     `echo "A $(systemctl is-active ${VIP_UNIT} 2>/dev/null || true)"`,
     // `ip -o` ends lines with valid_lft counters that never change for static addresses
@@ -207,10 +222,10 @@ export async function snapshotHost(lab: Lab, host: string): Promise<HostSnapshot
  */
 export const RESET_SCRIPT = [
   `systemctl disable --now ${VIP_UNIT} >/dev/null 2>&1 || true`,
-  `rm -f ${MANAGED_FILES.join(" ")} /etc/sysctl.d/.*lvsctl-tmp-* /etc/systemd/system/.*lvsctl-tmp-* /var/lib/lvsctl/.*lvsctl-tmp-*`,
+  `rm -f ${MANAGED_FILES.join(" ")} /etc/sysctl.d/91-lvs-realserver-iface.conf /etc/sysctl.d/.*lvsctl-tmp-* /etc/systemd/system/.*lvsctl-tmp-* /var/lib/lvsctl/.*lvsctl-tmp-*`,
   "systemctl daemon-reload",
   "for a in $(ip -o addr show dev lo | awk '{print $4}' | grep -v -e '^127\\.' -e '^::1/'); do ip addr del \"$a\" dev lo; done",
-  `sysctl -q -w ${ARP_SYSCTLS.map((k) => `${k}=0`).join(" ")}`,
+  `sysctl -q -w ${ARP_KEYS.map((k) => `${k}=0`).join(" ")}`,
 ].join("\n");
 
 export async function resetRealServer(lab: Lab, host: string): Promise<void> {
