@@ -41,6 +41,8 @@ const SCENARIOS: readonly Scenario[] = ["linkcut", "stop", "crash"];
  * instrument's own scheduling delay does not read as the VIP's absence; both daemons run at the
  * normal priority, as they would on a director. */
 const INSTRUMENT = has("chrt") ? ["chrt", "-f", "10"] : [];
+/** A run that overstays this (a wedged daemon, an overloaded machine) skips what is left. */
+const MAX_RUN_MIN = 20;
 /** The link is cut at most this long after A's advert was captured (see linkcut). */
 const FRESH_ADVERT_MS = 15;
 
@@ -415,6 +417,7 @@ async function main(): Promise<number> {
   process.once("SIGTERM", bail);
 
   const t0 = Date.now();
+  const deadline = t0 + MAX_RUN_MIN * 60_000;
   const load0 = loadavg();
   const trials: Trial[] = [];
   const resources: Resources[] = [];
@@ -430,6 +433,7 @@ async function main(): Promise<number> {
           log(`${name} ${s.id}: idle as master: ${JSON.stringify(resources[resources.length - 1])}`);
           for (const sc of o.scenarios) {
             for (let rep = 1; rep <= o.reps; rep++) {
+              if (Date.now() > deadline) throw new Error(`over the time budget of ${MAX_RUN_MIN} minutes: the rest is skipped`);
               const t = await g[sc](rep);
               trials.push(t);
               log(`${name} ${s.id} ${sc} #${rep}: gap ${t.gapMs === null ? "-" : Math.round(t.gapMs)} ms${t.failed ? ` FAILED: ${t.failed}` : ""} ${JSON.stringify(t.diag)}`);
@@ -457,7 +461,9 @@ async function main(): Promise<number> {
       const pick = (d: DaemonName) => {
         const ts = trials.filter((t) => t.daemon === d && t.setting === s.id && t.scenario === sc && t.rep > 0);
         const xs = ts.flatMap((t) => (t.gapMs === null ? [] : [t.gapMs]));
-        return { medianMs: median(xs), maxMs: maxOf(xs), n: xs.length, failed: ts.filter((t) => t.failed).length, samples: xs.map(Math.round) };
+        // an aborted group (rep 0) counts as a failure in every scenario of its daemon and setting
+        const aborted = trials.some((t) => t.daemon === d && t.setting === s.id && t.rep === 0) ? 1 : 0;
+        return { medianMs: median(xs), maxMs: maxOf(xs), n: xs.length, failed: ts.filter((t) => t.failed).length + aborted, samples: xs.map(Math.round) };
       };
       const row: Row = { scenario: `${sc} ${s.id}`, boundMs: boundMs(sc, PRIORITY.b, s.intervalMs), lvsd: pick("lvsd"), keepalived: pick("keepalived") };
       rows.push(row);
