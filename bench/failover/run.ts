@@ -1,7 +1,7 @@
 // Issue 4 item 7: how long the VIP is absent during a failover, as seen by a client pinging it
 // every 10 ms, for lvsd and for Debian's keepalived with the same settings, in the same run.
 // Usage (root): npx tsx bench/failover/run.ts [--reps N] [--daemons lvsd,keepalived]
-//   [--settings v2,v3] [--scenarios linkcut,stop,crash] [--idle-sec S] [--no-build]
+//   [--settings v2,v3] [--scenarios linkcut,stop,crash] [--idle-sec S] [--phase aligned|random] [--no-build]
 // See README.md beside this file for what each number means.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -46,7 +46,12 @@ const MAX_RUN_MIN = 20;
 /** The link is cut at most this long after A's advert was captured (see linkcut). */
 const FRESH_ADVERT_MS = 15;
 
+/** Where in the advert interval the link is cut: right after an advert (the bound's worst
+ * case, the default) or at a random point. */
+type Phase = "aligned" | "random";
+
 interface Options {
+  phase: Phase;
   reps: number;
   daemons: DaemonName[];
   settings: Setting[];
@@ -56,7 +61,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { reps: 3, daemons: ["lvsd", "keepalived"], settings: [...SETTINGS], scenarios: [...SCENARIOS], idleSec: 10, build: true };
+  const o: Options = { phase: "aligned", reps: 3, daemons: ["lvsd", "keepalived"], settings: [...SETTINGS], scenarios: [...SCENARIOS], idleSec: 10, build: true };
   for (let k = 0; k < argv.length; k++) {
     const x = argv[k]!;
     const v = () => {
@@ -72,7 +77,12 @@ function parseArgs(argv: string[]): Options {
     } else if (x === "--scenarios") o.scenarios = v().split(",").filter((s): s is Scenario => (SCENARIOS as string[]).includes(s));
     else if (x === "--idle-sec") o.idleSec = Math.max(1, Math.min(60, Number(v()) || 10));
     else if (x === "--no-build") o.build = false;
-    else throw new Error(`unknown argument ${x}\nusage: npx tsx bench/failover/run.ts [--reps N] [--daemons lvsd,keepalived] [--settings v2,v3] [--scenarios linkcut,stop,crash] [--idle-sec S] [--no-build]`);
+    else if (x === "--phase") {
+      const p = v();
+      if (p !== "aligned" && p !== "random") throw new Error("--phase is aligned or random");
+      o.phase = p;
+    }
+    else throw new Error(`unknown argument ${x}\nusage: npx tsx bench/failover/run.ts [--reps N] [--daemons lvsd,keepalived] [--settings v2,v3] [--scenarios linkcut,stop,crash] [--idle-sec S] [--phase aligned|random] [--no-build]`);
   }
   return o;
 }
@@ -153,6 +163,7 @@ class Group {
     readonly lab: Lab,
     readonly daemon: Daemon,
     readonly s: Setting,
+    readonly phase: Phase,
   ) {}
 
   async open(): Promise<void> {
@@ -284,9 +295,12 @@ class Group {
       return e !== undefined && this.isA(e) && Date.now() - e.atMs < FRESH_ADVERT_MS;
     }, 10 * s.intervalMs + 5000);
     if (!adv) return this.fail("linkcut", rep, "no advert from A to align the cut with");
+    // --phase random: anywhere in the interval, as a real failure would fall
+    if (this.phase === "random") await sleep(Math.random() * s.intervalMs);
     const cutAt = Date.now();
     lab.cable("a", false);
-    const advA = parseTcpdumpLine(adv)!;
+    // the last advert before the cut (Date.now() has whole ms: 1 ms of tolerance)
+    const advA = [...this.wire].reverse().find((e) => this.isA(e) && e.atMs <= cutAt + 1) ?? parseTcpdumpLine(adv)!;
     const ok = (await this.until(() => lab.hasVip("b"), bound + 5000)) && (await this.resumed(Date.now(), 5000));
     const end = Date.now();
     const diag = {
@@ -425,7 +439,7 @@ async function main(): Promise<number> {
     lab.up();
     for (const s of o.settings) {
       for (const name of o.daemons) {
-        const g = new Group(lab, daemons[name], s);
+        const g = new Group(lab, daemons[name], s, o.phase);
         log(`${name} ${s.id}: starting A (priority ${PRIORITY.a}) and B (priority ${PRIORITY.b})`);
         try {
           await g.open();
@@ -465,7 +479,7 @@ async function main(): Promise<number> {
         const aborted = trials.some((t) => t.daemon === d && t.setting === s.id && t.rep === 0) ? 1 : 0;
         return { medianMs: median(xs), maxMs: maxOf(xs), n: xs.length, failed: ts.filter((t) => t.failed).length + aborted, samples: xs.map(Math.round) };
       };
-      const row: Row = { scenario: `${sc} ${s.id}`, boundMs: boundMs(sc, PRIORITY.b, s.intervalMs), lvsd: pick("lvsd"), keepalived: pick("keepalived") };
+      const row: Row = { scenario: `${sc}${sc === "linkcut" && o.phase === "random" ? "(random phase)" : ""} ${s.id}`, boundMs: boundMs(sc, PRIORITY.b, s.intervalMs), lvsd: pick("lvsd"), keepalived: pick("keepalived") };
       rows.push(row);
       rowsJson.push({ ...row, ...verdict(row) });
     }
@@ -494,6 +508,7 @@ async function main(): Promise<number> {
       kernel: sh(["uname", "-r"]).trim(),
       keepalived: kaVersion,
       probeMs: PROBE_MS,
+      linkcutPhase: o.phase,
       reps: o.reps,
       loadavg: { start: load0, end: load1 },
       rows: rowsJson,
