@@ -22,7 +22,9 @@ export const PATHS = {
 /**
  * Host vars the real-server files read:
  * - `lvs_interface`: the interface facing the directors (gets its own arp_ignore/arp_announce
- *   lines; `all` already covers it, since the kernel takes the larger value);
+ *   lines; `all` already covers it, since the kernel takes the larger value). `lvsctl bootstrap`
+ *   passes the interface it learns from facts (RenderOptions.realServerInterface) when this is
+ *   unset, so `lvsctl render` shows those two lines only when the var is set;
  * - `lvs_vip_before`: units that listen on the VIPs (the VIP unit is ordered before them).
  */
 export const HOST_VARS = { interface: "lvs_interface", before: "lvs_vip_before" } as const;
