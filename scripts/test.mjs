@@ -39,7 +39,7 @@ if (which !== "unit") {
 }
 
 const files = [];
-if (which === "all" || which === "unit") files.push(...find(join(root, "test/unit")));
+if (which === "all" || which === "unit") files.push(...find(join(root, "test/unit")), ...find(join(root, "bench")));
 if (which === "all" || which === "lab") files.push(...find(join(root, "test/lab")));
 if (files.length === 0) { console.error("test: no test files found"); process.exit(1); }
 
