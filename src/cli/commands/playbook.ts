@@ -1,6 +1,7 @@
 // `lvsctl bootstrap` and `lvsctl deploy`: run playbooks over SSH against the inventory's hosts.
 // The command is thin: load the inventory, pick the host-key policy and the output, call the
-// executor, and hand back its exit code (0 fine, 2 a task failed, 3 unreachable, 130 interrupted).
+// executor, and hand back its exit code (0 fine, 1 invalid input, 2 a task failed, 3 unreachable,
+// 130 interrupted).
 import { dirname, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
@@ -27,8 +28,10 @@ const runOptions: Record<string, OptionSpec> = {
 const runDetails = [
   "Host keys are verified against OpenSSH known_hosts files. An unknown host fails unless",
   "--accept-new-host-keys is given; a changed key always stops that host, showing both fingerprints.",
-  "Exit 0 when every host is fine, 2 when a task failed, 3 when hosts were unreachable (and nothing",
-  "else failed), 130 when interrupted (Ctrl-C: no new step starts, files are never half-written).",
+  "Exit 0 when every host is fine; 1 when the inventory is invalid or a host's secret (a become",
+  "password's variable or file) cannot be had; 2 when a task failed; 3 when hosts were unreachable",
+  "(and nothing else failed); 130 when interrupted (Ctrl-C: no new step starts, files are never",
+  "half-written).",
 ].join("\n");
 
 async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Promise<number> {
