@@ -111,15 +111,9 @@ export const OP_NAMES = Object.keys(ArgSchemas) as OpName[];
 /** What a `render:` renderer gets: the cluster, the host, and the host's vars (facts included, e.g. rs_iface). */
 export type Renderer = (cluster: Cluster, host: string, vars: Record<string, unknown>) => RenderedFile[];
 
+import type { RenderedFile } from "../render/index.js";
 /** A rendered file as src/render gives it. */
-export interface RenderedFile {
-  path: string;
-  content: string;
-  mode: number;
-  owner?: string;
-  validate?: string;
-  secret?: boolean;
-}
+export type { RenderedFile } from "../render/index.js";
 
 /** What turning arguments into a desired state may need from the controller (injectable for tests). */
 export interface ResolveEnv {
