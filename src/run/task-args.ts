@@ -17,6 +17,7 @@ import type {
 import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, UNIT_DIR, uploadDirOp } from "../plan/ops/index.js";
 import type { Operation } from "../plan/ops/types.js";
 import type { Cluster } from "../inventory/model.js";
+import type { RenderedFile } from "../render/index.js";
 
 const AbsPath = z.string().startsWith("/", { error: "must be an absolute path" }).regex(/^[^\n\t\\]+$/, { error: "must not contain newlines, tabs or backslashes" });
 
@@ -111,9 +112,8 @@ export const OP_NAMES = Object.keys(ArgSchemas) as OpName[];
 /** What a `render:` renderer gets: the cluster, the host, and the host's vars (facts included, e.g. rs_iface). */
 export type Renderer = (cluster: Cluster, host: string, vars: Record<string, unknown>) => RenderedFile[];
 
-import type { RenderedFile } from "../render/index.js";
 /** A rendered file as src/render gives it. */
-export type { RenderedFile } from "../render/index.js";
+export type { RenderedFile };
 
 /** What turning arguments into a desired state may need from the controller (injectable for tests). */
 export interface ResolveEnv {
