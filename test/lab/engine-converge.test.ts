@@ -1,7 +1,7 @@
 // The playbook engine end to end through the real CLI (`node bin/lvsctl.js bootstrap --json`) on
 // lab hosts: `--check` changes nothing on any host yet reports what would change, a first run
 // changes things, a second run reports zero changes, and `--check` after a change of inventory
-// again plans without touching the hosts. Hosts are checked with lab.exec (no SSH), comparing
+// again plans without touching the hosts; --limit and --tags run only the chosen hosts and tasks. Hosts are checked with lab.exec (no SSH), comparing
 // sha256 of the managed files, `ip -o addr show lo`, the ARP sysctls and the unit's state.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -83,5 +83,33 @@ describe("engine: converge, --check, second run", { skip: why ?? false, timeout:
     assert.deepEqual(changed.map((e) => `${e.host}:${e.task}`), [`r1:${TASK.vip}`], "only r1 gains a VIP");
     assert.match(changed[0]!.reason, new RegExp(`add ${vip2.replace(/\./g, "\\.")}/32 on lo`));
     assert.deepEqual(await snapshots(), beforeSnap, "--check must not change any host");
+  });
+
+  test("--limit and --tags: only the chosen hosts and tasks run", async () => {
+    const vip2 = lab.freeAddress(1);
+    const inv2 = writeLabInventory(lab, {
+      directors: ["d1"],
+      realservers: RS,
+      services: [
+        { vip: lab.freeAddress(0), real_servers: RS },
+        { vip: vip2, port: 443, real_servers: ["r1", "r2"] },
+      ],
+    });
+    const beforeSnap = await snapshots();
+    const sysctlOnly = await bootstrap(["--limit", "r1", "--tags", "sysctl"], inv2);
+    assert.equal(sysctlOnly.code, 0, describeRun(sysctlOnly));
+    const res = ofType(sysctlOnly.events, "task.result");
+    assert.deepEqual([...new Set(res.map((e) => e.host))], ["r1"], "only r1 ran");
+    assert.deepEqual(res.map((e) => e.task), [TASK.sysctl], "only the sysctl-tagged task ran");
+    assert.deepEqual(await snapshots(), beforeSnap, "r1's new VIP waits for a run with the vip tag");
+
+    const vipOnly = await bootstrap(["--limit", "r1,r3", "--tags", "vip"], inv2);
+    assert.equal(vipOnly.code, 0, describeRun(vipOnly));
+    assert.deepEqual(changedTasks(vipOnly.events), [`r1:${TASK.vip}`]);
+    assert.deepEqual([...new Set(ofType(vipOnly.events, "task.result").map((e) => e.host))].sort(), ["r1", "r3"]);
+    const after = await snapshots();
+    assert.match(after.r1!.lo, new RegExp(`inet ${vip2.replace(/\./g, "\\.")}/32 `), "r1 gained the VIP");
+    assert.deepEqual(after.r2, beforeSnap.r2, "r2 was left out by --limit, although it should gain the VIP too");
+    assert.deepEqual(after.r3, beforeSnap.r3);
   });
 });
