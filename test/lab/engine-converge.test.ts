@@ -1,8 +1,9 @@
 // The playbook engine end to end through the real CLI (`node bin/lvsctl.js bootstrap --json`) on
 // lab hosts: `--check` changes nothing on any host yet reports what would change, a first run
-// changes things, a second run reports zero changes, and `--check` after a change of inventory
-// again plans without touching the hosts; --limit and --tags run only the chosen hosts and tasks. Hosts are checked with lab.exec (no SSH), comparing
-// sha256 of the managed files, `ip -o addr show lo`, the ARP sysctls and the unit's state.
+// changes things, a second run reports zero changes, `--check` after a change of inventory again
+// plans without touching the hosts, and --limit / --tags run only the chosen hosts and tasks.
+// Hosts are checked with lab.exec (no SSH), comparing sha256 of the managed files,
+// `ip -o addr show lo`, the ARP sysctls and the unit's state.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { Lab, labPrerequisites } from "./lib/index.js";
