@@ -82,7 +82,7 @@ test("a keepalived built from source: its prefix and sysconfdir, a forking unit"
 test("lvsd unit: restart on failure, reload by HUP, the bundle and config paths", () => {
   const unit = renderDirector(dr, "lb1", { ...opts, backend: "lvsd" })[1]!.content;
   assert.match(unit, /^Restart=on-failure$/m);
-  assert.match(unit, /^RestartSec=100ms$/m);
+  assert.match(unit, /^RestartSec=0$/m);
   assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
   assert.match(unit, /^ExecStart=\/usr\/bin\/node \/opt\/lvsd\/lvsd\.cjs --config \/etc\/lvsd\/lvsd\.json$/m);
 });
