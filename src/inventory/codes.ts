@@ -36,6 +36,7 @@ export const CODES = {
   LVS213: "secret file cannot be read when the secret is needed",
   LVS214: "secret file does not exist",
   LVS215: "host or group name not usable",
+  LVS216: "prompted secret not answered when the secret is needed",
 
   LVS300: "two instances share a VRID on one interface",
   LVS301: "no director would become master",

@@ -25,12 +25,17 @@ export const InterfaceName = z
 const Port = z.number().int().min(1).max(65535);
 const Seconds = z.number().min(0);
 
-/** A secret: an environment variable or a file reference; a clear string is accepted with a warning. */
+/**
+ * A secret: an environment variable, a file reference, or a question asked on the terminal
+ * before the run starts (`{prompt: TEXT}`, like Ansible's --ask-become-pass; one answer per
+ * distinct TEXT). A clear string is accepted with a warning.
+ */
 export const SecretRef = z.union([
   z.string().min(1),
   z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" }) }),
   z.strictObject({ file: z.string().min(1) }),
-], { error: "must be a string, {env: NAME} or {file: PATH}" });
+  z.strictObject({ prompt: z.string().trim().min(1, { error: "the prompt text cannot be empty" }) }),
+], { error: "must be a string, {env: NAME}, {file: PATH} or {prompt: TEXT}" });
 export type SecretRef = z.infer<typeof SecretRef>;
 
 /** keepalived.conf's notify scripts: a command line (quoted by the renderer). */

@@ -202,9 +202,9 @@ function secretRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, repo
   const check = (s: SecretRef | undefined, path: Path, what: string) => {
     if (s === undefined) return;
     if (typeof s === "string") {
-      report("warning", "LVS206", path, `${what} is written in clear in the inventory`, `use {env: NAME} (read from the environment) or {file: PATH} (read from a file) so the secret stays out of the file and of version control`);
+      report("warning", "LVS206", path, `${what} is written in clear in the inventory`, `use {env: NAME} (read from the environment), {file: PATH} (read from a file) or {prompt: TEXT} (asked on the terminal) so the secret stays out of the file and of version control`);
     } else if ("env" in s && ctx.env[s.env] === undefined) {
-      report("warning", "LVS207", path, `${what} comes from environment variable ${s.env}, which is not set here`, `export ${s.env}=... before deploying, or use {file: PATH}`);
+      report("warning", "LVS207", path, `${what} comes from environment variable ${s.env}, which is not set here`, `export ${s.env}=... before deploying, or use {file: PATH} or {prompt: TEXT}`);
     } else if ("file" in s && ctx.fileExists) {
       const full = isAbsolute(s.file) ? s.file : join(ctx.baseDir ?? ".", s.file);
       if (!ctx.fileExists(full)) report("warning", "LVS214", path, `${what} comes from file ${s.file}, which does not exist${s.file === full ? "" : ` (${full})`}`, "create it (mode 0600) before deploying; relative paths start at the inventory's folder");

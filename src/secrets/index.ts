@@ -10,6 +10,11 @@ export interface SecretSource {
   /** Relative `file:` references are read from here (the inventory's folder). */
   baseDir: string;
   readFile?: (path: string) => string;
+  /**
+   * Answers to `{prompt: TEXT}` secrets, keyed by TEXT. The CLI asks them on the terminal before
+   * the run starts (see collectPrompts), so resolving stays synchronous.
+   */
+  answers?: ReadonlyMap<string, string>;
 }
 
 export function resolveSecret(ref: SecretRef, src: SecretSource): string {
@@ -19,6 +24,15 @@ export function resolveSecret(ref: SecretRef, src: SecretSource): string {
     if (v === undefined || v === "") {
       throw new LvsctlError("LVS212", `the secret's environment variable ${ref.env} is not set`, {
         hint: `export ${ref.env}=... before running lvsctl, or point the inventory at a file with {file: PATH}`,
+      });
+    }
+    return v;
+  }
+  if ("prompt" in ref) {
+    const v = src.answers?.get(ref.prompt);
+    if (v === undefined) {
+      throw new LvsctlError("LVS216", `the secret asks "${ref.prompt}" on the terminal, and no answer was given`, {
+        hint: "run lvsctl from a terminal so it can ask, or point the inventory at {env: NAME} or {file: PATH}",
       });
     }
     return v;
@@ -49,3 +63,5 @@ export class SecretResolver {
     return out;
   };
 }
+
+export { collectPrompts, type PromptNeed } from "./prompts.js";

@@ -2,14 +2,16 @@
 // The command is thin: load the inventory, pick the host-key policy and the output, call the
 // executor, and hand back its exit code (0 fine, 1 invalid input, 2 a task failed, 3 unreachable,
 // 130 interrupted).
-import { dirname, resolve as resolvePath } from "node:path";
+import { readFileSync } from "node:fs";
+import { dirname, relative, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
-import { builtinPlaybookPath, defaultRenderers, defaultRenderTemplate, runWithOutput } from "../../run/index.js";
-import { SecretResolver } from "../../secrets/index.js";
+import { builtinPlaybookPath, defaultRenderers, defaultRenderTemplate, loadPlaybook, runWithOutput, selectHosts } from "../../run/index.js";
+import { collectPrompts, SecretResolver } from "../../secrets/index.js";
 import { defaultHostKeyPolicy, SshConnector } from "../../ssh/index.js";
 import { bool, str, strs, type CommandSpec, type OptionSpec, type ParsedArgs } from "../command.js";
 import type { CliIo } from "../io.js";
+import { askPrompts } from "../prompt.js";
 import { relocate } from "./validate.js";
 
 const runOptions: Record<string, OptionSpec> = {
@@ -28,10 +30,12 @@ const runOptions: Record<string, OptionSpec> = {
 const runDetails = [
   "Host keys are verified against OpenSSH known_hosts files. An unknown host fails unless",
   "--accept-new-host-keys is given; a changed key always stops that host, showing both fingerprints.",
-  "Exit 0 when every host is fine; 1 when the inventory is invalid or a host's secret (a become",
-  "password's variable or file) cannot be had; 2 when a task failed; 3 when hosts were unreachable",
-  "(and nothing else failed); 130 when interrupted (Ctrl-C: no new step starts, files are never",
-  "half-written).",
+  "Secrets written as {prompt: TEXT} are asked once each on the terminal (echo off) before any",
+  "host is contacted, and only when a selected host needs them.",
+  "Exit 0 when every host is fine; 1 when the inventory is invalid, a host's secret (a become",
+  "password's variable or file) cannot be had, or a {prompt: TEXT} has no terminal to ask it on;",
+  "2 when a task failed; 3 when hosts were unreachable (and nothing else failed); 130 when",
+  "interrupted (Ctrl-C: no new step starts, files are never half-written).",
 ].join("\n");
 
 async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Promise<number> {
@@ -50,10 +54,16 @@ async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Pr
   const policy = knownHosts.length
     ? { knownHostsFiles: knownHosts, acceptNew: bool(args, "accept-new-host-keys") }
     : defaultHostKeyPolicy(bool(args, "accept-new-host-keys"));
-  const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file) });
+  // `{prompt: TEXT}` secrets of the hosts this run selects are asked now, each once, before
+  // anything connects (a bad --limit fails here too, as the executor would).
+  const playbook = loadPlaybook(builtinPlaybookPath(playbookName));
+  const limit = str(args, "limit");
+  const selected = [...new Set(playbook.plays.flatMap((play) => selectHosts(loaded.cluster, play.hosts, limit)))];
+  const answers = await askPrompts(collectPrompts(loaded.cluster, { hosts: selected }), io, { file: relative(io.cwd, file) || file, text: readFileSync(file, "utf8") });
+  const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file), answers });
   const result = await runWithOutput({
     cluster: loaded.cluster,
-    playbook: builtinPlaybookPath(playbookName),
+    playbook,
     connector: new SshConnector(),
     policy,
     secrets,
@@ -62,7 +72,7 @@ async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Pr
     options: {
       check: bool(args, "check"),
       diff: bool(args, "diff"),
-      ...(str(args, "limit") !== undefined ? { limit: str(args, "limit")! } : {}),
+      ...(limit !== undefined ? { limit } : {}),
       tags: splitList("tags"),
       skipTags: splitList("skip-tags"),
       ...(forks !== undefined ? { forks } : {}),

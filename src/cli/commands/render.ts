@@ -1,11 +1,12 @@
 // `lvsctl render INVENTORY [--host NAME] [--out DIR]`: the files each host would get.
-import { mkdirSync, writeFileSync, chmodSync } from "node:fs";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { dirname, join, relative, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
-import { maskedSecret, renderAll, type RenderedFile } from "../../render/index.js";
-import { SecretResolver } from "../../secrets/index.js";
+import { maskedSecret, renderHost, type RenderedFile, type RenderOptions } from "../../render/index.js";
+import { collectPrompts, SecretResolver } from "../../secrets/index.js";
 import { bool, str, strs, type CommandSpec } from "../command.js";
+import { askPrompts } from "../prompt.js";
 import { relocate } from "./validate.js";
 
 export const renderCommand: CommandSpec = {
@@ -36,20 +37,25 @@ export const renderCommand: CommandSpec = {
     }
     const out = str(args, "out");
     const show = bool(args, "show-secrets");
-    // Printing masked needs no secret values at all, so it works without the env vars set.
-    const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file) });
-    const resolveSecret = out || show ? secrets.resolve : maskedSecret;
-    const all = renderAll(result.cluster, { resolveSecret, ...(backend ? { backend } : {}) });
-
     const wanted = strs(args, "host");
     for (const h of wanted) {
-      if (!all.has(h)) {
+      if (!Object.hasOwn(result.cluster.hosts, h)) {
         throw new LvsctlError("LVS006", `no host named '${h}' in ${args.positionals[0]}`, {
-          hint: `hosts are: ${[...all.keys()].join(", ")}`,
+          hint: `hosts are: ${Object.keys(result.cluster.hosts).join(", ")}`,
         });
       }
     }
-    const hosts = [...all.entries()].filter(([h]) => wanted.length === 0 || wanted.includes(h));
+    // Printing masked needs no secret values at all, so it works without the env vars set and
+    // asks no {prompt: TEXT}; writing them out asks the prompts of the chosen hosts' files.
+    const reveal = Boolean(out) || show;
+    const needs = reveal ? collectPrompts(result.cluster, { connection: false, ...(wanted.length ? { hosts: wanted } : {}) }) : [];
+    const answers = await askPrompts(needs, io, { file: relative(io.cwd, file) || file, text: readFileSync(file, "utf8") });
+    const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file), answers });
+    const resolveSecret = reveal ? secrets.resolve : maskedSecret;
+    const opts: RenderOptions = { resolveSecret, ...(backend ? { backend: backend as "keepalived" | "lvsd" } : {}) };
+    // Only the chosen hosts are rendered: another host's secret is neither needed nor asked.
+    const names = wanted.length ? Object.keys(result.cluster.hosts).filter((h) => wanted.includes(h)) : Object.keys(result.cluster.hosts);
+    const hosts = names.map((h) => [h, renderHost(result.cluster, h, opts)] as const);
 
     if (out) {
       const dir = resolvePath(io.cwd, out);

@@ -28,8 +28,8 @@ test("the base inventory and instance are clean, so each case breaks exactly one
 
 test("every rule in the catalogue that validate.ts can emit has a case", () => {
   const covered = new Set(cases.flatMap((c) => c.expect.map((l) => /(LVS\d{3})/.exec(l)?.[1])));
-  // Codes exercised in other test files (load/ansible/resolve tests) or not reachable from BASE.
-  const elsewhere = new Set(["LVS100", "LVS101", "LVS108", "LVS109", "LVS110", "LVS211", "LVS212", "LVS213", "LVS214", "LVS310", "LVS311", "LVS314", "LVS315", "LVS316", "LVS318", "LVS412", "LVS415", "LVS418", "LVS500", "LVS501", "LVS502"]);
+  // Codes exercised in other test files (load/ansible/resolve/secrets tests) or not reachable from BASE.
+  const elsewhere = new Set(["LVS100", "LVS101", "LVS108", "LVS109", "LVS110", "LVS211", "LVS212", "LVS213", "LVS214", "LVS216", "LVS310", "LVS311", "LVS314", "LVS315", "LVS316", "LVS318", "LVS412", "LVS415", "LVS418", "LVS500", "LVS501", "LVS502"]);
   const missing = Object.keys(CODES).filter((c) => !covered.has(c) && !elsewhere.has(c));
   assert.deepEqual(missing, []);
 });
@@ -44,11 +44,11 @@ test("an unknown scheduler lists the valid ones", () => {
   assert.equal(d.hint, "valid schedulers: rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh");
 });
 
-test("a clear password is a warning only: the inventory still loads, suggesting env or file", () => {
+test("a clear password is a warning only: the inventory still loads, suggesting env, file or prompt", () => {
   const r = parse(BASE.replace("ds1: { address: 10.77.0.11 }", "ds1: { address: 10.77.0.11, password: hunter2 }") + VI);
   assert.equal(r.ok, true);
   assert.equal(r.diagnostics.length, 1);
-  assert.match(formatDiagnostic(r.diagnostics[0]!), /^inv\.yml:2:41: warning LVS206: .*\n  hint: use \{env: NAME\} .* or \{file: PATH\}/);
+  assert.match(formatDiagnostic(r.diagnostics[0]!), /^inv\.yml:2:41: warning LVS206: .*\n  hint: use \{env: NAME\} .*, \{file: PATH\} .* or \{prompt: TEXT\}/);
 });
 
 test("more rules: duplicate instance names, two sync groups, unicast conflicts, mixed families", () => {
