@@ -2,6 +2,7 @@
 // Ansible's --ask-pass / --ask-become-pass). The asking goes through CliIo.prompt, so tests use a
 // fake; the real terminal adapter (readHidden) is at the bottom and needs no dependency.
 import { closeSync, openSync, writeSync } from "node:fs";
+import { isAbsolute, relative } from "node:path";
 import { ReadStream } from "node:tty";
 import { ExitCode, LvsctlError, type SourceLocation } from "../errors/index.js";
 import type { PromptNeed } from "../secrets/index.js";
@@ -18,7 +19,10 @@ export async function askPrompts(needs: PromptNeed[], io: CliIo, inventory: { fi
   if (!io.prompt) {
     const first = needs[0]!;
     const list = needs.map((n) => `"${n.text}" (${n.where.join(", ")})`).join("; ");
-    const location = inventory.text === undefined ? undefined : locatePrompt(inventory.text, inventory.file, first.text);
+    // Shown relative to the working directory when the file is below it, as validate does.
+    const r = relative(io.cwd, inventory.file);
+    const shown = r && !r.startsWith("..") && !isAbsolute(r) ? r : inventory.file;
+    const location = inventory.text === undefined ? undefined : locatePrompt(inventory.text, shown, first.text);
     throw new LvsctlError("LVS008", `the inventory asks for ${needs.length === 1 ? "a secret" : `${needs.length} secrets`} on the terminal, but lvsctl is not running on one: ${list}`, {
       hint: "run it from a terminal, or give these secrets as {env: NAME} or {file: PATH} in the inventory",
       ...(location ? { location } : {}),
@@ -56,10 +60,19 @@ export function hasTerminal(): boolean {
   }
 }
 
+/** What readLineHidden needs of a terminal's input (a tty.ReadStream; a fake in tests). */
+export interface RawInput {
+  setRawMode(on: boolean): unknown;
+  setEncoding(enc: "utf8"): unknown;
+  on(event: "data", fn: (chunk: string | Buffer) => void): unknown;
+  removeListener(event: "data", fn: (chunk: string | Buffer) => void): unknown;
+  resume(): unknown;
+}
+
 /**
  * Reads one line from the terminal with echo off (raw mode; nothing is echoed, not even stars).
  * Uses /dev/tty, like ssh and sudo, so it works with stdin or stdout redirected; falls back to
- * stdin/stderr when stdin is a TTY. Backspace and Ctrl-U edit, Enter ends, Ctrl-C stops (exit 130).
+ * stdin/stderr when stdin is a TTY.
  */
 export function readHidden(text: string): Promise<string> {
   let input: ReadStream;
@@ -82,13 +95,21 @@ export function readHidden(text: string): Promise<string> {
     write = (s) => void process.stderr.write(s);
     release = () => input.pause();
   }
+  return readLineHidden(input, write, text).finally(release);
+}
+
+/**
+ * The line discipline of readHidden, on any raw input: Enter ends, Backspace and Ctrl-U edit,
+ * Ctrl-C stops (LVS009, exit 130), Ctrl-D on an empty line gives up (LVS009, exit 1). Raw mode
+ * is switched off again whatever happens; only the label and the final newline are written.
+ */
+export function readLineHidden(input: RawInput, write: (s: string) => void, text: string): Promise<string> {
   return new Promise((resolve, reject) => {
     let answer: string[] = [];
     const finish = (err?: Error) => {
       input.removeListener("data", onData);
       input.setRawMode(false);
       write("\n");
-      release();
       if (err) reject(err);
       else resolve(answer.join(""));
     };

@@ -3,7 +3,7 @@
 // executor, and hand back its exit code (0 fine, 1 invalid input, 2 a task failed, 3 unreachable,
 // 130 interrupted).
 import { readFileSync } from "node:fs";
-import { dirname, relative, resolve as resolvePath } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
 import { builtinPlaybookPath, defaultRenderers, defaultRenderTemplate, loadPlaybook, runWithOutput, selectHosts } from "../../run/index.js";
@@ -59,7 +59,7 @@ async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Pr
   const playbook = loadPlaybook(builtinPlaybookPath(playbookName));
   const limit = str(args, "limit");
   const selected = [...new Set(playbook.plays.flatMap((play) => selectHosts(loaded.cluster, play.hosts, limit)))];
-  const answers = await askPrompts(collectPrompts(loaded.cluster, { hosts: selected }), io, { file: relative(io.cwd, file) || file, text: readFileSync(file, "utf8") });
+  const answers = await askPrompts(collectPrompts(loaded.cluster, { hosts: selected }), io, { file, text: readFileSync(file, "utf8") });
   const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file), answers });
   const result = await runWithOutput({
     cluster: loaded.cluster,

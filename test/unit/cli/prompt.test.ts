@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { run } from "../../../src/cli/main.js";
 import type { CliIo } from "../../../src/cli/io.js";
 import { LvsctlError } from "../../../src/errors/index.js";
-import { locatePrompt, promptLabel } from "../../../src/cli/prompt.js";
+import { EventEmitter } from "node:events";
+import { locatePrompt, promptLabel, readLineHidden, type RawInput } from "../../../src/cli/prompt.js";
 
 const INVENTORY = `defaults: { user: ops }
 hosts:
@@ -137,4 +138,47 @@ test("promptLabel and locatePrompt", () => {
   assert.deepEqual(locatePrompt("a: 1\nb: { prompt: 'it''s' }\n", "f.yml", "it's"), { file: "f.yml", line: 2, col: 6 });
   assert.deepEqual(locatePrompt('x:\n  prompt: "pw"\n', "f.yml", "pw"), { file: "f.yml", line: 2, col: 3 });
   assert.equal(locatePrompt("prompt: other\n", "f.yml", "pw"), undefined);
+});
+
+/** A terminal input whose keystrokes the test types; records raw mode switches and what is written. */
+function fakeTerminal() {
+  const ee = new EventEmitter();
+  const t = {
+    raw: [] as boolean[],
+    written: "",
+    input: {
+      setRawMode: (on: boolean) => t.raw.push(on),
+      setEncoding: () => {},
+      on: (ev: "data", fn: (c: string | Buffer) => void) => ee.on(ev, fn),
+      removeListener: (ev: "data", fn: (c: string | Buffer) => void) => ee.removeListener(ev, fn),
+      resume: () => {},
+    } satisfies RawInput,
+    write: (s: string) => void (t.written += s),
+    type: (s: string) => void ee.emit("data", s),
+  };
+  return t;
+}
+
+test("readLineHidden: nothing echoed, Backspace and Ctrl-U edit, Enter ends, raw mode off again", async () => {
+  const t = fakeTerminal();
+  const p = readLineHidden(t.input, t.write, "sudo password for ops");
+  t.type("wrong\u0015se");
+  t.type("cX\u007fret\r");
+  t.type("ignored after Enter");
+  assert.equal(await p, "secret");
+  assert.equal(t.written, "sudo password for ops: \n", "only the label and a newline, never the typed text");
+  assert.deepEqual(t.raw, [true, false]);
+});
+
+test("readLineHidden: Ctrl-C is exit 130, Ctrl-D on an empty line exit 1; raw mode off in both", async () => {
+  const c = fakeTerminal();
+  const pc = readLineHidden(c.input, c.write, "pw");
+  c.type("abc\u0003");
+  await assert.rejects(pc, (e: unknown) => e instanceof LvsctlError && e.code === "LVS009" && e.exitCode === 130);
+  assert.deepEqual(c.raw, [true, false]);
+  const d = fakeTerminal();
+  const pd = readLineHidden(d.input, d.write, "pw");
+  d.type("\u0004");
+  await assert.rejects(pd, (e: unknown) => e instanceof LvsctlError && e.code === "LVS009" && e.exitCode === 1);
+  assert.deepEqual(d.raw, [true, false]);
 });
