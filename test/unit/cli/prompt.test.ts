@@ -143,11 +143,12 @@ test("promptLabel and locatePrompt", () => {
 /** A terminal input whose keystrokes the test types; records raw mode switches and what is written. */
 function fakeTerminal() {
   const ee = new EventEmitter();
+  const raw: boolean[] = [];
   const t = {
-    raw: [] as boolean[],
+    raw,
     written: "",
     input: {
-      setRawMode: (on: boolean) => t.raw.push(on),
+      setRawMode: (on: boolean): void => void raw.push(on),
       setEncoding: () => {},
       on: (ev: "data", fn: (c: string | Buffer) => void) => ee.on(ev, fn),
       removeListener: (ev: "data", fn: (c: string | Buffer) => void) => ee.removeListener(ev, fn),
