@@ -57,8 +57,10 @@ export interface NlMessage {
   payload: Buffer;
 }
 
+/** Rounds up to a multiple of 4 (NLMSG_ALIGN / NLA_ALIGN). Arithmetic, not `& ~3`: a u32 length
+ * of 2^31 or more read from a packet would turn negative under JavaScript's 32-bit bit operators. */
 export function align4(n: number): number {
-  return (n + 3) & ~3;
+  return n + 3 - ((n + 3) % 4);
 }
 
 /** One message: header + payload, padded to 4 bytes (nlmsg_len counts the header and payload
@@ -142,7 +144,8 @@ export function decodeError(m: NlMessage): Decoded<NlError, "short" | "bad-type"
   const out: NlError = { errno, code: errnoName(errno), ack: err === 0, request };
   if (m.flags & NLM_F_ACK_TLVS && request) {
     const reqLen = m.flags & NLM_F_CAPPED ? NLMSG_HDRLEN : align4(request.length);
-    let off = 4 + reqLen;
+    // a request length past the payload (a malformed or hostile message) leaves no room for TLVs
+    let off = reqLen >= NLMSG_HDRLEN && 4 + reqLen <= m.payload.length ? 4 + reqLen : m.payload.length;
     while (off + 4 <= m.payload.length) {
       const alen = m.payload.readUInt16LE(off);
       const atype = m.payload.readUInt16LE(off + 2) & 0x3fff;

@@ -94,6 +94,10 @@ test("fuzz: mutated valid packets never make a decoder throw", () => {
       b = Buffer.concat([b, Buffer.from(m.extra)]);
       decodeAll(b);
     }),
-    { numRuns: RUNS },
+    {
+      numRuns: RUNS,
+      // found in CI: an NLMSG_ERROR quoting a request of 2^31 bytes made decodeError read at a negative offset
+      examples: [[{ seed: 4, flips: [], cut: undefined, extra: new Uint8Array(), word: { at: 1733003533, v: 32768 } }]],
+    },
   );
 });

@@ -295,3 +295,15 @@ test("address requests round-trip through decodeAddr", () => {
     ),
   );
 });
+
+test("NLMSG_ERROR whose quoted request claims 2^31 bytes decodes without throwing (fuzz regression)", async () => {
+  const { NLM_F_ACK_TLVS, NLMSG_ERROR, align4 } = await import("../../../../src/daemon/netlink/message.js");
+  assert.equal(align4(0x80000005), 0x80000008, "align4 stays unsigned for u32 lengths");
+  const payload = Buffer.alloc(4 + 16 + 8);
+  payload.writeInt32LE(-17, 0); // -EEXIST
+  payload.writeUInt32LE(0x80000008, 4); // quoted request's nlmsg_len: far past the payload
+  const r = decodeError({ type: NLMSG_ERROR, flags: NLM_F_ACK_TLVS, seq: 1, pid: 0, length: 16 + payload.length, payload } as Parameters<typeof decodeError>[0]);
+  assert.ok(r.ok);
+  assert.equal(r.value.code, "EEXIST");
+  assert.equal(r.value.message, undefined);
+});
