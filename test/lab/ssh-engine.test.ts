@@ -414,7 +414,11 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 20));
       const askpass = join(lab.dir, "askpass.sh");
       writeFileSync(askpass, "#!/bin/sh\necho test-only-passphrase\n", { mode: 0o700 });
-      const add = spawnSync("ssh-add", [enc], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" }, stdio: ["ignore", "pipe", "pipe"] });
+      // ssh-add refuses a key file others can read, and a git checkout gives fixtures mode 0644
+      const encPrivate = join(lab.dir, "client-passphrase-key");
+      copyFileSync(enc, encPrivate);
+      chmodSync(encPrivate, 0o600);
+      const add = spawnSync("ssh-add", [encPrivate], { env: { ...process.env, SSH_AUTH_SOCK: sock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", DISPLAY: ":0" }, stdio: ["ignore", "pipe", "pipe"] });
       assert.equal(add.status, 0, add.stderr?.toString());
       writeFileSync(join(lab.dir, "authorized_keys"), readFileSync(fixtures + "test-only-client-ed25519.pub", "utf8") + readFileSync(enc + ".pub", "utf8"));
       const viaAgent = await open(target("a", a.port, { agent: sock }));
