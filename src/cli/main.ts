@@ -92,6 +92,13 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
 /** Runs lvsctl with the process's argv and sets the exit code. Called by bin/lvsctl.js. */
 export async function cli(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // `lvsctl render ... | head`: a reader that went away is not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   process.exitCode = await run(argv, realIo());
 }
 

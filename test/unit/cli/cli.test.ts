@@ -151,3 +151,14 @@ test("the README's example inventory is valid (the README stays true)", async ()
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a reader that goes away early (lvsctl render | head) ends the command quietly", async () => {
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, [join(root, "bin/lvsctl.js"), "render", "inventory/dr.yml"], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  child.stdout.destroy(); // the reader is gone before lvsctl writes its first line
+  const code = await new Promise<number | null>((r) => child.on("close", (c) => r(c)));
+  assert.doesNotMatch(stderr, /EPIPE|Unhandled 'error' event/);
+  assert.equal(code, 0);
+});
