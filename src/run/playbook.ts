@@ -23,7 +23,7 @@ import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../inventory
 import { issuesToDiagnostics, type IssueContext } from "../inventory/issues.js";
 import { parseYaml } from "../inventory/source.js";
 import { evaluate, ExprError, hasTemplate, WILDCARD } from "../plan/expr.js";
-import { ArgSchemas, OP_NAMES, type OpName } from "./task-args.js";
+import { ArgSchemas, OP_NAMES, StrList, type OpName } from "./task-args.js";
 
 export interface Task {
   name: string;
@@ -54,7 +54,6 @@ export interface Playbook {
   plays: Play[];
 }
 
-const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
 const Serial = z.union([z.number().int().min(1), z.string().regex(/^\d+(\.\d+)?%$/, { error: "serial is a count or a percentage like \"30%\"" })]);
 
 const opKeys = Object.fromEntries(OP_NAMES.map((k) => [k, z.unknown().optional()])) as Record<OpName, z.ZodOptional<z.ZodUnknown>>;

@@ -32,7 +32,8 @@ const Mode = z.union([z.string().regex(/^0?[0-7]{3,4}$/, { error: "a mode is oct
 });
 
 const Validate = z.string().includes("%s", { error: "validate needs %s where the new file's path goes, e.g. \"keepalived -t -f %s\"" });
-const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
+/** One string or a list of them; always a list after parsing (also playbook.ts: hosts, tags, notify). */
+export const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
 
 export const ArgSchemas = {
   sysctl: z
