@@ -153,6 +153,15 @@ function parseAddress(a: string | { address: string; prefix?: number | undefined
   return { address: a.address, prefix: a.prefix ?? (a.address.includes(":") ? 128 : 32), dev: a.dev ?? dev };
 }
 
+/** A `file:` or `template:` task's desired state, once its content is known. */
+function fileDesired(a: { path: string; mode: number; owner?: string | undefined; group?: string | undefined; validate?: string | undefined; secret: boolean }, content: string | Buffer): FileDesired {
+  const d: FileDesired = { path: a.path, content, mode: a.mode, secret: a.secret };
+  if (a.owner) d.owner = a.owner;
+  if (a.group) d.group = a.group;
+  if (a.validate) d.validate = a.validate;
+  return d;
+}
+
 /** Validated args -> the planner and its desired state. Reads local files (src, tarball, dirs). */
 export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resolved {
   const any = (op: Operation<never>, desired: unknown): Resolved => ({ op: op as unknown as Operation<unknown>, desired });
@@ -166,20 +175,12 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
     }
     case "file": {
       const a = ArgSchemas.file.parse(args);
-      const d: FileDesired = { path: a.path, content: a.content ?? env.readFile(local(env, a.src!)), mode: a.mode, secret: a.secret };
-      if (a.owner) d.owner = a.owner;
-      if (a.group) d.group = a.group;
-      if (a.validate) d.validate = a.validate;
-      return any(fileOp, d);
+      return any(fileOp, fileDesired(a, a.content ?? env.readFile(local(env, a.src!))));
     }
     case "template": {
       const a = ArgSchemas.template.parse(args);
       if (!env.renderTemplate) throw new Error("template: no template renderer is wired into this run");
-      const d: FileDesired = { path: a.path, content: env.renderTemplate(a.src, env.vars), mode: a.mode, secret: a.secret };
-      if (a.owner) d.owner = a.owner;
-      if (a.group) d.group = a.group;
-      if (a.validate) d.validate = a.validate;
-      return any(fileOp, d);
+      return any(fileOp, fileDesired(a, env.renderTemplate(a.src, env.vars)));
     }
     case "render": {
       const a = ArgSchemas.render.parse(args);
