@@ -2,12 +2,9 @@
 // RFC 5798 §7.1). Pure. Every refusal has a stable reason label that is counted in metrics
 // (lvsd_vrrp_rejected_total{reason}) and logged at a limited rate.
 
-/** RFC 3768 §7.1 / RFC 5798 §7.1: "MUST verify that the IP TTL is 255". */
-export const VRRP_TTL = 255;
-/** keepalived auth_type PASS: the password is padded with NULs to 8 octets (RFC 2338 §5.3.6.1). */
-export const AUTH_NONE = 0;
-export const AUTH_PASS = 1;
-export const AUTH_DATA_LEN = 8;
+// RFC 3768 §7.1 / RFC 5798 §7.1: "MUST verify that the IP TTL is 255". The TTL, the auth types
+// and the NUL-padded 8-octet PASS data are the wire codec's (packet.ts).
+import { AUTH_NONE, AUTH_PASS, passAuthData, VRRP_AUTH_LEN, VRRP_TTL } from "./packet.js";
 
 export type RejectReason =
   | "ttl" // IP TTL other than 255
@@ -40,12 +37,6 @@ export type FilterResult =
   | { ok: true; warnings: Array<"addresses"> }
   | { ok: false; reason: RejectReason; detail: string };
 
-export function passwordBytes(pass: string): Buffer {
-  const b = Buffer.alloc(AUTH_DATA_LEN);
-  Buffer.from(pass, "utf8").copy(b, 0, 0, AUTH_DATA_LEN);
-  return b;
-}
-
 export function checkAdvert(a: FilterInput, inst: FilterInstance): FilterResult {
   if (a.ttl !== VRRP_TTL) return { ok: false, reason: "ttl", detail: `TTL ${a.ttl}, must be ${VRRP_TTL}` };
   if (inst.unicastPeers && inst.unicastPeers.length > 0 && !inst.unicastPeers.includes(a.source)) {
@@ -55,7 +46,7 @@ export function checkAdvert(a: FilterInput, inst: FilterInstance): FilterResult 
   if (inst.version === 2) {
     const want = inst.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
     if (a.authType !== want) return { ok: false, reason: "auth-type", detail: `auth type ${a.authType}, expected ${want}` };
-    if (inst.authPass !== undefined && !(a.authData && a.authData.length >= AUTH_DATA_LEN && a.authData.subarray(0, AUTH_DATA_LEN).equals(passwordBytes(inst.authPass)))) {
+    if (inst.authPass !== undefined && !(a.authData && a.authData.length >= VRRP_AUTH_LEN && a.authData.subarray(0, VRRP_AUTH_LEN).equals(passAuthData(inst.authPass)))) {
       return { ok: false, reason: "auth", detail: "PASS authentication data differs" };
     }
     if (a.intervalMs !== inst.advertIntervalMs) {

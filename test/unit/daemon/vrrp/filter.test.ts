@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkAdvert, passwordBytes, type FilterInput, type FilterInstance } from "../../../../src/daemon/vrrp/filter.js";
+import { checkAdvert, type FilterInput, type FilterInstance } from "../../../../src/daemon/vrrp/filter.js";
+import { passAuthData } from "../../../../src/daemon/vrrp/packet.js";
 
 const inst: FilterInstance = { version: 2, advertIntervalMs: 1000, vips: [{ address: "10.88.0.100" }] };
 const good: FilterInput = { source: "10.88.0.3", ttl: 255, version: 2, intervalMs: 1000, authType: 0, addresses: ["10.88.0.100"] };
@@ -16,10 +17,10 @@ test("filter: each check has its own reason, TTL first", () => {
   };
   assert.equal(reason({ ttl: 64, version: 3 }), "ttl");
   assert.equal(reason({ version: 3 }), "version");
-  assert.equal(reason({ authType: 1, authData: passwordBytes("x") }), "auth-type");
+  assert.equal(reason({ authType: 1, authData: passAuthData("x") }), "auth-type");
   assert.equal(reason({ authType: 0 }, { authPass: "secret" }), "auth-type");
-  assert.equal(reason({ authType: 1, authData: passwordBytes("other") }, { authPass: "secret" }), "auth");
-  assert.equal(reason({ authType: 1, authData: passwordBytes("secret") }, { authPass: "secret" }), "ok");
+  assert.equal(reason({ authType: 1, authData: passAuthData("other") }, { authPass: "secret" }), "auth");
+  assert.equal(reason({ authType: 1, authData: passAuthData("secret") }, { authPass: "secret" }), "ok");
   assert.equal(reason({ intervalMs: 2000 }), "interval");
   assert.equal(reason({}, { unicastPeers: ["10.88.0.4"] }), "unicast-peer");
   assert.equal(reason({}, { unicastPeers: ["10.88.0.3"] }), "ok");
@@ -28,8 +29,8 @@ test("filter: each check has its own reason, TTL first", () => {
 });
 
 test("filter: PASS compares the NUL-padded 8 octets (longer passwords are cut, as keepalived does)", () => {
-  assert.deepEqual(passwordBytes("abc"), Buffer.from([0x61, 0x62, 0x63, 0, 0, 0, 0, 0]));
-  assert.deepEqual(passwordBytes("123456789"), Buffer.from("12345678"));
+  assert.deepEqual(passAuthData("abc"), Buffer.from([0x61, 0x62, 0x63, 0, 0, 0, 0, 0]));
+  assert.deepEqual(passAuthData("123456789"), Buffer.from("12345678"));
 });
 
 test("filter: a different address list is accepted with a warning (RFC 3768 §7.1 MAY)", () => {
