@@ -27,6 +27,8 @@ export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */
 export { renderTemplate, templatesDir } from "./handlebars.js";
 export { toLvsdConfig, renderLvsdJson, stableJson } from "./lvsd.js";
+/** One masking for rendered files and run output alike: src/secrets owns it. */
+export { maskSecrets } from "../secrets/index.js";
 
 export interface RenderedFile {
   /** Absolute path on the target. */
@@ -115,15 +117,6 @@ export function renderHost(cluster: Cluster, host: string, opts: RenderOptions):
 export function renderAll(cluster: Cluster, opts: RenderOptions): Map<string, RenderedFile[]> {
   const out = new Map<string, RenderedFile[]>();
   for (const name of Object.keys(cluster.hosts)) out.set(name, renderHost(cluster, name, opts));
-  return out;
-}
-
-/** Replaces every occurrence of each secret value with ***, longest first (for diffs and output). */
-export function maskSecrets(content: string, secrets: readonly string[]): string {
-  let out = content;
-  for (const s of [...new Set(secrets)].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join("***");
-  }
   return out;
 }
 

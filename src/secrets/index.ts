@@ -57,11 +57,16 @@ export class SecretResolver {
     if (typeof ref !== "string" || v.length > 0) this.seen.add(v);
     return v;
   };
-  mask = (text: string): string => {
-    let out = text;
-    for (const s of [...this.seen].sort((a, b) => b.length - a.length)) if (s) out = out.split(s).join("***");
-    return out;
-  };
+  mask = (text: string): string => maskSecrets(text, [...this.seen]);
+}
+
+/** Replaces every occurrence of each secret value with ***, longest first (for diffs and output). */
+export function maskSecrets(content: string, secrets: readonly string[]): string {
+  let out = content;
+  for (const s of [...new Set(secrets)].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
+    out = out.split(s).join("***");
+  }
+  return out;
 }
 
 export { collectPrompts, type PromptNeed } from "./prompts.js";
