@@ -13,7 +13,7 @@
 // `unitContent: null` says the host must have no such unit (it is stopped, disabled, removed).
 import type { HostFacts } from "../facts.js";
 import { PlanError } from "./errors.js";
-import { fileDiff, planFile } from "./file.js";
+import { fileDiff, parentDir, planFile } from "./file.js";
 import { shellQuote } from "../../ssh/types.js";
 import { change, execStep, ok, shellStep, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
 
@@ -140,7 +140,7 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
   const union: LvsctlState = { version: 1, addresses: { ...state.addresses, [d.unit]: [...new Set([...owned, ...wanted])] } };
   const final: LvsctlState = { version: 1, addresses: { ...state.addresses, [d.unit]: wanted } };
   // 1. Remember first, so an interrupted run can still clean up what it added.
-  const stateDir = statePath.replace(/\/[^/]*$/, "") || "/";
+  const stateDir = parentDir(statePath);
   const mkdir = facts.exists.includes(stateDir) ? [] : [execStep(["mkdir", "-p", "-m", "0755", stateDir])];
   const recordedUnion = toAdd.some((k) => !owned.includes(k));
   if (recordedUnion) steps.push(...mkdir, ...put(stateContent(union)).steps.map((s) => ({ ...s, describe: `record ${statePath}` })));
@@ -227,7 +227,7 @@ export const addressOp: Operation<AddressDesired> = {
   needs: (d, ctx) => {
     const unitPath = `${UNIT_DIR}/${d.unit}`;
     const statePath = d.stateFile ?? STATE_FILE;
-    return { exists: [statePath.replace(/\/[^/]*$/, "") || "/"], contents: [statePath, ...(ctx.diff ? [unitPath] : [])], sha256: [d.stateFile ?? STATE_FILE, unitPath], stats: [unitPath, d.stateFile ?? STATE_FILE], units: [d.unit] };
+    return { exists: [parentDir(statePath)], contents: [statePath, ...(ctx.diff ? [unitPath] : [])], sha256: [statePath, unitPath], stats: [unitPath, statePath], units: [d.unit] };
   },
   plan: planAddress,
 };

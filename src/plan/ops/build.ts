@@ -4,7 +4,7 @@
 // build that failed half-way leaves no stamp, so the next run builds again.
 import type { HostFacts } from "../facts.js";
 import { shellQuote } from "../../ssh/types.js";
-import { sha256 } from "./file.js";
+import { parentDir, sha256 } from "./file.js";
 import { change, ok, shellStep, type OpPlan, type Operation, type Step } from "./types.js";
 
 export interface BuildDesired {
@@ -43,7 +43,7 @@ export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
   if (have === key) return ok(`${d.name} ${d.version} already built with these options`);
   const q = shellQuote;
   const src = `${workdir}/src`;
-  const stampDir = stamp.replace(/\/[^/]*$/, "") || "/";
+  const stampDir = parentDir(stamp);
   const steps: Step[] = [
     shellStep(`mkdir -p ${q(workdir)} ${q(stampDir)} && rm -f ${q(stamp)}`, `prepare ${workdir}`),
     { kind: "put", path: `${workdir}/${d.name}-${d.version}.tar`, content: d.tarball, mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },

@@ -23,6 +23,11 @@ export function sha256(content: string | Buffer): string {
   return createHash("sha256").update(content).digest("hex");
 }
 
+/** The directory holding `path` ("/" for a file at the root), as mkdir and the `exists` fact see it. */
+export function parentDir(path: string): string {
+  return path.replace(/\/[^/]*$/, "") || "/";
+}
+
 export function modeString(mode: number): string {
   return "0" + mode.toString(8).padStart(3, "0");
 }
