@@ -10,6 +10,9 @@ import type { Lab } from "../lib/index.js";
 import { projectRoot } from "../lib/index.js";
 import type { RunEvent, RunEventOf, TaskStatus } from "../../../src/run/events.js";
 
+/** The lab library's sleep, offered here too for the engine tests. */
+export { sleep } from "../lib/proc.js";
+
 export const CLI = join(projectRoot, "bin", "lvsctl.js");
 
 /** What playbooks/bootstrap.yml manages on a real server (paths from playbooks/bootstrap.yml, templates/ and src/plan/ops/address.ts). */
@@ -242,8 +245,4 @@ export async function leftoverTemps(lab: Lab, host: string): Promise<string[]> {
 export async function loAddresses(lab: Lab, host: string): Promise<string[]> {
   const out = await lab.execOk(host, "ip -o addr show dev lo");
   return [...out.matchAll(/\binet6? (\S+)/g)].map((m) => m[1]!).sort();
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
