@@ -103,7 +103,7 @@ export class Engine {
     this.#startedAt = this.#d.wallNow?.() ?? new Date();
     this.#cfg = cfg;
     const [links, addrs] = await Promise.all([this.#d.net.links(), this.#d.addresses.list()]);
-    const allVips = new Set(cfg.instances.flatMap((i) => i.vips.map((v) => v.address)));
+    const allVips = vipAddresses(cfg);
     for (const i of cfg.instances) {
       const primary = pickPrimary(i, addrs, allVips);
       if (primary === "0.0.0.0") this.#log.warn("no IPv4 address on the interface: adverts go out with source 0.0.0.0 and ties cannot be broken", { instance: i.name, interface: i.interface });
@@ -117,7 +117,7 @@ export class Engine {
       const group = this.#groups.get(i.name);
       const members = group ? cfg.instances.filter((x) => group.members.includes(x.name)) : [i];
       const vipsPresent = members.some(present);
-      const linksDown = trackedInterfaces(toParams(i, "0.0.0.0")).filter((n) => !upSet.has(n));
+      const linksDown = trackedInterfaces(i).filter((n) => !upSet.has(n));
       if (vipsPresent) this.#insts.get(i.name)?.log.warn("VIPs found on the interface at startup: adopting them", { vips: i.vips.map((v) => v.address) });
       this.#dispatch(i.name, { type: "startup", vipsPresent, linksDown });
     }
@@ -136,7 +136,7 @@ export class Engine {
       }
     }
     const addrs = await this.#d.addresses.list();
-    const allVips = new Set(cfg.instances.flatMap((i) => i.vips.map((v) => v.address)));
+    const allVips = vipAddresses(cfg);
     const fresh: LvsdInstance[] = [];
     for (const i of cfg.instances) {
       const cur = this.#insts.get(i.name);
@@ -159,7 +159,7 @@ export class Engine {
     const links = await this.#d.net.links();
     const upSet = new Set(links.filter((l) => l.up).map((l) => l.ifname));
     for (const i of fresh) {
-      const linksDown = trackedInterfaces(toParams(i, "0.0.0.0")).filter((n) => !upSet.has(n));
+      const linksDown = trackedInterfaces(i).filter((n) => !upSet.has(n));
       this.#dispatch(i.name, { type: "startup", vipsPresent: false, linksDown });
     }
     this.#log.info("reloaded", { ...sum });
@@ -367,23 +367,22 @@ export class Engine {
   }
 
   #runNotify(inst: Inst, state: NotifyState, priority: number): void {
-    const n = inst.cfg.notify;
-    const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop }[state];
-    const meta = { instance: inst.cfg.name, state };
-    if (specific) this.#track(this.#d.notify.run(specific, meta));
-    // keepalived's generic `notify`: $1 INSTANCE|GROUP, $2 name, $3 state, $4 priority
-    if (n.generic) this.#track(this.#d.notify.run([...n.generic, "INSTANCE", inst.cfg.name, state, String(priority)], meta));
+    this.#runScripts(inst.cfg.notify, state, { instance: inst.cfg.name, state }, ["INSTANCE", inst.cfg.name, state, String(priority)]);
   }
 
   #runGroupNotify(group: SyncGroupDef, state: NotifyState): void {
     const n = this.#groupNotify.get(group.name);
     this.#log.info(`sync group entering ${state} state`, { group: group.name });
-    if (!n) return;
-    const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop }[state];
-    const meta = { group: group.name, state };
-    if (specific) this.#track(this.#d.notify.run(specific, meta));
     // keepalived passes no priority for a GROUP
-    if (n.generic) this.#track(this.#d.notify.run([...n.generic, "GROUP", group.name, state], meta));
+    if (n) this.#runScripts(n, state, { group: group.name, state }, ["GROUP", group.name, state]);
+  }
+
+  /** The state's own script, then keepalived's generic `notify` with `genericArgs` appended
+   * ($1 INSTANCE|GROUP, $2 name, $3 state, $4 priority). */
+  #runScripts(n: LvsdNotify, state: NotifyState, meta: Record<string, unknown>, genericArgs: string[]): void {
+    const specific = { MASTER: n.master, BACKUP: n.backup, FAULT: n.fault, STOP: n.stop }[state];
+    if (specific) this.#track(this.#d.notify.run(specific, meta));
+    if (n.generic) this.#track(this.#d.notify.run([...n.generic, ...genericArgs], meta));
   }
 
   #track(p: Promise<unknown>): void {
@@ -449,6 +448,11 @@ export class Engine {
       });
     }
   }
+}
+
+/** Every VIP of the config: never an advert's source address (pickPrimary). */
+function vipAddresses(cfg: LvsdConfig): Set<string> {
+  return new Set(cfg.instances.flatMap((i) => i.vips.map((v) => v.address)));
 }
 
 function toVipAddress(v: VipSpec, defaultDev: string): VipAddress {

@@ -149,7 +149,7 @@ export function initialState(params: VrrpParams): InstanceState {
 }
 
 /** The interfaces whose link state matters to this instance (its own is always tracked). */
-export function trackedInterfaces(p: VrrpParams): string[] {
+export function trackedInterfaces(p: Pick<VrrpParams, "interface" | "trackInterfaces">): string[] {
   return [...new Set([p.interface, ...p.trackInterfaces])];
 }
 
