@@ -25,6 +25,8 @@ export function planUploadDir(facts: HostFacts, d: UploadDirDesired): OpPlan {
   const have = facts.manifests[d.dest];
   const steps: Step[] = [];
   const changed: string[] = [];
+  /** Directories already given a mkdir step (several new files in one new directory need one). */
+  const made = new Set<string>();
   for (const f of [...d.files].sort((a, b) => a.rel.localeCompare(b.rel))) {
     if (f.rel.startsWith("/") || f.rel.split("/").includes("..")) throw new PlanError(`upload_dir: ${f.rel} escapes ${d.dest}`);
     // The manifest is read back line by line (sha256sum output): these would break it.
@@ -36,19 +38,19 @@ export function planUploadDir(facts: HostFacts, d: UploadDirDesired): OpPlan {
     if (d.owner) step.owner = d.owner;
     if (d.group) step.group = d.group;
     // The parent may not exist yet; putFile writes a temp file beside the target.
-    if (!have || !Object.keys(have).some((r) => `${d.dest}/${r}`.startsWith(dir + "/"))) steps.push(execStep(["mkdir", "-p", dir]));
+    if (!made.has(dir) && (!have || !Object.keys(have).some((r) => `${d.dest}/${r}`.startsWith(dir + "/")))) {
+      made.add(dir);
+      steps.push(execStep(["mkdir", "-p", dir]));
+    }
     steps.push(step);
     changed.push(f.rel);
   }
   const wanted = new Set(d.files.map((f) => f.rel));
   const extra = d.purge && have ? Object.keys(have).filter((r) => !wanted.has(r)).sort() : [];
   if (extra.length) steps.push(execStep(["rm", "-f", "--", ...extra.map((r) => `${d.dest}/${r}`)], `remove ${extra.length} file(s) no longer in the source`));
-  // De-duplicate mkdir steps (several new files in one new directory).
-  const seen = new Set<string>();
-  const deduped = steps.filter((s) => s.kind !== "exec" || !("argv" in s.cmd) || s.cmd.argv[0] !== "mkdir" || (seen.has(s.cmd.argv[2]!) ? false : (seen.add(s.cmd.argv[2]!), true)));
-  if (!deduped.length) return ok(`${d.files.length} file(s) match`);
+  if (!steps.length) return ok(`${d.files.length} file(s) match`);
   const why = [changed.length ? `${changed.length} of ${d.files.length} file(s) differ` : "", extra.length ? `${extra.length} extra file(s)` : ""].filter(Boolean).join(", ");
-  return change(why, deduped);
+  return change(why, steps);
 }
 
 export const uploadDirOp: Operation<UploadDirDesired> = {
