@@ -11,7 +11,7 @@ import { issuesToDiagnostics, valueAt } from "./issues.js";
 import type { Cluster } from "./model.js";
 import { resolve } from "./resolve.js";
 import { Group, Host, Inventory, SyncGroup, VirtualService, VrrpInstance } from "./schema.js";
-import { parseYaml } from "./source.js";
+import { parseYaml, type YamlSource } from "./source.js";
 import { validate } from "./validate.js";
 
 export type { Diagnostic } from "./diagnostic.js";
@@ -63,8 +63,10 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
     };
   }
   const includes: Record<string, string | { error: string }> = {};
-  // A first look for files the inventory includes; parseInventory does the real work.
-  const rel = valueAt(parseYaml(text, path).data, ["ansible_inventory"]);
+  // A first look for files the inventory includes; parseSource does the real work, on the same
+  // parsed document.
+  const main = parseYaml(text, path);
+  const rel = valueAt(main.data, ["ansible_inventory"]);
   if (typeof rel === "string" && rel.length > 0) {
     const p = includePath(path, rel);
     try {
@@ -74,12 +76,16 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
     }
   }
   const fileExists = opts.fileExists ?? (opts.readFile ? undefined : (p: string) => existsSync(p));
-  return parseInventory(text, path, { includes, ...(opts.env ? { env: opts.env } : {}), ...(fileExists ? { fileExists } : {}) });
+  return parseSource(main, path, { includes, ...(opts.env ? { env: opts.env } : {}), ...(fileExists ? { fileExists } : {}) });
 }
 
 export function parseInventory(source: string, file: string, opts: ParseOptions = {}): LoadResult {
+  return parseSource(parseYaml(source, file), file, opts);
+}
+
+/** parseInventory on a document already parsed (loadInventory parses once for both). */
+function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadResult {
   const env = opts.env ?? process.env;
-  const main = parseYaml(source, file);
   const diagnostics: Diagnostic[] = [...main.diagnostics];
   const fail = (): LoadResult => ({ ok: false, diagnostics: sortDiagnostics(diagnostics, file) });
   if (main.broken) return fail();
