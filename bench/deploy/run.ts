@@ -21,6 +21,7 @@ import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Lab, labPrerequisites, projectRoot } from "../../test/lab/lib/index.js";
+import { pool } from "../../test/lab/lib/proc.js";
 import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, RESET_SCRIPT, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -88,13 +89,6 @@ function runProc(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs:
       resolve({ code, stdout, stderr, ms: performance.now() - t0 });
     });
   });
-}
-
-async function pool<T>(items: T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
 }
 
 /** Ansible's PLAY RECAP: host -> { ok, changed, unreachable, failed }. */
