@@ -7,6 +7,7 @@ import { isIP } from "node:net";
 import type { Cluster, ResolvedHost } from "../inventory/model.js";
 import type { HostFacts } from "../plan/facts.js";
 import { WILDCARD, type Vars } from "../plan/expr.js";
+import { serviceName } from "../inventory/topology.js";
 import { realServerVips, sysctlIfName } from "../render/index.js";
 
 export interface RsVip {
@@ -17,10 +18,6 @@ export interface RsVip {
 
 function serves(rs: { host?: string; address: string }, host: ResolvedHost): boolean {
   return rs.host !== undefined ? rs.host === host.name : rs.address === host.address;
-}
-
-function serviceName(s: Cluster["services"][number]): string {
-  return s.name || (s.fwmark !== undefined ? `fwmark${s.fwmark}` : `${s.vip}:${s.port}`);
 }
 
 /**
