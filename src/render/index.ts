@@ -106,10 +106,11 @@ export function renderRealServer(cluster: Cluster, host: string, opts: RenderOpt
 
 /** Every file one host gets, by its roles (a host with neither role gets none). */
 export function renderHost(cluster: Cluster, host: string, opts: RenderOptions): RenderedFile[] {
-  const h = hostOf(cluster, host);
+  hostOf(cluster, host);
   const files: RenderedFile[] = [];
   if (cluster.directors.some((d) => d.host.name === host)) files.push(...renderDirector(cluster, host, opts));
-  if (servicesOf(cluster, h).length > 0) files.push(...renderRealServer(cluster, host, opts));
+  // renderRealServer gives [] to a host that serves nothing.
+  files.push(...renderRealServer(cluster, host, opts));
   return files;
 }
 
