@@ -22,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Lab, labPrerequisites, projectRoot } from "../../test/lab/lib/index.js";
 import { pool } from "../../test/lab/lib/proc.js";
-import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, RESET_SCRIPT, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
+import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, resetRealServer, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BUILD = join(here, ".build");
@@ -176,7 +176,7 @@ async function benchN(n: number, rounds: number, entry: string, lvsctlOnly: bool
     const ansibleInv = lab.writeAnsibleInventory(join(tmp, "ansible-hosts.ini"), lab.deployUser);
     const varsFile = join(tmp, "vars.json");
     writeFileSync(varsFile, JSON.stringify({ vips: [vip], iface: "eth0" }));
-    const reset = async () => pool(names, 8, async (h) => void (await lab.execOk(h, RESET_SCRIPT)));
+    const reset = async () => pool(names, 8, (h) => resetRealServer(lab, h));
 
     const lv = async (label: string, wantChanged: (c: number) => boolean): Promise<LvsctlRun> => {
       const r = await runCli(["bootstrap", inv, "--known-hosts", lab.knownHostsFile, "--json"], { entry, timeoutMs: 600_000 });
