@@ -17,3 +17,13 @@ export const EXIT_MEANING: Record<number, string> = {
   3: "a host was unreachable",
   130: "interrupted",
 };
+
+/** The closing block both views print: "RECAP" and one indented line per host. */
+export function recapBlock(recap: Record<string, HostRecap>): string {
+  return `RECAP\n${recapTable(recap).map((l) => `  ${l}\n`).join("")}`;
+}
+
+/** "exit 2 (a task failed)"; a code without a known meaning is shown bare. */
+export function exitText(code: number): string {
+  return `exit ${code}${EXIT_MEANING[code] ? ` (${EXIT_MEANING[code]})` : ""}`;
+}

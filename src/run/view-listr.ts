@@ -5,7 +5,7 @@
 // its renderer type parameters add nothing for a view that only sets titles and output.
 import { Listr, ListrLogger, ProcessOutput } from "listr2";
 import type { RunEvent, RunEventOf } from "./events.js";
-import { EXIT_MEANING, recapTable } from "./recap.js";
+import { exitText, recapBlock } from "./recap.js";
 import type { LineSink } from "./view-plain.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -138,8 +138,8 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           void Promise.all(runs).then(() => {
             for (const lines of handlerLines.values()) for (const l of lines) out.write(l + "\n");
             for (const p of problems) out.write(p + "\n");
-            out.write(`RECAP\n${recapTable(e.recap).map((l) => `  ${l}\n`).join("")}`);
-            out.write(`exit ${e.exitCode}${EXIT_MEANING[e.exitCode] ? ` (${EXIT_MEANING[e.exitCode]})` : ""}\n`);
+            out.write(recapBlock(e.recap));
+            out.write(`${exitText(e.exitCode)}\n`);
           });
           break;
         default:

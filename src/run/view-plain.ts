@@ -1,7 +1,7 @@
 // Plain lines for logs and pipes (no TTY): every line starts with the host name, so output of
 // hosts working at once can be told apart and grepped.
 import type { RunEvent } from "./events.js";
-import { EXIT_MEANING, recapTable } from "./recap.js";
+import { exitText, recapBlock } from "./recap.js";
 
 export interface LineSink {
   write(text: string): unknown;
@@ -40,8 +40,8 @@ export function plainView(out: LineSink, opts: PlainViewOptions = {}) {
           out.write(`PLAY ${e.play} ABORTED: ${e.reason}\n`);
           break;
         case "run.finished":
-          out.write(`RECAP\n${recapTable(e.recap).map((l) => `  ${l}\n`).join("")}`);
-          out.write(`exit ${e.exitCode}${EXIT_MEANING[e.exitCode] ? ` (${EXIT_MEANING[e.exitCode]})` : ""} after ${(e.ms / 1000).toFixed(1)} s\n`);
+          out.write(recapBlock(e.recap));
+          out.write(`${exitText(e.exitCode)} after ${(e.ms / 1000).toFixed(1)} s\n`);
           break;
         default:
           break;
