@@ -101,13 +101,13 @@ export interface InstanceMember {
   unicastSrcIp?: string;
 }
 
+/** RFC 3768 section 5.3.4: priority 255 is the address owner. */
+export const VRRP_OWNER_PRIORITY = 255;
+
 /**
  * The directors that run `inst`, in directors-group order, with their priority and initial
  * state. Names in `members` that are not directors are skipped (validate.ts reports them).
  */
-/** RFC 3768 section 5.3.4: priority 255 is the address owner. */
-export const VRRP_OWNER_PRIORITY = 255;
-
 export function instanceMembers(inst: VrrpInstance, topo: Topology, hostAddress: (h: string) => string | undefined, opts: { vrrpStrict?: boolean } = {}): InstanceMember[] {
   const listed = inst.members;
   const running = listed ? topo.directors.filter((d) => Object.prototype.hasOwnProperty.call(listed, d)) : topo.directors;

@@ -3,6 +3,7 @@
 import { LvsctlError } from "../errors/index.js";
 import type { SecretRef } from "../inventory/schema.js";
 import type { Cluster, DirectorVrrpInstance, ResolvedDirector, ResolvedService } from "../inventory/model.js";
+import { VRRP_OWNER_PRIORITY } from "../inventory/topology.js";
 
 export interface RenderOptions {
   /** Turns an inventory secret reference into its value; the caller decides (env, file, or "***"). */
@@ -38,9 +39,6 @@ export const KEEPALIVED_DEFAULTS = {
 
 /** VRRPv2 simple-text authentication carries 8 octets (RFC 2338 section 5.3.10); keepalived truncates. */
 export const AUTH_PASS_MAX = 8;
-
-/** The address owner's priority (RFC 5798 section 5.2.4). */
-export const VRRP_OWNER_PRIORITY = 255;
 
 export function findDirector(cluster: Cluster, name: string): ResolvedDirector {
   const d = cluster.directors.find((x) => x.host.name === name);
