@@ -1,5 +1,6 @@
 // A command is a small core plus its option table; main.ts parses argv against the table, so
 // `--help` for every command is generated from the same data that parsing uses.
+import { isAbsolute, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { ExitCode, LvsctlError } from "../errors/index.js";
 import type { CliIo } from "./io.js";
@@ -88,4 +89,10 @@ export function strs(args: ParsedArgs, name: string): string[] {
 
 export function bool(args: ParsedArgs, name: string): boolean {
   return args.values[name] === true;
+}
+
+/** A path as the user should see it: relative to where they stand when below it, as compilers do. */
+export function shownPath(cwd: string, file: string): string {
+  const r = relative(cwd, file);
+  return r && !r.startsWith("..") && !isAbsolute(r) ? r : file;
 }

@@ -2,10 +2,10 @@
 // Ansible's --ask-pass / --ask-become-pass). The asking goes through CliIo.prompt, so tests use a
 // fake; the real terminal adapter (readHidden) is at the bottom and needs no dependency.
 import { closeSync, openSync, writeSync } from "node:fs";
-import { isAbsolute, relative } from "node:path";
 import { ReadStream } from "node:tty";
 import { ExitCode, LvsctlError, type SourceLocation } from "../errors/index.js";
 import type { PromptNeed } from "../secrets/index.js";
+import { shownPath } from "./command.js";
 import type { CliIo } from "./io.js";
 
 /**
@@ -20,8 +20,7 @@ export async function askPrompts(needs: PromptNeed[], io: CliIo, inventory: { fi
     const first = needs[0]!;
     const list = needs.map((n) => `"${n.text}" (${n.where.join(", ")})`).join("; ");
     // Shown relative to the working directory when the file is below it, as validate does.
-    const r = relative(io.cwd, inventory.file);
-    const shown = r && !r.startsWith("..") && !isAbsolute(r) ? r : inventory.file;
+    const shown = shownPath(io.cwd, inventory.file);
     const location = inventory.text === undefined ? undefined : locatePrompt(inventory.text, shown, first.text);
     throw new LvsctlError("LVS008", `the inventory asks for ${needs.length === 1 ? "a secret" : `${needs.length} secrets`} on the terminal, but lvsctl is not running on one: ${list}`, {
       hint: "run it from a terminal, or give these secrets as {env: NAME} or {file: PATH} in the inventory",

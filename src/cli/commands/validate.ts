@@ -1,8 +1,8 @@
 // `lvsctl validate INVENTORY`: every problem at once, each located at file:line:col.
 import { ExitCode } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory, type Diagnostic } from "../../inventory/index.js";
-import { bool, type CommandSpec } from "../command.js";
-import { isAbsolute, relative, resolve as resolvePath } from "node:path";
+import { bool, shownPath, type CommandSpec } from "../command.js";
+import { resolve as resolvePath } from "node:path";
 
 export const validateCommand: CommandSpec = {
   name: "validate",
@@ -50,8 +50,5 @@ function plural(n: number, word: string): string {
 /** Print paths relative to where the user stands, as compilers do. */
 export function relocate(d: Diagnostic, cwd: string): Diagnostic {
   if (!d.location) return d;
-  const f = d.location.file;
-  const r = relative(cwd, f);
-  const rel = r && !r.startsWith("..") && !isAbsolute(r) ? r : f;
-  return { ...d, location: { ...d.location, file: rel } };
+  return { ...d, location: { ...d.location, file: shownPath(cwd, d.location.file) } };
 }
