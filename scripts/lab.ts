@@ -67,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case "status": {
       // Without --slot: every lab on this machine (tests' labs too, with their owner).
-      const slots = values.slot !== undefined ? [slot] : readdirSync(labDir()).flatMap((d) => (/^s\d+$/.test(d) && existsSync(`${paths.slotDir(Number(d.slice(1)))}/state.json`) ? [Number(d.slice(1))] : []));
+      // (the per-slot state.json check below covers both the listed slots and an explicit --slot)
+      const slots = values.slot !== undefined ? [slot] : existsSync(labDir()) ? readdirSync(labDir()).flatMap((d) => (/^s\d+$/.test(d) ? [Number(d.slice(1))] : [])) : [];
       if (slots.length === 0) console.log("no lab is up");
       for (const s of slots.sort((a, b) => a - b)) {
         if (!existsSync(`${paths.slotDir(s)}/state.json`)) {
