@@ -50,6 +50,8 @@ const has = <T>(rec: Record<string, T>, k: string): boolean => Object.prototype.
 const hostExists = (inv: Inventory, ctx: ValidateContext, h: string) => has(inv.hosts, h) || (ctx.knownHosts?.has(h) ?? false);
 const groupExists = (inv: Inventory, ctx: ValidateContext, g: string) => g === ALL || has(inv.groups, g) || (ctx.knownGroups?.has(g) ?? false);
 const list = (xs: Iterable<string>) => [...xs].join(", ");
+/** Whether the file names hosts the schema rejected (they may be the directors rules look for). */
+const hostsDropped = (inv: Inventory, ctx: ValidateContext) => [...(ctx.knownHosts ?? [])].some((h) => !has(inv.hosts, h));
 
 // --- hosts and groups ------------------------------------------------------------------------
 
@@ -114,8 +116,7 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
 
   // No directors at all, while there is VRRP or IPVS work for them. (Quiet when hosts were
   // dropped for schema errors: the directors may be among them.)
-  const dropped = [...(ctx.knownHosts ?? [])].some((h) => !has(inv.hosts, h));
-  if (topo.directors.length === 0 && !dropped && (inv.vrrp_instances.length > 0 || inv.virtual_servers.length > 0)) {
+  if (topo.directors.length === 0 && !hostsDropped(inv, ctx) && (inv.vrrp_instances.length > 0 || inv.virtual_servers.length > 0)) {
     const path: Path = has(inv.groups, DIRECTORS) ? ["groups", DIRECTORS] : inv.vrrp_instances.length > 0 ? ["vrrp_instances"] : ["virtual_servers"];
     report("error", "LVS208", path, has(inv.groups, DIRECTORS) ? "the directors group has no hosts" : "there is no directors group", `list the load balancers under groups: directors: hosts: [...]`, true);
   }
@@ -235,6 +236,7 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
   // (director, interface, family, vrid) -> the instance index that claimed it first
   const vrids = new Map<string, number>();
   const vipOwner = new Map<string, { inst: number; vip: number }>();
+  const droppedHosts = hostsDropped(inv, ctx);
 
   inv.vrrp_instances.forEach((inst, i) => {
     const base: Path = ["vrrp_instances", i];
@@ -252,7 +254,6 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
     }
 
     const members = instanceMembers(inst, topo, addressOf, { vrrpStrict: inv.global_defs.vrrp_strict });
-    const droppedHosts = [...(ctx.knownHosts ?? [])].some((h) => !has(inv.hosts, h));
     if (members.length === 0 && topo.directors.length > 0 && !droppedHosts) {
       report("error", "LVS301", inst.members ? [...base, "members"] : [...base, "name"], `no director runs VRRP instance ${inst.name}, so nobody would ever become master of its VIPs`, inst.members ? `list at least one director under members: (${list(topo.directors)})` : "add hosts to the directors group", true);
     }
