@@ -6,28 +6,17 @@
 // which exits non-zero on warnings too, so this renderer writes nothing keepalived would warn
 // about for a valid inventory: `retry`, never the deprecated `nb_get_retry`; no `protocol` on
 // fwmark services (ignored with a warning); `version` inside each instance.
-import type { Cluster, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
+import type { Cluster, DirectorVrrpInstance, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
 import { basename } from "node:path";
 import { checkService, effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
-type Notify = { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+type Notify = DirectorVrrpInstance["notify"];
 
-interface NotifyView {
-  master?: string;
-  backup?: string;
-  fault?: string;
-  stop?: string;
-  generic?: string;
-}
-
-function notifyView(n: Notify): NotifyView {
-  const v: NotifyView = {};
-  if (n.master) v.master = n.master;
-  if (n.backup) v.backup = n.backup;
-  if (n.fault) v.fault = n.fault;
-  if (n.stop) v.stop = n.stop;
-  if (n.generic) v.generic = n.generic;
+/** Only the scripts that are set (an empty string is none). */
+function notifyView(n: Notify): Notify {
+  const v: Notify = {};
+  for (const k of ["master", "backup", "fault", "stop", "generic"] as const) if (n[k]) v[k] = n[k];
   return v;
 }
 

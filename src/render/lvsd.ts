@@ -2,7 +2,7 @@
 // need a quoting helper on every string and could still emit invalid JSON; here the result is
 // checked against the daemon's own schema (src/daemon/config.ts) before it is written, and printed
 // with sorted keys so the file is stable (diffs and checksums only change when the config does).
-import type { Cluster, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
+import type { Cluster, DirectorVrrpInstance, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
 import {
   LVSD_CONFIG_VERSION,
   LvsdConfig,
@@ -15,7 +15,7 @@ import {
 import { LvsctlError } from "../errors/index.js";
 import { KEEPALIVED_DEFAULTS as D, checkService, effectiveInstance, findDirector, splitScript, type RenderOptions } from "./common.js";
 
-type Notify = { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+type Notify = DirectorVrrpInstance["notify"];
 
 function argv(script: string | undefined): string[] | undefined {
   if (!script) return undefined;
