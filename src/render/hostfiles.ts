@@ -56,13 +56,18 @@ export function renderKeepalivedUnit(cluster: Cluster, director: string): string
   });
 }
 
+/** lvsd's install_dir without a trailing slash: the unit's ExecStart and the config check run its lvsd.cjs. */
+export function lvsdInstallDir(cluster: Cluster): string {
+  return cluster.lvsd.installDir.replace(/\/+$/, "");
+}
+
 export function renderLvsdUnit(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
   return renderTemplate("lvsd.service", {
     director,
     source: basename(cluster.source),
     node: PATHS.node,
-    installDir: cluster.lvsd.installDir.replace(/\/+$/, ""),
+    installDir: lvsdInstallDir(cluster),
     configPath: PATHS.lvsdConfig,
   });
 }

@@ -8,6 +8,7 @@ import { findDirector, type RenderOptions } from "./common.js";
 import {
   PATHS,
   keepalivedPaths,
+  lvsdInstallDir,
   realServerVips,
   renderDirectorModules,
   renderDirectorSysctl,
@@ -68,7 +69,7 @@ export function renderDirector(cluster: Cluster, director: string, opts: RenderO
         mode: secret ? 0o600 : 0o644,
         owner: "root",
         // lvsd's own check: the same schema plus what this lvsd version cannot run yet.
-        validate: `${PATHS.node} ${cluster.lvsd.installDir.replace(/\/+$/, "")}/lvsd.cjs --config %s --check`,
+        validate: `${PATHS.node} ${lvsdInstallDir(cluster)}/lvsd.cjs --config %s --check`,
         secret,
       },
       { path: PATHS.lvsdUnit, content: renderLvsdUnit(cluster, director), mode: 0o644, owner: "root" },
