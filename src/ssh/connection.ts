@@ -632,6 +632,15 @@ export class SshConnection implements HostConnection {
       this.#pending.add(onLost);
 
       let attempt = 0;
+      /** Ask for the channel (again, after a refusal); onChannel handles the answer. */
+      const open = () => {
+        try {
+          this.#client.exec(line, onChannel);
+        } catch (e) {
+          // ssh2 throws synchronously when the socket is already gone.
+          onLost(this.#lost ?? sshError(SshError.ConnectionLost, `${this.host}: the SSH connection is gone (${(e as Error).message})`, "re-run to converge", e));
+        }
+      };
       const onChannel = (err: Error | undefined, ch: ClientChannel) => {
         if (err && !this.#lost && attempt < CHANNEL_OPEN_RETRIES_MS.length) {
           // sshd frees a closed session only after the batch of packets it arrived in, so an open
@@ -640,11 +649,7 @@ export class SshConnection implements HostConnection {
           this.#retries++;
           setTimeout(() => {
             if (this.#lost) return onLost(this.#lost);
-            try {
-              this.#client.exec(line, onChannel);
-            } catch (e) {
-              onLost(this.#lost ?? sshError(SshError.ConnectionLost, `${this.host}: the SSH connection is gone (${(e as Error).message})`, "re-run to converge", e));
-            }
+            open();
           }, wait);
           return;
         }
@@ -769,12 +774,7 @@ export class SshConnection implements HostConnection {
 
         if (!password) writePayload();
       };
-      try {
-        this.#client.exec(line, onChannel);
-      } catch (e) {
-        // ssh2 throws synchronously when the socket is already gone.
-        onLost(this.#lost ?? sshError(SshError.ConnectionLost, `${this.host}: the SSH connection is gone (${(e as Error).message})`, "re-run to converge", e));
-      }
+      open();
     });
   }
 }
