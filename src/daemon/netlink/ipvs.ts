@@ -3,7 +3,7 @@
 // The family id is assigned at run time: resolve it with genl.ts encodeGetFamily("IPVS").
 
 import { fail, ok, type Decoded } from "../net/decoded.js";
-import { ipv4ToBytes } from "../net/ipv4.js";
+import { bytesToIpv4, ipv4ToBytes } from "../net/ipv4.js";
 import { attr, attrBe16, attrNested, attrString, attrU16, attrU32, attrU8, parseAttrs, type Parsed, type Policy } from "./attrs.js";
 import { decodeGenlHeader, encodeGenlMessage } from "./genl.js";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, type NlMessage } from "./message.js";
@@ -297,7 +297,7 @@ export interface IpvsDest {
 }
 
 function ipv4From16(b: Buffer | undefined): string | undefined {
-  return b && b.length >= 4 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}` : undefined;
+  return b && b.length >= 4 ? bytesToIpv4(b) : undefined;
 }
 
 /** One NEW_SERVICE message of a GET_SERVICE dump (IPv4 services; others are "bad-field"). */

@@ -3,7 +3,7 @@
 // Pure codecs: wire structs in, domain records out.
 
 import { fail, ok, type Decoded } from "../net/decoded.js";
-import { ipv4ToBytes } from "../net/ipv4.js";
+import { bytesToIpv4, ipv4ToBytes } from "../net/ipv4.js";
 import { attr, attrIpv4, attrString, attrU32, parseAttrs, type Parsed, type Policy } from "./attrs.js";
 import {
   encodeMessage,
@@ -225,7 +225,7 @@ export interface AddrInfo {
 
 function ipString(family: number, b: Buffer | undefined): string | undefined {
   if (b === undefined) return undefined;
-  if (family === AF_INET && b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (family === AF_INET && b.length === 4) return bytesToIpv4(b);
   if (b.length === 16) {
     const parts: string[] = [];
     for (let i = 0; i < 16; i += 2) parts.push(b.readUInt16BE(i).toString(16));
