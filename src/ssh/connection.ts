@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { LvsctlError } from "../errors/index.js";
-import { sshError, SshError } from "./errors.js";
+import { closedByLvsctlError, putValidateError, sshError, SshError } from "./errors.js";
 import {
   checkHostKey,
   hostKeyAlgorithmsFor,
@@ -526,11 +526,7 @@ export class SshConnection implements HostConnection {
     if (r.code === 0) return;
     const output = r.stderr.toString("utf8").trim();
     if (r.code === PutExit.Validate) {
-      throw sshError(
-        SshError.PutValidateFailed,
-        `${this.host}: \`${opts.validate}\` rejected the new ${path}; the old file is unchanged` + (output ? `:\n${output}` : ""),
-        "fix the file's content (the validate command's output is above)",
-      );
+      throw putValidateError(this.host, opts.validate, path, output);
     }
     throw sshError(
       SshError.PutFailed,
@@ -544,7 +540,7 @@ export class SshConnection implements HostConnection {
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;
-      this.#lost ??= sshError(SshError.ConnectionLost, `${this.host}: the connection was closed by lvsctl`, "the run was interrupted or ended while this command was still running");
+      this.#lost ??= closedByLvsctlError(this.host);
       this.#client.end();
     }
     // ssh2 emits close once the socket is gone; do not wait forever on a dead peer.

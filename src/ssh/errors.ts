@@ -62,3 +62,17 @@ export function sshError(code: SshErrorCode, message: string, hint: string, caus
 export function isUnreachable(err: unknown): boolean {
   return err instanceof LvsctlError && UNREACHABLE.has(err.code);
 }
+
+/** putFile's validate command refused the new file (the real adapter and the fake say the same). */
+export function putValidateError(host: string, validate: string | undefined, path: string, output: string): LvsctlError {
+  return sshError(
+    SshError.PutValidateFailed,
+    `${host}: \`${validate}\` rejected the new ${path}; the old file is unchanged` + (output ? `:\n${output}` : ""),
+    "fix the file's content (the validate command's output is above)",
+  );
+}
+
+/** What a command still running gets once lvsctl itself closed the connection (real adapter and fake). */
+export function closedByLvsctlError(host: string): LvsctlError {
+  return sshError(SshError.ConnectionLost, `${host}: the connection was closed by lvsctl`, "the run was interrupted or ended while this command was still running");
+}

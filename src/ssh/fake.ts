@@ -3,7 +3,7 @@
 // adapter's contract: non-zero exits are results (not exceptions); connection, become and
 // validate failures are LvsctlErrors with the same codes (see errors.ts).
 import { LvsctlError } from "../errors/index.js";
-import { sshError, SshError } from "./errors.js";
+import { closedByLvsctlError, putValidateError, sshError, SshError } from "./errors.js";
 import { renderValidate, tempPathFor } from "./put-file.js";
 import { renderWithEnv } from "./sudo.js";
 import {
@@ -135,11 +135,7 @@ export class FakeConnection implements HostConnection {
         );
         if (v.code !== 0) {
           const out = (v.stdout.toString() + v.stderr.toString()).trim();
-          throw sshError(
-            SshError.PutValidateFailed,
-            `${this.host}: \`${opts.validate}\` rejected the new ${path}; the old file is unchanged` + (out ? `:\n${out}` : ""),
-            "fix the file's content (the validate command's output is above)",
-          );
+          throw putValidateError(this.host, opts.validate, path, out);
         }
       }
       const f: FakeFile = { content: data, mode: opts.mode };
@@ -151,7 +147,7 @@ export class FakeConnection implements HostConnection {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.#lost ??= sshError(SshError.ConnectionLost, `${this.host}: the connection was closed by lvsctl`, "the run was interrupted or ended while this command was still running");
+    this.#lost ??= closedByLvsctlError(this.host);
   }
 
   async #track<T>(fn: () => Promise<T>): Promise<T> {
