@@ -1,5 +1,6 @@
 // Hand-written fakes of the runtime ports, for unit tests and the in-worker loopback mode of the
 // timing test. No sockets, no root.
+import { AUTH_NONE, AUTH_PASS, passAuthData } from "../vrrp/packet.js";
 import type {
   AddressManager,
   AdvertChannel,
@@ -69,8 +70,8 @@ export class FakeSegment {
         priority: a.priority,
         intervalMs: a.intervalMs,
         addresses: a.addresses,
-        authType: a.authPass !== undefined ? 1 : 0,
-        ...(a.authPass !== undefined ? { authData: Buffer.concat([Buffer.from(a.authPass), Buffer.alloc(8)]).subarray(0, 8) } : {}),
+        authType: a.authPass !== undefined ? AUTH_PASS : AUTH_NONE,
+        ...(a.authPass !== undefined ? { authData: passAuthData(a.authPass) } : {}),
       });
     }
   }
