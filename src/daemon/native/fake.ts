@@ -76,12 +76,12 @@ export class FakeSocket implements DatagramSocket {
   /** The last value set for (level, name), or zeros. */
   getsockopt(level: number, name: number, length: number): Buffer {
     this.#live();
-    const o = [...this.options].reverse().find((x) => x.level === level && x.name === name);
+    const v = this.option(level, name);
     const out = Buffer.alloc(length);
-    if (o === undefined) return out;
-    if (typeof o.value === "number") {
-      if (length >= 4) out.writeInt32LE(o.value, 0);
-    } else o.value.copy(out, 0, 0, length);
+    if (v === undefined) return out;
+    if (typeof v === "number") {
+      if (length >= 4) out.writeInt32LE(v, 0);
+    } else v.copy(out, 0, 0, length);
     return out;
   }
   /** The last value set for (level, name), or undefined. */
