@@ -12,67 +12,75 @@
 //   runs them without a shell. The generic `notify` script gets keepalived's extra arguments
 //   (type INSTANCE|GROUP, name, state, priority) appended.
 //
-// This module imports only zod: it is bundled into the daemon (Node 18).
-import { z } from "zod";
+// This module imports only zod's "mini" build: it is bundled into the daemon (Node 18), and its
+// load and parse time is part of what a crash restart costs before the first advert (classic zod
+// took ~60 ms of a ~200 ms restart on Debian 12's Node 18; mini a few ms).
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+
+z.config(en());
 
 /** Bumped on incompatible changes; the daemon refuses versions it does not know. */
 export const LVSD_CONFIG_VERSION = 1;
 
 const Ip = z.union([z.ipv4(), z.ipv6()]);
 /** IFNAMSIZ 16 including the NUL (linux/if.h). */
-const IfName = z.string().min(1).max(15);
-const Port = z.number().int().min(1).max(65535);
-const Seconds = z.number().min(0);
-const Argv = z.array(z.string()).min(1);
+const IfName = z.string().check(z.minLength(1), z.maxLength(15));
+const NonEmpty = z.string().check(z.minLength(1));
+const int = (min: number, max?: number) => (max === undefined ? z.int().check(z.gte(min)) : z.int().check(z.gte(min), z.lte(max)));
+const Port = int(1, 65535);
+const Seconds = z.number().check(z.gte(0));
+const Argv = z.array(z.string()).check(z.minLength(1));
+const opt = z.optional;
 
 export const LvsdNotify = z.strictObject({
-  master: Argv.optional(),
-  backup: Argv.optional(),
-  fault: Argv.optional(),
-  stop: Argv.optional(),
+  master: opt(Argv),
+  backup: opt(Argv),
+  fault: opt(Argv),
+  stop: opt(Argv),
   /** Called on every transition with (INSTANCE|GROUP, name, state, priority) appended. */
-  generic: Argv.optional(),
+  generic: opt(Argv),
 });
 export type LvsdNotify = z.infer<typeof LvsdNotify>;
 
 export const LvsdVip = z.strictObject({
   address: Ip,
-  prefix: z.number().int().min(0).max(128),
+  prefix: int(0, 128),
   /** Always set by the converter (defaults to the instance's interface). */
   dev: IfName,
   /** IFA_LABEL, at most 15 characters (rtnetlink). */
-  label: z.string().min(1).max(15).optional(),
+  label: opt(IfName),
 });
 export type LvsdVip = z.infer<typeof LvsdVip>;
 
 export const LvsdInstance = z.strictObject({
-  name: z.string().min(1),
+  name: NonEmpty,
   interface: IfName,
   /** RFC 3768 section 5.3.3 / RFC 5798 section 5.2.3: 1-255. */
-  vrid: z.number().int().min(1).max(255),
+  vrid: int(1, 255),
   /** 255 is the address owner (RFC 5798 section 5.2.4). */
-  priority: z.number().int().min(1).max(255),
+  priority: int(1, 255),
   /** Initial state only. BACKUP whenever nopreempt or preemptDelaySec is set (keepalived's rule). */
   state: z.enum(["MASTER", "BACKUP"]),
   version: z.union([z.literal(2), z.literal(3)]),
   /** Centiseconds (see the header). */
-  advertIntervalCs: z.number().int().min(1).max(4095),
+  advertIntervalCs: int(1, 4095),
   /** VRRPv2 simple-text authentication, at most 8 octets (RFC 2338 section 5.3.10). */
-  authPass: z.string().min(1).max(8).optional(),
-  unicastSrcIp: Ip.optional(),
+  authPass: opt(z.string().check(z.minLength(1), z.maxLength(8))),
+  unicastSrcIp: opt(Ip),
   /** Empty: multicast (224.0.0.18 / ff02::12). */
   unicastPeers: z.array(Ip),
-  vips: z.array(LvsdVip).min(1),
+  vips: z.array(LvsdVip).check(z.minLength(1)),
   nopreempt: z.boolean(),
   /** 0: preempt at once. keepalived allows 0-1000 s. */
-  preemptDelaySec: z.number().min(0).max(1000),
+  preemptDelaySec: z.number().check(z.gte(0), z.lte(1000)),
   /** Any of these down puts the instance in FAULT. */
   trackInterfaces: z.array(IfName),
   garp: z.strictObject({
     /** Second burst of gratuitous ARPs this long after becoming master (keepalived default 5 s; 0: none). */
     masterDelaySec: Seconds,
     /** Gratuitous ARPs per burst (keepalived default 5). */
-    masterRepeat: z.number().int().min(1),
+    masterRepeat: int(1),
     /** Periodic re-announcement while master (0: off, keepalived's default). */
     masterRefreshSec: Seconds,
   }),
@@ -81,32 +89,32 @@ export const LvsdInstance = z.strictObject({
 export type LvsdInstance = z.infer<typeof LvsdInstance>;
 
 export const LvsdSyncGroup = z.strictObject({
-  name: z.string().min(1),
+  name: NonEmpty,
   /** Names of instances in `instances`. */
-  instances: z.array(z.string().min(1)).min(1),
+  instances: z.array(NonEmpty).check(z.minLength(1)),
   notify: LvsdNotify,
 });
 export type LvsdSyncGroup = z.infer<typeof LvsdSyncGroup>;
 
 const CheckCommon = {
   /** Defaults to the real server's address and port. */
-  connectIp: Ip.optional(),
-  connectPort: Port.optional(),
-  bindto: Ip.optional(),
+  connectIp: opt(Ip),
+  connectPort: opt(Port),
+  bindto: opt(Ip),
   /** keepalived default 5 s. */
   connectTimeoutSec: Seconds,
   /** Failures in a row before the real server is taken out (keepalived `retry`, default 1). */
-  retry: z.number().int().min(0),
+  retry: int(0),
   /** keepalived default 1 s (3 s for HTTP_GET / SSL_GET). */
   delayBeforeRetrySec: Seconds,
 };
 
 export const LvsdHttpUrl = z.strictObject({
-  path: z.string().startsWith("/"),
+  path: z.string().check(z.startsWith("/")),
   /** Accepted status codes; empty means any 2xx (keepalived's default). */
-  statusCodes: z.array(z.number().int().min(100).max(599)),
+  statusCodes: z.array(int(100, 599)),
   /** MD5 of the body, lower-case hex. */
-  digest: z.string().regex(/^[0-9a-f]{32}$/).optional(),
+  digest: opt(z.string().check(z.regex(/^[0-9a-f]{32}$/))),
 });
 export type LvsdHttpUrl = z.infer<typeof LvsdHttpUrl>;
 
@@ -115,9 +123,9 @@ export const LvsdCheck = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.union([z.literal("HTTP"), z.literal("SSL")]),
     ...CheckCommon,
-    urls: z.array(LvsdHttpUrl).min(1),
+    urls: z.array(LvsdHttpUrl).check(z.minLength(1)),
     /** Host header; defaults to the service's virtualhost when it has one. */
-    virtualhost: z.string().min(1).optional(),
+    virtualhost: opt(NonEmpty),
   }),
   z.strictObject({
     type: z.literal("MISC"),
@@ -126,7 +134,7 @@ export const LvsdCheck = z.discriminatedUnion("type", [
     timeoutSec: Seconds,
     /** Exit 0 up, 1 down, 2-255: up with weight rc-2 (keepalived misc_dynamic). */
     dynamic: z.boolean(),
-    retry: z.number().int().min(0),
+    retry: int(0),
     delayBeforeRetrySec: Seconds,
   }),
 ]);
@@ -135,53 +143,55 @@ export type LvsdCheck = z.infer<typeof LvsdCheck>;
 export const LvsdRealServer = z.strictObject({
   address: Ip,
   /** 0 for fwmark services that keep the client's destination port. */
-  port: z.number().int().min(0).max(65535),
-  weight: z.number().int().min(0).max(65535),
+  port: int(0, 65535),
+  weight: int(0, 65535),
   /** On failure set weight 0 instead of removing the destination. */
   inhibitOnFailure: z.boolean(),
   /** IPVS connection thresholds (0: none). */
-  uthreshold: z.number().int().min(0).optional(),
-  lthreshold: z.number().int().min(0).optional(),
-  notifyUp: Argv.optional(),
-  notifyDown: Argv.optional(),
+  uthreshold: opt(int(0)),
+  lthreshold: opt(int(0)),
+  notifyUp: opt(Argv),
+  notifyDown: opt(Argv),
   /** Absent: no checking, the real server is always up. */
-  check: LvsdCheck.optional(),
+  check: opt(LvsdCheck),
 });
 export type LvsdRealServer = z.infer<typeof LvsdRealServer>;
 
 export const LvsdService = z
   .strictObject({
-    name: z.string().min(1),
+    name: NonEmpty,
     /** vip + port, or fwmark. */
-    vip: Ip.optional(),
-    port: Port.optional(),
-    fwmark: z.number().int().min(1).max(0xffffffff).optional(),
+    vip: opt(Ip),
+    port: opt(Port),
+    fwmark: opt(int(1, 0xffffffff)),
     protocol: z.enum(["TCP", "UDP"]),
     /** IPVS scheduler name (ip_vs_<name> module). */
-    scheduler: z.string().regex(/^[a-z]+$/),
+    scheduler: z.string().check(z.regex(/^[a-z]+$/)),
     forwarding: z.enum(["DR", "NAT", "TUN"]),
     /** Absent: no persistence. */
-    persistenceTimeoutSec: z.number().int().min(1).optional(),
+    persistenceTimeoutSec: opt(int(1)),
     /** Dotted netmask (IPv4). */
-    persistenceNetmask: z.ipv4().optional(),
+    persistenceNetmask: opt(z.ipv4()),
     /** Interval between checks of each real server (keepalived default 60 s). */
-    delayLoopSec: z.number().positive(),
-    virtualhost: z.string().min(1).optional(),
-    sorryServer: z.strictObject({ address: Ip, port: z.number().int().min(0).max(65535) }).optional(),
+    delayLoopSec: z.number().check(z.positive()),
+    virtualhost: opt(NonEmpty),
+    sorryServer: opt(z.strictObject({ address: Ip, port: int(0, 65535) })),
     /** Minimum total weight of live real servers (keepalived default 1). */
-    quorum: z.number().int().min(1),
-    hysteresis: z.number().int().min(0),
-    realServers: z.array(LvsdRealServer).min(1),
+    quorum: int(1),
+    hysteresis: int(0),
+    realServers: z.array(LvsdRealServer).check(z.minLength(1)),
   })
-  .refine((s) => (s.fwmark !== undefined) !== (s.vip !== undefined && s.port !== undefined), {
-    error: "a service has either vip and port, or fwmark",
-  });
+  .check(
+    z.refine((s) => (s.fwmark !== undefined) !== (s.vip !== undefined && s.port !== undefined), {
+      error: "a service has either vip and port, or fwmark",
+    }),
+  );
 export type LvsdService = z.infer<typeof LvsdService>;
 
 export const LvsdConfig = z.strictObject({
   version: z.literal(LVSD_CONFIG_VERSION),
   /** The director's name in logs and status (keepalived's router_id). */
-  routerId: z.string().min(1),
+  routerId: NonEmpty,
   /** Status JSON and Prometheus metrics on 127.0.0.1:<statusPort>. */
   statusPort: Port,
   instances: z.array(LvsdInstance),
