@@ -115,7 +115,8 @@ export class Kernel implements AddressManager, NetEvents {
   }
 
   async list(): Promise<Array<{ ifname: string; address: string; prefix: number; secondary: boolean }>> {
-    await this.links(); // refresh names
+    // Index -> name comes from the last link dump, the link events since, or if_indextoname(3)
+    // for an index not seen yet; no second link dump here (start-up is a race against a backup).
     const r = await this.#serial(() => this.#route.listAddresses());
     if (!r.ok) throw new Error(`RTM_GETADDR dump failed: ${r.code}`);
     const out: Array<{ ifname: string; address: string; prefix: number; secondary: boolean }> = [];
