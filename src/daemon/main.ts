@@ -16,8 +16,10 @@ import { isMainThread } from "node:worker_threads";
 import type { LvsdConfig } from "./config.js";
 import { createLogger, stdoutSink, type Level, type Logger } from "./log.js";
 import { unsupported } from "./runtime/config.js";
+import type { OutgoingAdvert } from "./runtime/ports.js";
 import { EngineHost } from "./runtime/worker.js";
-import { startStatusServer } from "./status/server.js";
+// Also lazy (status/server.js, runtime/adopt.js, runtime/real.js): everything loaded before the
+// worker is spawned delays a crash restart's first advert.
 
 export const LVSD_VERSION = "0.1.0";
 
@@ -115,12 +117,35 @@ export async function runCheck(argv: string[], io: CliIo, onRun?: (a: Args & { c
   return { run: { ...a, config: a.config! }, config: r.config };
 }
 
+/** runtime/adopt.ts: the adverts of adopting instances, sent from this thread while the worker boots. */
+async function announceAdoption(config: LvsdConfig, log: Logger): Promise<{ adverts: OutgoingAdvert[]; ms: number } | { error: unknown }> {
+  const t0 = performance.now();
+  try {
+    const [{ announceAdoption: announce }, { createAdoptionPorts }] = await Promise.all([import("./runtime/adopt.js"), import("./runtime/real.js")]);
+    const adverts = await announce(config, createAdoptionPorts(log));
+    return { adverts, ms: Math.round(performance.now() - t0) };
+  } catch (error) {
+    return { error };
+  }
+}
+
 async function serve(file: string, initial: LvsdConfig, level: Level, host: EngineHost, flags: { stopping: boolean }): Promise<void> {
   const log: Logger = createLogger({ level, fields: { routerId: initial.routerId } });
   let stopping = false;
   const engineT0 = performance.now();
+  // the engine's start is posted first: the worker takes it as soon as it has booted
+  const engineStarted = host.start(initial);
+  const adoption = await announceAdoption(initial, log);
+  if ("error" in adoption) log.warn("could not send the adoption advert early; the engine sends it when it starts", { error: adoption.error });
+  else if (adoption.adverts.length > 0) {
+    log.info("VIPs found at startup: adoption advertised before the VRRP engine started", {
+      instances: adoption.adverts.map((a) => `${a.ifname}/vrid ${a.vrid}/prio ${a.priority}`),
+      sinceProcessStartMs: Math.round(process.uptime() * 1000),
+      tookMs: adoption.ms,
+    });
+  }
   try {
-    await host.start(initial);
+    await engineStarted;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const hint = /not permitted|EPERM|EACCES/i.test(msg)
@@ -148,6 +173,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     // hold the port while systemd restarts us), then carry on without it.
     for (let attempt = 1; attempt <= 10 && !stopping && port === statusPort; attempt++) {
       try {
+        const { startStatusServer } = await import("./status/server.js");
         status = await startStatusServer({ port, snapshot: () => host.snapshot() });
         log.info("status endpoint listening", { url: `http://127.0.0.1:${port}/status` });
         return;

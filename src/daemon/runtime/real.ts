@@ -3,6 +3,7 @@ import type { Logger } from "../log.js";
 import { nativeInterfaces, nativeSockets } from "../native/index.js";
 import { realClock } from "./clock.js";
 import type { EngineDeps } from "./engine.js";
+import type { AdoptionPorts } from "./adopt.js";
 import { Kernel, PacketGarp, SpawnNotify } from "./kernel.js";
 import { RawAdvertChannel } from "./raw-channel.js";
 
@@ -15,5 +16,13 @@ export function createRealDeps(log: Logger): Omit<EngineDeps, "log"> {
     net: kernel,
     garp: new PacketGarp(nativeSockets, nativeInterfaces),
     notify: new SpawnNotify(log.child({ part: "notify" })),
+  };
+}
+
+/** For the main thread's adoption advert (adopt.ts): a kernel reader and a raw channel, both short-lived. */
+export function createAdoptionPorts(log: Logger): AdoptionPorts {
+  return {
+    kernel: new Kernel(nativeSockets, nativeInterfaces, log.child({ part: "netlink" })),
+    channel: () => new RawAdvertChannel(nativeSockets, nativeInterfaces),
   };
 }

@@ -1,0 +1,68 @@
+// The prompt adoption advert: what keeps a crash restart from ever looking like a dead master.
+//
+// When lvsd is killed on the master, the VIPs stay on the interface and systemd starts lvsd again
+// at once (RestartSec=0). The backup takes over when no advert arrives for its master-down interval
+// (3 x advert_int + skew: 361 ms at VRRPv3 / 0.1 s). Node on the director needs ~100 ms to boot
+// (Debian 12's Node 18 has no start-up snapshot) and the VRRP worker another ~50-70 ms before its
+// first advert, which, with the time since the last advert before the crash, can exceed that
+// interval. So the main thread sends the adverts the engine is about to send itself, as soon as the
+// config is checked and before the worker is up: about 60 ms sooner.
+//
+// No second copy of the rules: adoptionAdverts() runs the engine itself (engine.ts, the pure step
+// function underneath) on fakes seeded with the kernel's links and addresses, and keeps the adverts
+// its start-up sends. Those are exactly the instances that adopt (our VIPs on the interface, no
+// tracked link down, or priority 255), with their priority, source, peers and authentication; any
+// other start sends nothing. The worker's engine then starts for real and sends the same advert
+// again ~50 ms later, which a peer treats as one more advert from the same master.
+import { createLogger } from "../log.js";
+import type { LvsdConfig } from "../config.js";
+import { Engine } from "./engine.js";
+import { FakeAddresses, FakeChannel, FakeClock, FakeGarp, FakeNet, FakeNotify } from "./fakes.js";
+import type { AddressManager, AdvertChannel, ChannelEndpoint, LinkState, NetEvents, OutgoingAdvert } from "./ports.js";
+
+export type KernelAddress = Awaited<ReturnType<AddressManager["list"]>>[number];
+
+/** The adverts the engine sends the moment it starts on a host in this state (none unless some
+ * instance adopts), and the channel endpoints they go out on. Pure: nothing leaves the process. */
+export async function adoptionAdverts(cfg: LvsdConfig, links: readonly LinkState[], addrs: readonly KernelAddress[]): Promise<{ adverts: OutgoingAdvert[]; endpoints: ChannelEndpoint[] }> {
+  const clock = new FakeClock(); // never advanced: only what start-up does at once
+  const channel = new FakeChannel(clock);
+  const addresses = new FakeAddresses();
+  for (const a of addrs) addresses.seed(a.ifname, a.address, a.prefix, a.secondary);
+  const net = new FakeNet([]);
+  for (const l of links) net.linkState.set(l.ifname, l.up);
+  const engine = new Engine({ clock, channel, addresses, net, garp: new FakeGarp(), notify: new FakeNotify(), log: createLogger({ level: "error", sink: () => {} }) });
+  await engine.start(cfg);
+  const adverts = channel.sent.map(({ at: _at, ...a }) => a);
+  const used = new Set(adverts.map((a) => a.ifname));
+  return { adverts, endpoints: channel.endpoints.filter((e) => used.has(e.ifname)) };
+}
+
+export interface AdoptionPorts {
+  /** Read once, then closed. */
+  kernel: Pick<NetEvents, "links" | "close"> & Pick<AddressManager, "list">;
+  /** Opened only when there is something to send; closed at once after. */
+  channel: () => AdvertChannel;
+}
+
+/** Reads the links and addresses, sends the adoption adverts (if any) and closes everything. */
+export async function announceAdoption(cfg: LvsdConfig, ports: AdoptionPorts): Promise<OutgoingAdvert[]> {
+  let links: LinkState[];
+  let addrs: KernelAddress[];
+  try {
+    links = await ports.kernel.links();
+    addrs = await ports.kernel.list();
+  } finally {
+    ports.kernel.close();
+  }
+  const { adverts, endpoints } = await adoptionAdverts(cfg, links, addrs);
+  if (adverts.length === 0) return [];
+  const channel = ports.channel();
+  try {
+    await channel.configure(endpoints);
+    for (const a of adverts) channel.send(a);
+  } finally {
+    channel.close();
+  }
+  return adverts;
+}
