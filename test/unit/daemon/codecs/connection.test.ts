@@ -10,6 +10,7 @@ import {
   IP_ADD_MEMBERSHIP,
   IP_HDRINCL,
   IP_MULTICAST_IF,
+  IP_MULTICAST_LOOP,
   IP_PKTINFO,
   IPPROTO_IP,
   NETLINK_ADD_MEMBERSHIP,
@@ -188,6 +189,37 @@ test("openVrrpSocket sets the options keepalived relies on; adverts cross a Fake
 
   f.failNextOpen = errnoError("EPERM", 1, "socket");
   assert.throws(() => openVrrpSocket(f, { ifname: "eth0", ifindex: 2 }), { code: "EPERM" });
+});
+
+test("openVrrpSocket: the exact setsockopt sequence, with and without device binding and the group", () => {
+  const calls = (s: FakeSocket) => s.options.map((o) => [o.level, o.name, Buffer.isBuffer(o.value) ? o.value.toString("hex") : o.value]);
+  const f = new FakeSocketFactory();
+  const all = openVrrpSocket(f, { ifname: "eth0", ifindex: 2, netns: "/run/netns/a" }) as FakeSocket;
+  assert.equal(all.netns, "/run/netns/a");
+  assert.deepEqual(calls(all), [
+    [SOL_SOCKET, SO_BINDTODEVICE, "6574683000"], // "eth0\0"
+    [IPPROTO_IP, IP_HDRINCL, 1],
+    [IPPROTO_IP, IP_PKTINFO, 1],
+    [IPPROTO_IP, IP_MULTICAST_LOOP, 0],
+    [IPPROTO_IP, IP_MULTICAST_IF, "00000000" + "00000000" + "02000000"],
+    [IPPROTO_IP, IP_ADD_MEMBERSHIP, "e0000012" + "00000000" + "02000000"],
+  ]);
+  const bare = openVrrpSocket(f, { ifname: "eth0", ifindex: 7, bindToDevice: false, multicast: false }) as FakeSocket;
+  assert.equal(bare.netns, undefined);
+  assert.deepEqual(calls(bare), [
+    [IPPROTO_IP, IP_HDRINCL, 1],
+    [IPPROTO_IP, IP_PKTINFO, 1],
+    [IPPROTO_IP, IP_MULTICAST_LOOP, 0],
+    [IPPROTO_IP, IP_MULTICAST_IF, "00000000" + "00000000" + "07000000"],
+  ]);
+  // a failing option closes the socket and rethrows
+  f.onOpen = (s) => {
+    s.setsockopt = () => {
+      throw errnoError("ENODEV", 19, "setsockopt");
+    };
+  };
+  assert.throws(() => openVrrpSocket(f, { ifname: "nope0", ifindex: 9 }), { code: "ENODEV" });
+  assert.equal(f.opened.at(-1)!.closed, true);
 });
 
 test("openArpSocket/sendFrame address the frame to the interface", () => {

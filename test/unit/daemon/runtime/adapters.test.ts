@@ -1,15 +1,22 @@
 // The real adapters over fake sockets (no root): what goes on the wire, what comes back.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FakeHub, FakeInterfaces, FakeSocketFactory } from "../../../../src/daemon/native/fake.js";
+import { errnoError, FakeHub, FakeInterfaces, FakeSocketFactory, type FakeSocket } from "../../../../src/daemon/native/fake.js";
 import {
+  AF_INET,
   AF_NETLINK,
   IP_ADD_MEMBERSHIP,
+  IP_DROP_MEMBERSHIP,
   IP_HDRINCL,
+  IP_MULTICAST_IF,
   IP_MULTICAST_LOOP,
   IP_MULTICAST_TTL,
+  IP_PKTINFO,
   IPPROTO_IP,
+  IPPROTO_VRRP,
   SO_BINDTODEVICE,
+  SO_RCVBUF,
+  SOCK_RAW,
   SOL_SOCKET,
 } from "../../../../src/daemon/native/constants.js";
 import { RawAdvertChannel, ipMreqn } from "../../../../src/daemon/runtime/raw-channel.js";
@@ -53,6 +60,78 @@ test("raw channel: socket options (bound to the device, own IP header, TTL 255, 
   assert.deepEqual(s.option(IPPROTO_IP, IP_ADD_MEMBERSHIP), Buffer.from("e0000012" + "00000000" + "02000000", "hex"));
   assert.deepEqual(ipMreqn("224.0.0.18", "0.0.0.0", 2), Buffer.from("e000001200000000" + "02000000", "hex"));
   assert.ok(s.reading);
+});
+
+/** The exact setsockopt calls a socket received, in order (ip_mreqn and names as hex). */
+const calls = (s: FakeSocket) => s.options.map((o) => [o.level, o.name, Buffer.isBuffer(o.value) ? o.value.toString("hex") : o.value]);
+const MREQN_ANY_IF2 = "00000000" + "00000000" + "02000000"; // ip_mreqn: no group, any address, ifindex 2
+const MREQN_VRRP_IF2 = "e0000012" + "00000000" + "02000000"; // 224.0.0.18 on ifindex 2
+
+test("raw channel: the exact setsockopt sequence per interface, then join/drop as multicast use changes", async () => {
+  const f = new FakeSocketFactory();
+  const chan = new RawAdvertChannel(f, ifs);
+  await chan.configure([ep("10.88.0.2")]);
+  assert.equal(f.opened.length, 1);
+  const s = f.opened[0]!;
+  assert.deepEqual([s.domain, s.type, s.protocol, s.netns, s.bound], [AF_INET, SOCK_RAW, IPPROTO_VRRP, undefined, undefined]);
+  const opened = [
+    [SOL_SOCKET, SO_BINDTODEVICE, Buffer.from("eth0\0").toString("hex")],
+    [IPPROTO_IP, IP_HDRINCL, 1],
+    [IPPROTO_IP, IP_PKTINFO, 1],
+    [IPPROTO_IP, IP_MULTICAST_TTL, 255],
+    [IPPROTO_IP, IP_MULTICAST_LOOP, 0],
+    [IPPROTO_IP, IP_MULTICAST_IF, MREQN_ANY_IF2],
+    [SOL_SOCKET, SO_RCVBUF, 1 << 20],
+  ];
+  assert.deepEqual(calls(s), [...opened, [IPPROTO_IP, IP_ADD_MEMBERSHIP, MREQN_VRRP_IF2]]);
+  assert.ok(s.reading);
+  // the same interface again: no new socket, no new option
+  await chan.configure([ep("10.88.0.2")]);
+  assert.equal(f.opened.length, 1);
+  assert.equal(s.options.length, opened.length + 1);
+  // unicast only now: the group is dropped on the same socket
+  await chan.configure([ep("10.88.0.2", ["10.88.0.3"])]);
+  assert.deepEqual(calls(s).slice(opened.length), [
+    [IPPROTO_IP, IP_ADD_MEMBERSHIP, MREQN_VRRP_IF2],
+    [IPPROTO_IP, IP_DROP_MEMBERSHIP, MREQN_VRRP_IF2],
+  ]);
+  // a unicast-only interface from the start joins nothing
+  const g = new FakeSocketFactory();
+  await new RawAdvertChannel(g, ifs).configure([ep("10.88.0.2", ["10.88.0.3"])]);
+  assert.deepEqual(calls(g.opened[0]!), opened);
+});
+
+/** Makes setsockopt(level, name) fail on every socket the factory opens. */
+function failOption(f: FakeSocketFactory, level: number, name: number, code: string, errno: number): void {
+  f.onOpen = (s) => {
+    const set = s.setsockopt.bind(s);
+    s.setsockopt = (l, n, v) => {
+      if (l === level && n === name) throw errnoError(code, errno, "setsockopt");
+      set(l, n, v);
+    };
+  };
+}
+
+test("raw channel: SO_RCVBUF is best effort; any other failing option closes the socket and fails configure", async () => {
+  const f = new FakeSocketFactory();
+  failOption(f, SOL_SOCKET, SO_RCVBUF, "ENOBUFS", 105);
+  await new RawAdvertChannel(f, ifs).configure([ep("10.88.0.2")]);
+  const s = f.opened[0]!;
+  assert.equal(s.closed, false);
+  assert.ok(s.reading);
+  assert.deepEqual(calls(s).map(([, name]) => name), [SO_BINDTODEVICE, IP_HDRINCL, IP_PKTINFO, IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF, IP_ADD_MEMBERSHIP]);
+
+  const g = new FakeSocketFactory();
+  failOption(g, IPPROTO_IP, IP_HDRINCL, "EPERM", 1);
+  const chan = new RawAdvertChannel(g, ifs);
+  await assert.rejects(chan.configure([ep("10.88.0.2")]), { code: "EPERM" });
+  assert.equal(g.opened[0]!.closed, true);
+  assert.deepEqual(calls(g.opened[0]!), [[SOL_SOCKET, SO_BINDTODEVICE, Buffer.from("eth0\0").toString("hex")]]);
+  // nothing half-open is kept: the next configure opens a fresh socket
+  g.onOpen = undefined;
+  await chan.configure([ep("10.88.0.2")]);
+  assert.equal(g.opened.length, 2);
+  assert.equal(g.opened[1]!.closed, false);
 });
 
 test("raw channel: a v2 advert with PASS auth round-trips; the IP header is ours (TTL 255, proto 112, TOS 0xc0)", async () => {
