@@ -16,10 +16,11 @@ import { isMainThread } from "node:worker_threads";
 import type { LvsdConfig } from "./config.js";
 import { createLogger, stdoutSink, type Level, type Logger } from "./log.js";
 import { unsupported } from "./runtime/config.js";
+import { ADOPTION_ADVERTISED, announceAdoption as announce } from "./runtime/adopt.js";
 import type { OutgoingAdvert } from "./runtime/ports.js";
 import { EngineHost } from "./runtime/worker.js";
-// Also lazy (status/server.js, runtime/adopt.js, runtime/real.js): everything loaded before the
-// worker is spawned delays a crash restart's first advert.
+// Also lazy (status/server.js with node:http, runtime/real.js with the addon): everything loaded
+// before the worker is spawned delays a crash restart's first advert.
 
 export const LVSD_VERSION = "0.1.0";
 
@@ -121,7 +122,7 @@ export async function runCheck(argv: string[], io: CliIo, onRun?: (a: Args & { c
 async function announceAdoption(config: LvsdConfig, log: Logger): Promise<{ adverts: OutgoingAdvert[]; ms: number } | { error: unknown }> {
   const t0 = performance.now();
   try {
-    const [{ announceAdoption: announce }, { createAdoptionPorts }] = await Promise.all([import("./runtime/adopt.js"), import("./runtime/real.js")]);
+    const { createAdoptionPorts } = await import("./runtime/real.js");
     const adverts = await announce(config, createAdoptionPorts(log));
     return { adverts, ms: Math.round(performance.now() - t0) };
   } catch (error) {
@@ -138,7 +139,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
   const adoption = await announceAdoption(initial, log);
   if ("error" in adoption) log.warn("could not send the adoption advert early; the engine sends it when it starts", { error: adoption.error });
   else if (adoption.adverts.length > 0) {
-    log.info("VIPs found at startup: adoption advertised before the VRRP engine started", {
+    log.info(ADOPTION_ADVERTISED, {
       instances: adoption.adverts.map((a) => `${a.ifname}/vrid ${a.vrid}/prio ${a.priority}`),
       sinceProcessStartMs: Math.round(process.uptime() * 1000),
       tookMs: adoption.ms,

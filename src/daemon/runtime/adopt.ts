@@ -20,6 +20,9 @@ import { Engine } from "./engine.js";
 import { FakeAddresses, FakeChannel, FakeClock, FakeGarp, FakeNet, FakeNotify } from "./fakes.js";
 import type { AddressManager, AdvertChannel, ChannelEndpoint, LinkState, NetEvents, OutgoingAdvert } from "./ports.js";
 
+/** What lvsd logs when it sent them (the lab's crash test looks for it). */
+export const ADOPTION_ADVERTISED = "VIPs found at startup: adoption advertised before the VRRP engine started";
+
 export type KernelAddress = Awaited<ReturnType<AddressManager["list"]>>[number];
 
 /** The adverts the engine sends the moment it starts on a host in this state (none unless some
