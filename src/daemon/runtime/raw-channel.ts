@@ -22,17 +22,16 @@ import {
   type InterfaceLookup,
   type SocketFactory,
 } from "../native/index.js";
-import { encodeIpv4Header, ipv4ToBytes } from "../net/ipv4.js";
+import { encodeIpv4Header } from "../net/ipv4.js";
+import { ipMreqn as mreqn } from "../net/sockopt.js";
 import { AUTH_NONE, AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData, VRRP_GROUP_V4, VRRP_TTL, VRRP_TYPE_ADVERT, type V3ChecksumMode } from "../vrrp/packet.js";
 import type { AdvertChannel, ChannelEndpoint, IncomingAdvert, OutgoingAdvert, WireReject } from "./ports.js";
 
-/** struct ip_mreqn (linux/in.h): imr_multiaddr, imr_address, imr_ifindex (12 bytes). */
+/** @deprecated The old (group, local, ifindex) argument order, kept only because
+ * test/lab/lvsd-vrrp.test.ts still imports it from here; use net/sockopt.ts's
+ * `ipMreqn(group, ifindex, local)`, the one layout of struct ip_mreqn. */
 export function ipMreqn(group: string, local: string, ifindex: number): Buffer {
-  const b = Buffer.alloc(12);
-  ipv4ToBytes(group).copy(b, 0);
-  ipv4ToBytes(local).copy(b, 4);
-  b.writeInt32LE(ifindex, 8);
-  return b;
+  return mreqn(group, ifindex, local);
 }
 
 interface PerIf {
@@ -69,7 +68,7 @@ export class RawAdvertChannel implements AdvertChannel {
         p = this.#open(ifname);
         this.#ifs.set(ifname, p);
       }
-      const mreq = ipMreqn(VRRP_GROUP_V4, "0.0.0.0", p.ifindex);
+      const mreq = mreqn(VRRP_GROUP_V4, p.ifindex);
       if (multicast && !p.joined) {
         p.sock.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq);
         p.joined = true;
@@ -89,7 +88,7 @@ export class RawAdvertChannel implements AdvertChannel {
       sock.setsockopt(IPPROTO_IP, IP_PKTINFO, 1);
       sock.setsockopt(IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL);
       sock.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
-      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn("0.0.0.0", "0.0.0.0", ifindex));
+      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, mreqn("0.0.0.0", ifindex));
       try {
         sock.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 20);
       } catch {

@@ -19,7 +19,8 @@ import {
   SOCK_RAW,
   SOL_SOCKET,
 } from "../../../../src/daemon/native/constants.js";
-import { RawAdvertChannel, ipMreqn } from "../../../../src/daemon/runtime/raw-channel.js";
+import { RawAdvertChannel } from "../../../../src/daemon/runtime/raw-channel.js";
+import { ipMreqn } from "../../../../src/daemon/net/sockopt.js";
 import { Kernel, PacketGarp } from "../../../../src/daemon/runtime/kernel.js";
 import type { IncomingAdvert, WireReject } from "../../../../src/daemon/runtime/ports.js";
 import { attr, attrIpv4, encodeDone, encodeMessage, NLM_F_MULTI, RTM_DELADDR, RTM_NEWLINK, IFA_LOCAL, IFLA_IFNAME } from "../../../../src/daemon/netlink/index.js";
@@ -58,7 +59,8 @@ test("raw channel: socket options (bound to the device, own IP header, TTL 255, 
   assert.equal(s.option(IPPROTO_IP, IP_MULTICAST_TTL), 255);
   assert.equal(s.option(IPPROTO_IP, IP_MULTICAST_LOOP), 0);
   assert.deepEqual(s.option(IPPROTO_IP, IP_ADD_MEMBERSHIP), Buffer.from("e0000012" + "00000000" + "02000000", "hex"));
-  assert.deepEqual(ipMreqn("224.0.0.18", "0.0.0.0", 2), Buffer.from("e000001200000000" + "02000000", "hex"));
+  assert.deepEqual(ipMreqn("224.0.0.18", 2), Buffer.from("e000001200000000" + "02000000", "hex"));
+  assert.deepEqual(ipMreqn("224.0.0.18", 2, "10.88.0.2"), Buffer.from("e0000012" + "0a580002" + "02000000", "hex"));
   assert.ok(s.reading);
 });
 
