@@ -9,11 +9,13 @@ import {
   IP_ADD_MEMBERSHIP,
   IP_MULTICAST_IF,
   IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
   IP_HDRINCL,
   IP_PKTINFO,
   IPPROTO_IP,
   IPPROTO_VRRP,
   SO_BINDTODEVICE,
+  SO_RCVBUF,
   SOCK_RAW,
   SOL_SOCKET,
 } from "../native/constants.js";
@@ -33,6 +35,11 @@ export interface VrrpSocketOptions {
   multicast?: boolean;
   /** Receive only from this interface (SO_BINDTODEVICE, default true). */
   bindToDevice?: boolean;
+  /** IP_MULTICAST_TTL, when given. With IP_HDRINCL the kernel sends our header's TTL anyway; the
+   * advert channel sets 255 so the socket says what the packets carry. */
+  multicastTtl?: number;
+  /** SO_RCVBUF in bytes, best effort: if the kernel refuses, the default buffer is kept. */
+  receiveBuffer?: number;
   netns?: string;
 }
 
@@ -44,15 +51,28 @@ export interface VrrpSocketOptions {
  * Linux delivers to a bound raw socket only packets addressed to that address, which would drop
  * every multicast advert. Receiving: IP_PKTINFO gives the ingress ifindex and destination; our own
  * multicast is not looped back; the socket joins 224.0.0.18 on the interface. What it receives
- * starts with the IP header (decode with decodeVrrpPacket). */
+ * starts with the IP header (decode with decodeVrrpPacket).
+ *
+ * The one place the VRRP socket's options are set, in this order (runtime/raw-channel.ts opens
+ * through it too; the unit tests pin the sequence): SO_BINDTODEVICE, IP_HDRINCL, IP_PKTINFO,
+ * IP_MULTICAST_TTL, IP_MULTICAST_LOOP, IP_MULTICAST_IF, SO_RCVBUF, IP_ADD_MEMBERSHIP. If any option
+ * but SO_RCVBUF fails, the socket is closed and the error rethrown. */
 export function openVrrpSocket(factory: SocketFactory, o: VrrpSocketOptions): DatagramSocket {
   const s = factory.open(AF_INET, SOCK_RAW, IPPROTO_VRRP, o.netns === undefined ? undefined : { netns: o.netns });
   try {
     if (o.bindToDevice ?? true) s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, ifnameOption(o.ifname));
     s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1);
     s.setsockopt(IPPROTO_IP, IP_PKTINFO, 1);
+    if (o.multicastTtl !== undefined) s.setsockopt(IPPROTO_IP, IP_MULTICAST_TTL, o.multicastTtl);
     s.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
     s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn("0.0.0.0", o.ifindex));
+    if (o.receiveBuffer !== undefined) {
+      try {
+        s.setsockopt(SOL_SOCKET, SO_RCVBUF, o.receiveBuffer);
+      } catch {
+        /* the default buffer works too */
+      }
+    }
     if (o.multicast ?? true) s.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, ipMreqn(VRRP_GROUP, o.ifindex));
   } catch (e) {
     s.close();

@@ -4,25 +4,16 @@
 // address and the TTL is 255 whatever the route says; the v3 pseudo-header checksum is computed
 // over that same source. Decoding and its reject reasons are vrrp/packet.ts's.
 import {
-  AF_INET,
   IP_ADD_MEMBERSHIP,
   IP_DROP_MEMBERSHIP,
-  IP_HDRINCL,
-  IP_MULTICAST_IF,
-  IP_MULTICAST_LOOP,
-  IP_MULTICAST_TTL,
-  IP_PKTINFO,
   IPPROTO_IP,
   IPPROTO_VRRP,
-  SO_BINDTODEVICE,
-  SO_RCVBUF,
-  SOCK_RAW,
-  SOL_SOCKET,
   type DatagramSocket,
   type InterfaceLookup,
   type SocketFactory,
 } from "../native/index.js";
 import { encodeIpv4Header } from "../net/ipv4.js";
+import { openVrrpSocket } from "../net/sockets.js";
 import { ipMreqn as mreqn } from "../net/sockopt.js";
 import { AUTH_NONE, AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData, VRRP_GROUP_V4, VRRP_TTL, VRRP_TYPE_ADVERT, type V3ChecksumMode } from "../vrrp/packet.js";
 import type { AdvertChannel, ChannelEndpoint, IncomingAdvert, OutgoingAdvert, WireReject } from "./ports.js";
@@ -81,19 +72,9 @@ export class RawAdvertChannel implements AdvertChannel {
 
   #open(ifname: string): PerIf {
     const ifindex = this.interfaces.nameToIndex(ifname);
-    const sock = this.sockets.open(AF_INET, SOCK_RAW, IPPROTO_VRRP);
+    // The group is joined (and dropped) by configure() as the instances on the interface change.
+    const sock = openVrrpSocket(this.sockets, { ifname, ifindex, multicast: false, multicastTtl: VRRP_TTL, receiveBuffer: 1 << 20 });
     try {
-      sock.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${ifname}\0`));
-      sock.setsockopt(IPPROTO_IP, IP_HDRINCL, 1);
-      sock.setsockopt(IPPROTO_IP, IP_PKTINFO, 1);
-      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_TTL, VRRP_TTL);
-      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0);
-      sock.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, mreqn("0.0.0.0", ifindex));
-      try {
-        sock.setsockopt(SOL_SOCKET, SO_RCVBUF, 1 << 20);
-      } catch {
-        /* the default buffer works too */
-      }
       sock.onMessage(
         (d) => this.#receive(ifname, d.data),
         (e) => this.#onReject?.({ ifname, reason: "recv-error", detail: e.message }),

@@ -11,10 +11,12 @@ import {
   IP_HDRINCL,
   IP_MULTICAST_IF,
   IP_MULTICAST_LOOP,
+  IP_MULTICAST_TTL,
   IP_PKTINFO,
   IPPROTO_IP,
   NETLINK_ADD_MEMBERSHIP,
   SO_BINDTODEVICE,
+  SO_RCVBUF,
   SOL_NETLINK,
   SOL_SOCKET,
 } from "../../../../src/daemon/native/constants.js";
@@ -212,7 +214,31 @@ test("openVrrpSocket: the exact setsockopt sequence, with and without device bin
     [IPPROTO_IP, IP_MULTICAST_LOOP, 0],
     [IPPROTO_IP, IP_MULTICAST_IF, "00000000" + "00000000" + "07000000"],
   ]);
-  // a failing option closes the socket and rethrows
+  // the advert channel's extras: TTL after IP_PKTINFO, SO_RCVBUF after IP_MULTICAST_IF
+  const extra = openVrrpSocket(f, { ifname: "eth0", ifindex: 2, multicastTtl: 255, receiveBuffer: 1 << 20 }) as FakeSocket;
+  assert.deepEqual(calls(extra).map(([, name, value]) => [name, typeof value === "number" ? value : "…"]), [
+    [SO_BINDTODEVICE, "…"],
+    [IP_HDRINCL, 1],
+    [IP_PKTINFO, 1],
+    [IP_MULTICAST_TTL, 255],
+    [IP_MULTICAST_LOOP, 0],
+    [IP_MULTICAST_IF, "…"],
+    [SO_RCVBUF, 1 << 20],
+    [IP_ADD_MEMBERSHIP, "…"],
+  ]);
+  // SO_RCVBUF is best effort: refused, the socket stays open with everything else set
+  f.onOpen = (s) => {
+    const set = s.setsockopt.bind(s);
+    s.setsockopt = (level, name, value) => {
+      if (level === SOL_SOCKET && name === SO_RCVBUF) throw errnoError("EPERM", 1, "setsockopt");
+      set(level, name, value);
+    };
+  };
+  const small = openVrrpSocket(f, { ifname: "eth0", ifindex: 2, receiveBuffer: 1 << 30 }) as FakeSocket;
+  assert.equal(small.closed, false);
+  assert.equal(small.option(SOL_SOCKET, SO_RCVBUF), undefined);
+  assert.deepEqual(small.option(IPPROTO_IP, IP_ADD_MEMBERSHIP), Buffer.from("e0000012" + "00000000" + "02000000", "hex"));
+  // any other failing option closes the socket and rethrows
   f.onOpen = (s) => {
     s.setsockopt = () => {
       throw errnoError("ENODEV", 19, "setsockopt");
