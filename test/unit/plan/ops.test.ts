@@ -14,6 +14,7 @@ import {
   planService,
   planSysctl,
   planUploadDir,
+  uploadDirOp,
   stateContent,
   sysctlFileContent,
   sysctlFromContent,
@@ -204,6 +205,41 @@ test("upload_dir: only changed files; purge removes extras", () => {
   assert.deepEqual(show(fresh.steps), ["mkdir -p /opt/lvsd", "put /opt/lvsd/lvsd.js", "mkdir -p /opt/lvsd/native", "put /opt/lvsd/native/lvsd.node"]);
   const same = baseFacts({ manifests: { "/opt/lvsd": { "lvsd.js": sha("js1"), "native/lvsd.node": sha("bin") } } });
   assert.equal(planUploadDir(same, { dest: "/opt/lvsd", files }).status, "ok");
+});
+
+test("upload_dir: dest / puts top-level files at /x with no mkdir of the root, nested ones under their own directory", () => {
+  const files = [
+    { rel: "x", content: "1", mode: 0o644 },
+    { rel: "a/b/y", content: "2", mode: 0o644 },
+  ];
+  for (const dest of ["/", "//"]) {
+    assert.deepEqual(show(planUploadDir(baseFacts(), { dest, files }).steps), ["mkdir -p /a/b", "put /a/b/y", "put /x"], dest);
+  }
+  // The manifest of / is keyed "/", as the fact gatherer reports it; an unchanged file plans nothing.
+  const same = baseFacts({ manifests: { "/": { x: sha("1"), "a/b/y": sha("2") } } });
+  assert.equal(planUploadDir(same, { dest: "/", files }).status, "ok");
+  assert.deepEqual(uploadDirOp.needs({ dest: "/", files }, ctx).manifests, ["/"]);
+  assert.throws(() => planUploadDir(baseFacts(), { dest: "/", files, purge: true }), /purge with dest \/ would remove every file/);
+});
+
+test("upload_dir: a trailing slash on dest changes nothing: same paths, same manifest key, one mkdir per new directory", () => {
+  const files = [
+    { rel: "top", content: "t", mode: 0o644 },
+    { rel: "lib/one.js", content: "1", mode: 0o644 },
+    { rel: "lib/two.js", content: "2", mode: 0o644 },
+    { rel: "lib/deep/three.js", content: "3", mode: 0o644 },
+  ];
+  for (const dest of ["/opt/x", "/opt/x/", "/opt/x//"]) {
+    assert.deepEqual(
+      show(planUploadDir(baseFacts(), { dest, files }).steps),
+      ["mkdir -p /opt/x/lib/deep", "put /opt/x/lib/deep/three.js", "mkdir -p /opt/x/lib", "put /opt/x/lib/one.js", "put /opt/x/lib/two.js", "mkdir -p /opt/x", "put /opt/x/top"],
+      dest,
+    );
+    assert.deepEqual(uploadDirOp.needs({ dest, files }, ctx).manifests, ["/opt/x"], dest);
+  }
+  // With the tree in place, only the changed file goes up, no mkdir, and purge removes under /opt/x/ (not //).
+  const have = baseFacts({ manifests: { "/opt/x": { top: sha("t"), "lib/one.js": sha("old"), "lib/two.js": sha("2"), "lib/deep/three.js": sha("3"), "gone.js": sha("g") } } });
+  assert.deepEqual(show(planUploadDir(have, { dest: "/opt/x/", files, purge: true }).steps), ["put /opt/x/lib/one.js", "rm -f -- /opt/x/gone.js"]);
 });
 
 test("build: configure with prefix and sysconfdir, make -j$(nproc), install, stamp; no rebuild when the stamp matches", () => {
