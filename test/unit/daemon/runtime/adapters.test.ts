@@ -154,6 +154,18 @@ test("raw channel: a v2 advert with PASS auth round-trips; the IP header is ours
   );
 });
 
+test("raw channel: the whole IP header it writes (DF set, id counting from 1), pinned byte for byte", async () => {
+  const { a, fa } = pair();
+  await a.configure([ep("10.88.0.2")]);
+  const advert = { ifname: "eth0", vrid: 51, version: 2 as const, priority: 200, intervalMs: 1000, addresses: ["10.88.0.100"], source: "10.88.0.2", unicastPeers: [] };
+  a.send(advert);
+  a.send(advert);
+  const [first, second] = fa.opened[0]!.sent.map((d) => d.data.subarray(0, 20).toString("hex"));
+  // ver/ihl, TOS CS6, total 40, id, DF, TTL 255, proto 112, checksum (RFC 791, checked by hand), src, dst
+  assert.equal(first, "45c00028" + "00014000" + "ff70" + "9038" + "0a580002" + "e0000012");
+  assert.equal(second, "45c00028" + "00024000" + "ff70" + "9037" + "0a580002" + "e0000012");
+});
+
 test("raw channel: v3 with the pseudo-header checksum over our source and the group decodes", async () => {
   const { a, b, got, rejects } = pair();
   await a.configure([ep("10.88.0.2", [], 3)]);
