@@ -13,7 +13,7 @@ import {
   type SocketFactory,
 } from "../native/index.js";
 import { encodeIpv4Header } from "../net/ipv4.js";
-import { openVrrpSocket } from "../net/sockets.js";
+import { openVrrpSocket, VRRP_TOS } from "../net/sockets.js";
 import { ipMreqn as mreqn } from "../net/sockopt.js";
 import { AUTH_NONE, AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData, VRRP_GROUP_V4, VRRP_TTL, VRRP_TYPE_ADVERT, type V3ChecksumMode } from "../vrrp/packet.js";
 import type { AdvertChannel, ChannelEndpoint, IncomingAdvert, OutgoingAdvert, WireReject } from "./ports.js";
@@ -131,7 +131,7 @@ export class RawAdvertChannel implements AdvertChannel {
               { checksum: this.opts.v3Checksum ?? "pseudo", src: a.source, dst },
             );
       this.#id = (this.#id + 1) & 0xffff;
-      const ip = encodeIpv4Header({ src: a.source, dst, protocol: IPPROTO_VRRP, payloadLength: vrrp.length, ttl: VRRP_TTL, tos: 0xc0, id: this.#id });
+      const ip = encodeIpv4Header({ src: a.source, dst, protocol: IPPROTO_VRRP, payloadLength: vrrp.length, ttl: VRRP_TTL, tos: VRRP_TOS, id: this.#id });
       p.sock.send(Buffer.concat([ip, vrrp]), dst);
     }
   }
