@@ -7,3 +7,4 @@ export { formatDiagnostic, hasErrors, type Diagnostic, type Severity } from "./d
 export { CODES, type Code } from "./codes.js";
 export { resolve, type ResolveOptions } from "./resolve.js";
 export { parseVip, type ParsedVip } from "./topology.js";
+export { directorSysctls, type DirectorSysctl } from "./sysctls.js";

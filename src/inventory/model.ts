@@ -136,6 +136,7 @@ export interface Cluster {
   backend: "keepalived" | "lvsd";
   keepalived: { from: "package" | "source"; version?: string; tarball?: string; prefix: string; sysconfdir: string; configureOptions: string[] };
   lvsd: { statusPort: number; installDir: string };
+  /** The inventory's `director.sysctls`, as strings: they override or extend the baseline that sysctls.ts derives from the services. */
   directorSysctls: Record<string, string>;
   globalDefs: {
     notificationEmail: string[];

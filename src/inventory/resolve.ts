@@ -1,7 +1,6 @@
 // From a validated inventory to the resolved cluster (model.ts): defaults, group settings and
 // host settings merged; roles from the `directors` / `realservers` groups; every VRRP instance as
 // each director runs it. Pure and total over inventories that passed validate.ts.
-import { isIP } from "node:net";
 import type {
   BecomeSpec,
   CheckCommon,
@@ -237,7 +236,8 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
       configureOptions: k.configure_options ?? [],
     },
     lvsd: { statusPort: inv.director.lvsd.status_port, installDir: inv.director.lvsd.install_dir },
-    directorSysctls: directorSysctls(inv),
+    // Only the overrides: the baseline follows from the services (sysctls.ts).
+    directorSysctls: Object.fromEntries(Object.entries(inv.director.sysctls ?? {}).map(([k, v]) => [k, String(v)])),
     globalDefs: {
       notificationEmail: gd.notification_email ?? [],
       ...(gd.notification_email_from !== undefined ? { notificationEmailFrom: gd.notification_email_from } : {}),
@@ -258,23 +258,6 @@ function notifyOf(x: { notify_master?: string; notify_backup?: string; notify_fa
     ...(x.notify_stop !== undefined ? { stop: x.notify_stop } : {}),
     ...(x.notify !== undefined ? { generic: x.notify } : {}),
   };
-}
-
-/**
- * The director sysctl baseline (shared/reference/peers.md, Seesaw): drop connections to removed
- * real servers and their persistence templates at once; forwarding only when NAT needs it.
- * `director.sysctls` overrides any of these.
- */
-function directorSysctls(inv: Inventory): Record<string, string> {
-  const out: Record<string, string> = {
-    "net.ipv4.vs.expire_nodest_conn": "1",
-    "net.ipv4.vs.expire_quiescent_template": "1",
-  };
-  const nat = inv.virtual_servers.filter((s) => s.lb_kind === "NAT");
-  if (nat.some((s) => !s.vip || isIP(s.vip) === 4)) out["net.ipv4.ip_forward"] = "1";
-  if (nat.some((s) => s.vip && isIP(s.vip) === 6)) out["net.ipv6.conf.all.forwarding"] = "1";
-  for (const [k, v] of Object.entries(inv.director.sysctls ?? {})) out[k] = String(v);
-  return out;
 }
 
 export function resolveCheck(c: Check): ResolvedCheck {

@@ -3,6 +3,7 @@
 import { basename } from "node:path";
 import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.js";
 import { LvsctlError } from "../errors/index.js";
+import { directorSysctls } from "../inventory/sysctls.js";
 import { findDirector, isIpv6, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
@@ -72,35 +73,16 @@ export function renderLvsdUnit(cluster: Cluster, director: string): string {
   });
 }
 
-interface SysctlLine {
-  key: string;
-  value: string;
-  comment?: string;
-}
-
 /**
- * The director baseline (Google Seesaw's, shared/reference/peers.md), then the inventory's
- * `director.sysctls`, which override a baseline key in place or add keys at the end.
+ * The director's sysctls (src/inventory/sysctls.ts decides them) as sysctl.d(5) lines: IPVS keys
+ * exist only while ip_vs is loaded, and a leading "-" makes a missing key not an error.
  */
-export function directorSysctls(cluster: Cluster): SysctlLine[] {
-  const nat = cluster.services.filter((s) => s.lbKind === "NAT");
-  const lines: SysctlLine[] = [];
-  if (nat.length > 0) {
-    lines.push({ key: "net.ipv4.ip_forward", value: "1", comment: "NAT: replies from the real servers are routed back through the director." });
-    if (nat.some((s) => s.vip !== undefined && isIpv6(s.vip))) lines.push({ key: "net.ipv6.conf.all.forwarding", value: "1" });
-    lines.push({ key: "net.ipv4.conf.all.send_redirects", value: "0", comment: "NAT: no ICMP redirects that would send real servers around the director." });
-    lines.push({ key: "net.ipv4.conf.default.send_redirects", value: "0" });
-  }
-  lines.push({ key: "net.ipv4.vs.expire_nodest_conn", value: "1", comment: "Drop connections to a removed real server at once, so clients reconnect instead of hanging." });
-  lines.push({ key: "net.ipv4.vs.expire_quiescent_template", value: "1", comment: "Persistence templates of a real server at weight 0 expire, so persistent clients move." });
-  for (const key of Object.keys(cluster.directorSysctls).sort()) {
-    const value = String(cluster.directorSysctls[key]);
-    const at = lines.find((l) => l.key === key);
-    if (at) at.value = value;
-    else lines.push({ key, value });
-  }
-  // IPVS keys exist only while ip_vs is loaded: "-" makes a missing key not an error.
-  return lines.map((l) => (l.key.startsWith("net.ipv4.vs.") ? { ...l, key: `-${l.key}` } : l));
+function directorSysctlLines(cluster: Cluster): { key: string; value: string; comment?: string }[] {
+  return directorSysctls(cluster).map((s) => ({
+    key: s.key.startsWith("net.ipv4.vs.") ? `-${s.key}` : s.key,
+    value: s.value,
+    ...(s.why !== undefined ? { comment: s.why } : {}),
+  }));
 }
 
 export function renderDirectorSysctl(cluster: Cluster, director: string): string {
@@ -109,7 +91,7 @@ export function renderDirectorSysctl(cluster: Cluster, director: string): string
     director,
     source: basename(cluster.source),
     modulesPath: PATHS.directorModules,
-    sysctls: directorSysctls(cluster),
+    sysctls: directorSysctlLines(cluster),
   });
 }
 

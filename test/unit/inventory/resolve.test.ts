@@ -137,7 +137,7 @@ test("services: names, real server addresses and ports, persistence, checks", ()
   assert.deepEqual(web!.realServers[0]!.check, { type: "HTTP_GET", common: { retry: 4 }, urls: [{ path: "/", statusCodes: [200, 204], digest: "abcdef0123456789abcdef0123456789" }] });
   assert.equal(mark!.name, "fwmark9");
   assert.equal(mark!.realServers[0]!.port, 8080);
-  assert.equal(c.directorSysctls["net.ipv4.ip_forward"], "1");
+  assert.deepEqual(c.directorSysctls, {}, "the model keeps only director.sysctls; the NAT baseline is derived (sysctls.ts)");
 });
 
 test("roles: real servers named by services are real servers even outside the group", () => {
@@ -150,10 +150,10 @@ test("backend and keepalived install settings, with defaults", () => {
   assert.equal(d.backend, "keepalived");
   assert.deepEqual(d.keepalived, { from: "package", prefix: "/usr/local", sysconfdir: "/etc", configureOptions: [] });
   assert.deepEqual(d.lvsd, { statusPort: 9547, installDir: "/opt/lvsd" });
-  assert.deepEqual(d.directorSysctls, { "net.ipv4.vs.expire_nodest_conn": "1", "net.ipv4.vs.expire_quiescent_template": "1" });
-  const s = cluster(BASE + VI + "director:\n  keepalived: { from: source, version: 2.2.8, configure_options: [--enable-snmp] }\n  sysctls: { net.ipv4.vs.conntrack: 1 }\n");
+  assert.deepEqual(d.directorSysctls, {});
+  const s = cluster(BASE + VI + "director:\n  keepalived: { from: source, version: 2.2.8, configure_options: [--enable-snmp] }\n  sysctls: { net.ipv4.vs.conntrack: 1, net.ipv4.ip_forward: \"0\" }\n");
   assert.deepEqual(s.keepalived, { from: "source", version: "2.2.8", prefix: "/usr/local", sysconfdir: "/etc", configureOptions: ["--enable-snmp"] });
-  assert.equal(s.directorSysctls["net.ipv4.vs.conntrack"], "1");
+  assert.deepEqual(s.directorSysctls, { "net.ipv4.vs.conntrack": "1", "net.ipv4.ip_forward": "0" }, "numbers become strings");
 });
 
 test("the backup's instance differs from the master's only in state, priority and unicast source", () => {

@@ -1,0 +1,53 @@
+// The director's sysctl baseline, decided once from the model: the renderer only lays it out as a
+// sysctl.d(5) file. The model keeps just the inventory's `director.sysctls` (Cluster.directorSysctls);
+// the baseline follows from the services, so a hand-built or resolved cluster get the same one.
+import { isIP } from "node:net";
+import type { Cluster, ResolvedService } from "./model.js";
+
+export interface DirectorSysctl {
+  key: string;
+  value: string;
+  /** Why the baseline sets it (written above the line); overrides and additions have none. */
+  why?: string;
+}
+
+/** The address families a NAT service forwards: its VIP's, or for a fwmark service its real servers'. */
+function natFamilies(s: ResolvedService): Set<4 | 6> {
+  const addrs = s.vip !== undefined ? [s.vip] : [...s.realServers.map((r) => r.address), ...(s.sorryServer ? [s.sorryServer.address] : [])];
+  const out = new Set<4 | 6>();
+  for (const a of addrs) {
+    const f = isIP(a);
+    if (f === 4 || f === 6) out.add(f);
+  }
+  return out;
+}
+
+/**
+ * The director baseline (Google Seesaw's, shared/reference/peers.md), then the inventory's
+ * `director.sysctls`, which override a baseline key in place or add keys at the end (by name).
+ * - NAT: the replies of the real servers are routed back through the director, so forwarding is on
+ *   in each family a NAT service uses; for IPv4, no ICMP redirects that would tell the real servers
+ *   to bypass the director (IPv6 has no such switch);
+ * - always: connections to a removed real server and persistence templates of a quiesced one are
+ *   dropped at once, so clients move instead of hanging.
+ */
+export function directorSysctls(cluster: Pick<Cluster, "services" | "directorSysctls">): DirectorSysctl[] {
+  const families = new Set(cluster.services.filter((s) => s.lbKind === "NAT").flatMap((s) => [...natFamilies(s)]));
+  const lines: DirectorSysctl[] = [];
+  const routed = "NAT: replies from the real servers are routed back through the director.";
+  if (families.has(4)) lines.push({ key: "net.ipv4.ip_forward", value: "1", why: routed });
+  if (families.has(6)) lines.push({ key: "net.ipv6.conf.all.forwarding", value: "1", ...(families.has(4) ? {} : { why: routed }) });
+  if (families.has(4)) {
+    lines.push({ key: "net.ipv4.conf.all.send_redirects", value: "0", why: "NAT: no ICMP redirects that would send real servers around the director." });
+    lines.push({ key: "net.ipv4.conf.default.send_redirects", value: "0" });
+  }
+  lines.push({ key: "net.ipv4.vs.expire_nodest_conn", value: "1", why: "Drop connections to a removed real server at once, so clients reconnect instead of hanging." });
+  lines.push({ key: "net.ipv4.vs.expire_quiescent_template", value: "1", why: "Persistence templates of a real server at weight 0 expire, so persistent clients move." });
+  for (const key of Object.keys(cluster.directorSysctls).sort()) {
+    const value = String(cluster.directorSysctls[key]);
+    const i = lines.findIndex((l) => l.key === key);
+    if (i >= 0) lines[i] = { ...lines[i]!, value };
+    else lines.push({ key, value });
+  }
+  return lines;
+}
