@@ -759,13 +759,13 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
         const { RawSocket, AF_INET, SOCK_RAW, IPPROTO_IP, IP_HDRINCL, IP_MULTICAST_IF, SOL_SOCKET, SO_BINDTODEVICE, nativeInterfaces } = await import("../../src/daemon/native/index.js");
         const { encodeAdvert, passAuthData } = await import("../../src/daemon/vrrp/packet.js");
         const { encodeIpv4Header } = await import("../../src/daemon/net/ipv4.js");
-        const { ipMreqn } = await import("../../src/daemon/runtime/raw-channel.js");
+        const { ipMreqn } = await import("../../src/daemon/net/sockopt.js");
         const netns = `/run/netns/${lab.ns("b")}`;
         const s = RawSocket.open(AF_INET, SOCK_RAW, 112, { netns });
         try {
           s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from("eth0\0"));
           s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1);
-          s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn("0.0.0.0", "0.0.0.0", nativeInterfaces.nameToIndex("eth0", netns)));
+          s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, ipMreqn("0.0.0.0", nativeInterfaces.nameToIndex("eth0", netns)));
           const vrrp = encodeAdvert({ version: 2, type: 1, vrid: 51, priority: 250, addresses: [VIP], authType: 1, authData: passAuthData("secret"), advertIntSec: 1 });
           const ip = encodeIpv4Header({ src: ADDR.b, dst: "224.0.0.18", protocol: 112, payloadLength: vrrp.length, ttl: 64 });
           for (let k2 = 0; k2 < 3; k2++) {

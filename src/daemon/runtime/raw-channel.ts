@@ -14,16 +14,9 @@ import {
 } from "../native/index.js";
 import { encodeIpv4Header } from "../net/ipv4.js";
 import { openVrrpSocket, VRRP_TOS } from "../net/sockets.js";
-import { ipMreqn as mreqn } from "../net/sockopt.js";
+import { ipMreqn } from "../net/sockopt.js";
 import { AUTH_NONE, AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData, VRRP_GROUP_V4, VRRP_TTL, VRRP_TYPE_ADVERT, type V3ChecksumMode } from "../vrrp/packet.js";
 import type { AdvertChannel, ChannelEndpoint, IncomingAdvert, OutgoingAdvert, WireReject } from "./ports.js";
-
-/** @deprecated The old (group, local, ifindex) argument order, kept only because
- * test/lab/lvsd-vrrp.test.ts still imports it from here; use net/sockopt.ts's
- * `ipMreqn(group, ifindex, local)`, the one layout of struct ip_mreqn. */
-export function ipMreqn(group: string, local: string, ifindex: number): Buffer {
-  return mreqn(group, ifindex, local);
-}
 
 interface PerIf {
   ifname: string;
@@ -59,7 +52,7 @@ export class RawAdvertChannel implements AdvertChannel {
         p = this.#open(ifname);
         this.#ifs.set(ifname, p);
       }
-      const mreq = mreqn(VRRP_GROUP_V4, p.ifindex);
+      const mreq = ipMreqn(VRRP_GROUP_V4, p.ifindex);
       if (multicast && !p.joined) {
         p.sock.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, mreq);
         p.joined = true;
