@@ -50,7 +50,7 @@ export const CODES = {
   LVS309: "malformed VIP",
   LVS310: "two instances with one name",
   LVS311: "instance in more than one sync group",
-  LVS312: "auth_pass longer than 8 characters",
+  LVS312: "auth_pass longer than 8 bytes",
   LVS313: "authentication with VRRP version 3",
   LVS314: "conflicting unicast settings",
   LVS315: "unicast needs IP addresses",

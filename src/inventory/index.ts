@@ -8,3 +8,4 @@ export { CODES, type Code } from "./codes.js";
 export { resolve, type ResolveOptions } from "./resolve.js";
 export { parseVip, type ParsedVip } from "./topology.js";
 export { directorSysctls, type DirectorSysctl } from "./sysctls.js";
+export { AUTH_PASS_MAX, KEEPALIVED_DEFAULTS, authPassProblem } from "./limits.js";

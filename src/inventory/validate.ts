@@ -7,6 +7,7 @@ import type { SourceLocation } from "../errors/index.js";
 import type { Code } from "./codes.js";
 import { formatPath, type Diagnostic, type Path, type Severity } from "./diagnostic.js";
 import { didYouMean } from "./issues.js";
+import { authPassProblem, KEEPALIVED_DEFAULTS } from "./limits.js";
 import { jumpList, parseJumpTarget } from "./resolve.js";
 import { DIRECTORS, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
 import { ALL, buildTopology, canonicalIp, instanceMembers, ipFamily, parseVip, serviceName, VRRP_OWNER_PRIORITY, type ParsedVip, type Topology } from "./topology.js";
@@ -228,7 +229,6 @@ function secretRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, repo
 
 const V3_MAX_ADVERT = 40.95; // RFC 5798 section 5.2.7: 12-bit field in centiseconds (4095)
 const V2_MAX_ADVERT = 255; // RFC 3768 section 5.3.7: 8-bit field in seconds
-const AUTH_PASS_MAX = 8; // RFC 2338 section 5.3.10: 8 octets of PASS authentication data
 
 function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report): void {
   const addressOf = (h: string) => (has(inv.hosts, h) ? inv.hosts[h]!.address : undefined);
@@ -362,9 +362,9 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
     if (auth) {
       if (inv.global_defs.vrrp_strict) report("error", "LVS319", [...base, "authentication"], `instance ${inst.name} uses authentication, which vrrp_strict forbids (keepalived ignores it with a warning)`, "remove authentication:, or turn vrrp_strict off in global_defs", true);
       if (inst.version === 3) report("error", "LVS313", [...base, "authentication"], `instance ${inst.name} uses VRRP version 3, which has no authentication (RFC 5798 section 9)`, "remove authentication:, or use version: 2", true);
-      if (typeof auth.auth_pass === "string" && auth.auth_pass.length > AUTH_PASS_MAX) {
-        report("error", "LVS312", [...base, "authentication", "auth_pass"], `auth_pass is ${auth.auth_pass.length} characters; VRRP PASS authentication carries at most ${AUTH_PASS_MAX}`, `shorten it to ${AUTH_PASS_MAX} characters (keepalived would silently use only the first ${AUTH_PASS_MAX})`);
-      }
+      // A secret from env, file or prompt is checked when the renderer resolves it (LVS704).
+      const problem = typeof auth.auth_pass === "string" ? authPassProblem(auth.auth_pass) : undefined;
+      if (problem) report("error", "LVS312", [...base, "authentication", "auth_pass"], problem.message, problem.hint);
     }
 
     // Unicast.
@@ -551,17 +551,14 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       report("error", "LVS419", [...base, "sorry_server", "port"], `a sorry server port means nothing in a ${s.lb_kind} fwmark service: the packet keeps the port the client used`, "remove the sorry server's port");
     }
     // keepalived lowers it silently to quorum - 1 ("hysteresis 1 >= quorum 1; setting hysteresis to 0").
-    if (s.hysteresis !== undefined && s.hysteresis >= (s.quorum ?? KEEPALIVED_DEFAULT_QUORUM)) {
-      report("error", "LVS420", [...base, "hysteresis"], `hysteresis ${s.hysteresis} is not below quorum ${s.quorum ?? KEEPALIVED_DEFAULT_QUORUM}${s.quorum === undefined ? " (the default)" : ""}; keepalived would lower it to ${(s.quorum ?? KEEPALIVED_DEFAULT_QUORUM) - 1}`, "hysteresis must be smaller than quorum");
+    if (s.hysteresis !== undefined && s.hysteresis >= (s.quorum ?? KEEPALIVED_DEFAULTS.quorum)) {
+      report("error", "LVS420", [...base, "hysteresis"], `hysteresis ${s.hysteresis} is not below quorum ${s.quorum ?? KEEPALIVED_DEFAULTS.quorum}${s.quorum === undefined ? " (the default)" : ""}; keepalived would lower it to ${(s.quorum ?? KEEPALIVED_DEFAULTS.quorum) - 1}`, "hysteresis must be smaller than quorum");
     }
     if (s.sorry_server?.port !== undefined && s.port !== undefined && s.sorry_server.port !== s.port && (s.lb_kind === "DR" || s.lb_kind === "TUN")) {
       report("error", "LVS402", [...base, "sorry_server", "port"], `sorry server port ${s.sorry_server.port} differs from the service port ${s.port}, but ${s.lb_kind} cannot remap ports`, `remove the port (defaults to ${s.port}), or use lb_kind: NAT`);
     }
   });
 }
-
-/** keepalived.conf(5): quorum defaults to 1. */
-const KEEPALIVED_DEFAULT_QUORUM = 1;
 
 /** A host in the realservers group that no service uses: usually a typo in real_servers. */
 function unusedRealServers(inv: Inventory, topo: Topology, _ctx: ValidateContext, report: Report): void {

@@ -1,8 +1,11 @@
 // What both director backends (keepalived.conf and lvsd.json) derive the same way from the model,
-// so the two configs cannot drift apart: the effective VRRP instance and keepalived's defaults.
+// so the two configs cannot drift apart: the effective VRRP instance. keepalived's defaults and
+// the auth_pass limit live in src/inventory/limits.ts, beside the rules that check them; what
+// validate.ts already refused (hysteresis vs quorum, sorry server ports) is not checked again here.
 import { LvsctlError } from "../errors/index.js";
 import type { SecretRef } from "../inventory/schema.js";
-import type { Cluster, DirectorVrrpInstance, ResolvedDirector, ResolvedService } from "../inventory/model.js";
+import { authPassProblem } from "../inventory/limits.js";
+import type { Cluster, DirectorVrrpInstance, ResolvedDirector } from "../inventory/model.js";
 import { VRRP_OWNER_PRIORITY } from "../inventory/topology.js";
 
 export interface RenderOptions {
@@ -18,27 +21,6 @@ export interface RenderOptions {
    */
   realServerInterface?: string;
 }
-
-/** keepalived.conf(5) defaults, written out where lvsd needs them explicit (shared/reference/peers.md). */
-export const KEEPALIVED_DEFAULTS = {
-  /** garp_master_delay: second burst after 5 s. */
-  garpMasterDelaySec: 5,
-  /** garp_master_repeat: 5 gratuitous ARPs per burst. */
-  garpMasterRepeat: 5,
-  /** garp_master_refresh: off. */
-  garpMasterRefreshSec: 0,
-  delayLoopSec: 60,
-  connectTimeoutSec: 5,
-  retry: 1,
-  delayBeforeRetrySec: 1,
-  /** HTTP_GET / SSL_GET use 3 s. */
-  httpDelayBeforeRetrySec: 3,
-  quorum: 1,
-  hysteresis: 0,
-} as const;
-
-/** VRRPv2 simple-text authentication carries 8 octets (RFC 2338 section 5.3.10); keepalived truncates. */
-export const AUTH_PASS_MAX = 8;
 
 export function findDirector(cluster: Cluster, name: string): ResolvedDirector {
   const d = cluster.directors.find((x) => x.host.name === name);
@@ -66,8 +48,9 @@ export interface EffectiveInstance extends Omit<DirectorVrrpInstance, "authPass"
  *   ("preempt_delay is incompatible with nopreempt mode / strict mode");
  * - the instance's own interface dropped from track_interface: keepalived ignores it with a
  *   warning, and the instance already goes to FAULT when its own link is down;
- * - the auth secret resolved, and refused when it is longer than 8 characters rather than
- *   silently cut (the inventory validator says the same, LVS312, for clear-text values).
+ * - the auth secret resolved; one from env, file or prompt is refused here when it is empty or
+ *   longer than 8 bytes rather than silently cut (a clear-text value was refused by
+ *   validate.ts, LVS312, in the same words).
  */
 export function effectiveInstance(inst: DirectorVrrpInstance, director: string, vrrpStrict: boolean, opts: RenderOptions): EffectiveInstance {
   const { authPass: ref, ...rest } = inst;
@@ -81,34 +64,11 @@ export function effectiveInstance(inst: DirectorVrrpInstance, director: string, 
   };
   if (ref !== undefined) {
     const pass = opts.resolveSecret(ref);
-    if (pass.length === 0 || pass.length > AUTH_PASS_MAX) {
-      throw new LvsctlError("LVS704", `auth_pass of VRRP instance ${inst.name} (director ${director}) is ${pass.length} characters; VRRP carries 1 to ${AUTH_PASS_MAX}`, {
-        hint: "use a password of at most 8 characters (keepalived would silently use only the first 8)",
-      });
-    }
+    const problem = typeof ref === "string" ? undefined : authPassProblem(pass);
+    if (problem) throw new LvsctlError("LVS704", `VRRP instance ${inst.name} (director ${director}): ${problem.message}`, { hint: problem.hint });
     out.authPass = pass;
   }
   return out;
-}
-
-/**
- * Refuses a service keepalived would silently change: it lowers a hysteresis that is not below
- * the quorum ("hysteresis 2 >= quorum 2; setting hysteresis to 1"), and resets a DR/TUN sorry
- * server's port to the service's ("ports don't match - resetting").
- */
-export function checkService(s: ResolvedService): ResolvedService {
-  const quorum = s.quorum ?? KEEPALIVED_DEFAULTS.quorum;
-  if (s.hysteresis !== undefined && s.hysteresis >= quorum) {
-    throw new LvsctlError("LVS707", `service ${s.name}: hysteresis ${s.hysteresis} is not below quorum ${quorum}`, {
-      hint: "hysteresis must be smaller than quorum (keepalived would lower it to quorum - 1)",
-    });
-  }
-  if (s.sorryServer?.port !== undefined && s.port !== undefined && s.lbKind !== "NAT" && s.sorryServer.port !== s.port) {
-    throw new LvsctlError("LVS708", `service ${s.name}: sorry server port ${s.sorryServer.port} differs from the service port ${s.port}, which ${s.lbKind} cannot remap`, {
-      hint: `give the sorry server port ${s.port} or leave its port out`,
-    });
-  }
-  return s;
 }
 
 /** "200 201 202 404" -> "200-202 404" (keepalived 2.x accepts ranges in status_code). */

@@ -22,7 +22,7 @@ import { renderKeepalivedConf } from "./keepalived.js";
 import { renderLvsdJson } from "./lvsd.js";
 
 export type { RenderOptions } from "./common.js";
-export { KEEPALIVED_DEFAULTS, AUTH_PASS_MAX, splitScript } from "./common.js";
+export { splitScript } from "./common.js";
 export { PATHS, HOST_VARS, keepalivedPaths, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, type RealServerVips } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */

@@ -8,7 +8,7 @@
 // fwmark services (ignored with a warning); `version` inside each instance.
 import type { Cluster, DirectorVrrpInstance, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
 import { basename } from "node:path";
-import { checkService, effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
+import { effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
 type Notify = DirectorVrrpInstance["notify"];
@@ -149,7 +149,7 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
       garpMasterRefresh: opt(i.garp.masterRefresh),
       notify: notifyView(i.notify),
     })),
-    services: cluster.services.map((s) => serviceView(checkService(s))),
+    services: cluster.services.map(serviceView),
   };
   return renderTemplate("keepalived.conf", view);
 }

@@ -13,7 +13,8 @@ import {
   type LvsdService,
 } from "../daemon/config.js";
 import { LvsctlError } from "../errors/index.js";
-import { KEEPALIVED_DEFAULTS as D, checkService, effectiveInstance, findDirector, splitScript, type RenderOptions } from "./common.js";
+import { KEEPALIVED_DEFAULTS as D } from "../inventory/limits.js";
+import { effectiveInstance, findDirector, splitScript, type RenderOptions } from "./common.js";
 
 type Notify = DirectorVrrpInstance["notify"];
 
@@ -139,7 +140,7 @@ export function toLvsdConfig(cluster: Cluster, directorName: string, opts: Rende
     syncGroups: cluster.syncGroups
       .map((g) => ({ name: g.name, instances: g.instances.filter((n) => mine.has(n)), notify: notify(g.notify) }))
       .filter((g) => g.instances.length > 0),
-    services: cluster.services.map((s) => service(checkService(s))),
+    services: cluster.services.map(service),
   };
   // The daemon parses with this schema; a config it would refuse must not leave lvsctl.
   const r = LvsdConfig.safeParse(config);

@@ -245,8 +245,22 @@ export const cases: RuleCase[] = [
     yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: longpassword }\n",
     expect: [
       "inv.yml:14:51: warning LVS206: auth_pass of VRRP instance VI_1 is written in clear in the inventory",
-      "inv.yml:14:51: error LVS312: auth_pass is 12 characters; VRRP PASS authentication carries at most 8",
+      "inv.yml:14:51: error LVS312: auth_pass is 12 bytes; VRRP PASS authentication carries 1 to 8",
     ],
+  },
+  {
+    name: "LVS312 counts bytes, as on the wire: five accented letters are 10",
+    yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: ééééé }\n",
+    expect: [
+      "inv.yml:14:51: warning LVS206: auth_pass of VRRP instance VI_1 is written in clear in the inventory",
+      "inv.yml:14:51: error LVS312: auth_pass is 10 bytes; VRRP PASS authentication carries 1 to 8",
+    ],
+  },
+  {
+    name: "LVS312 not for a secret from the environment: the renderer checks it once resolved (LVS704)",
+    yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: { env: LONG_PASS } }\n",
+    env: { LONG_PASS: "longpassword" },
+    expect: [],
   },
   {
     name: "LVS313 authentication with v3",
@@ -302,6 +316,18 @@ export const cases: RuleCase[] = [
     expect: [
       "inv.yml:18:39: error LVS402: real server port 8080 differs from the service port 80, but TUN cannot remap ports: the packet reaches the real server unchanged",
     ],
+  },
+  {
+    name: "LVS402 DR sorry server on another port",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    sorry_server: { address: 10.77.0.29, port: 8080 }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:48: error LVS402: sorry server port 8080 differs from the service port 80, but DR cannot remap ports",
+    ],
+  },
+  {
+    name: "LVS402 not for a NAT sorry server",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    sorry_server: { address: 10.77.0.29, port: 8080 }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [],
   },
   {
     name: "LVS403 granularity without persistence",
@@ -421,6 +447,13 @@ export const cases: RuleCase[] = [
     yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    hysteresis: 1\n    real_servers: [{ host: rs1 }]\n",
     expect: [
       "inv.yml:17:17: error LVS420: hysteresis 1 is not below quorum 1 (the default); keepalived would lower it to 0",
+    ],
+  },
+  {
+    name: "LVS420 hysteresis not below an explicit quorum",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    quorum: 2\n    hysteresis: 2\n    real_servers: [{ host: rs1 }, { host: rs2 }]\n",
+    expect: [
+      "inv.yml:18:17: error LVS420: hysteresis 2 is not below quorum 2; keepalived would lower it to 1",
     ],
   },
   {

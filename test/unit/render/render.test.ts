@@ -184,11 +184,8 @@ test("preempt_delay is dropped with nopreempt and under vrrp_strict, as keepaliv
   assert.equal(toLvsdConfig(withInstance(dr, { nopreempt: true, preemptDelay: 30 }), "lb1", opts).instances[0]!.preemptDelaySec, 0);
 });
 
-test("services keepalived would silently change are refused", () => {
+test("a DR sorry server on the service port is written with it (a different port is validate.ts's LVS402)", () => {
   const svc = dr.services[0]!;
-  throwsCode(() => renderKeepalivedConf({ ...dr, services: [{ ...svc, quorum: 2, hysteresis: 2 }] }, "lb1", opts), "LVS707", /hysteresis 2 is not below quorum 2/);
-  throwsCode(() => toLvsdConfig({ ...dr, services: [{ ...svc, hysteresis: 1 }] }, "lb1", opts), "LVS707");
-  throwsCode(() => renderKeepalivedConf({ ...dr, services: [{ ...svc, sorryServer: { address: "192.0.2.99", port: 8080 } }] }, "lb1", opts), "LVS708", /DR cannot remap/);
   assert.match(renderKeepalivedConf({ ...dr, services: [{ ...svc, sorryServer: { address: "192.0.2.99", port: 80 } }] }, "lb1", opts), /sorry_server 192\.0\.2\.99 80/);
 });
 
@@ -204,8 +201,14 @@ test("advert_int: whole seconds for v2, centiseconds for v3", () => {
   assert.match(renderKeepalivedConf(withInstance(dr, { advertInt: 2 }), "lb1", opts), /advert_int 2\n\s+version 2/);
 });
 
-test("auth_pass: longer than 8 characters is refused, not silently cut", () => {
-  throwsCode(() => renderKeepalivedConf(withInstance(dr, { authPass: "123456789" }), "lb1", opts), "LVS704", /9 characters/);
+test("auth_pass: a resolved secret longer than 8 bytes, or empty, is refused, not silently cut", () => {
+  const secret = (value: string) => ({ resolveSecret: (ref: unknown) => (typeof ref === "string" ? ref : value) });
+  const env = withInstance(dr, { authPass: { env: "VRRP_PASS" } });
+  throwsCode(() => renderKeepalivedConf(env, "lb1", secret("123456789")), "LVS704", /^VRRP instance VI_WEB \(director lb1\): auth_pass is 9 bytes; VRRP PASS authentication carries 1 to 8$/);
+  throwsCode(() => toLvsdConfig(env, "lb1", secret("")), "LVS704", /auth_pass is 0 bytes/);
+  // Counted as it goes on the wire: 5 characters, 10 bytes in UTF-8.
+  throwsCode(() => renderKeepalivedConf(env, "lb1", secret("ééééé")), "LVS704", /10 bytes/);
+  assert.match(renderKeepalivedConf(env, "lb1", secret("12345678")), /auth_pass 12345678/);
   assert.match(renderKeepalivedConf(withInstance(dr, { authPass: "two word" }), "lb1", opts), /auth_pass "two word"/);
 });
 
