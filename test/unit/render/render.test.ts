@@ -100,6 +100,20 @@ test("director sysctls: ip_forward only with NAT, IPVS keys tolerate a missing i
   assert.deepEqual(mods.split("\n").filter((l) => l && !l.startsWith("#")), ["ip_vs", "ip_vs_rr", "ip_vs_sh"]);
 });
 
+test("director sysctls: the file lays out src/inventory's list, comment above, '-' before IPVS keys", () => {
+  const v6 = { ...nat, directorSysctls: { "net.core.somaxconn": "4096" }, services: nat.services.map((s) => ({ ...s, vip: "2001:db8::10" })) };
+  const body = renderDirector(v6, "dir-a", opts)[2]!.content.split("\n").filter((l) => l && !/^# (LVS director|Keys starting|\(|and `sysctl)/.test(l));
+  assert.deepEqual(body, [
+    "# NAT: replies from the real servers are routed back through the director.",
+    "net.ipv6.conf.all.forwarding = 1",
+    "# Drop connections to a removed real server at once, so clients reconnect instead of hanging.",
+    "-net.ipv4.vs.expire_nodest_conn = 1",
+    "# Persistence templates of a real server at weight 0 expire, so persistent clients move.",
+    "-net.ipv4.vs.expire_quiescent_template = 1",
+    "net.core.somaxconn = 4096",
+  ]);
+});
+
 test("real servers: DR gets arp sysctls and the VIPs on lo; NAT-only gets nothing", () => {
   const [sysctl, unit] = renderRealServer(dr, "web1", opts);
   assert.match(sysctl!.content, /^net\.ipv4\.conf\.all\.arp_ignore = 1$/m);
