@@ -367,6 +367,8 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       // CAP_NET_RAW (bit 13) is what raw IP and AF_PACKET sockets need; nspawn's default set has it
       const capEff = BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(await sh(d, `cat /proc/${pid}/status`))?.[1] ?? "0"}`);
       assert.ok((capEff >> 13n) & 1n, `${d}: lvsd runs without CAP_NET_RAW (CapEff ${capEff.toString(16)})`);
+      // the unit's Nice=-10: adverts ahead of ordinary work on a busy director
+      assert.equal((await sh(d, `ps -o ni= -p ${pid}`)).trim(), "-10", `${d}: lvsd does not run at the unit's nice level`);
       const { value: st } = await waitFor(`${d}: status endpoint`, () => status(d).catch(() => undefined), 15_000);
       assert.equal(st.pid, pid, "the status endpoint is served by the unit's main process");
       if (d === "ds1") note(`install: node ${nodeVersion} (nodejs ${pkg}) runs ${cmdline}; --check exit 0; CAP_NET_RAW present`);
