@@ -66,7 +66,7 @@ export const LvsdInstance = z.strictObject({
   /** Centiseconds (see the header). */
   advertIntervalCs: int(1, 4095),
   /** VRRPv2 simple-text authentication, at most 8 octets (RFC 2338 section 5.3.10). */
-  authPass: opt(z.string().check(z.minLength(1), z.maxLength(8))),
+  authPass: opt(z.string().check(z.minLength(1), z.refine((s) => Buffer.byteLength(s, "utf8") <= 8, { error: "at most 8 bytes in UTF-8" }))),
   unicastSrcIp: opt(Ip),
   /** Empty: multicast (224.0.0.18 / ff02::12). */
   unicastPeers: z.array(Ip),

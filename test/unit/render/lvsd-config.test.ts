@@ -89,6 +89,8 @@ test("the daemon's parser refuses what it cannot run", () => {
   };
   bad((c) => (c.version = 2), /version/);
   bad((c) => (c.instances[0].authPass = "123456789"), /instances\.0\.authPass/);
+  // VRRP carries 8 octets: five accented letters are 10 bytes though 5 characters
+  bad((c) => (c.instances[0].authPass = "\u00e9\u00e9\u00e9\u00e9\u00e9"), /instances\.0\.authPass: at most 8 bytes/);
   bad((c) => (c.instances[0].vrid = 0), /instances\.0\.vrid/);
   bad((c) => (c.instances[0].advertIntervalCs = 4096), /advertIntervalCs/);
   bad((c) => (c.services[0].fwmark = 3), /either vip and port, or fwmark/);
