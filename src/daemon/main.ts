@@ -136,6 +136,8 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
   const engineT0 = performance.now();
   // the engine's start is posted first: the worker takes it as soon as it has booted
   const engineStarted = host.start(initial);
+  // awaited below; until then a quick failure (no CAP_NET_RAW) must not count as unhandled
+  engineStarted.catch(() => undefined);
   const adoption = await announceAdoption(initial, log);
   if ("error" in adoption) log.warn("could not send the adoption advert early; the engine sends it when it starts", { error: adoption.error });
   else if (adoption.adverts.length > 0) {
