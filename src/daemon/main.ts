@@ -139,7 +139,12 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
   // awaited below; until then a quick failure (no CAP_NET_RAW) must not count as unhandled
   engineStarted.catch(() => undefined);
   const adoption = await announceAdoption(initial, log);
-  if ("error" in adoption) log.warn("could not send the adoption advert early; the engine sends it when it starts", { error: adoption.error });
+  if ("error" in adoption) {
+    // without the capabilities the engine fails next and says what to do; anything else is worth a warning
+    const code = (adoption.error as { code?: unknown } | undefined)?.code;
+    const level = code === "EPERM" || code === "EACCES" ? "debug" : "warn";
+    log[level]("could not send the adoption advert early; the engine sends it when it starts", { error: adoption.error });
+  }
   else if (adoption.adverts.length > 0) {
     log.info(ADOPTION_ADVERTISED, {
       instances: adoption.adverts.map((a) => `${a.ifname}/vrid ${a.vrid}/prio ${a.priority}`),
