@@ -34,15 +34,9 @@ export class Kernel implements AddressManager, NetEvents {
   #lastUp = new Map<string, boolean>();
   #onLink: ((l: LinkState) => void) | undefined;
   #onDel: ((v: { ifname: string; address: string; prefix: number }) => void) | undefined;
-  /** One request at a time on the request socket: the kernel answers a second concurrent dump
-   * on one netlink socket with EBUSY. */
-  #queue: Promise<unknown> = Promise.resolve();
-
-  #serial<T>(job: () => Promise<T>): Promise<T> {
-    const p = this.#queue.then(job, job);
-    this.#queue = p.catch(() => undefined);
-    return p;
-  }
+  // Requests share one socket without a queue here: NetlinkConnection matches replies by sequence
+  // number and runs dumps one at a time itself (the kernel answers a second concurrent dump with
+  // EBUSY); rtnetlink handles a socket's requests in the order they are sent.
 
   constructor(
     sockets: SocketFactory,
@@ -103,13 +97,13 @@ export class Kernel implements AddressManager, NetEvents {
   }
 
   async add(v: VipAddress): Promise<boolean> {
-    const r = await this.#serial(() => this.#route.addAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) }));
+    const r = await this.#route.addAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) });
     if (!r.ok) this.log.error("RTM_NEWADDR failed", { vip: `${v.address}/${v.prefix}`, dev: v.ifname, errno: r.code, detail: r.message });
     return r.ok;
   }
 
   async del(v: VipAddress): Promise<boolean> {
-    const r = await this.#serial(() => this.#route.deleteAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) }));
+    const r = await this.#route.deleteAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) });
     if (!r.ok) this.log.error("RTM_DELADDR failed", { vip: `${v.address}/${v.prefix}`, dev: v.ifname, errno: r.code, detail: r.message });
     return r.ok;
   }
@@ -117,7 +111,7 @@ export class Kernel implements AddressManager, NetEvents {
   async list(): Promise<Array<{ ifname: string; address: string; prefix: number; secondary: boolean }>> {
     // Index -> name comes from the last link dump, the link events since, or if_indextoname(3)
     // for an index not seen yet; no second link dump here (start-up is a race against a backup).
-    const r = await this.#serial(() => this.#route.listAddresses());
+    const r = await this.#route.listAddresses();
     if (!r.ok) throw new Error(`RTM_GETADDR dump failed: ${r.code}`);
     const out: Array<{ ifname: string; address: string; prefix: number; secondary: boolean }> = [];
     for (const a of r.items) {
@@ -130,7 +124,7 @@ export class Kernel implements AddressManager, NetEvents {
   }
 
   async links(): Promise<LinkState[]> {
-    const r = await this.#serial(() => this.#route.listLinks());
+    const r = await this.#route.listLinks();
     if (!r.ok) throw new Error(`RTM_GETLINK dump failed: ${r.code}`);
     const out: LinkState[] = [];
     for (const l of r.items) {
