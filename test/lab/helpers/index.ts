@@ -10,8 +10,9 @@ import type { Lab } from "../lib/index.js";
 import { projectRoot } from "../lib/index.js";
 import type { RunEvent, RunEventOf, TaskStatus } from "../../../src/run/events.js";
 
-/** The lab library's sleep, offered here too for the engine tests. */
+/** The lab library's sleep and bounded polling loop, offered here too for the engine tests. */
 export { sleep } from "../lib/proc.js";
+export { waitUntil } from "../lib/wait.js";
 
 export const CLI = join(projectRoot, "bin", "lvsctl.js");
 

@@ -4,6 +4,8 @@
 //   lab.hosts[0].address; lab.keyFile; lab.knownHostsFile; lab.pwUser
 //   await lab.exec("h1", "cat /etc/hostname"); await lab.reboot("h1"); await lab.down();
 // See lab.ts for the API, net.ts for the network layout, base.ts for what the hosts contain.
+// Without booted hosts: NetnsLab (netns.ts) joins bare namespaces by a bridge or a veth pair.
+// waitUntil (wait.ts) is the bounded polling loop every lab test uses.
 export { Lab, up, cleanupStale, teardownSlotSync, raiseInotifyLimits, SSH_PORT } from "./lab.js";
 export type { LabHost, LabUpOptions } from "./lab.js";
 export { ensureBase, BASE_PACKAGES, BASE_CONFIG_VERSION, DEPLOY_USER, PW_USER, MASKED_UNITS, SUITE } from "./base.js";
@@ -15,3 +17,7 @@ export { HOST_KEY_TYPES, NSPAWN_BASE_ARGS } from "./host.js";
 export { labDir, paths, projectRoot } from "./paths.js";
 export type { RunResult } from "./proc.js";
 export { labPrerequisites } from "./prereq.js";
+export { NetnsLab, HUB, sweepStaleNetns } from "./netns.js";
+export type { NetnsHost, NetnsLabOptions, NetnsLink, NetnsSegment, NetnsExecOptions } from "./netns.js";
+export { waitUntil } from "./wait.js";
+export type { WaitOptions } from "./wait.js";
