@@ -20,6 +20,7 @@ import { renderAll, renderDirector, type RenderedFile } from "../../src/render/i
 import { arbCluster } from "../fixtures/render/arbitrary.js";
 import { fixtureCases, inventoryCases, type RenderCase } from "../fixtures/render/cases.js";
 import { fakeSecret } from "../fixtures/render/index.js";
+import { NetnsLab } from "./lib/index.js";
 
 const KEEPALIVED = "/usr/sbin/keepalived";
 
@@ -41,26 +42,35 @@ function interfacesOf(cluster: Cluster, director: string): string[] {
   return [...new Set(names)].sort();
 }
 
-let seq = 0;
+/** The one host of inNamespace()'s lab. */
+const H = "k";
+
+/**
+ * A fresh namespace with a bridge, up, named like each given interface (bridges: no traffic, and
+ * no dummy module needed); removed after `fn`, also when it throws.
+ */
+function inNamespace<T>(interfaces: string[], fn: (net: NetnsLab) => T): T {
+  const net = NetnsLab.create({ prefix: "lvsctl-kt", link: "none", hosts: [{ name: H }] });
+  try {
+    for (const name of interfaces) {
+      net.ip(H, "link", "add", name, "type", "bridge");
+      net.ip(H, "link", "set", name, "up");
+    }
+    return fn(net);
+  } finally {
+    net.destroy();
+  }
+}
 
 /** keepalived -t on one config inside a fresh namespace; returns its exit status and output. */
-function configTest(conf: string, interfaces: string[]): { status: number | null; output: string } {
-  const ns = `lvsctl-kt-${process.pid}-${seq++}`;
+function configTest(conf: string, interfaces: string[]): { status: number; output: string } {
   const dir = mkdtempSync(join(tmpdir(), "lvsctl-kt-"));
   try {
-    const add = run("ip", ["netns", "add", ns]);
-    assert.equal(add.status, 0, `ip netns add ${ns}: ${add.stderr}`);
-    for (const name of interfaces) {
-      const r = run("ip", ["-n", ns, "link", "add", name, "type", "bridge"]);
-      assert.equal(r.status, 0, `creating ${name} in ${ns}: ${r.stderr}`);
-      run("ip", ["-n", ns, "link", "set", name, "up"]);
-    }
     const file = join(dir, "keepalived.conf");
     writeFileSync(file, conf, { mode: 0o600 });
-    const r = run("ip", ["netns", "exec", ns, KEEPALIVED, "-t", "-f", file]);
-    return { status: r.status, output: `${r.stdout}${r.stderr}${r.error ? String(r.error) : ""}` };
+    const r = inNamespace(interfaces, (net) => net.exec(H, [KEEPALIVED, "-t", "-f", file], { timeoutMs: 20_000 }));
+    return { status: r.code, output: `${r.stdout}${r.stderr}` };
   } finally {
-    run("ip", ["netns", "del", ns]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -102,26 +112,6 @@ test("keepalived -t: every example inventory", { skip }, async (t) => {
 });
 
 // --- the other host files ---------------------------------------------------------------------
-
-/** A fresh namespace with bridges named like the given interfaces; removed after `fn`. */
-function inNamespace<T>(interfaces: string[], fn: (ns: string) => T): T {
-  const ns = `lvsctl-kt-${process.pid}-${seq++}`;
-  try {
-    const add = run("ip", ["netns", "add", ns]);
-    assert.equal(add.status, 0, `ip netns add ${ns}: ${add.stderr}`);
-    for (const name of interfaces) {
-      const r = run("ip", ["-n", ns, "link", "add", name, "type", "bridge"]);
-      assert.equal(r.status, 0, `creating ${name} in ${ns}: ${r.stderr}`);
-    }
-    return fn(ns);
-  } finally {
-    run("ip", ["netns", "del", ns]);
-  }
-}
-
-function nsRun(ns: string, argv: string[]) {
-  return run("ip", ["netns", "exec", ns, ...argv]);
-}
 
 /** `net.ipv4.conf.IFACE.x` lines name interfaces that must exist for sysctl to set them. */
 function sysctlInterfaces(content: string): string[] {
@@ -170,12 +160,12 @@ function checkHostFiles(c: RenderCase, t: { diagnostic: (m: string) => void }): 
       } else if (file.path.startsWith("/etc/sysctl.d/")) {
         const conf = join(dir, "sysctl.conf");
         writeFileSync(conf, file.content);
-        inNamespace(sysctlInterfaces(file.content), (ns) => {
-          const r = nsRun(ns, ["sysctl", "-e", "-p", conf]);
-          assert.equal(r.status, 0, `sysctl -e -p ${where}:\n${r.stderr}`);
+        inNamespace(sysctlInterfaces(file.content), (net) => {
+          const r = net.exec(H, ["sysctl", "-e", "-p", conf]);
+          assert.equal(r.code, 0, `sysctl -e -p ${where}:\n${r.stderr}`);
           for (const [key, value] of sysctlLines(file.content)) {
             if (key.startsWith("-")) continue; // IPVS keys: only with ip_vs loaded
-            const got = nsRun(ns, ["sysctl", "-n", key]);
+            const got = net.exec(H, ["sysctl", "-n", key]);
             assert.equal(got.stdout.trim(), value, `${where}: ${key} reads back ${got.stdout.trim()}`);
           }
         });
@@ -197,9 +187,8 @@ function commandLines(unit: string, key: string): string[][] {
   return [...unit.matchAll(new RegExp(`^${key}=-?(.+)$`, "gm"))].map((m) => m[1]!.split(" "));
 }
 
-function loAddresses(ns: string): string[] {
-  const r = run("ip", ["-n", ns, "-o", "addr", "show", "dev", "lo"]);
-  return [...r.stdout.matchAll(/inet6? (\S+)/g)].map((m) => m[1]!).filter((a) => a !== "127.0.0.1/8" && a !== "::1/128");
+function loAddresses(net: NetnsLab): string[] {
+  return [...net.ip(H, "-o", "addr", "show", "dev", "lo").matchAll(/inet6? (\S+)/g)].map((m) => m[1]!).filter((a) => a !== "127.0.0.1/8" && a !== "::1/128");
 }
 
 function checkVipUnit(where: string, unit: string): void {
@@ -207,16 +196,16 @@ function checkVipUnit(where: string, unit: string): void {
   const stops = commandLines(unit, "ExecStop");
   assert.ok(starts.length > 0, `${where} adds no VIP`);
   const wanted = starts.map((argv) => argv[3]!).sort();
-  inNamespace([], (ns) => {
+  inNamespace([], (net) => {
     for (let round = 0; round < 2; round++) {
       for (const argv of starts) {
-        const r = nsRun(ns, argv);
-        assert.equal(r.status, 0, `${where}: ${argv.join(" ")} (round ${round + 1}):\n${r.stderr}`);
+        const r = net.exec(H, argv);
+        assert.equal(r.code, 0, `${where}: ${argv.join(" ")} (round ${round + 1}):\n${r.stderr}`);
       }
-      assert.deepEqual(loAddresses(ns).sort(), wanted, `${where}: lo after ExecStart, round ${round + 1}`);
+      assert.deepEqual(loAddresses(net).sort(), wanted, `${where}: lo after ExecStart, round ${round + 1}`);
     }
-    for (const argv of stops) nsRun(ns, argv);
-    assert.deepEqual(loAddresses(ns), [], `${where}: ExecStop leaves VIPs on lo`);
+    for (const argv of stops) net.exec(H, argv);
+    assert.deepEqual(loAddresses(net), [], `${where}: ExecStop leaves VIPs on lo`);
   });
 }
 
