@@ -51,12 +51,8 @@ import {
 import { AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData } from "../../src/daemon/vrrp/packet.js";
 import { openArpSocket, openVrrpSocket, sendFrame, VRRP_GROUP, vrrpDatagram } from "../../src/daemon/net/sockets.js";
 import { decodeArpFrame, encodeGratuitousArp } from "../../src/daemon/arp/index.js";
+import { NetnsLab, waitUntil } from "./lib/index.js";
 
-const TAG = `lvsdn${process.pid % 100000}`;
-const NS_A = `${TAG}a`;
-const NS_B = `${TAG}b`;
-const PATH_A = `/run/netns/${NS_A}`;
-const PATH_B = `/run/netns/${NS_B}`;
 const WAIT_MS = 3000;
 
 function skipReason(): string | undefined {
@@ -71,13 +67,6 @@ function skipReason(): string | undefined {
   return undefined;
 }
 const SKIP = skipReason();
-
-function ip(...args: string[]): string {
-  return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-}
-function ipIn(ns: string, ...args: string[]): string {
-  return ip("-n", ns, ...args);
-}
 
 /** Resolves with the first datagram `pick` accepts, or rejects after WAIT_MS. */
 function nextMatching<T>(sock: DatagramSocket, pick: (d: Datagram) => T | undefined, what: string, waitMs = WAIT_MS): Promise<T> {
@@ -103,40 +92,42 @@ function nextMatching<T>(sock: DatagramSocket, pick: (d: Datagram) => T | undefi
   });
 }
 
-function cleanup(): void {
-  for (const ns of [NS_A, NS_B]) {
-    try {
-      ip("netns", "del", ns);
-    } catch {
-      /* not there */
-    }
-  }
-}
-
 const open: { close(): void }[] = [];
+let net: NetnsLab | undefined;
 let ifA = 0;
 let ifB = 0;
+let PATH_A = "";
+let PATH_B = "";
+
+/** `ip -n NS ARGS` in namespace a or b. */
+function ipIn(n: "a" | "b", ...args: string[]): string {
+  return net!.ip(n, ...args);
+}
 
 before(() => {
   if (SKIP) return;
-  cleanup();
-  ip("netns", "add", NS_A);
-  ip("netns", "add", NS_B);
-  ip("link", "add", "vA0", "netns", NS_A, "type", "veth", "peer", "name", "vB0", "netns", NS_B);
-  ipIn(NS_A, "addr", "add", "10.99.50.1/24", "dev", "vA0");
-  ipIn(NS_B, "addr", "add", "10.99.50.2/24", "dev", "vB0");
-  ipIn(NS_A, "link", "set", "vA0", "up");
-  ipIn(NS_B, "link", "set", "vB0", "up");
-  ipIn(NS_A, "link", "add", "vX0", "type", "veth", "peer", "name", "vX1");
-  ipIn(NS_A, "link", "set", "vX0", "up");
-  ipIn(NS_A, "link", "set", "vX1", "up");
+  // Two hosts on one veth pair, no bridge: A's vA0 and B's vB0; vX0/vX1 is a spare pair inside A
+  // whose links the event tests flip.
+  net = NetnsLab.create({
+    prefix: "lvsdn",
+    link: "pair",
+    hosts: [
+      { name: "a", dev: "vA0", addr: "10.99.50.1/24" },
+      { name: "b", dev: "vB0", addr: "10.99.50.2/24" },
+    ],
+  });
+  PATH_A = net.path("a");
+  PATH_B = net.path("b");
+  ipIn("a", "link", "add", "vX0", "type", "veth", "peer", "name", "vX1");
+  ipIn("a", "link", "set", "vX0", "up");
+  ipIn("a", "link", "set", "vX1", "up");
   ifA = nativeInterfaces.nameToIndex("vA0", PATH_A);
   ifB = nativeInterfaces.nameToIndex("vB0", PATH_B);
 });
 
 after(() => {
   for (const s of open.splice(0)) s.close();
-  if (!SKIP) cleanup();
+  net?.destroy();
 });
 
 function rtnl(ns: string, opts: ConstructorParameters<typeof NetlinkConnection>[1] = {}): NetlinkConnection {
@@ -149,7 +140,7 @@ test("(a) VIP add and delete over rtnetlink, idempotent, checked with ip -o addr
   const conn = rtnl(PATH_A);
   const route = new RouteClient(conn);
   const vip = { ifindex: ifA, address: "10.99.60.5", prefix: 32, label: "vA0:vip" };
-  const show = () => ipIn(NS_A, "-o", "-4", "addr", "show", "dev", "vA0");
+  const show = () => ipIn("a", "-o", "-4", "addr", "show", "dev", "vA0");
 
   assert.deepEqual(await route.addAddress(vip), { ok: true, changed: true });
   assert.match(show(), /inet 10\.99\.60\.5\/32 scope global vA0:vip/);
@@ -182,30 +173,14 @@ test("(a) VIP add and delete over rtnetlink, idempotent, checked with ip -o addr
 
 test("(b) address and link events from the kernel's multicast groups", { skip: SKIP }, async () => {
   const events: NlMessage[] = [];
-  let wake: (() => void) | undefined;
-  const conn = rtnl(PATH_A, {
-    onEvent: (m) => {
-      events.push(m);
-      wake?.();
-    },
-  });
+  const conn = rtnl(PATH_A, { onEvent: (m) => events.push(m) });
   conn.joinGroup(RTNLGRP_IPV4_IFADDR);
   conn.joinGroup(RTNLGRP_LINK);
-  const waitFor = async (pred: (m: NlMessage) => boolean, what: string): Promise<NlMessage> => {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const hit = events.find(pred);
-      if (hit) return hit;
-      if (Date.now() > deadline) throw new Error(`no ${what} event within ${WAIT_MS} ms`);
-      await new Promise<void>((r) => {
-        wake = r;
-        setTimeout(r, 100);
-      });
-    }
-  };
+  const waitFor = (pred: (m: NlMessage) => boolean, what: string): Promise<NlMessage> =>
+    waitUntil(`the ${what} event`, () => events.find(pred), { timeoutMs: WAIT_MS, everyMs: 10, detail: () => `${events.length} other events` });
 
-  ipIn(NS_A, "addr", "add", "10.99.61.7/32", "dev", "vA0", "label", "vA0:x");
-  ipIn(NS_A, "addr", "del", "10.99.61.7/32", "dev", "vA0");
+  ipIn("a", "addr", "add", "10.99.61.7/32", "dev", "vA0", "label", "vA0:x");
+  ipIn("a", "addr", "del", "10.99.61.7/32", "dev", "vA0");
   const del = await waitFor((m) => {
     const a = m.type === RTM_DELADDR ? decodeAddr(m) : undefined;
     return !!a && a.ok && a.value.local === "10.99.61.7";
@@ -214,7 +189,7 @@ test("(b) address and link events from the kernel's multicast groups", { skip: S
   assert.ok(d.ok);
   assert.deepEqual([d.value.event, d.value.ifindex, d.value.label, d.value.prefix], ["del", ifA, "vA0:x", 32]);
 
-  ipIn(NS_A, "link", "set", "vX0", "down");
+  ipIn("a", "link", "set", "vX0", "down");
   const down = await waitFor((m) => {
     const l = m.type === RTM_NEWLINK ? decodeLink(m) : undefined;
     return !!l && l.ok && l.value.name === "vX0" && !l.value.up;
@@ -321,27 +296,15 @@ test("in worker threads: reading works, and terminating a reading worker closes 
   for (let i = 0; i < 5; i++) {
     const w = new Worker(code, { eval: true });
     const msgs: { ready?: boolean; event?: number }[] = [];
-    let wake: (() => void) | undefined;
-    w.on("message", (m) => {
-      msgs.push(m);
-      wake?.();
-    });
-    const waitMsg = async (pred: (m: { ready?: boolean; event?: number }) => boolean, what: string) => {
-      const deadline = Date.now() + WAIT_MS;
-      while (!msgs.some(pred)) {
-        if (Date.now() > deadline) throw new Error(`worker ${i}: no ${what}`);
-        await new Promise<void>((r) => {
-          wake = r;
-          setTimeout(r, 50);
-        });
-      }
-    };
+    w.on("message", (m) => msgs.push(m));
+    const waitMsg = (pred: (m: { ready?: boolean; event?: number }) => boolean, what: string) =>
+      waitUntil(`worker ${i}: ${what}`, () => msgs.some(pred), { timeoutMs: WAIT_MS, everyMs: 10, detail: () => `messages: ${JSON.stringify(msgs)}` });
     await waitMsg((m) => m.ready === true, "ready");
-    ipIn(NS_A, "link", "set", "vX1", i % 2 ? "up" : "down");
+    ipIn("a", "link", "set", "vX1", i % 2 ? "up" : "down");
     await waitMsg((m) => m.event === RTM_NEWLINK, "RTM_NEWLINK event");
     assert.equal(await w.terminate(), 1);
   }
-  ipIn(NS_A, "link", "set", "vX1", "up");
+  ipIn("a", "link", "set", "vX1", "up");
   assert.equal(fds(), before);
 });
 
@@ -364,14 +327,6 @@ function keepalivedSkip(): string | undefined {
     return "needs keepalived (apt-get install keepalived; scripts/install-deps.sh)";
   }
   return undefined;
-}
-
-async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 for (const version of [2, 3] as const) {
@@ -412,7 +367,7 @@ for (const version of [2, 3] as const) {
         // keepalived announces within its master-down time at most (about 3.6 s at 1 s adverts).
         8000,
       );
-      ka = spawn("ip", ["netns", "exec", NS_A, "keepalived", "--vrrp", "-n", "-l", "-D", "-f", conf, "-p", join(dir, "ka.pid"), "-r", join(dir, "vrrp.pid")], {
+      ka = spawn("ip", ["netns", "exec", net!.ns("a"), "keepalived", "--vrrp", "-n", "-l", "-D", "-f", conf, "-p", join(dir, "ka.pid"), "-r", join(dir, "vrrp.pid")], {
         stdio: "ignore",
       });
       const got = await heard;
@@ -420,7 +375,7 @@ for (const version of [2, 3] as const) {
       assert.equal(got.advert.priority, 150);
       assert.deepEqual(got.advert.addresses, [vip]);
       assert.equal(got.checksumMode, version === 2 ? "message" : "pseudo");
-      await until(() => ipIn(NS_A, "-o", "-4", "addr", "show", "dev", "vA0").includes(vip), 6000, "keepalived to add its VIP");
+      await waitUntil("keepalived to add its VIP", () => net!.hasAddr("a", vip, "vA0"), { timeoutMs: 6000, everyMs: 100 });
 
       // Now we are a higher-priority master on the same VRID, from B.
       const tx = openVrrpSocket(nativeSockets, { ifname: "vB0", ifindex: ifB, netns: PATH_B });
@@ -434,7 +389,7 @@ for (const version of [2, 3] as const) {
       const packet = vrrpDatagram(ours, "10.99.50.2", VRRP_GROUP);
       tx.send(packet, VRRP_GROUP);
       timer = setInterval(() => tx.send(packet, VRRP_GROUP), 200);
-      await until(() => !ipIn(NS_A, "-o", "-4", "addr", "show", "dev", "vA0").includes(vip), 5000, "keepalived to accept our advert and drop its VIP");
+      await waitUntil("keepalived to accept our advert and drop its VIP", () => !net!.hasAddr("a", vip, "vA0"), { timeoutMs: 5000, everyMs: 100 });
     } finally {
       if (timer) clearInterval(timer);
       if (ka && ka.exitCode === null) {
