@@ -70,7 +70,7 @@ describe("NetnsLab", { skip: why() ?? false }, () => {
   after(() => labs.forEach((l) => l.destroy()));
   const ping = (lab: NetnsLab, from: string, to: string) => lab.exec(from, ["ping", "-c", "1", "-W", "1", to]).code === 0;
 
-  test("bridge: hosts reach each other; a pulled cable and port isolation cut them off; a second segment", () => {
+  test("bridge: hosts reach each other; a pulled cable and port isolation cut them off; a second segment", async () => {
     const lab = create({
       hosts: [
         { name: "a", addr: "10.97.1.2/24", mac: "02:97:00:00:00:02" },
@@ -86,6 +86,17 @@ describe("NetnsLab", { skip: why() ?? false }, () => {
     assert.ok(!lab.hasAddr("b", "10.97.1.30"));
     assert.ok(ping(lab, "a", "10.97.1.3"));
 
+    // No veth end shares its peer's ifindex: the kernel would hold back its carrier events (netns.ts, FIRST_OWN_INDEX).
+    for (const n of [HUB, "a", "b"]) {
+      for (const [, index, peer] of lab.ip(n, "-o", "link", "show", "type", "veth").matchAll(/^(\d+): [^@]+@if(\d+):/gm)) assert.notEqual(index, peer, `${n}: a veth with ifindex == iflink`);
+    }
+    // ...so a pulled cable reaches the host's operstate (and its netlink listeners) at once, not up to a second later.
+    const cutAt = Date.now();
+    lab.cable("a", false);
+    await waitUntil("a's eth0 to lose its carrier", () => !/ state UP /.test(lab.ip("a", "-o", "link", "show", "dev", "eth0")), { timeoutMs: 2000, everyMs: 5 });
+    assert.ok(Date.now() - cutAt < 400, `the carrier loss took ${Date.now() - cutAt} ms to show`);
+    lab.cable("a", true);
+
     lab.cable("b", false);
     assert.match(lab.ip("b", "link", "show", "dev", "eth0"), /NO-CARRIER/);
     assert.ok(!ping(lab, "a", "10.97.1.3"), "a pulled cable still passes traffic");
@@ -98,6 +109,7 @@ describe("NetnsLab", { skip: why() ?? false }, () => {
     lab.isolate("b", false);
 
     lab.addSegment({ bridge: "br1", dev: "eth1", addrs: { a: "10.97.2.2/24", b: "10.97.2.3/24" } });
+    assert.match(lab.ip("a", "-o", "link", "show", "dev", "eth1"), /^\d+: eth1@if1\d\d:/, "the segment's hub port is numbered by NetnsLab");
     assert.ok(lab.hasAddr("a", "10.97.2.2", "eth1"));
     assert.ok(ping(lab, "b", "10.97.2.2"));
     lab.cable("a", false, "eth1");
@@ -124,6 +136,7 @@ describe("NetnsLab", { skip: why() ?? false }, () => {
       ],
     });
     assert.throws(() => pair.ns(HUB));
+    assert.match(pair.ip("x", "-o", "link", "show", "dev", "vX0"), /^100: vX0@if2:/, "the pair's ends are numbered apart");
     assert.ok(ping(pair, "x", "10.97.3.2"));
     const bare = create({ link: "none", hosts: [{ name: "k" }] });
     assert.deepEqual(bare.ip("k", "-o", "link", "show").trim().split("\n").length, 1, "only lo");

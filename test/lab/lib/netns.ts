@@ -57,6 +57,15 @@ const HOST_RE = /^[a-z][a-z0-9]{0,8}$/;
 const PREFIX_RE = /^[a-z][a-z0-9-]{0,30}$/;
 const NETNS_DIR = "/run/netns"; // where `ip netns add` mounts them (ip-netns(8))
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * The first ifindex of the veth ends this module numbers itself. Two fresh namespaces number their
+ * first device alike (lo is 1, the next is 2), so a veth created between them has ifindex ==
+ * iflink; the kernel then takes it for a non-stacked device and delays its carrier changes by up
+ * to a second (linkwatch_urgent_event() in net/core/link_watch.c). A pulled cable would go unseen
+ * that long. From 100 up, no explicitly numbered end can equal its peer's index in a host
+ * namespace, where the kernel counts from 2.
+ */
+const FIRST_OWN_INDEX = 100;
 
 let seq = 0;
 const live = new Set<NetnsLab>();
@@ -109,6 +118,7 @@ export class NetnsLab {
   readonly link: NetnsLink;
   readonly hosts: readonly string[];
   private readonly names: string[];
+  private nextIndex = FIRST_OWN_INDEX;
   private destroyed = false;
 
   private constructor(o: NetnsLabOptions) {
@@ -146,17 +156,23 @@ export class NetnsLab {
   private build(hosts: readonly NetnsHost[]): void {
     batch(this.names.map((n) => `netns add ${this.ns(n)}`));
     if (this.link === "bridge") {
-      batch(hosts.map((h) => `link add ${this.port(h.name, h.dev ?? "eth0")} netns ${this.ns(HUB)} type veth peer name ${h.dev ?? "eth0"} netns ${this.ns(h.name)}`));
+      batch(hosts.map((h) => this.hubVeth(h.name, h.dev ?? "eth0")));
       batch(["link set lo up", "link add br0 type bridge", "link set br0 up", ...hosts.flatMap((h) => this.plug(h.name, h.dev ?? "eth0", "br0"))], this.ns(HUB));
     } else if (this.link === "pair") {
       const [x, y] = hosts as [NetnsHost, NetnsHost];
-      batch([`link add ${x.dev ?? "eth0"} netns ${this.ns(x.name)} type veth peer name ${y.dev ?? "eth0"} netns ${this.ns(y.name)}`]);
+      // (the index goes on the first end: iproute2 ignores one given for the peer)
+      batch([`link add ${x.dev ?? "eth0"} netns ${this.ns(x.name)} index ${this.nextIndex++} type veth peer name ${y.dev ?? "eth0"} netns ${this.ns(y.name)}`]);
     }
     for (const h of hosts) {
       const dev = h.dev ?? "eth0";
       const up = this.link === "none" ? [] : [...(h.mac ? [`link set ${dev} address ${h.mac}`] : []), `link set ${dev} up`, ...(h.addr ? [`addr add ${h.addr} dev ${dev}`] : [])];
       batch(["link set lo up", ...up], this.ns(h.name));
     }
+  }
+
+  /** The veth from host's dev to its hub port, the port numbered by us (FIRST_OWN_INDEX). */
+  private hubVeth(host: string, dev: string): string {
+    return `link add ${this.port(host, dev)} netns ${this.ns(HUB)} index ${this.nextIndex++} type veth peer name ${dev} netns ${this.ns(host)}`;
   }
 
   private plug(host: string, dev: string, bridge: string): string[] {
@@ -169,7 +185,7 @@ export class NetnsLab {
     if (this.link !== "bridge") throw new LvsctlError("LAB_NETNS", `netns: a segment needs link "bridge", this lab has "${this.link}"`);
     const hosts = Object.keys(s.addrs);
     for (const h of hosts) this.ns(h);
-    batch(hosts.map((h) => `link add ${this.port(h, s.dev)} netns ${this.ns(HUB)} type veth peer name ${s.dev} netns ${this.ns(h)}`));
+    batch(hosts.map((h) => this.hubVeth(h, s.dev)));
     batch([`link add ${s.bridge} type bridge`, `link set ${s.bridge} up`, ...hosts.flatMap((h) => this.plug(h, s.dev, s.bridge))], this.ns(HUB));
     for (const h of hosts) {
       batch([`link set ${s.dev} up`, `addr add ${s.addrs[h]} dev ${s.dev}`], this.ns(h));
