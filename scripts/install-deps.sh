@@ -2,12 +2,14 @@
 # Installs the Debian packages lvsctl's tests and lab need (as root; uses sudo otherwise).
 # keepalived: `keepalived -t` checks rendered configs, and it is the VRRP peer in lab tests.
 # openssh-server, systemd-container, debootstrap: the lab's hosts. ansible-core: the benchmark peer.
+# qemu-system-x86, qemu-utils: the qemu lab's guests with a real IPVS kernel (test/lab/lib/qemu.ts).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(keepalived ipvsadm openssh-server openssh-client systemd-container debootstrap ansible-core
-      iproute2 tcpdump arping curl sudo iputils-ping procps psmisc socat make g++ python3)
+      iproute2 tcpdump arping curl sudo iputils-ping procps psmisc socat make g++ python3
+      qemu-system-x86 qemu-utils e2fsprogs)
 # Node: the machine's own if it has one (>= 18.17), else Debian's (18.19 on Debian 12).
 command -v node >/dev/null 2>&1 || PKGS+=(nodejs npm)
 missing=()
