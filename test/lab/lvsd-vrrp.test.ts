@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { skewMs, masterDownMs } from "../../src/daemon/vrrp/timers.js";
+import { NetnsLab, waitUntil } from "./lib/index.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 // A private build: other lab suites rebuild dist/lvsd while this one runs.
@@ -44,61 +45,43 @@ function sh(args: string[], opts: { check?: boolean } = {}): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// ---- the lab: namespaces a and b, each with eth0 on a bridge in namespace br --------------------------
+// ---- the lab: namespaces a and b, each with eth0 on a bridge in a hub namespace (lib/netns.ts) ------------
 
 class Lab {
-  readonly tag = `lv${process.pid % 100000}${Math.floor(Math.random() * 100)}`;
+  readonly net = NetnsLab.create({
+    prefix: "lvsdvrrp",
+    hosts: [
+      { name: "a", addr: `${ADDR.a}/24` },
+      { name: "b", addr: `${ADDR.b}/24` },
+    ],
+  });
   readonly dir = mkdtempSync(join(tmpdir(), "lvsd-lab-"));
   readonly procs = new Set<ChildProcess>();
-  ns(n: "a" | "b" | "br"): string {
-    return `${this.tag}-${n}`;
-  }
-  up(): void {
-    sh(["ip", "netns", "add", this.ns("br")]);
-    sh(["ip", "-n", this.ns("br"), "link", "add", "br0", "type", "bridge"]);
-    sh(["ip", "-n", this.ns("br"), "link", "set", "br0", "up"]);
-    for (const n of ["a", "b"] as const) {
-      sh(["ip", "netns", "add", this.ns(n)]);
-      sh(["ip", "link", "add", `${this.tag}${n}`, "netns", this.ns(n), "type", "veth", "peer", "name", `p${n}`, "netns", this.ns("br")]);
-      sh(["ip", "-n", this.ns(n), "link", "set", `${this.tag}${n}`, "name", "eth0"]);
-      sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, "master", "br0"]);
-      sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, "up"]);
-      sh(["ip", "-n", this.ns(n), "link", "set", "lo", "up"]);
-      sh(["ip", "-n", this.ns(n), "link", "set", "eth0", "up"]);
-      sh(["ip", "-n", this.ns(n), "addr", "add", `${ADDR[n]}/24`, "dev", "eth0"]);
-    }
+  ns(n: "a" | "b"): string {
+    return this.net.ns(n);
   }
   /** A second segment: eth1 on each host, 10.89.0.0/24, bridge br1 (for sync groups). */
   upSecond(): void {
-    sh(["ip", "-n", this.ns("br"), "link", "add", "br1", "type", "bridge"]);
-    sh(["ip", "-n", this.ns("br"), "link", "set", "br1", "up"]);
-    for (const n of ["a", "b"] as const) {
-      sh(["ip", "link", "add", `${this.tag}${n}1`, "netns", this.ns(n), "type", "veth", "peer", "name", `q${n}`, "netns", this.ns("br")]);
-      sh(["ip", "-n", this.ns(n), "link", "set", `${this.tag}${n}1`, "name", "eth1"]);
-      sh(["ip", "-n", this.ns("br"), "link", "set", `q${n}`, "master", "br1"]);
-      sh(["ip", "-n", this.ns("br"), "link", "set", `q${n}`, "up"]);
-      sh(["ip", "-n", this.ns(n), "link", "set", "eth1", "up"]);
-      sh(["ip", "-n", this.ns(n), "addr", "add", `${ADDR[n].replace("10.88.", "10.89.")}/24`, "dev", "eth1"]);
-    }
+    this.net.addSegment({ bridge: "br1", dev: "eth1", addrs: { a: `${ADDR.a.replace("10.88.", "10.89.")}/24`, b: `${ADDR.b.replace("10.88.", "10.89.")}/24` } });
   }
   cable1(n: "a" | "b", up: boolean): void {
-    sh(["ip", "-n", this.ns("br"), "link", "set", `q${n}`, up ? "up" : "down"]);
+    this.net.cable(n, up, "eth1");
   }
   /** The cable of host n is pulled on the switch side: n loses carrier, the peer hears nothing. */
   cable(n: "a" | "b", up: boolean): void {
-    sh(["ip", "-n", this.ns("br"), "link", "set", `p${n}`, up ? "up" : "down"]);
+    this.net.cable(n, up);
   }
   /** Bridge port isolation: a and b stop hearing each other while their links stay up. */
   partition(on: boolean): void {
-    for (const n of ["a", "b"]) sh(["ip", "netns", "exec", this.ns("br"), "bridge", "link", "set", "dev", `p${n}`, "isolated", on ? "on" : "off"]);
+    for (const n of ["a", "b"]) this.net.isolate(n, on);
   }
   hasVip(n: "a" | "b", vip = VIP, dev = "eth0"): boolean {
-    return sh(["ip", "-n", this.ns(n), "-4", "-o", "addr", "show", "dev", dev]).includes(` ${vip}/`);
+    return this.net.hasAddr(n, vip, dev);
   }
   async down(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
     await sleep(100);
-    for (const n of ["a", "b", "br"] as const) sh(["ip", "netns", "del", this.ns(n)], { check: false });
+    this.net.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -131,13 +114,13 @@ class Proc {
   mark(): number {
     return this.lines.length;
   }
-  async waitLine(pred: (line: string) => boolean, timeoutMs: number, from = 0): Promise<{ line: string; at: number }> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
+  /** The first line from index `from` on that pred accepts, and when it was seen (polled every 10 ms). */
+  waitLine(pred: (line: string) => boolean, timeoutMs: number, from = 0, what = "a log line"): Promise<{ line: string; at: number }> {
+    const find = () => {
       for (let k = from; k < this.lines.length; k++) if (pred(this.lines[k]!)) return { line: this.lines[k]!, at: Date.now() };
-      await sleep(10);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for a log line; last lines:\n${this.lines.slice(-15).join("\n")}`);
+      return undefined;
+    };
+    return waitUntil(what, find, { timeoutMs, everyMs: 10, detail: () => `last lines:\n${this.lines.slice(-15).join("\n")}` });
   }
   signal(sig: NodeJS.Signals): void {
     this.child.kill(sig);
@@ -171,7 +154,7 @@ class Lvsd extends Proc {
   }
   /** Resolves with the log record's own timestamp (ms since epoch). */
   async waitState(state: string, timeoutMs: number, from = 0): Promise<number> {
-    const r = await this.waitLine((l) => l.includes(`"msg":"entering ${state} state"`), timeoutMs, from);
+    const r = await this.waitLine((l) => l.includes(`"msg":"entering ${state} state"`), timeoutMs, from, `lvsd on ${this.host} entering ${state}`);
     return Date.parse((JSON.parse(r.line) as Rec).ts);
   }
   entered(state: string, from = 0): Rec[] {
@@ -256,7 +239,7 @@ ${o.authPass ? `  authentication {\n    auth_type PASS\n    auth_pass ${o.authPa
   }
   readonly vrrpPidFile: string;
   async waitState(state: "MASTER" | "BACKUP", timeoutMs: number, from = 0): Promise<number> {
-    return (await this.waitLine((l) => l.includes(`Entering ${state} STATE`), timeoutMs, from)).at;
+    return (await this.waitLine((l) => l.includes(`Entering ${state} STATE`), timeoutMs, from, `keepalived entering ${state}`)).at;
   }
   override async stop(): Promise<void> {
     let child: number | undefined;
@@ -286,7 +269,6 @@ function note(s: string): void {
 async function withLab(fn: (lab: Lab) => Promise<void>): Promise<void> {
   const lab = new Lab();
   try {
-    lab.up();
     await fn(lab);
   } finally {
     await lab.down();
@@ -548,23 +530,21 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
       try {
         await a.waitState("MASTER", 8000);
         await sleep(300);
-        assert.match(sh(["ip", "-n", lab.ns("a"), "-4", "-o", "addr", "show", "dev", "eth0"]), new RegExp(`inet ${VIP.replace(/\./g, "\\.")}/24 .*eth0:vip`), "VIP without its label");
-        sh(["ip", "-n", lab.ns("a"), "addr", "del", `${VIP}/24`, "dev", "eth0"]);
-        const end = Date.now() + 2000;
-        while (!lab.hasVip("a") && Date.now() < end) await sleep(20);
-        assert.ok(lab.hasVip("a"), "VIP not restored");
+        assert.match(lab.net.ip("a", "-4", "-o", "addr", "show", "dev", "eth0"), new RegExp(`inet ${VIP.replace(/\./g, "\\.")}/24 .*eth0:vip`), "VIP without its label");
+        lab.net.ip("a", "addr", "del", `${VIP}/24`, "dev", "eth0");
+        await waitUntil("lvsd to restore the VIP someone removed", () => lab.hasVip("a"), { timeoutMs: 2000, everyMs: 20 });
         assert.equal(a.status().instances[0]!.vipsRestored, 1);
 
         const before = a.status().instances[0]!.transitions;
         writeFileSync(join(lab.dir, "lvsd-a.json"), JSON.stringify(lvsdConfig({ priority: 200, label: "eth0:vip", vips: [VIP, "10.88.0.101"] })));
         let vipLeft = false;
         a.signal("SIGHUP");
-        const end2 = Date.now() + 3000;
-        while (!lab.hasVip("a", "10.88.0.101") && Date.now() < end2) {
+        // every poll also checks that the unchanged VIP stays put
+        const added = () => {
           if (!lab.hasVip("a")) vipLeft = true;
-          await sleep(20);
-        }
-        assert.ok(lab.hasVip("a", "10.88.0.101"), "new VIP not added on reload");
+          return lab.hasVip("a", "10.88.0.101");
+        };
+        await waitUntil("SIGHUP to add the new VIP 10.88.0.101", added, { timeoutMs: 3000, everyMs: 20 });
         assert.ok(!vipLeft && lab.hasVip("a"), "the unchanged VIP was touched");
         assert.equal(a.status().instances[0]!.transitions, before, "reload changed the state");
       } finally {
@@ -760,7 +740,7 @@ describe("lvsd VRRP in network namespaces", { skip: SKIP }, () => {
         const { encodeAdvert, passAuthData } = await import("../../src/daemon/vrrp/packet.js");
         const { encodeIpv4Header } = await import("../../src/daemon/net/ipv4.js");
         const { ipMreqn } = await import("../../src/daemon/net/sockopt.js");
-        const netns = `/run/netns/${lab.ns("b")}`;
+        const netns = lab.net.path("b");
         const s = RawSocket.open(AF_INET, SOCK_RAW, 112, { netns });
         try {
           s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from("eth0\0"));
