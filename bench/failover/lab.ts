@@ -1,11 +1,12 @@
 // The benchmark's network: a bridge in a hub namespace, directors a and b and a client c, each
-// joined to the bridge by a veth. Addresses exist only inside these namespaces (10.66.0.0/24).
-// Names carry this process's pid; `down()` deletes everything, and is safe to call twice.
-// (Modelled on test/lab/lvsd-vrrp.test.ts, copied rather than imported from a test file.)
+// joined to the bridge by a veth (the lab's NetnsLab, test/lab/lib/netns.ts, as lvsd-vrrp.test.ts
+// uses it). Addresses exist only inside these namespaces (10.66.0.0/24). Names carry this
+// process's pid; `down()` deletes everything, and is safe to call twice.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { HUB, NetnsLab, waitUntil } from "../../test/lab/lib/index.js";
 
 export const VIP = "10.66.0.100";
 export const NET_PREFIX = 24;
@@ -94,35 +95,29 @@ export class Proc {
 }
 
 export class Lab {
-  readonly tag = `lvfb${process.pid % 100000}`;
   readonly dir = mkdtempSync(join(tmpdir(), "lvsd-bench-"));
   readonly procs = new Set<ChildProcess>();
-  private isUp = false;
+  private net: NetnsLab | undefined;
   private switchboard: ChildProcess | undefined;
 
-  ns(n: Host | "hub"): string {
-    return `${this.tag}-${n}`;
+  /** The namespaces, once up() built them. */
+  private live(): NetnsLab {
+    if (!this.net) throw new Error("lab: not up");
+    return this.net;
+  }
+
+  ns(n: Host | typeof HUB): string {
+    return this.live().ns(n);
   }
 
   up(): void {
-    this.isUp = true;
-    sh(["ip", "netns", "add", this.ns("hub")]);
-    sh(["ip", "-n", this.ns("hub"), "link", "add", "br0", "type", "bridge"]);
-    sh(["ip", "-n", this.ns("hub"), "link", "set", "br0", "up"]);
-    for (const n of ["a", "b", "c"] as const) {
-      sh(["ip", "netns", "add", this.ns(n)]);
-      sh(["ip", "link", "add", `${this.tag}${n}`, "netns", this.ns(n), "type", "veth", "peer", "name", `p${n}`, "netns", this.ns("hub")]);
-      sh(["ip", "-n", this.ns(n), "link", "set", `${this.tag}${n}`, "name", "eth0"]);
-      sh(["ip", "-n", this.ns(n), "link", "set", "eth0", "address", MAC[n]]);
-      sh(["ip", "-n", this.ns("hub"), "link", "set", `p${n}`, "master", "br0"]);
-      sh(["ip", "-n", this.ns("hub"), "link", "set", `p${n}`, "up"]);
-      sh(["ip", "-n", this.ns(n), "link", "set", "lo", "up"]);
-      sh(["ip", "-n", this.ns(n), "link", "set", "eth0", "up"]);
-      sh(["ip", "-n", this.ns(n), "addr", "add", `${ADDR[n]}/${NET_PREFIX}`, "dev", "eth0"]);
-    }
+    this.net = NetnsLab.create({
+      prefix: "lvfb",
+      hosts: (["a", "b", "c"] as const).map((n) => ({ name: n, addr: `${ADDR[n]}/${NET_PREFIX}`, mac: MAC[n] })),
+    });
     // -force: a failed command does not end the batch
     const rt = has("chrt") ? ["chrt", "-f", "10"] : [];
-    this.switchboard = spawn(rt[0] ?? "ip", [...rt.slice(1), ...(rt.length ? ["ip"] : []), "-n", this.ns("hub"), "-force", "-batch", "-"], { stdio: ["pipe", "ignore", "inherit"] });
+    this.switchboard = spawn(rt[0] ?? "ip", [...rt.slice(1), ...(rt.length ? ["ip"] : []), "-n", this.ns(HUB), "-force", "-batch", "-"], { stdio: ["pipe", "ignore", "inherit"] });
     this.procs.add(this.switchboard);
   }
 
@@ -132,23 +127,21 @@ export class Lab {
    * machine took 50 ms and more and moved the cut away from the advert it was aligned with. */
   cable(n: "a" | "b", up: boolean): void {
     if (!this.switchboard?.stdin?.writable) throw new Error("lab: the switchboard is not running");
-    this.switchboard.stdin.write(`link set p${n} ${up ? "up" : "down"}\n`);
+    this.switchboard.stdin.write(`link set ${this.live().port(n)} ${up ? "up" : "down"}\n`);
   }
 
   /** Applied switch commands, confirmed: the link state as the hub sees it. */
   async cableIs(n: "a" | "b", up: boolean, timeoutMs = 5000): Promise<boolean> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      const out = sh(["ip", "-n", this.ns("hub"), "-o", "link", "show", "dev", `p${n}`], { check: false });
-      // the admin flag UP in "<BROADCAST,MULTICAST,UP,LOWER_UP>" (LOWER_UP is the carrier)
-      if (/<[^>]*\bUP\b/.test(out) === up) return true;
-      await sleep(10);
-    }
-    return false;
+    // the admin flag UP in "<BROADCAST,MULTICAST,UP,LOWER_UP>" (LOWER_UP is the carrier)
+    const applied = () => /<[^>]*\bUP\b/.test(this.live().ip(HUB, "-o", "link", "show", "dev", this.live().port(n))) === up;
+    return waitUntil(`${n}'s hub port ${up ? "up" : "down"}`, applied, { timeoutMs, everyMs: 10 }).then(
+      () => true,
+      () => false,
+    );
   }
 
   hasVip(n: "a" | "b"): boolean {
-    return sh(["ip", "-n", this.ns(n), "-4", "-o", "addr", "show", "dev", "eth0"]).includes(` ${VIP}/`);
+    return this.live().hasAddr(n, VIP);
   }
 
   /** Leaves no VIP behind (a killed daemon does not remove it) before the next daemon starts. */
@@ -167,11 +160,12 @@ export class Lab {
   }
 
   async down(): Promise<void> {
-    if (!this.isUp) return;
-    this.isUp = false;
+    const net = this.net;
+    if (!net) return;
+    this.net = undefined;
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
     await sleep(200);
-    for (const n of ["a", "b", "c", "hub"] as const) sh(["ip", "netns", "del", this.ns(n)], { check: false });
+    net.destroy();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
