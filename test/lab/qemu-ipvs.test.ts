@@ -4,7 +4,8 @@
 // generic netlink codecs (src/daemon/netlink/ipvs.ts) over lvsd's own socket (the native addon),
 // bundled for Debian's Node 18 and run in the guest, resolve the family, add services and
 // destinations that ipvsadm then shows exactly, get the kernel's errno for a duplicate, change and
-// delete, and decode the kernel's dump back into what was sent.
+// delete, and decode the kernel's dump back into what was sent; (3) the lab's power cut and cold
+// boot (kill/start), the base of failover drills.
 //
 // Needs root, qemu and the lab's tools (qemuPrerequisites()); part 2 also needs the native addon
 // (npm run build:native). Cold (no image yet) the image takes about a minute on top of the
@@ -191,6 +192,19 @@ describe("qemu guest: a real IPVS kernel", { skip: SKIP ?? false }, () => {
     });
     assert.deepEqual(r2.results.map((x) => (x.ok ? "ok" : x.code)), ["ok", "ok", "ok", "ok", "ESRCH"], JSON.stringify(r2.results));
     assert.deepEqual(saved(await lab.execOk(GUEST, "ipvsadm -Sn")), [`-A -t ${VIP}:80 -s wrr`, `-a -t ${VIP}:80 -r ${RS2}:8080 -m -w 3`].sort());
-    await lab.execOk(GUEST, "ipvsadm -C");
+  });
+
+  test("a power cut and a cold boot: the disk keeps what was synced, the kernel's IPVS table is gone", { timeout: 6 * 60_000 }, async () => {
+    await lab.execOk(GUEST, `modprobe ip_vs && ipvsadm -A -t ${VIP}:443 -s rr && echo kept > /root/marker && sync`);
+    await lab.kill(GUEST);
+    assert.equal(lab.isRunning(GUEST), false);
+    const dead = await lab.exec(GUEST, "true", { timeoutMs: 5000 });
+    assert.notEqual(dead.code, 0, "SSH to a powered-off guest must not succeed");
+    const t = Date.now();
+    await lab.start(GUEST);
+    note(`cold boot after a power cut ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    assert.equal((await lab.execOk(GUEST, "cat /root/marker")).trim(), "kept");
+    assert.doesNotMatch(await lab.execOk(GUEST, "cat /proc/modules"), /^ip_vs /m);
+    assert.deepEqual(saved(await lab.execOk(GUEST, "modprobe ip_vs && ipvsadm -Sn")), []);
   });
 });

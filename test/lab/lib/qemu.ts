@@ -564,11 +564,7 @@ export function teardownQemuSlotSync(slot: number): string[] {
       /* gone */
     }
   }
-  for (const g of st?.guests ?? []) {
-    const ctl = controlPath(slot, g.name);
-    if (existsSync(ctl)) execSyncQuiet(["ssh", "-F", "/dev/null", "-o", `ControlPath=${ctl}`, "-O", "exit", "lvslab-qemu"]);
-    rmSync(ctl, { force: true });
-  }
+  for (const g of st?.guests ?? []) closeMaster(slot, g.name);
   const deadline = Date.now() + 5000;
   while (pids.some((p) => alive(p)) && Date.now() < deadline) sleepSync(20);
   for (const p of pids) if (alive(p)) problems.push(`qemu pid ${p} did not exit`);
@@ -580,17 +576,49 @@ export function teardownQemuSlotSync(slot: number): string[] {
   return problems;
 }
 
-/** Tears down qemu labs whose process is gone (a crashed or killed test run). */
+/** Slots with a running qemu of a lab (`-name lvsqS-NAME`), whoever started it. */
+function slotsWithQemu(): Set<number> {
+  const out = new Set<number>();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0");
+      if (!argv.some((a) => a.includes("qemu-system"))) continue;
+      for (const a of argv) {
+        const m = /^lvsq(\d+)-/.exec(a);
+        if (m && alive(Number(d))) out.add(Number(m[1]));
+      }
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/**
+ * Tears down qemu labs whose process is gone (a crashed or killed test run). A namespace that no
+ * slot file here claims but whose qemu still runs belongs to another lab directory (LVSLAB_DIR)
+ * and is left alone.
+ */
 export function cleanupStaleQemu(log: (line: string) => void = () => undefined): string[] {
   const out: string[] = [];
+  const running = slotsWithQemu();
   for (const slot of qemuSlotsInUse()) {
     if (slotOwnerAlive(slot)) continue;
+    if (!existsSync(slotFile(slot)) && running.has(slot)) continue;
     const problems = teardownQemuSlotSync(slot);
     const line = `qemu slot ${slot}: stale lab removed${problems.length ? `; problems: ${problems.join("; ")}` : ""}`;
     log(`qemu lab: ${line}`);
     out.push(line);
   }
   return out;
+}
+
+/** Ends the shared SSH connection to a guest, if there is one. */
+function closeMaster(slot: number, name: string): void {
+  const ctl = controlPath(slot, name);
+  if (existsSync(ctl)) execSyncQuiet(["ssh", "-F", "/dev/null", "-o", `ControlPath=${ctl}`, "-O", "exit", "lvslab-qemu"]);
+  rmSync(ctl, { force: true });
 }
 
 /** The SSH control socket of a guest: in the slot directory, or in /tmp when that path is too long for a unix socket (108 bytes). */
@@ -720,7 +748,8 @@ export class QemuLab {
       if (!tryClaim(opts.slot)) throw new LvsctlError("LAB_SLOT_BUSY", `qemu lab: slot ${opts.slot} is in use`);
       slot = opts.slot;
     } else {
-      for (let s = 1; s <= QEMU_MAX_SLOT && slot === undefined; s++) if (tryClaim(s)) slot = s;
+      // A namespace without a slot file here is another lab directory's lab: skip its slot.
+      for (let s = 1; s <= QEMU_MAX_SLOT && slot === undefined; s++) if (!existsSync(`/run/netns/${qemuNetNames(s).netns}`) && tryClaim(s)) slot = s;
       if (slot === undefined) throw new LvsctlError("LAB_SLOT_BUSY", "qemu lab: every slot is in use");
     }
     const state: QemuLabState = {
@@ -807,6 +836,40 @@ export class QemuLab {
     }
   }
 
+  /** True while the guest's qemu runs. */
+  isRunning(name: string): boolean {
+    const pid = this.#gs(this.guest(name).name).pid;
+    return pid > 0 && alive(pid) && isSlotQemu(pid, this.slot);
+  }
+
+  /**
+   * A power cut: qemu is killed, the guest's SSH connection closed. Its disk keeps what the guest
+   * had flushed (run `sync` first to keep a file for sure); start() boots it again. From this
+   * machine and the other guests, it is a dead host: connections time out or get EHOSTUNREACH.
+   */
+  async kill(name: string): Promise<void> {
+    const g = this.guest(name);
+    const pid = this.#gs(name).pid;
+    if (pid > 0 && isSlotQemu(pid, this.slot)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      await waitUntil(`qemu of ${name} (pid ${pid}) to exit`, () => !alive(pid), { timeoutMs: 10_000 });
+    }
+    closeMaster(this.slot, g.name);
+  }
+
+  /** Boots a guest that is not running (after kill(), a reboot or a poweroff inside) on the same disk. */
+  async start(name: string, opts: { bootTimeoutMs?: number; log?: (line: string) => void } = {}): Promise<void> {
+    const g = this.guest(name);
+    if (this.isRunning(name)) throw new LvsctlError("LAB_RUNNING", `qemu lab: ${name} is running`, { hint: "kill() it first" });
+    closeMaster(this.slot, g.name);
+    this.#spawn(g);
+    await this.#waitSsh(g, opts.bootTimeoutMs ?? 5 * 60_000, Date.now(), opts.log ?? (() => undefined));
+  }
+
   /** Kills the guests, deletes the namespace (taps, bridge, veth) and the overlays. Safe twice. */
   async down(): Promise<void> {
     this.downSync();
@@ -870,61 +933,78 @@ export class QemuLab {
   }
 
   async #boot(bootTimeoutMs: number, log: (line: string) => void): Promise<void> {
-    const n = qemuNetNames(this.slot);
     const known: string[] = [];
-    const seeds = new Map<string, string>();
     for (const g of this.guests) {
       const s = await this.#seed(g);
       known.push(...s.knownHosts);
-      seeds.set(g.name, s.tar);
       await execOk(["qemu-img", "create", "-q", "-f", "qcow2", "-b", this.image.image, "-F", "raw", join(this.dir, `${g.name}.qcow2`)]);
     }
     writeFileSync(this.knownHostsFile, known.join("\n") + "\n");
     const t0 = Date.now();
-    for (const g of this.guests) {
-      const argv = [
-        "ip", "netns", "exec", n.netns,
-        "qemu-system-x86_64", "-name", `lvsq${this.slot}-${g.name}`,
-        "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", String(this.#memoryMiB),
-        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-        "-serial", `file:${g.consoleLog}`,
-        "-kernel", this.image.kernel, "-initrd", this.image.initrd,
-        "-append", `console=ttyS0 root=/dev/vda net.ifnames=0 panic=-1 mitigations=off lvslab.addr=${g.address}/${qemuSubnet(this.slot).prefixLen}`,
-        "-drive", `file=${join(this.dir, `${g.name}.qcow2`)},if=virtio,format=qcow2,cache=unsafe`,
-        "-drive", `file=${seeds.get(g.name)},if=virtio,format=raw,readonly=on`,
-        "-netdev", `tap,id=net0,ifname=${n.tap(g.index)},script=no,downscript=no`,
-        "-device", `virtio-net-pci,netdev=net0,mac=${g.mac},romfile=`,
-        "-device", "virtio-rng-pci",
-      ];
-      const err = openSync(qemuLog(this.slot, g.name), "w");
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", err, err] });
-      closeSync(err);
-      // `ip netns exec` execs qemu: the child's pid is qemu's. The lab kills it in teardown.
-      child.unref();
-      child.on("error", () => undefined);
-      const gs = this.#state.guests.find((x) => x.name === g.name)!;
-      gs.pid = child.pid ?? 0;
-      this.#save();
-    }
-    await Promise.all(
-      this.guests.map(async (g) => {
-        const pid = this.#state.guests.find((x) => x.name === g.name)!.pid;
-        const detail = (): string => `qemu: ${readFileSync(qemuLog(this.slot, g.name), "utf8").trim().slice(-500)}\nconsole (${g.consoleLog}):\n${this.consoleTail(g.name, 25)}`;
-        await waitUntil(`${g.name}'s sshd (${g.address}:22)`, async () => {
-          if (!alive(pid)) throw new LvsctlError("LAB_QEMU_EXITED", `qemu for ${g.name} exited`);
-          return sshBanner(g.address, 22, 2000);
-        }, { timeoutMs: bootTimeoutMs, everyMs: 500, detail });
-        log(`qemu lab: ${g.name} sshd answers after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-        // The first command opens the shared connection the later ones reuse.
-        await waitUntil(`an SSH command on ${g.name}`, async () => (await this.exec(g.name, "true", { timeoutMs: 60_000 })).code === 0, {
-          timeoutMs: 120_000,
-          everyMs: 1000,
-          detail,
-        });
-      }),
-    );
+    for (const g of this.guests) this.#spawn(g);
+    await Promise.all(this.guests.map((g) => this.#waitSsh(g, bootTimeoutMs, t0, log)));
     this.timings.bootMs = Date.now() - t0;
     log(`qemu lab: slot ${this.slot}: ${this.guests.length} guests up in ${(this.timings.bootMs / 1000).toFixed(1)} s`);
+  }
+
+  /** Starts the guest's qemu inside the lab's namespace (its disk and seed must exist). */
+  #spawn(g: QemuGuest): void {
+    const n = qemuNetNames(this.slot);
+    const argv = [
+      "ip", "netns", "exec", n.netns,
+      "qemu-system-x86_64", "-name", `lvsq${this.slot}-${g.name}`,
+      "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", String(this.#memoryMiB),
+      // -no-reboot: a reboot or a panic in the guest ends qemu; start() boots it again.
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-serial", `file:${g.consoleLog}`,
+      "-kernel", this.image.kernel, "-initrd", this.image.initrd,
+      "-append", `console=ttyS0 root=/dev/vda net.ifnames=0 panic=-1 mitigations=off lvslab.addr=${g.address}/${qemuSubnet(this.slot).prefixLen}`,
+      // cache=writeback (qemu's default) honours the guest's flushes, so a kill() is a power cut
+      // the guest's journal survives, not a corrupted qcow2.
+      "-drive", `file=${join(this.dir, `${g.name}.qcow2`)},if=virtio,format=qcow2,cache=writeback`,
+      "-drive", `file=${join(this.dir, `${g.name}.seed.tar`)},if=virtio,format=raw,readonly=on`,
+      "-netdev", `tap,id=net0,ifname=${n.tap(g.index)},script=no,downscript=no`,
+      "-device", `virtio-net-pci,netdev=net0,mac=${g.mac},romfile=`,
+      "-device", "virtio-rng-pci",
+    ];
+    const err = openSync(qemuLog(this.slot, g.name), "w");
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", err, err] });
+    closeSync(err);
+    // `ip netns exec` execs qemu: the child's pid is qemu's. The lab kills it in teardown.
+    child.unref();
+    child.on("error", () => undefined);
+    this.#gs(g.name).pid = child.pid ?? 0;
+    this.#save();
+  }
+
+  /** Resolves when the guest's sshd answers and a first SSH command ran (opening the shared connection). */
+  async #waitSsh(g: QemuGuest, timeoutMs: number, t0: number, log: (line: string) => void): Promise<void> {
+    const pid = this.#gs(g.name).pid;
+    const detail = (): string => {
+      let q = "";
+      try {
+        q = readFileSync(qemuLog(this.slot, g.name), "utf8").trim().slice(-500);
+      } catch {
+        /* none */
+      }
+      return `qemu: ${q}\nconsole (${g.consoleLog}):\n${this.consoleTail(g.name, 25)}`;
+    };
+    await waitUntil(`${g.name}'s sshd (${g.address}:22)`, async () => {
+      if (!alive(pid)) throw new LvsctlError("LAB_QEMU_EXITED", `qemu for ${g.name} exited`);
+      return sshBanner(g.address, 22, 2000);
+    }, { timeoutMs, everyMs: 500, detail });
+    log(`qemu lab: ${g.name} sshd answers after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await waitUntil(`an SSH command on ${g.name}`, async () => (await this.exec(g.name, "true", { timeoutMs: 60_000 })).code === 0, {
+      timeoutMs: 120_000,
+      everyMs: 1000,
+      detail,
+    });
+  }
+
+  #gs(name: string): GuestState {
+    const gs = this.#state.guests.find((x) => x.name === name);
+    if (!gs) throw new LvsctlError("LAB_NO_HOST", `qemu lab: no guest ${JSON.stringify(name)} in slot ${this.slot}`);
+    return gs;
   }
 }
 
