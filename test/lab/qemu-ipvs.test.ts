@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
+import { moduleLoadOrder, newcArchive, parseKernelDepends, projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
 import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL, IP_VS_SVC_F_HASHED, IP_VS_SVC_F_PERSISTENT, IPPROTO_TCP, IPPROTO_UDP, type ServiceKey } from "../../src/daemon/netlink/index.js";
 import type { Plan, Report } from "./qemu-ipvs-guest.js";
 
@@ -206,5 +206,51 @@ describe("qemu guest: a real IPVS kernel", { skip: SKIP ?? false }, () => {
     assert.equal((await lab.execOk(GUEST, "cat /root/marker")).trim(), "kept");
     assert.doesNotMatch(await lab.execOk(GUEST, "cat /proc/modules"), /^ip_vs /m);
     assert.deepEqual(saved(await lab.execOk(GUEST, "modprobe ip_vs && ipvsadm -Sn")), []);
+  });
+});
+
+// The image's pure parts run everywhere (no root, no qemu).
+describe("qemu lab image helpers", () => {
+  test("moduleLoadOrder: dependencies first, each once; builtins skipped; - and _ alike", () => {
+    const dep = [
+      "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko",
+      "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko",
+      "kernel/drivers/virtio/virtio_ring.ko:",
+      "kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko",
+      "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko",
+      "kernel/net/core/failover.ko:",
+      "",
+    ].join("\n");
+    assert.deepEqual(moduleLoadOrder(dep, ["virtio-blk", "virtio_net", "ext4"], ["kernel/fs/ext4/ext4.ko"]), [
+      "kernel/drivers/virtio/virtio_ring.ko",
+      "kernel/drivers/virtio/virtio.ko",
+      "kernel/drivers/block/virtio_blk.ko",
+      "kernel/net/core/failover.ko",
+      "kernel/drivers/net/net_failover.ko",
+      "kernel/drivers/net/virtio_net.ko",
+    ]);
+    assert.throws(() => moduleLoadOrder(dep, ["ip_vs"]), /ip_vs is neither in modules\.dep nor in modules\.builtin/);
+  });
+
+  test("newcArchive: 110-byte ASCII headers, names and data padded to 4 bytes, then TRAILER!!!", () => {
+    const a = newcArchive([{ name: "init", data: Buffer.from("hi\n"), mode: 0o755 }]);
+    const h = a.subarray(0, 110).toString("ascii");
+    const field = (i: number): number => parseInt(h.slice(6 + 8 * i, 14 + 8 * i), 16);
+    assert.equal(h.slice(0, 6), "070701");
+    assert.equal(field(1), 0o100755); // mode: regular file, rwxr-xr-x
+    assert.equal(field(6), 3); // filesize
+    assert.equal(field(11), 5); // namesize, with the NUL
+    assert.equal(a.subarray(110, 115).toString("latin1"), "init\0");
+    assert.equal(a.subarray(116, 119).toString(), "hi\n"); // 110 + 5 padded to 116
+    assert.equal(a.subarray(120, 126).toString(), "070701"); // 116 + 3 padded to 120
+    assert.equal(a.subarray(230, 241).toString("latin1"), "TRAILER!!!\0");
+    assert.equal(a.length, 244);
+    assert.deepEqual(newcArchive([{ name: "init", data: Buffer.from("hi\n"), mode: 0o755 }]), a, "the same inputs give the same bytes");
+  });
+
+  test("parseKernelDepends: the versioned cloud kernel behind the metapackage", () => {
+    const out = "linux-image-cloud-amd64\n  Depends: linux-image-6.1.0-56-cloud-amd64\n";
+    assert.equal(parseKernelDepends(out), "linux-image-6.1.0-56-cloud-amd64");
+    assert.equal(parseKernelDepends("linux-image-cloud-amd64\n"), undefined);
   });
 });
