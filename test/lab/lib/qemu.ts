@@ -20,7 +20,7 @@
 //
 // Per guest: a qcow2 overlay on the image, and a seed (a tar on a second virtio disk, unpacked by
 // the initramfs over the root) with hostname, machine-id, /etc/hosts and fresh SSH host keys; the
-// address comes on the kernel command line (lvslab.addr=). Console: .lab/qS/NAME.console.log.
+// address comes on the kernel command line (lvslab.addr=). Console: .lab/qemu/logs/qS-NAME.console.log.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -487,7 +487,7 @@ interface QemuLabState {
 const slotFile = (slot: number): string => join(paths.run(), `qemu-slot-${slot}.json`);
 const slotDir = (slot: number): string => join(labDir(), `q${slot}`);
 const statePath = (slot: number): string => join(slotDir(slot), "state.json");
-/** Console logs outlive the lab (teardown deletes .lab/qS/), overwritten when the slot boots again. */
+/** Console logs outlive the lab (teardown deletes .lab/qS/); emptied when up() boots the slot again. */
 const logDir = (): string => join(qemuDir(), "logs");
 const qemuLog = (slot: number, name: string): string => join(logDir(), `q${slot}-${name}.qemu.log`);
 
@@ -940,6 +940,10 @@ export class QemuLab {
       await execOk(["qemu-img", "create", "-q", "-f", "qcow2", "-b", this.image.image, "-F", "raw", join(this.dir, `${g.name}.qcow2`)]);
     }
     writeFileSync(this.knownHostsFile, known.join("\n") + "\n");
+    for (const g of this.guests) {
+      writeFileSync(g.consoleLog, "");
+      writeFileSync(qemuLog(this.slot, g.name), "");
+    }
     const t0 = Date.now();
     for (const g of this.guests) this.#spawn(g);
     await Promise.all(this.guests.map((g) => this.#waitSsh(g, bootTimeoutMs, t0, log)));
@@ -956,7 +960,8 @@ export class QemuLab {
       "-accel", "tcg", "-cpu", "max", "-smp", "1", "-m", String(this.#memoryMiB),
       // -no-reboot: a reboot or a panic in the guest ends qemu; start() boots it again.
       "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-      "-serial", `file:${g.consoleLog}`,
+      // appended to: after kill() and start(), the crashed boot's messages stay above the new ones
+      "-chardev", `file,id=console,path=${g.consoleLog},append=on`, "-serial", "chardev:console",
       "-kernel", this.image.kernel, "-initrd", this.image.initrd,
       "-append", `console=ttyS0 root=/dev/vda net.ifnames=0 panic=-1 mitigations=off lvslab.addr=${g.address}/${qemuSubnet(this.slot).prefixLen}`,
       // cache=writeback (qemu's default) honours the guest's flushes, so a kill() is a power cut
@@ -967,7 +972,7 @@ export class QemuLab {
       "-device", `virtio-net-pci,netdev=net0,mac=${g.mac},romfile=`,
       "-device", "virtio-rng-pci",
     ];
-    const err = openSync(qemuLog(this.slot, g.name), "w");
+    const err = openSync(qemuLog(this.slot, g.name), "a");
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", err, err] });
     closeSync(err);
     // `ip netns exec` execs qemu: the child's pid is qemu's. The lab kills it in teardown.
