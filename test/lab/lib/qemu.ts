@@ -31,7 +31,6 @@ import { LvsctlError } from "../../../src/errors/index.js";
 import { shellQuote } from "../../../src/ssh/types.js";
 import { ensureBase, SUITE } from "./base.js";
 import { labDir, paths } from "./paths.js";
-import { labPrerequisites } from "./prereq.js";
 import { alive, procStat, sleep, sleepSync, type RunResult } from "./proc.js";
 import { waitUntil } from "./wait.js";
 
@@ -225,6 +224,10 @@ function onPath(binary: string): boolean {
 
 const QEMU_TOOLS: readonly [binary: string, debianPackage: string][] = [
   ["qemu-system-x86_64", "qemu-system-x86"],
+  ["debootstrap", "debootstrap"],
+  ["ssh", "openssh-client"],
+  ["ssh-keygen", "openssh-client"],
+  ["ip", "iproute2"],
   ["qemu-img", "qemu-utils"],
   ["mkfs.ext4", "e2fsprogs"],
   ["apt-get", "apt"],
@@ -234,8 +237,8 @@ const QEMU_TOOLS: readonly [binary: string, debianPackage: string][] = [
 
 /** undefined when the qemu lab can run here; otherwise why not, naming the Debian package. */
 export function qemuPrerequisites(): string | undefined {
-  const lab = labPrerequisites();
-  if (lab) return lab;
+  if (process.platform !== "linux") return "needs Linux (network namespaces, tap devices)";
+  if (process.getuid?.() !== 0) return "needs root: the qemu lab creates a network namespace, tap devices and a chroot for its image";
   if (process.arch !== "x64") return `needs an x86-64 machine (Debian's ${KERNEL_PACKAGE} guest kernel)`;
   const missing = QEMU_TOOLS.filter(([b]) => !onPath(b));
   if (missing.length > 0) return `needs ${missing.map(([b, p]) => `${b} (Debian package ${p})`).join(", ")}; see scripts/install-deps.sh`;
