@@ -2,12 +2,12 @@
 // host booted from an overlay of it is a plausible real server (sshd, sudo, python3 for Ansible,
 // keepalived/ipvsadm/nodejs for the director tests). Host-specific bits (hostname, machine-id, SSH
 // host keys, address) are NOT in the base; host.ts writes them into each overlay.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, lstatSync, openSync, closeSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, lstatSync } from "node:fs";
 import { join } from "node:path";
 import { LvsctlError } from "../../../src/errors/index.js";
 import { findMirror } from "./mirror.js";
 import { paths } from "./paths.js";
-import { alive, run, runOk, sleep } from "./proc.js";
+import { run, runOk, withLock } from "./proc.js";
 
 export const SUITE = "bookworm";
 
@@ -83,35 +83,6 @@ function readStamp(): BaseStamp | undefined {
 
 function stampMatches(s: BaseStamp | undefined): s is BaseStamp {
   return !!s && s.suite === SUITE && s.packages.join(",") === BASE_PACKAGES.join(",") && existsSync(join(paths.base(), "usr/sbin/sshd"));
-}
-
-/** A lock held by a live pid (mkdir-free: O_EXCL file with the owner's pid; a dead owner's lock is taken over). */
-async function withLock<T>(file: string, timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(file, "wx");
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const owner = Number(readFileSync(file, "utf8").trim() || "0");
-      if (!owner || !alive(owner)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new LvsctlError("LAB_LOCKED", `lab: ${what} is held by pid ${owner} for too long`, { hint: `remove ${file} if that process is not a lab` });
-      }
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
 }
 
 /** Makes sure the lab key and a complete, configured base tree exist; builds what is missing. */

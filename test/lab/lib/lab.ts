@@ -10,7 +10,7 @@ import {
 } from "./host.js";
 import { MAX_HOSTS, MAX_SLOT, addHosts, createHub, destroyNetSync, freeAddress, hostAddress, listNamespaces, netNames, setHostLink, subnet } from "./net.js";
 import { paths } from "./paths.js";
-import { alive, commandFailed, pool, procStat, run, sleep, type RunResult } from "./proc.js";
+import { alive, commandFailed, exitTeardown, pool, procStat, run, sleep, type RunResult } from "./proc.js";
 
 export const SSH_PORT = 22;
 
@@ -160,33 +160,7 @@ export function teardownSlotSync(slot: number): string[] {
 
 // ---------------------------------------------------------------- teardown on exit
 
-const liveLabs = new Set<Lab>();
-const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-function onExit(): void {
-  for (const lab of liveLabs) {
-    try {
-      lab.downSync();
-    } catch (e) {
-      process.stderr.write(`${e instanceof LvsctlError ? e.format() : String(e)}\n`);
-    }
-  }
-}
-function onSignal(sig: NodeJS.Signals): void {
-  onExit();
-  process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]!);
-}
-function track(lab: Lab): void {
-  if (liveLabs.size === 0) {
-    process.on("exit", onExit);
-    for (const s of signals) process.on(s, onSignal);
-  }
-  liveLabs.add(lab);
-}
-function untrack(lab: Lab): void {
-  if (!liveLabs.delete(lab) || liveLabs.size > 0) return;
-  process.off("exit", onExit);
-  for (const s of signals) process.off(s, onSignal);
-}
+const { track, untrack } = exitTeardown<Lab>();
 
 // ---------------------------------------------------------------- the lab
 

@@ -1,7 +1,7 @@
 // Running host-side commands for the lab: async for the work, sync for teardown (which must
 // also run from a process 'exit' handler, where nothing async happens any more).
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { LvsctlError } from "../../../src/errors/index.js";
 
 export interface RunResult {
@@ -11,8 +11,9 @@ export interface RunResult {
 }
 
 export interface RunOptions {
-  input?: string;
+  input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
   timeoutMs?: number;
 }
 
@@ -21,7 +22,7 @@ export function run(argv: readonly string[], opts: RunOptions = {}): Promise<Run
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error("run: empty argv");
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env });
+    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env: opts.env ?? process.env, ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -149,4 +150,68 @@ export function innermostPid(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Runs `fn` holding a lock file (O_EXCL, the owner's pid inside); a dead owner's lock is taken over.
+ * `what` names the work in the error when a live owner holds it past `timeoutMs`. */
+export async function withLock<T>(file: string, timeoutMs: number, what: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, "wx");
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const owner = Number(readFileSync(file, "utf8").trim() || "0");
+      if (!owner || !alive(owner)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new LvsctlError("LAB_LOCKED", `lab: ${what} is held by pid ${owner} for too long`, { hint: `remove ${file} if that process is not a lab` });
+      }
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** Labs torn down when the process exits or gets SIGINT/SIGTERM/SIGHUP (then it exits 128+N):
+ * `track` on up, `untrack` on an orderly down. Teardown is synchronous ('exit' handlers cannot await). */
+export function exitTeardown<T extends { downSync(): unknown }>(): { track(lab: T): void; untrack(lab: T): void } {
+  const live = new Set<T>();
+  const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  const onExit = (): void => {
+    for (const lab of live) {
+      try {
+        lab.downSync();
+      } catch (e) {
+        process.stderr.write(`${e instanceof LvsctlError ? e.format() : String(e)}\n`);
+      }
+    }
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    onExit();
+    process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]!);
+  };
+  return {
+    track(lab) {
+      if (live.size === 0) {
+        process.on("exit", onExit);
+        for (const s of SIGNALS) process.on(s, onSignal);
+      }
+      live.add(lab);
+    },
+    untrack(lab) {
+      if (!live.delete(lab) || live.size > 0) return;
+      process.off("exit", onExit);
+      for (const s of SIGNALS) process.off(s, onSignal);
+    },
+  };
 }

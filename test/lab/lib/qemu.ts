@@ -31,7 +31,7 @@ import { LvsctlError } from "../../../src/errors/index.js";
 import { shellQuote } from "../../../src/ssh/types.js";
 import { ensureBase, SUITE } from "./base.js";
 import { labDir, paths } from "./paths.js";
-import { alive, procStat, sleep, sleepSync, type RunResult } from "./proc.js";
+import { alive, exitTeardown, procStat, run, sleep, sleepSync, withLock, type RunOptions, type RunResult } from "./proc.js";
 import { waitUntil } from "./wait.js";
 
 // ---------------------------------------------------------------- inputs of the image
@@ -163,40 +163,9 @@ export function parseKernelDepends(aptCacheDepends: string): string | undefined 
 
 // ---------------------------------------------------------------- processes
 
-interface ExecOptions {
-  input?: string | Buffer;
-  timeoutMs?: number;
-  cwd?: string;
-}
+type ExecOptions = RunOptions;
 
-/** Like proc.ts run(), plus a working directory and binary input. Never throws for a non-zero exit. */
-function exec(argv: readonly string[], opts: ExecOptions = {}): Promise<RunResult> {
-  const [cmd, ...args] = argv;
-  if (cmd === undefined) throw new Error("exec: empty argv");
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], cwd: opts.cwd });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = opts.timeoutMs
-      ? setTimeout(() => {
-          stderr += `\n[qemu-lab] killed after ${opts.timeoutMs} ms`;
-          child.kill("SIGKILL");
-        }, opts.timeoutMs)
-      : undefined;
-    child.on("error", (e) => {
-      if (timer) clearTimeout(timer);
-      reject(e);
-    });
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-    child.stdin.on("error", () => undefined);
-    child.stdin.end(opts.input ?? "");
-  });
-}
+const exec = run;
 
 async function execOk(argv: readonly string[], opts: ExecOptions = {}): Promise<string> {
   const r = await exec(argv, opts);
@@ -280,34 +249,6 @@ function imageKey(): string {
   return h.digest("hex").slice(0, 16);
 }
 
-/** A lock file holding a live pid; a dead owner's lock is taken over. */
-async function withLock<T>(file: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const fd = openSync(file, "wx");
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const owner = Number(readFileSync(file, "utf8").trim() || "0");
-      if (!owner || !alive(owner)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) throw new LvsctlError("LAB_LOCKED", `qemu lab: the image build is held by pid ${owner} for too long`, { hint: `remove ${file} if that process is not a lab` });
-      await sleep(500);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    rmSync(file, { force: true });
-  }
-}
-
-/** Image directories that a running qemu lab's guests use as backing files. */
 function imagesInUse(): Set<string> {
   const out = new Set<string>();
   for (const slot of qemuSlotsInUse()) {
@@ -326,7 +267,7 @@ export async function ensureQemuImage(opts: { log?: (line: string) => void } = {
   const log = opts.log ?? (() => undefined);
   const base = await ensureBase({ log });
   mkdirSync(qemuDir(), { recursive: true });
-  return withLock(join(qemuDir(), "build.lock"), 10 * 60_000, async () => {
+  return withLock(join(qemuDir(), "build.lock"), 10 * 60_000, "the qemu image build", async () => {
     const key = imageKey();
     const dir = join(qemuDir(), `img-${key}`);
     const files = { image: join(dir, "root.img"), kernel: join(dir, "vmlinuz"), initrd: join(dir, "initrd.img") };
@@ -632,33 +573,7 @@ function controlPath(slot: number, name: string): string {
 
 // ---------------------------------------------------------------- teardown on exit
 
-const liveLabs = new Set<QemuLab>();
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-function onExit(): void {
-  for (const lab of liveLabs) {
-    try {
-      lab.downSync();
-    } catch (e) {
-      process.stderr.write(`${e instanceof LvsctlError ? e.format() : String(e)}\n`);
-    }
-  }
-}
-function onSignal(sig: NodeJS.Signals): void {
-  onExit();
-  process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as Record<string, number>)[sig]!);
-}
-function track(lab: QemuLab): void {
-  if (liveLabs.size === 0) {
-    process.on("exit", onExit);
-    for (const s of SIGNALS) process.on(s, onSignal);
-  }
-  liveLabs.add(lab);
-}
-function untrack(lab: QemuLab): void {
-  if (!liveLabs.delete(lab) || liveLabs.size > 0) return;
-  process.off("exit", onExit);
-  for (const s of SIGNALS) process.off(s, onSignal);
-}
+const { track, untrack } = exitTeardown<QemuLab>();
 
 // ---------------------------------------------------------------- the lab
 
