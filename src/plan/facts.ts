@@ -26,7 +26,7 @@ export interface FactRequest {
    * starts a whole Node runtime, about 90 ms of CPU on a small host).
    */
   optional: string[];
-  /** Packages: installed version. */
+  /** Packages: installed version, and on apt hosts the candidate apt would install (`apt-cache policy`). */
   packages: string[];
   /** Addresses to look the route up for (`ip route get`, no traffic is sent). */
   routeTo: string[];
@@ -117,6 +117,13 @@ export interface HostFacts {
   units: Record<string, UnitFact>;
   /** package -> installed version; absent: not installed. */
   packages: Record<string, string>;
+  /**
+   * apt hosts, requested packages: package -> the version `apt-get install` would pick from the
+   * package lists, null when apt knows the name but has no candidate (a virtual package, or lists
+   * that no longer carry it); absent: apt does not know the name at all (empty or stale lists, a
+   * typo). Undefined when not gathered (no packages asked for, no apt-cache on the host).
+   */
+  aptCandidates?: Record<string, string | null>;
   /** guard command -> exit status. */
   guards: Record<string, number>;
 }
@@ -176,6 +183,10 @@ export function factScript(req: FactRequest): string {
       `m packages; if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${quotedList(req.packages)} 2>/dev/null; ` +
         `elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\\tii\\t%{VERSION}-%{RELEASE}\\n' ${quotedList(req.packages)} 2>/dev/null; fi`,
     );
+  if (req.packages.length)
+    // What apt would install, from the lists on disk (reads only, about 20 ms on a lab host). The
+    // section is printed only where apt-cache exists, so its absence means "not gathered".
+    lines.push(`command -v apt-cache >/dev/null 2>&1 && { m aptpolicy; apt-cache policy ${quotedList(req.packages)} 2>/dev/null; }`);
   if (req.guards.length) {
     lines.push("m guards");
     req.guards.forEach((g, i) => lines.push(`( ${g} ) </dev/null >/dev/null 2>&1; echo "${i} $?"`));
@@ -396,6 +407,27 @@ export function parsePackages(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * `apt-cache policy NAME...` (LC_ALL=C): for each name apt knows, a `NAME:` line at column 0, then
+ * `  Installed: ...`, `  Candidate: VERSION` or `  Candidate: (none)`, and the version table. A name
+ * apt does not know prints nothing at all (exit 0). Only the names asked for are kept: apt-cache
+ * reads a name it cannot find as a pattern, which may list other packages.
+ */
+export function parseAptPolicy(text: string, asked: string[]): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  let name: string | undefined;
+  for (const line of nonEmptyLines(text)) {
+    const head = /^(\S+):$/.exec(line);
+    if (head) {
+      name = asked.includes(head[1]!) ? head[1]! : undefined;
+      continue;
+    }
+    const cand = /^\s+Candidate: (\S+)$/.exec(line);
+    if (cand && name !== undefined) out[name] = cand[1] === "(none)" ? null : cand[1]!;
+  }
+  return out;
+}
+
 export function parseGuards(text: string, guards: string[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of nonEmptyLines(text)) {
@@ -433,5 +465,6 @@ export function parseFacts(stdout: string, req: FactRequest): HostFacts {
     guards: parseGuards(get("guards"), req.guards),
   };
   if (node) facts.nodeVersion = node;
+  if (s.has("aptpolicy")) facts.aptCandidates = parseAptPolicy(get("aptpolicy"), req.packages);
   return facts;
 }
