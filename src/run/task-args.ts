@@ -78,7 +78,11 @@ export const ArgSchemas = {
       render: z.string().min(1).optional(),
     })
     .refine((a) => a.render === undefined || (a.before === undefined && a.description === undefined), { error: "with render, the unit's text comes from the renderer: leave out before and description" }),
-  package: z.union([StrList.transform((names) => ({ names })), z.strictObject({ name: StrList }).transform((a) => ({ names: a.name }))]),
+  package: z.union([
+    StrList.transform((names) => ({ names })),
+    /** update_cache (apt): refresh the package lists before installing something missing. */
+    z.strictObject({ name: StrList, update_cache: z.boolean().default(false) }).transform((a) => ({ names: a.name, ...(a.update_cache ? { updateCache: true } : {}) })),
+  ]),
   service: z.strictObject({
     name: z.string().min(1),
     enabled: z.boolean().optional(),
