@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import {
   canonicalIpvsAddress,
@@ -40,6 +41,13 @@ import {
 } from "../../../../src/daemon/netlink/index.js";
 
 const hex = (s: string) => s.replace(/[^0-9a-f]/gi, "");
+/** One whole netlink message the kernel sent (fixtures/README.md). */
+function kernelReply(name: string): NlMessage {
+  const d = decodeMessages(Buffer.from(hex(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), "utf8")), "hex"));
+  assert.ok(d.ok, name);
+  assert.equal(d.value.length, 1, name);
+  return d.value[0]!;
+}
 const FAMILY = 0x22; // whatever CTRL_CMD_GETFAMILY answered; never hard-coded in the daemon
 
 // wire-formats.md "Example, add service TCP 10.0.0.1:80 wrr (attribute bytes, x86 host)".
@@ -317,4 +325,47 @@ test("property: the IPVS decoders never throw on arbitrary attribute bytes", () 
       for (const r of [decodeService(m), decodeDest(m), decodeDest(m, "inet6"), decodeInfo(m), decodeTimeouts(m)]) assert.equal(typeof r.ok, "boolean");
     }),
   );
+});
+
+// Replies of a real kernel (Debian 12, 6.1 cloud kernel, in the qemu lab) to what
+// test/lab/qemu-ipvs.test.ts sent; see fixtures/README.md.
+test("kernel replies: IPv4 and IPv6 services decode to what was sent, HASHED only in kernelFlags", () => {
+  const tcp6 = decodeService(kernelReply("ipvs-newservice-tcp6.hex"));
+  assert.ok(tcp6.ok, tcp6.ok ? "" : `${tcp6.reason} ${tcp6.detail}`);
+  const { stats: s1, ...v1 } = tcp6.value;
+  assert.deepEqual(v1, { key: { protocol: 6, address: "fd00:78::100", port: 80 }, scheduler: "wrr", flags: 0, kernelFlags: IP_VS_SVC_F_HASHED, timeout: 0, netmask: 128 });
+  assert.equal(s1?.conns, 0n);
+
+  const fwm6 = decodeService(kernelReply("ipvs-newservice-fwm6-persistent.hex"));
+  assert.ok(fwm6.ok, fwm6.ok ? "" : `${fwm6.reason} ${fwm6.detail}`);
+  const { stats: _s2, ...v2 } = fwm6.value;
+  // sent: fwmark 7, inet6, rr, PERSISTENT, timeout 120, netmask 64 (NETMASK bytes 40 00 00 00)
+  assert.deepEqual(v2, { key: { fwmark: 7, family: "inet6" }, scheduler: "rr", flags: IP_VS_SVC_F_PERSISTENT, kernelFlags: IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_HASHED, timeout: 120, netmask: 64 });
+
+  const fwm4 = decodeService(kernelReply("ipvs-newservice-fwm4-sh.hex"));
+  assert.ok(fwm4.ok, fwm4.ok ? "" : `${fwm4.reason} ${fwm4.detail}`);
+  const { stats: _s3, ...v3 } = fwm4.value;
+  // sent: fwmark 7, sh, PERSISTENT|SCHED1|SCHED2, 300 s, 255.255.255.0 (NETMASK bytes ff ff ff 00)
+  const flags = IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2;
+  assert.deepEqual(v3, { key: { fwmark: 7 }, scheduler: "sh", flags, kernelFlags: flags | IP_VS_SVC_F_HASHED, timeout: 300, netmask: 0xffffff00 });
+});
+
+test("kernel replies: IPv6 destinations, also of an IPv4 service (tunnel), by their ADDR_FAMILY", () => {
+  const nat6 = decodeDest(kernelReply("ipvs-newdest-tcp6-nat.hex"), "inet6");
+  assert.deepEqual(nat6, { ok: true, value: { address: "fd00:78::b", port: 8080, fwd: 0, weight: 5, uThresh: 100, lThresh: 10, activeConns: 0, inactConns: 0, persistConns: 0 } });
+  // the dump of UDP 10.78.1.200:53: its IPv6 tunnel destination, whatever family the caller assumes
+  for (const assumed of ["inet", "inet6"] as const) {
+    const tun = decodeDest(kernelReply("ipvs-newdest-ipv6-tun-in-udp4.hex"), assumed);
+    assert.deepEqual(tun, { ok: true, value: { address: "fd00:78::b", port: 53, fwd: 2, weight: 1, uThresh: 0, lThresh: 0, activeConns: 0, inactConns: 0, persistConns: 0 } });
+  }
+});
+
+test("kernel replies: GET_INFO (1.2.1, size 4096) and GET_CONFIG (after ipvsadm --set 1000 100 100)", () => {
+  const info = decodeInfo(kernelReply("ipvs-setinfo.hex"));
+  assert.deepEqual(info, { ok: true, value: { version: 0x010201, connTabSize: 4096 } });
+  assert.equal(ipvsVersionText(0x010201), "1.2.1");
+  assert.deepEqual(decodeTimeouts(kernelReply("ipvs-setconfig.hex")), { ok: true, value: { tcp: 1000, tcpFin: 100, udp: 100 } });
+  // each is the other's wrong reply
+  assert.equal(decodeInfo(kernelReply("ipvs-setconfig.hex")).ok, false);
+  assert.equal(decodeTimeouts(kernelReply("ipvs-setinfo.hex")).ok, false);
 });
