@@ -3,30 +3,45 @@
 // (src/daemon/netlink/ipvs.ts) over lvsd's own socket (the native addon) against a real kernel.
 //   node ipvs-genl.cjs '<json Plan>'   ->  one line of JSON (Report) on stdout
 // The plan's requests are sent in order; each answer (ACK or errno) is reported, never thrown.
-// Then, when asked, the table is dumped back with GET_SERVICE / GET_DEST and our decoders.
+// Then, when asked, GET_INFO and GET_CONFIG are read, and the table is dumped back with
+// GET_SERVICE / GET_DEST, all through our decoders; `raw` adds the kernel's reply messages as hex
+// (whole netlink messages, for unit-test fixtures).
 import { AF_NETLINK, NETLINK_GENERIC, RawSocket, SOCK_RAW } from "../../src/daemon/native/index.js";
 import {
   decodeDest,
+  decodeInfo,
   decodeService,
+  decodeTimeouts,
   encodeDelDest,
   encodeDelService,
+  encodeGetConfig,
   encodeGetDests,
+  encodeGetInfo,
   encodeGetServices,
+  encodeMessage,
   encodeNewDest,
   encodeNewService,
+  encodeSetConfig,
   encodeSetDest,
+  encodeSetService,
   IPVS_GENL_NAME,
   NetlinkConnection,
   resolveFamily,
+  serviceKeyFamily,
   type DestSpec,
   type IpvsDest,
+  type IpvsInfo,
   type IpvsService,
+  type IpvsTimeouts,
+  type NlMessage,
   type ServiceKey,
   type ServiceSpec,
 } from "../../src/daemon/netlink/index.js";
 
 export type PlanOp =
   | { op: "newService"; service: ServiceSpec }
+  | { op: "setService"; service: ServiceSpec }
+  | { op: "setConfig"; timeouts: Partial<IpvsTimeouts> }
   | { op: "delService"; key: ServiceKey }
   | { op: "newDest"; key: ServiceKey; dest: DestSpec }
   | { op: "setDest"; key: ServiceKey; dest: DestSpec }
@@ -35,6 +50,19 @@ export type PlanOp =
 export interface Plan {
   ops: PlanOp[];
   dump: boolean;
+  /** GET_INFO after the ops. */
+  info?: boolean;
+  /** GET_CONFIG (the timeouts) after the ops. */
+  config?: boolean;
+  /** The kernel's replies to GET_INFO / GET_CONFIG / the dumps as hex, in `raw`. */
+  raw?: boolean;
+}
+
+export interface RawReplies {
+  info?: string;
+  config?: string;
+  services: string[];
+  dests: string[];
 }
 
 export interface Report {
@@ -42,8 +70,14 @@ export interface Report {
   results: { op: string; ok: boolean; code?: string; message?: string }[];
   /** Each service with its destinations, in the kernel's order; undecodable messages as errors. */
   table?: { service: IpvsService; dests: IpvsDest[] }[];
+  info?: IpvsInfo;
+  timeouts?: Partial<IpvsTimeouts>;
+  raw?: RawReplies;
   decodeErrors: string[];
 }
+
+/** A reply message as the kernel sent it (header fields and payload), as hex. */
+const hexOf = (m: NlMessage): string => encodeMessage({ type: m.type, flags: m.flags, seq: m.seq, pid: m.pid, payload: m.payload }).toString("hex");
 
 async function main(): Promise<Report> {
   const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
@@ -61,6 +95,8 @@ async function main(): Promise<Report> {
       const seq = conn.nextSeq();
       const msg =
         o.op === "newService" ? encodeNewService(id, seq, o.service)
+        : o.op === "setService" ? encodeSetService(id, seq, o.service)
+        : o.op === "setConfig" ? encodeSetConfig(id, seq, o.timeouts)
         : o.op === "delService" ? encodeDelService(id, seq, o.key)
         : o.op === "newDest" ? encodeNewDest(id, seq, o.key, o.dest)
         : o.op === "setDest" ? encodeSetDest(id, seq, o.key, o.dest)
@@ -68,11 +104,36 @@ async function main(): Promise<Report> {
       const r = await conn.request(msg);
       report.results.push(r.ok ? { op: o.op, ok: true } : { op: o.op, ok: false, code: r.code, ...(r.message ? { message: r.message } : {}) });
     }
+    const raw: RawReplies = { services: [], dests: [] };
+    if (plan.raw) report.raw = raw;
+    if (plan.info) {
+      const r = await conn.request(encodeGetInfo(id, conn.nextSeq()));
+      const m = r.ok ? r.messages[0] : undefined;
+      if (!m) report.decodeErrors.push(`GET_INFO: ${r.ok ? "no reply message" : r.code}`);
+      else {
+        raw.info = hexOf(m);
+        const d = decodeInfo(m);
+        if (d.ok) report.info = d.value;
+        else report.decodeErrors.push(`info: ${d.reason} ${d.detail ?? ""}`);
+      }
+    }
+    if (plan.config) {
+      const r = await conn.request(encodeGetConfig(id, conn.nextSeq()));
+      const m = r.ok ? r.messages[0] : undefined;
+      if (!m) report.decodeErrors.push(`GET_CONFIG: ${r.ok ? "no reply message" : r.code}`);
+      else {
+        raw.config = hexOf(m);
+        const d = decodeTimeouts(m);
+        if (d.ok) report.timeouts = d.value;
+        else report.decodeErrors.push(`config: ${d.reason} ${d.detail ?? ""}`);
+      }
+    }
     if (plan.dump) {
       report.table = [];
       const svcs = await conn.request(encodeGetServices(id, conn.nextSeq()));
       if (!svcs.ok) report.decodeErrors.push(`GET_SERVICE: ${svcs.code}`);
       for (const m of svcs.ok ? svcs.messages : []) {
+        raw.services.push(hexOf(m));
         const s = decodeService(m);
         if (!s.ok) {
           report.decodeErrors.push(`service: ${s.reason} ${s.detail ?? ""}`);
@@ -82,7 +143,8 @@ async function main(): Promise<Report> {
         const ds = await conn.request(encodeGetDests(id, conn.nextSeq(), s.value.key));
         if (!ds.ok) report.decodeErrors.push(`GET_DEST: ${ds.code}`);
         for (const dm of ds.ok ? ds.messages : []) {
-          const d = decodeDest(dm);
+          raw.dests.push(hexOf(dm));
+          const d = decodeDest(dm, serviceKeyFamily(s.value.key));
           if (d.ok) dests.push(d.value);
           else report.decodeErrors.push(`dest: ${d.reason} ${d.detail ?? ""}`);
         }

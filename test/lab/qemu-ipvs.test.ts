@@ -2,10 +2,12 @@
 // with Debian's cloud kernel. Proves (1) the guest has IPVS: ipvsadm programs a service and a
 // destination, and `ipvsadm -Ln`, `ipvsadm -Sn` and /proc/net/ip_vs agree; (2) lvsd's own IPVS
 // generic netlink codecs (src/daemon/netlink/ipvs.ts) over lvsd's own socket (the native addon),
-// bundled for Debian's Node 18 and run in the guest, resolve the family, add services and
-// destinations that ipvsadm then shows exactly, get the kernel's errno for a duplicate, change and
-// delete, and decode the kernel's dump back into what was sent; (3) the lab's power cut and cold
-// boot (kill/start), the base of failover drills.
+// bundled for Debian's Node 18 and run in the guest, resolve the family, add IPv4 and IPv6
+// services and destinations that ipvsadm then shows exactly, get the kernel's errno for a
+// duplicate, change and delete, and decode the kernel's dump back into what was sent (wanted ==
+// actual, the kernel's HASHED flag aside); GET_INFO agrees with ipvsadm's header and the timeouts
+// set with SET_CONFIG show in ipvsadm and come back from GET_CONFIG; (3) the lab's power cut and
+// cold boot (kill/start), the base of failover drills.
 //
 // Needs root, qemu and the lab's tools (qemuPrerequisites()); part 2 also needs the native addon
 // (npm run build:native). Cold (no image yet) the image takes about a minute on top of the
@@ -17,7 +19,23 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { moduleLoadOrder, newcArchive, parseKernelDepends, projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
-import { IP_VS_CONN_F_DROUTE, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL, IP_VS_SVC_F_HASHED, IP_VS_SVC_F_PERSISTENT, IPPROTO_TCP, IPPROTO_UDP, type ServiceKey } from "../../src/daemon/netlink/index.js";
+import {
+  canonicalIpvsAddress,
+  FWD_METHODS,
+  IP_VS_SVC_F_HASHED,
+  IP_VS_SVC_F_ONEPACKET,
+  IP_VS_SVC_F_PERSISTENT,
+  IP_VS_SVC_F_SCHED1,
+  IP_VS_SVC_F_SCHED2,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPVS_DEFAULT_NETMASK,
+  ipvsVersionText,
+  serviceKeyFamily,
+  type DestSpec,
+  type ServiceKey,
+  type ServiceSpec,
+} from "../../src/daemon/netlink/index.js";
 import type { Plan, Report } from "./qemu-ipvs-guest.js";
 
 const SKIP = qemuPrerequisites();
@@ -41,7 +59,20 @@ function hexPort(p: number): string {
 const re = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** `ipvsadm -Sn` lines, sorted (the kernel lists services in hash order, destinations newest first). */
 const saved = (out: string): string[] => out.split("\n").map((l) => l.trim()).filter((l) => l !== "").sort();
-const keyText = (k: ServiceKey): string => ("fwmark" in k ? `fwm ${k.fwmark}` : `${k.protocol} ${k.address}:${k.port}`);
+const keyText = (k: ServiceKey): string => ("fwmark" in k ? `fwm ${k.fwmark}${k.family === "inet6" ? " inet6" : ""}` : `${k.protocol} [${k.address}]:${k.port}`);
+
+// What a reconciler compares: the spec it wants, with the kernel's defaults and the decoders'
+// address text, against what the decoders read (counters and kernelFlags aside).
+const canonicalKey = (k: ServiceKey): ServiceKey => ("fwmark" in k ? { ...k } : { ...k, address: canonicalIpvsAddress(k.address) });
+const wantedService = (s: ServiceSpec) => ({
+  key: canonicalKey(s.key),
+  scheduler: s.scheduler,
+  flags: s.flags ?? 0,
+  timeout: s.timeout ?? 0,
+  netmask: s.netmask ?? IPVS_DEFAULT_NETMASK[serviceKeyFamily(s.key)],
+});
+const wantedDest = (d: DestSpec) => ({ address: canonicalIpvsAddress(d.address), port: d.port, fwd: FWD_METHODS[d.fwd], weight: d.weight, uThresh: d.uThresh ?? 0, lThresh: d.lThresh ?? 0 });
+const byAddr = (a: { address: string; port: number }, b: { address: string; port: number }): number => `${a.address}:${a.port}`.localeCompare(`${b.address}:${b.port}`);
 
 /** The guest side: qemu-ipvs-guest.ts as one CommonJS file for Node 18, the addon loaded beside it. */
 async function bundleGuestScript(): Promise<Buffer> {
@@ -110,88 +141,178 @@ describe("qemu guest: a real IPVS kernel", { skip: SKIP ?? false }, () => {
     assert.deepEqual(saved(await lab.execOk(GUEST, "ipvsadm -Sn")), []);
   });
 
-  test("lvsd's IPVS netlink codecs, on lvsd's socket, program the real kernel and decode its dump", { skip: existsSync(ADDON) ? false : "needs the native addon: run npm run build:native", timeout: 5 * 60_000 }, async () => {
-    const tb = Date.now();
-    await lab.put(GUEST, `${GUEST_DIR}/ipvs-genl.cjs`, await bundleGuestScript());
-    await lab.put(GUEST, `${GUEST_DIR}/lvsd_socket.node`, readFileSync(ADDON), 0o755);
-    note(`guest script bundled and copied in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
-    const run = async (plan: Plan): Promise<Report> => {
-      const t = Date.now();
-      const out = await lab.execOk(GUEST, ["node", `${GUEST_DIR}/ipvs-genl.cjs`, JSON.stringify(plan)]);
-      note(`guest node run (${plan.ops.length} requests${plan.dump ? ", dump" : ""}) ${((Date.now() - t) / 1000).toFixed(1)} s`);
-      return JSON.parse(out) as Report;
-    };
+  // Both codec tests run the bundled guest script; the first one copies it in.
+  let copied = false;
+  const runGuest = async (plan: Plan): Promise<Report> => {
+    if (!copied) {
+      const tb = Date.now();
+      await lab.put(GUEST, `${GUEST_DIR}/ipvs-genl.cjs`, await bundleGuestScript());
+      await lab.put(GUEST, `${GUEST_DIR}/lvsd_socket.node`, readFileSync(ADDON), 0o755);
+      copied = true;
+      note(`guest script bundled and copied in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
+    }
+    const t = Date.now();
+    const out = await lab.execOk(GUEST, ["node", `${GUEST_DIR}/ipvs-genl.cjs`, JSON.stringify(plan)]);
+    note(`guest node run (${plan.ops.length} requests${plan.dump ? ", dump" : ""}) ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const r = JSON.parse(out) as Report;
+    if (r.raw) note(`kernel replies (hex): ${JSON.stringify(r.raw)}`);
+    return r;
+  };
+  const codes = (r: Report): string[] => r.results.map((x) => (x.ok ? "ok" : (x.code ?? "?")));
+  const needsAddon = existsSync(ADDON) ? false : "needs the native addon: run npm run build:native";
+
+  test("lvsd's IPVS netlink codecs, on lvsd's socket, program the real kernel (IPv4 and IPv6) and decode its dump", { skip: needsAddon, timeout: 5 * 60_000 }, async () => {
     await lab.execOk(GUEST, "modprobe ip_vs && ipvsadm -C");
 
+    // IPv6 lives only in the kernel's IPVS table here (no address is configured, no packet sent).
+    const VIP6 = "fd00:78::100";
+    const RS6A = "fd00:78:0:0::a"; // written long on purpose: the kernel's answer is fd00:78::a
+    const RS6B = "fd00:78::b";
     const web: ServiceKey = { protocol: IPPROTO_TCP, address: VIP, port: 80 };
     const dns: ServiceKey = { protocol: IPPROTO_UDP, address: VIP, port: 53 };
     const mark: ServiceKey = { fwmark: 7 };
-    const plan: Plan = {
+    const web6: ServiceKey = { protocol: IPPROTO_TCP, address: VIP6, port: 80 };
+    const mark6: ServiceKey = { fwmark: 7, family: "inet6" }; // same mark, the other family: another service
+    const services: ServiceSpec[] = [
+      { key: web, scheduler: "wrr" },
+      { key: dns, scheduler: "rr", flags: IP_VS_SVC_F_ONEPACKET },
+      { key: mark, scheduler: "sh", flags: IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2, timeout: 300, netmask: 0xffffff00 },
+      { key: web6, scheduler: "wrr" },
+      { key: mark6, scheduler: "rr", flags: IP_VS_SVC_F_PERSISTENT, timeout: 120, netmask: 64 },
+    ];
+    const dests: { key: ServiceKey; dest: DestSpec }[] = [
+      { key: web, dest: { address: RS1, port: 80, fwd: "dr", weight: 2 } },
+      { key: web, dest: { address: RS2, port: 8080, fwd: "nat", weight: 5, uThresh: 100, lThresh: 10 } },
+      { key: dns, dest: { address: RS1, port: 53, fwd: "tun", weight: 1 } },
+      // an IPv6 tunnel destination of an IPv4 service (the one mixed pool the kernel allows)
+      { key: dns, dest: { address: RS6B, port: 53, fwd: "tun", weight: 1 } },
+      { key: mark, dest: { address: RS2, port: 0, fwd: "dr", weight: 1 } },
+      { key: web6, dest: { address: RS6A, port: 80, fwd: "dr", weight: 2 } },
+      { key: web6, dest: { address: RS6B, port: 8080, fwd: "nat", weight: 5, uThresh: 100, lThresh: 10 } },
+      { key: mark6, dest: { address: RS6A, port: 0, fwd: "dr", weight: 1 } },
+    ];
+    const r = await runGuest({
       ops: [
-        { op: "newService", service: { key: web, scheduler: "wrr" } },
-        { op: "newDest", key: web, dest: { address: RS1, port: 80, fwd: "dr", weight: 2 } },
-        { op: "newDest", key: web, dest: { address: RS2, port: 8080, fwd: "nat", weight: 5, uThresh: 100, lThresh: 10 } },
-        { op: "newService", service: { key: dns, scheduler: "rr" } },
-        { op: "newDest", key: dns, dest: { address: RS1, port: 53, fwd: "tun", weight: 1 } },
-        { op: "newService", service: { key: mark, scheduler: "sh", flags: IP_VS_SVC_F_PERSISTENT, timeout: 300 } },
-        { op: "newDest", key: mark, dest: { address: RS2, port: 0, fwd: "dr", weight: 1 } },
+        ...services.map((service) => ({ op: "newService" as const, service })),
+        ...dests.map((d) => ({ op: "newDest" as const, ...d })),
         // the kernel's answers to mistakes come back as errno names
         { op: "newService", service: { key: web, scheduler: "wrr" } },
+        { op: "newService", service: { key: web6, scheduler: "wrr" } },
         { op: "newDest", key: { protocol: IPPROTO_TCP, address: VIP, port: 81 }, dest: { address: RS1, port: 80, fwd: "dr", weight: 1 } },
+        { op: "newDest", key: { fwmark: 9, family: "inet6" }, dest: { address: RS6A, port: 0, fwd: "dr", weight: 1 } },
       ],
       dump: true,
-    };
-    const r = await run(plan);
+      raw: true,
+    });
     assert.ok("id" in r.family, `IPVS family not resolved: ${JSON.stringify(r.family)}`);
     note(`IPVS genl family id ${r.family.id}, version ${r.family.version}, maxattr ${r.family.maxattr}`);
     assert.equal(r.family.version, 1);
-    assert.deepEqual(r.results.map((x) => (x.ok ? "ok" : x.code)), ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "EEXIST", "ESRCH"], JSON.stringify(r.results));
+    assert.deepEqual(codes(r), [...services.map(() => "ok"), ...dests.map(() => "ok"), "EEXIST", "EEXIST", "ESRCH", "ESRCH"], JSON.stringify(r.results));
 
-    // What ipvsadm (libipvs, the reference) reads from the kernel is exactly what we sent.
+    // What ipvsadm (libipvs, the reference) reads from the kernel is exactly what we sent: IPv6
+    // addresses, the IPv6 prefix length and the IPv4 mask (both byte orders), the settable flags.
+    const sn = await lab.execOk(GUEST, "ipvsadm -Sn");
+    note(`ipvsadm -Sn:\n${sn}`);
     assert.deepEqual(
-      saved(await lab.execOk(GUEST, "ipvsadm -Sn")),
+      saved(sn),
       [
         `-A -t ${VIP}:80 -s wrr`,
         `-a -t ${VIP}:80 -r ${RS1}:80 -g -w 2`,
         `-a -t ${VIP}:80 -r ${RS2}:8080 -m -w 5`,
-        `-A -u ${VIP}:53 -s rr`,
+        `-A -u ${VIP}:53 -s rr -o`,
         `-a -u ${VIP}:53 -r ${RS1}:53 -i -w 1 --tun-type ipip`,
-        `-A -f 7 -s sh -p 300`,
+        `-a -u ${VIP}:53 -r [fd00:78::b]:53 -i -w 1 --tun-type ipip`,
+        `-A -f 7 -s sh -p 300 -M 255.255.255.0 -b sh-fallback,sh-port`,
         `-a -f 7 -r ${RS2}:0 -g -w 1`,
+        `-A -t [fd00:78::100]:80 -s wrr`,
+        `-a -t [fd00:78::100]:80 -r [fd00:78::a]:80 -g -w 2`,
+        `-a -t [fd00:78::100]:80 -r [fd00:78::b]:8080 -m -w 5`,
+        `-A -f 7 -6 -s rr -p 120 -M 64`,
+        `-a -f 7 -6 -r [fd00:78::a]:0 -g -w 1`,
       ].sort(),
     );
     // -Sn leaves the connection thresholds out; --thresholds shows them (upper, lower, conns).
     const th = await lab.execOk(GUEST, "ipvsadm -Ln --thresholds");
     assert.match(th, new RegExp(`^\\s+-> ${re(RS2)}:8080\\s+100\\s+10\\s+0\\s+0\\s*$`, "m"), th);
     assert.match(th, new RegExp(`^\\s+-> ${re(RS1)}:80\\s+0\\s+0\\s+0\\s+0\\s*$`, "m"), th);
+    assert.match(th, /^\s+-> \[fd00:78::b\]:8080\s+100\s+10\s+0\s+0\s*$/m, th);
 
-    // Our decoders read the dump back: the same services and destinations (the kernel adds HASHED
-    // to every service in its table; counters are zero without traffic).
+    // Our decoders read the dump back, and wanted == actual: each decoded service is the spec we
+    // sent with its defaults filled in (flags: the settable bits; the kernel's HASHED only in
+    // kernelFlags), each destination the DestSpec we sent. Counters are zero without traffic.
     assert.deepEqual(r.decodeErrors, []);
-    const table = (r.table ?? []).map((e) => ({ ...e, dests: [...e.dests].sort((a, b) => `${a.address}:${a.port}`.localeCompare(`${b.address}:${b.port}`)) }));
-    table.sort((a, b) => keyText(a.service.key).localeCompare(keyText(b.service.key)));
-    const svc = (key: ServiceKey, scheduler: string, flags = 0, timeout = 0) => ({ key, scheduler, flags: flags | IP_VS_SVC_F_HASHED, timeout, netmask: 0xffffffff });
-    const dest = (address: string, port: number, fwd: number, weight: number, uThresh = 0, lThresh = 0) => ({ address, port, fwd, weight, uThresh, lThresh, activeConns: 0, inactConns: 0, persistConns: 0 });
-    const want = [
-      { service: svc(web, "wrr"), dests: [dest(RS1, 80, IP_VS_CONN_F_DROUTE, 2), dest(RS2, 8080, IP_VS_CONN_F_MASQ, 5, 100, 10)] },
-      { service: svc(dns, "rr"), dests: [dest(RS1, 53, IP_VS_CONN_F_TUNNEL, 1)] },
-      { service: svc(mark, "sh", IP_VS_SVC_F_PERSISTENT, 300), dests: [dest(RS2, 0, IP_VS_CONN_F_DROUTE, 1)] },
-    ].sort((a, b) => keyText(a.service.key).localeCompare(keyText(b.service.key)));
-    assert.deepEqual(table, want);
+    const table = r.table ?? [];
+    const byKey = (k: ServiceKey) => table.find((e) => keyText(e.service.key) === keyText(canonicalKey(k)));
+    assert.equal(table.length, services.length, JSON.stringify(table.map((e) => e.service.key)));
+    for (const spec of services) {
+      const got = byKey(spec.key);
+      assert.ok(got, `service ${keyText(spec.key)} missing from the dump`);
+      const { kernelFlags, ...actual } = got.service;
+      assert.deepEqual(actual, wantedService(spec), keyText(spec.key));
+      assert.equal(kernelFlags, (spec.flags ?? 0) | IP_VS_SVC_F_HASHED, `${keyText(spec.key)} kernelFlags`);
+      const want = dests.filter((d) => keyText(d.key) === keyText(spec.key)).map((d) => wantedDest(d.dest)).sort(byAddr);
+      const actualDests = got.dests.map(({ activeConns, inactConns, persistConns, ...d }) => {
+        assert.deepEqual([activeConns, inactConns, persistConns], [0, 0, 0]);
+        return d;
+      });
+      assert.deepEqual(actualDests.sort(byAddr), want, `${keyText(spec.key)} destinations`);
+    }
 
-    // Change and delete with our encoders; ipvsadm sees the result.
-    const r2 = await run({
+    // Change and delete with our encoders; ipvsadm sees the result. The IPv6 destination of the
+    // IPv4 service is found for DEL_DEST only through its own ADDR_FAMILY.
+    const r2 = await runGuest({
       ops: [
         { op: "setDest", key: web, dest: { address: RS2, port: 8080, fwd: "nat", weight: 3 } },
         { op: "delDest", key: web, dest: { address: RS1, port: 80 } },
-        { op: "delService", key: dns },
+        { op: "delDest", key: dns, dest: { address: RS6B, port: 53 } },
+        { op: "setDest", key: web6, dest: { address: RS6B, port: 8080, fwd: "dr", weight: 4 } },
+        { op: "setService", service: { key: mark6, scheduler: "wrr" } },
         { op: "delService", key: mark },
         { op: "delService", key: mark },
       ],
       dump: false,
     });
-    assert.deepEqual(r2.results.map((x) => (x.ok ? "ok" : x.code)), ["ok", "ok", "ok", "ok", "ESRCH"], JSON.stringify(r2.results));
-    assert.deepEqual(saved(await lab.execOk(GUEST, "ipvsadm -Sn")), [`-A -t ${VIP}:80 -s wrr`, `-a -t ${VIP}:80 -r ${RS2}:8080 -m -w 3`].sort());
+    assert.deepEqual(codes(r2), ["ok", "ok", "ok", "ok", "ok", "ok", "ESRCH"], JSON.stringify(r2.results));
+    assert.deepEqual(
+      saved(await lab.execOk(GUEST, "ipvsadm -Sn")),
+      [
+        `-A -t ${VIP}:80 -s wrr`,
+        `-a -t ${VIP}:80 -r ${RS2}:8080 -m -w 3`,
+        `-A -u ${VIP}:53 -s rr -o`,
+        `-a -u ${VIP}:53 -r ${RS1}:53 -i -w 1 --tun-type ipip`,
+        `-A -t [fd00:78::100]:80 -s wrr`,
+        `-a -t [fd00:78::100]:80 -r [fd00:78::a]:80 -g -w 2`,
+        `-a -t [fd00:78::100]:80 -r [fd00:78::b]:8080 -g -w 4`,
+        `-A -f 7 -6 -s wrr`,
+        `-a -f 7 -6 -r [fd00:78::a]:0 -g -w 1`,
+      ].sort(),
+    );
+    await lab.execOk(GUEST, "ipvsadm -C");
+  });
+
+  test("GET_INFO matches ipvsadm's header; timeouts set by SET_CONFIG show in ipvsadm and read back by GET_CONFIG", { skip: needsAddon, timeout: 5 * 60_000 }, async () => {
+    await lab.execOk(GUEST, "modprobe ip_vs");
+    const timeoutLine = async () => (await lab.execOk(GUEST, "ipvsadm -L --timeout")).trim();
+    // Start from values ipvsadm set (not the defaults, which are 900 120 300 already).
+    await lab.execOk(GUEST, "ipvsadm --set 1000 100 100");
+    const r = await runGuest({ ops: [], dump: false, info: true, config: true, raw: true });
+    assert.deepEqual(r.decodeErrors, []);
+    const header = (await lab.execOk(GUEST, "ipvsadm -Ln")).split("\n")[0] ?? "";
+    note(`ipvsadm header: ${header}; ours: ${JSON.stringify(r.info)}`);
+    assert.ok(r.info, "no GET_INFO reply");
+    assert.equal(header, `IP Virtual Server version ${ipvsVersionText(r.info.version)} (size=${r.info.connTabSize})`);
+    assert.deepEqual(r.timeouts, { tcp: 1000, tcpFin: 100, udp: 100 });
+
+    // Only the timeouts given are sent, and the kernel keeps the others.
+    const r1 = await runGuest({ ops: [{ op: "setConfig", timeouts: { udp: 60 } }], dump: false, config: true });
+    assert.deepEqual(codes(r1), ["ok"]);
+    assert.deepEqual(r1.timeouts, { tcp: 1000, tcpFin: 100, udp: 60 });
+    assert.equal(await timeoutLine(), "Timeout (tcp tcpfin udp): 1000 100 60");
+
+    const r2 = await runGuest({ ops: [{ op: "setConfig", timeouts: { tcp: 900, tcpFin: 120, udp: 300 } }], dump: false, config: true });
+    assert.deepEqual(codes(r2), ["ok"]);
+    assert.equal(await timeoutLine(), "Timeout (tcp tcpfin udp): 900 120 300");
+    assert.deepEqual(r2.timeouts, { tcp: 900, tcpFin: 120, udp: 300 });
   });
 
   test("a power cut and a cold boot: the disk keeps what was synced, the kernel's IPVS table is gone", { timeout: 6 * 60_000 }, async () => {
