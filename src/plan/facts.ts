@@ -184,8 +184,9 @@ export function factScript(req: FactRequest): string {
         `elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\\tii\\t%{VERSION}-%{RELEASE}\\n' ${quotedList(req.packages)} 2>/dev/null; fi`,
     );
   if (req.packages.length)
-    // What apt would install, from the lists on disk (reads only, about 20 ms on a lab host). The
-    // section is printed only where apt-cache exists, so its absence means "not gathered".
+    // What apt would install, from the lists on disk (about 20 ms on a lab host). It changes no
+    // state; as root, apt-cache may rewrite its own cache (/var/cache/apt/pkgcache.bin) when the
+    // lists are newer. The section is printed only where apt-cache exists: absent, "not gathered".
     lines.push(`command -v apt-cache >/dev/null 2>&1 && { m aptpolicy; apt-cache policy ${quotedList(req.packages)} 2>/dev/null; }`);
   if (req.guards.length) {
     lines.push("m guards");
