@@ -21,6 +21,7 @@ import { build } from "esbuild";
 import { moduleLoadOrder, newcArchive, parseKernelDepends, projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
 import {
   canonicalIpvsAddress,
+  canonicalServiceKey,
   FWD_METHODS,
   IP_VS_SVC_F_HASHED,
   IP_VS_SVC_F_ONEPACKET,
@@ -63,9 +64,8 @@ const keyText = (k: ServiceKey): string => ("fwmark" in k ? `fwm ${k.fwmark}${k.
 
 // What a reconciler compares: the spec it wants, with the kernel's defaults and the decoders'
 // address text, against what the decoders read (counters and kernelFlags aside).
-const canonicalKey = (k: ServiceKey): ServiceKey => ("fwmark" in k ? { ...k } : { ...k, address: canonicalIpvsAddress(k.address) });
 const wantedService = (s: ServiceSpec) => ({
-  key: canonicalKey(s.key),
+  key: canonicalServiceKey(s.key),
   scheduler: s.scheduler,
   flags: s.flags ?? 0,
   timeout: s.timeout ?? 0,
@@ -155,7 +155,8 @@ describe("qemu guest: a real IPVS kernel", { skip: SKIP ?? false }, () => {
     const out = await lab.execOk(GUEST, ["node", `${GUEST_DIR}/ipvs-genl.cjs`, JSON.stringify(plan)]);
     note(`guest node run (${plan.ops.length} requests${plan.dump ? ", dump" : ""}) ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const r = JSON.parse(out) as Report;
-    if (r.raw) note(`kernel replies (hex): ${JSON.stringify(r.raw)}`);
+    // LVSLAB_IPVS_RAW=1 prints the kernel's replies as hex (the source of the codec fixtures)
+    if (r.raw && process.env["LVSLAB_IPVS_RAW"]) note(`kernel replies (hex): ${JSON.stringify(r.raw)}`);
     return r;
   };
   const codes = (r: Report): string[] => r.results.map((x) => (x.ok ? "ok" : (x.code ?? "?")));
@@ -242,7 +243,7 @@ describe("qemu guest: a real IPVS kernel", { skip: SKIP ?? false }, () => {
     // kernelFlags), each destination the DestSpec we sent. Counters are zero without traffic.
     assert.deepEqual(r.decodeErrors, []);
     const table = r.table ?? [];
-    const byKey = (k: ServiceKey) => table.find((e) => keyText(e.service.key) === keyText(canonicalKey(k)));
+    const byKey = (k: ServiceKey) => table.find((e) => keyText(e.service.key) === keyText(canonicalServiceKey(k)));
     assert.equal(table.length, services.length, JSON.stringify(table.map((e) => e.service.key)));
     for (const spec of services) {
       const got = byKey(spec.key);

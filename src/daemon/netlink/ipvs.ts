@@ -304,6 +304,14 @@ export function canonicalIpvsAddress(address: string): string {
   return formatIpv6(b);
 }
 
+/** A key in the form the decoders return it (IPv6 text per RFC 5952, no `family: "inet"`), so
+ * wanted and decoded keys compare with deepEqual or as map keys. Throws RangeError like
+ * canonicalIpvsAddress. */
+export function canonicalServiceKey(k: ServiceKey): ServiceKey {
+  if ("fwmark" in k) return k.family === "inet6" ? { fwmark: k.fwmark, family: "inet6" } : { fwmark: k.fwmark };
+  return { protocol: k.protocol, address: canonicalIpvsAddress(k.address), port: k.port };
+}
+
 /** The family a service key names. */
 export function serviceKeyFamily(k: ServiceKey): IpvsFamily {
   if ("fwmark" in k) return k.family ?? "inet";

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import {
   canonicalIpvsAddress,
+  canonicalServiceKey,
   decodeDest,
   decodeInfo,
   decodeMessages,
@@ -280,6 +281,9 @@ test("canonicalIpvsAddress: RFC 5952 text, as the decoders return IPv6 addresses
   ];
   for (const [i, o] of cases) assert.equal(canonicalIpvsAddress(i), o, i);
   for (const bad of ["fe80::1%eth0", "1::2::3", "1:2:3:4:5:6:7:8:9", "fd00::/64", "10.0.0.256", "1.2.3.4::"]) assert.throws(() => canonicalIpvsAddress(bad), RangeError, bad);
+  assert.deepEqual(canonicalServiceKey({ protocol: 6, address: "FD00:0::1", port: 80 }), { protocol: 6, address: "fd00::1", port: 80 });
+  assert.deepEqual(canonicalServiceKey({ fwmark: 7, family: "inet" }), { fwmark: 7 });
+  assert.deepEqual(canonicalServiceKey({ fwmark: 7, family: "inet6" }), { fwmark: 7, family: "inet6" });
   assert.equal(ipvsAddressFamily("fd00::1"), "inet6");
   assert.equal(ipvsAddressFamily("10.0.0.1"), "inet");
   assert.equal(ipvsAddressFamily("x"), undefined);
@@ -304,7 +308,7 @@ test("property: services and dests of both families decode back from reply-shape
         const s = decodeService(asReply(encodeNewService(FAMILY, 1, { key: { ...key }, scheduler, flags, timeout }), IPVS_CMD_NEW_SERVICE));
         assert.ok(s.ok, JSON.stringify(s));
         const family = serviceKeyFamily(key);
-        const wantKey = "fwmark" in key ? { ...key } : { ...key, address: canonicalIpvsAddress(key.address) };
+        const wantKey = canonicalServiceKey(key);
         // what was asked for comes back in `flags`; HASHED (the kernel's) is never sent
         const settable = flags & IP_VS_SVC_F_USER_MASK;
         assert.deepEqual(s.value, { key: wantKey, scheduler, flags: settable, kernelFlags: settable, timeout, netmask: IPVS_DEFAULT_NETMASK[family] });
