@@ -19,9 +19,8 @@ import { join } from "node:path";
 import { Lab, labPrerequisites } from "./lib/index.js";
 import { loadInventory } from "../../src/inventory/index.js";
 import type { Cluster } from "../../src/inventory/model.js";
-import { runPlaybook, type RunEvent, type RunOptions } from "../../src/run/index.js";
-import { SshConnector } from "../../src/ssh/index.js";
-import { ofType, tempDir, writeLabInventory } from "./helpers/index.js";
+import type { RunOptions } from "../../src/run/index.js";
+import { ofType, runLabPlaybook, tempDir, writeLabInventory } from "./helpers/index.js";
 
 const why = labPrerequisites() ?? (spawnSync("dpkg-deb", ["--version"]).status === 0 ? undefined : "needs dpkg-deb (Debian package dpkg) to build the test package");
 const HOST = "r1";
@@ -91,9 +90,8 @@ describe("engine: package (apt) with the lists refreshed when apt has no candida
   const play = async (pkg: unknown, options: RunOptions = {}) => {
     const file = join(dir, `pb-${Math.random().toString(36).slice(2)}.yml`);
     writeFileSync(file, JSON.stringify([{ name: "package", hosts: "realservers", tasks: [{ name: "probe", package: pkg }] }]));
-    const events: RunEvent[] = [];
     const t0 = performance.now();
-    const r = await runPlaybook({ cluster, playbook: file, connector: new SshConnector(), policy: { knownHostsFiles: [lab.knownHostsFile], acceptNew: false }, options, onEvent: (e) => events.push(e) });
+    const { events, ...r } = await runLabPlaybook(lab, cluster, file, options);
     const results = ofType(events, "task.result").filter((e) => e.host === HOST);
     assert.equal(results.length, 1, JSON.stringify(events));
     return { exitCode: r.exitCode, result: results[0]!, ms: Math.round(performance.now() - t0) };

@@ -8,9 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Lab, labPrerequisites } from "./lib/index.js";
 import { loadInventory } from "../../src/inventory/index.js";
-import { runPlaybook, type RunEvent } from "../../src/run/index.js";
-import { SshConnector } from "../../src/ssh/index.js";
-import { ofType, writeLabInventory } from "./helpers/index.js";
+import { ofType, runLabPlaybook, writeLabInventory } from "./helpers/index.js";
 
 const why = labPrerequisites();
 const PLAYBOOK = fileURLToPath(new URL("../fixtures/lab-engine/serial.yml", import.meta.url));
@@ -28,15 +26,7 @@ describe("engine: serial, max_fail_percentage, handlers after a failure", { skip
   test("the failing batch runs its handler and stops the later batches", async () => {
     const loaded = await loadInventory(writeLabInventory(lab, { directors: ["d1"], realservers: RS }));
     assert.ok(loaded.ok, JSON.stringify(loaded.diagnostics));
-    const events: RunEvent[] = [];
-    const r = await runPlaybook({
-      cluster: loaded.cluster!,
-      playbook: PLAYBOOK,
-      connector: new SshConnector(),
-      policy: { knownHostsFiles: [lab.knownHostsFile], acceptNew: false },
-      options: { vars: { fail_on: "r2" } },
-      onEvent: (e) => events.push(e),
-    });
+    const { events, ...r } = await runLabPlaybook(lab, loaded.cluster!, PLAYBOOK, { vars: { fail_on: "r2" } });
     assert.equal(r.exitCode, 2, "a task failed");
     assert.deepEqual(ofType(events, "batch.started").map((e) => e.hosts), [["r1"], ["r2"]], "one host per batch; r3's batch never started");
     assert.equal(ofType(events, "play.aborted").length, 1);

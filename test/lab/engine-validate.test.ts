@@ -8,9 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Lab, labPrerequisites } from "./lib/index.js";
 import { loadInventory } from "../../src/inventory/index.js";
-import { runPlaybook, type RunEvent } from "../../src/run/index.js";
-import { SshConnector } from "../../src/ssh/index.js";
-import { countStatus, ofType, writeLabInventory } from "./helpers/index.js";
+import { countStatus, ofType, runLabPlaybook, writeLabInventory } from "./helpers/index.js";
 
 const why = labPrerequisites();
 const PLAYBOOK = fileURLToPath(new URL("../fixtures/lab-engine/validate.yml", import.meta.url));
@@ -31,16 +29,7 @@ describe("engine: validate", { skip: why ?? false, timeout: 180_000 }, () => {
   const apply = async (content: string, validate: string) => {
     const loaded = await loadInventory(inv);
     assert.ok(loaded.ok, JSON.stringify(loaded.diagnostics));
-    const events: RunEvent[] = [];
-    const r = await runPlaybook({
-      cluster: loaded.cluster!,
-      playbook: PLAYBOOK,
-      connector: new SshConnector(),
-      policy: { knownHostsFiles: [lab.knownHostsFile], acceptNew: false },
-      options: { vars: { app_content: content, app_validate: validate } },
-      onEvent: (e) => events.push(e),
-    });
-    return { ...r, events };
+    return runLabPlaybook(lab, loaded.cluster!, PLAYBOOK, { vars: { app_content: content, app_validate: validate } });
   };
   const state = async (h: string) => {
     const r = await lab.execOk(h, `cat ${PATH}; echo "|$(stat -c %a ${PATH})|$(ls -a /etc | grep -c lvsctl-tmp || true)|$(test -e /run/lvsctl-validate-test.notified && echo notified)"`);

@@ -8,7 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Lab } from "../lib/index.js";
 import { projectRoot } from "../lib/index.js";
+import type { Cluster } from "../../../src/inventory/model.js";
 import type { RunEvent, RunEventOf, TaskStatus } from "../../../src/run/events.js";
+import { runPlaybook, type RunOptions, type RunResult } from "../../../src/run/index.js";
+import { SshConnector } from "../../../src/ssh/index.js";
 
 /** The lab library's sleep and bounded polling loop, offered here too for the engine tests. */
 export { sleep } from "../lib/proc.js";
@@ -246,4 +249,12 @@ export async function leftoverTemps(lab: Lab, host: string): Promise<string[]> {
 export async function loAddresses(lab: Lab, host: string): Promise<string[]> {
   const out = await lab.execOk(host, "ip -o addr show dev lo");
   return [...out.matchAll(/\binet6? (\S+)/g)].map((m) => m[1]!).sort();
+}
+
+/** runPlaybook over real SSH to the lab's hosts (strict host keys from the lab's known_hosts), with
+ * every event collected: for the engine tests of playbooks no CLI command runs. */
+export async function runLabPlaybook(lab: Lab, cluster: Cluster, playbook: string, options: RunOptions = {}): Promise<RunResult & { events: RunEvent[] }> {
+  const events: RunEvent[] = [];
+  const r = await runPlaybook({ cluster, playbook, connector: new SshConnector(), policy: { knownHostsFiles: [lab.knownHostsFile], acceptNew: false }, options, onEvent: (e) => events.push(e) });
+  return { ...r, events };
 }
