@@ -7,6 +7,7 @@
 // GET_SERVICE / GET_DEST, all through our decoders; `raw` adds the kernel's reply messages as hex
 // (whole netlink messages, for unit-test fixtures).
 import { AF_NETLINK, NETLINK_GENERIC, RawSocket, SOCK_RAW } from "../../src/daemon/native/index.js";
+import type { Decoded } from "../../src/daemon/net/decoded.js";
 import {
   decodeDest,
   decodeInfo,
@@ -106,27 +107,27 @@ async function main(): Promise<Report> {
     }
     const raw: RawReplies = { services: [], dests: [] };
     if (plan.raw) report.raw = raw;
-    if (plan.info) {
-      const r = await conn.request(encodeGetInfo(id, conn.nextSeq()));
+    /** One request whose first reply message is decoded; its hex is kept for the fixtures. */
+    const readOne = async <T>(what: string, request: Buffer, decode: (m: NlMessage) => Decoded<T>): Promise<{ hex: string; value?: T } | undefined> => {
+      const r = await conn.request(request);
       const m = r.ok ? r.messages[0] : undefined;
-      if (!m) report.decodeErrors.push(`GET_INFO: ${r.ok ? "no reply message" : r.code}`);
-      else {
-        raw.info = hexOf(m);
-        const d = decodeInfo(m);
-        if (d.ok) report.info = d.value;
-        else report.decodeErrors.push(`info: ${d.reason} ${d.detail ?? ""}`);
+      if (!m) {
+        report.decodeErrors.push(`${what}: ${r.ok ? "no reply message" : r.code}`);
+        return undefined;
       }
+      const d = decode(m);
+      if (!d.ok) report.decodeErrors.push(`${what}: ${d.reason} ${d.detail ?? ""}`);
+      return { hex: hexOf(m), ...(d.ok ? { value: d.value } : {}) };
+    };
+    if (plan.info) {
+      const got = await readOne("GET_INFO", encodeGetInfo(id, conn.nextSeq()), decodeInfo);
+      if (got) raw.info = got.hex;
+      if (got?.value) report.info = got.value;
     }
     if (plan.config) {
-      const r = await conn.request(encodeGetConfig(id, conn.nextSeq()));
-      const m = r.ok ? r.messages[0] : undefined;
-      if (!m) report.decodeErrors.push(`GET_CONFIG: ${r.ok ? "no reply message" : r.code}`);
-      else {
-        raw.config = hexOf(m);
-        const d = decodeTimeouts(m);
-        if (d.ok) report.timeouts = d.value;
-        else report.decodeErrors.push(`config: ${d.reason} ${d.detail ?? ""}`);
-      }
+      const got = await readOne("GET_CONFIG", encodeGetConfig(id, conn.nextSeq()), decodeTimeouts);
+      if (got) raw.config = got.hex;
+      if (got?.value) report.timeouts = got.value;
     }
     if (plan.dump) {
       report.table = [];
