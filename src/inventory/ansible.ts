@@ -1,10 +1,11 @@
-// Import hosts and groups from an Ansible YAML inventory (the `all:` / `children:` / `hosts:` /
-// `vars:` layout), because that is what operators already have. The result is in our own
-// inventory's shape (hosts/groups as in schema.ts), so one set of rules checks both; each
-// imported field remembers where it came from, so problems point into the Ansible file.
+// Import hosts and groups from an Ansible inventory (INI or YAML, with group_vars/ and host_vars/),
+// because that is what operators already have. ansible-read.ts reads the files as Ansible does;
+// here the result becomes our own inventory's shape (hosts/groups as in schema.ts), so one set of
+// rules checks both; each imported field remembers where it came from, so problems point into
+// the Ansible files.
 import type { SourceLocation } from "../errors/index.js";
+import { readAnsibleInventory, rawGroup, readVarsFile, varsFileEntity, type RawVar } from "./ansible-read.js";
 import type { Diagnostic, Path } from "./diagnostic.js";
-import { parseYaml } from "./source.js";
 
 export interface AnsibleImport {
   file: string;
@@ -43,253 +44,289 @@ const SSH_VARS: Record<string, string> = {
   ansible_timeout: "connect_timeout",
 };
 
-interface Located {
-  value: unknown;
-  loc: SourceLocation | undefined;
-}
+/**
+ * Import an Ansible inventory (INI or YAML) and the group_vars/ and host_vars/ files beside it.
+ * Each host gets the connection variables Ansible would give it (vars/manager.py with the default
+ * VARIABLE_PRECEDENCE: all's inventory vars < other groups' inventory vars < group_vars/all <
+ * other groups' group_vars files, groups sorted by depth, ansible_group_priority and name < the
+ * host's inventory vars < host_vars/HOST; checked against ansible-inventory), so our
+ * hosts carry Ansible's answer and groups carry membership only.
+ */
+export function importAnsible(text: string, file: string, varsFiles: readonly VarsFile[] = []): AnsibleImport {
+  const raw = readAnsibleInventory(text, file);
+  const diagnostics: Diagnostic[] = [...raw.diagnostics];
+  const groupFiles = new Map<string, Map<string, RawVar>>();
+  const hostFiles = new Map<string, Map<string, RawVar>>();
+  // Files in path order, as host_group_vars.py loads a directory's files (sorted); later wins.
+  for (const f of [...varsFiles].sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0))) {
+    const ent = varsFileEntity(f.rel);
+    if (!ent) continue;
+    const into = ent.kind === "group" ? groupFiles : hostFiles;
+    const read = readVarsFile(f.text, f.path);
+    diagnostics.push(...read.diagnostics);
+    const m = into.get(ent.name) ?? new Map<string, RawVar>();
+    for (const [k, v] of read.vars) m.set(k, v);
+    into.set(ent.name, m);
+  }
 
-interface Entity {
-  loc: SourceLocation | undefined;
-  vars: Map<string, Located>;
-}
+  rawGroup(raw, ALL_GROUP, undefined);
+  rawGroup(raw, UNGROUPED, undefined);
+  // inventory/data.py reconcile_inventory: groups without a parent hang under all; hosts in no
+  // group but all go to ungrouped.
+  for (const g of raw.groups.values()) {
+    if (g.name !== ALL_GROUP && g.parents.size === 0) {
+      g.parents.add(ALL_GROUP);
+      raw.groups.get(ALL_GROUP)!.children.add(g.name);
+    }
+  }
+  const directGroups = new Map<string, string[]>();
+  for (const g of raw.groups.values()) {
+    for (const h of g.hosts) {
+      let l = directGroups.get(h);
+      if (!l) directGroups.set(h, (l = []));
+      l.push(g.name);
+    }
+  }
+  const ungrouped = raw.groups.get(UNGROUPED)!;
+  for (const h of raw.hosts.keys()) {
+    const gs = (directGroups.get(h) ?? []).filter((g) => g !== ALL_GROUP && g !== UNGROUPED);
+    if (gs.length === 0) ungrouped.hosts.add(h);
+    else ungrouped.hosts.delete(h);
+    directGroups.set(h, [...gs, ...(gs.length === 0 ? [UNGROUPED] : [])]);
+  }
 
-const GROUP_KEYS = new Set(["hosts", "children", "vars"]);
-
-export function importAnsible(text: string, file: string): AnsibleImport {
-  const src = parseYaml(text, file);
-  const diagnostics: Diagnostic[] = [...src.diagnostics];
-  const hostEntities = new Map<string, Entity>();
-  const groupEntities = new Map<string, Entity & { hosts: string[]; children: string[] }>();
-  const fieldLocs = { hosts: new Map<string, Map<string, SourceLocation | undefined>>(), groups: new Map<string, Map<string, SourceLocation | undefined>>() };
-
-  const diag = (severity: Diagnostic["severity"], code: string, message: string, hint: string, path: Path, key = false) => {
-    const location = src.at(path, { key });
-    diagnostics.push({ severity, code, message, hint, ...(location ? { location } : {}) });
+  // Depth (inventory/group.py: a child is one deeper than its deepest parent) and priority.
+  const depth = new Map<string, number>([[ALL_GROUP, 0]]);
+  const depthOf = (g: string, seen: Set<string>): number => {
+    const known = depth.get(g);
+    if (known !== undefined) return known;
+    if (seen.has(g)) return 1; // a loop: reported by the reader
+    seen.add(g);
+    let d = 1;
+    for (const p of raw.groups.get(g)?.parents ?? []) d = Math.max(d, depthOf(p, seen) + 1);
+    seen.delete(g);
+    depth.set(g, d);
+    return d;
+  };
+  const priority = (g: string) => {
+    const v = raw.groups.get(g)?.vars.get("ansible_group_priority")?.value;
+    const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v.trim()) ? Number(v) : 1;
+    return n;
+  };
+  const ancestors = new Map<string, string[]>();
+  const ancestorsOf = (g: string): string[] => {
+    const known = ancestors.get(g);
+    if (known) return known;
+    ancestors.set(g, []); // loop guard
+    const out = new Set<string>();
+    for (const p of raw.groups.get(g)?.parents ?? []) {
+      if (p === ALL_GROUP) continue;
+      out.add(p);
+      for (const a of ancestorsOf(p)) out.add(a);
+    }
+    const l = [...out];
+    ancestors.set(g, l);
+    return l;
   };
 
-  const result = (): AnsibleImport => {
-    const hosts: Record<string, Record<string, unknown>> = {};
-    const groups: Record<string, Record<string, unknown>> = {};
-    for (const [name, e] of hostEntities) {
-      const locs = new Map<string, SourceLocation | undefined>();
-      hosts[name] = convert(name, e, "host", locs);
-      // Ansible connects to the inventory name itself when ansible_host is not given.
-      if (hosts[name]!["address"] === undefined) {
-        hosts[name]!["address"] = name;
-        locs.set("address", e.loc);
-      }
-      fieldLocs.hosts.set(name, locs);
+  // The group layers of one set of direct groups, shared by every host with that set.
+  const layerCache = new Map<string, Map<string, RawVar>>();
+  const groupLayers = (direct: string[]): Map<string, RawVar> => {
+    const key = direct.join("\u0000");
+    const hit = layerCache.get(key);
+    if (hit) return hit;
+    const all = new Set<string>();
+    for (const g of direct) {
+      all.add(g);
+      for (const a of ancestorsOf(g)) all.add(a);
     }
-    for (const [name, e] of groupEntities) {
-      const locs = new Map<string, SourceLocation | undefined>();
-      const ssh = convert(name, e, "group", locs);
-      const { vars, ...sshOnly } = ssh;
-      const g: Record<string, unknown> = { hosts: e.hosts };
-      if (e.children.length > 0) g["children"] = e.children;
-      if (vars !== undefined) g["vars"] = vars;
-      if (Object.keys(sshOnly).length > 0) {
-        g["ssh"] = sshOnly;
-        for (const k of Object.keys(sshOnly)) locs.set(`ssh.${k}`, locs.get(k));
-      }
-      groups[name] = g;
-      fieldLocs.groups.set(name, locs);
-    }
-    return {
-      file,
-      hosts,
-      groups,
-      diagnostics,
-      has: (kind, name) => (kind === "hosts" ? hostEntities.has(name) : groupEntities.has(name)),
-      at: (kind, name, rest) => {
-        const ent = kind === "hosts" ? hostEntities.get(name) : groupEntities.get(name);
-        if (!ent) return undefined;
-        const locs = fieldLocs[kind].get(name);
-        // Longest known prefix of `rest`: "vars.x", "become.password", "ssh.port", ...
-        for (let n = rest.length; n > 0; n--) {
-          const key = rest.slice(0, n).map(String).join(".");
-          const loc = locs?.get(key);
-          if (loc) return loc;
-        }
-        return ent.loc;
-      },
+    all.delete(ALL_GROUP);
+    const sorted = [...all].sort((a, b) => depthOf(a, new Set()) - depthOf(b, new Set()) || priority(a) - priority(b) || (a < b ? -1 : a > b ? 1 : 0));
+    const out = new Map<string, RawVar>();
+    const put = (m: Map<string, RawVar> | undefined) => {
+      if (m) for (const [k, v] of m) out.set(k, v);
     };
-  };
-
-  // Map an entity's Ansible vars to our fields; remember each field's location.
-  function convert(name: string, e: Entity, kind: "host" | "group", locs: Map<string, SourceLocation | undefined>): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    const vars: Record<string, unknown> = {};
-    const become: { on?: Located; user?: Located; password?: Located } = {};
-    for (const [k, lv] of e.vars) {
-      const target = SSH_VARS[k];
-      if (typeof lv.value === "string" && lv.value.includes("{{")) {
-        diagnostics.push(warn("LVS501", `${k} of ${name} is a Jinja template, which lvsctl does not evaluate; it is ignored`, "set the value in the lvsctl inventory instead", lv.loc));
-        continue;
-      }
-      if (!target) {
-        if (k.startsWith("ansible_")) continue; // python interpreter, facts caching...: not ours
-        vars[k] = lv.value;
-        locs.set(`vars.${k}`, lv.loc);
-        continue;
-      }
-      switch (target) {
-        case "address":
-          if (kind === "group") {
-            diagnostics.push(warn("LVS502", `${k} in the vars of group ${name} is ignored: an address belongs to one host`, "move it to the host", lv.loc));
-            break;
-          }
-          out["address"] = typeof lv.value === "number" ? String(lv.value) : lv.value;
-          locs.set("address", lv.loc);
-          break;
-        case "port":
-        case "connect_timeout":
-          out[target] = typeof lv.value === "string" && /^\d+$/.test(lv.value.trim()) ? Number(lv.value) : lv.value;
-          locs.set(target, lv.loc);
-          break;
-        case "user":
-        case "key_file":
-        case "password":
-          out[target] = lv.value;
-          locs.set(target, lv.loc);
-          break;
-        case "become":
-          become.on = lv;
-          break;
-        case "become.user":
-          become.user = lv;
-          break;
-        case "become.password":
-          become.password = lv;
-          break;
-        case "become.method":
-          if (lv.value !== "sudo") diagnostics.push(warn("LVS502", `${k}: ${String(lv.value)} is not supported; lvsctl becomes root with sudo`, "use sudo on this host, or remove the setting", lv.loc));
-          break;
-        case "connection":
-          if (lv.value !== "ssh" && lv.value !== "smart" && lv.value !== "paramiko") {
-            diagnostics.push(warn("LVS502", `${k}: ${String(lv.value)} is ignored; lvsctl always connects over SSH`, "make sure the host is reachable over SSH", lv.loc));
-          }
-          break;
-        case "jump": {
-          if (typeof lv.value !== "string") {
-            diagnostics.push({ severity: "error", code: "LVS501", message: `${k} of ${name} must be a string of ssh arguments`, hint: 'for example "-o ProxyJump=user@bastion:22"', ...(lv.loc ? { location: lv.loc } : {}) });
-            break;
-          }
-          const j = parseSshArgs(lv.value);
-          if (j.ignored.length > 0) {
-            diagnostics.push(warn("LVS502", `${k} of ${name}: ${j.ignored.join(" ")} ignored; only ProxyJump (-J) is understood`, "express other settings in the lvsctl inventory, or remove them", lv.loc));
-          }
-          if (j.jump.length > 0) {
-            out["jump"] = j.jump;
-            locs.set("jump", lv.loc);
-          }
-          break;
-        }
-      }
-    }
-    if (become.on) {
-      const on = asBool(become.on.value);
-      if (on === undefined) {
-        out["become"] = become.on.value; // let the schema say what is wrong, located here
-        locs.set("become", become.on.loc);
-      } else if (on) {
-        const b: Record<string, unknown> = {};
-        if (become.user) {
-          b["user"] = become.user.value;
-          locs.set("become.user", become.user.loc);
-        }
-        if (become.password) {
-          b["password"] = become.password.value;
-          locs.set("become.password", become.password.loc);
-        }
-        out["become"] = Object.keys(b).length > 0 ? b : true;
-        locs.set("become", become.on.loc);
-      } else {
-        out["become"] = false;
-        locs.set("become", become.on.loc);
-      }
-    } else if (become.password || become.user) {
-      const lv = (become.password ?? become.user)!;
-      diagnostics.push(warn("LVS502", `become user/password for ${name} without ansible_become: true; ignored`, "set ansible_become: true, or become: in the lvsctl inventory", lv.loc));
-    }
-    if (Object.keys(vars).length > 0) out["vars"] = vars;
+    put(raw.groups.get(ALL_GROUP)?.vars);
+    for (const g of sorted) put(raw.groups.get(g)?.vars);
+    put(groupFiles.get(ALL_GROUP));
+    for (const g of sorted) put(groupFiles.get(g));
+    layerCache.set(key, out);
     return out;
-  }
-
-  function warn(code: string, message: string, hint: string, loc: SourceLocation | undefined): Diagnostic {
-    return { severity: "warning", code, message, hint, ...(loc ? { location: loc } : {}) };
-  }
-
-  if (src.broken) return result();
-  const top = src.data;
-  if (top === null || top === undefined) {
-    diagnostics.push({ severity: "warning", code: "LVS500", message: `the Ansible inventory ${file} is empty`, hint: "it should start with `all:`" });
-    return result();
-  }
-  if (!isRecord(top)) {
-    diag("error", "LVS500", "an Ansible YAML inventory must be a mapping of groups (usually `all:`)", "for an INI inventory, convert it first: ansible-inventory -i FILE --list --yaml", []);
-    return result();
-  }
-
-  // Walk groups depth-first; a group may appear several times (Ansible merges them).
-  const visitGroup = (name: string, node: unknown, path: Path, seen: Set<string>) => {
-    const ent = groupEntities.get(name) ?? { loc: src.at(path, { key: true }), vars: new Map<string, Located>(), hosts: [] as string[], children: [] as string[] };
-    groupEntities.set(name, ent);
-    if (node === null || node === undefined) return;
-    if (!isRecord(node)) {
-      diag("error", "LVS500", `group ${name} must be a mapping with hosts:, children: or vars:`, "for an empty group write `name: {}`", path);
-      return;
-    }
-    for (const k of Object.keys(node)) {
-      if (!GROUP_KEYS.has(k)) diag("error", "LVS500", `unknown key "${k}" in Ansible group ${name}`, "an Ansible group has only hosts:, children: and vars:", [...path, k], true);
-    }
-    const vars = node["vars"];
-    if (vars !== undefined && vars !== null) {
-      if (!isRecord(vars)) diag("error", "LVS500", `vars of group ${name} must be a mapping`, "write `vars:` followed by `name: value` lines", [...path, "vars"]);
-      else for (const [k, v] of Object.entries(vars)) ent.vars.set(k, { value: v, loc: src.at([...path, "vars", k]) });
-    }
-    const hosts = node["hosts"];
-    if (hosts !== undefined && hosts !== null) {
-      if (!isRecord(hosts)) {
-        diag("error", "LVS500", `hosts of group ${name} must be a mapping of host names (a list is not Ansible's YAML format)`, "write each host as `name:` on its own line, with its vars below it", [...path, "hosts"]);
-      } else {
-        for (const [h, hv] of Object.entries(hosts)) {
-          const hpath = [...path, "hosts", h];
-          if (/\[[^\]]*:[^\]]*\]/.test(h)) {
-            diag("warning", "LVS501", `host pattern ${h} (a range) is not expanded by lvsctl; it is ignored`, "list the hosts one by one", hpath, true);
-            continue;
-          }
-          if (!ent.hosts.includes(h)) ent.hosts.push(h);
-          const he: Entity = hostEntities.get(h) ?? { loc: src.at(hpath, { key: true }), vars: new Map<string, Located>() };
-          hostEntities.set(h, he);
-          if (hv === null || hv === undefined) continue;
-          if (!isRecord(hv)) {
-            diag("error", "LVS500", `host ${h} must be followed by a mapping of its vars (or nothing)`, "write `ansible_host: 10.0.0.1` and so on below the host name", hpath);
-            continue;
-          }
-          for (const [k, v] of Object.entries(hv)) he.vars.set(k, { value: v, loc: src.at([...hpath, k]) });
-        }
-      }
-    }
-    const children = node["children"];
-    if (children !== undefined && children !== null) {
-      if (!isRecord(children)) {
-        diag("error", "LVS500", `children of group ${name} must be a mapping of group names`, "write each child group as `name:` on its own line", [...path, "children"]);
-      } else {
-        for (const [c, cv] of Object.entries(children)) {
-          if (!ent.children.includes(c)) ent.children.push(c);
-          if (seen.has(c)) {
-            diag("error", "LVS500", `group ${c} contains itself (through children)`, "remove the loop", [...path, "children", c], true);
-            continue;
-          }
-          seen.add(c);
-          visitGroup(c, cv, [...path, "children", c], seen);
-          seen.delete(c);
-        }
-      }
-    }
   };
-  for (const [name, node] of Object.entries(top)) visitGroup(name, node, [name], new Set([name]));
-  return result();
+
+  const reported = new Set<string>();
+  const once = (d: Diagnostic, key: string) => {
+    const id = `${d.location ? `${d.location.file}:${d.location.line}:${d.location.col}` : ""}|${key}`;
+    if (reported.has(id)) return;
+    reported.add(id);
+    diagnostics.push(d);
+  };
+
+  const hosts: Record<string, Record<string, unknown>> = {};
+  const fieldLocs = new Map<string, Map<string, SourceLocation | undefined>>();
+  for (const h of raw.hosts.values()) {
+    const eff = new Map(groupLayers(directGroups.get(h.name)!));
+    for (const [k, v] of h.vars) eff.set(k, v);
+    for (const [k, v] of hostFiles.get(h.name) ?? []) eff.set(k, v);
+    const locs = new Map<string, SourceLocation | undefined>();
+    const out = convert(h.name, eff, locs, once);
+    // Ansible connects to the inventory name itself when ansible_host is not given.
+    if (out["address"] === undefined && !eff.has("ansible_host") && !eff.has("ansible_ssh_host")) {
+      out["address"] = h.name;
+      locs.set("address", h.loc);
+    }
+    hosts[h.name] = out;
+    fieldLocs.set(h.name, locs);
+  }
+
+  const groups: Record<string, Record<string, unknown>> = {};
+  for (const g of raw.groups.values()) {
+    if (g.name === ALL_GROUP) continue;
+    if (g.name === UNGROUPED && g.hosts.size === 0 && g.children.size === 0) continue;
+    const entry: Record<string, unknown> = { hosts: [...g.hosts] };
+    if (g.children.size > 0) entry["children"] = [...g.children];
+    groups[g.name] = entry;
+  }
+
+  return {
+    file,
+    hosts,
+    groups,
+    diagnostics,
+    has: (kind, name) => (kind === "hosts" ? raw.hosts.has(name) : name !== ALL_GROUP && raw.groups.has(name)),
+    at: (kind, name, rest) => {
+      if (kind === "groups") return raw.groups.get(name)?.loc;
+      const h = raw.hosts.get(name);
+      if (!h) return undefined;
+      const locs = fieldLocs.get(name);
+      // Longest known prefix of `rest`: "vars.x", "become.password", "port", ...
+      for (let n = rest.length; n > 0; n--) {
+        const loc = locs?.get(rest.slice(0, n).map(String).join("."));
+        if (loc) return loc;
+      }
+      return h.loc;
+    },
+  };
+}
+
+export interface VarsFile {
+  /** The path to report in diagnostics. */
+  path: string;
+  /** The path below the inventory's folder: `group_vars/web.yml`, `host_vars/h1/main.yml`. */
+  rel: string;
+  text: string;
+}
+
+const ALL_GROUP = "all";
+const UNGROUPED = "ungrouped";
+
+type Once = (d: Diagnostic, key: string) => void;
+
+/** A host's effective Ansible variables to our host fields; each field remembers its location. */
+function convert(name: string, eff: Map<string, RawVar>, locs: Map<string, SourceLocation | undefined>, once: Once): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const vars: Record<string, unknown> = {};
+  const become: { on?: RawVar; user?: RawVar; password?: RawVar } = {};
+  const warn = (code: string, message: string, hint: string, loc: SourceLocation | undefined, key: string) =>
+    once({ severity: "warning", code, message, hint, ...(loc ? { location: loc } : {}) }, key);
+  for (const [k, lv] of eff) {
+    const target = SSH_VARS[k];
+    if (!target && k.startsWith("ansible_")) continue; // python interpreter, facts caching...: not ours
+    if (lv.opaque) {
+      // Never guessed: the field stays unset (the lvsctl inventory or lvsctl's default applies).
+      warn(
+        "LVS501",
+        lv.opaque === "vault"
+          ? `${k} is encrypted with ansible-vault, which lvsctl does not decrypt; it is not used${target ? ` for ${name} and the other hosts it applies to` : ""}`
+          : `${k} is a Jinja template, which lvsctl does not evaluate; it is not used${target ? ` for ${name} and the other hosts it applies to` : ""}`,
+        target ? `set ${target.replace(".", ": ")} for these hosts in the lvsctl inventory (a secret as {env: NAME}, {file: PATH} or {prompt: TEXT})` : "give lvsctl a literal value, or leave the variable to Ansible",
+        lv.loc,
+        k,
+      );
+      continue;
+    }
+    if (!target) {
+      vars[k] = lv.value;
+      locs.set(`vars.${k}`, lv.loc);
+      continue;
+    }
+    switch (target) {
+      case "address":
+        out["address"] = typeof lv.value === "number" ? String(lv.value) : lv.value;
+        locs.set("address", lv.loc);
+        break;
+      case "port":
+      case "connect_timeout":
+        out[target] = typeof lv.value === "string" && /^\d+$/.test(lv.value.trim()) ? Number(lv.value) : lv.value;
+        locs.set(target, lv.loc);
+        break;
+      case "user":
+      case "key_file":
+      case "password":
+        out[target] = lv.value;
+        locs.set(target, lv.loc);
+        break;
+      case "become":
+        become.on = lv;
+        break;
+      case "become.user":
+        become.user = lv;
+        break;
+      case "become.password":
+        become.password = lv;
+        break;
+      case "become.method":
+        if (lv.value !== "sudo") warn("LVS502", `${k}: ${String(lv.value)} is not supported; lvsctl becomes root with sudo`, "use sudo on this host, or remove the setting", lv.loc, k);
+        break;
+      case "connection":
+        if (lv.value !== "ssh" && lv.value !== "smart" && lv.value !== "paramiko") {
+          warn("LVS502", `${k}: ${String(lv.value)} is ignored; lvsctl always connects over SSH`, "make sure the host is reachable over SSH", lv.loc, k);
+        }
+        break;
+      case "jump": {
+        if (typeof lv.value !== "string") {
+          once({ severity: "error", code: "LVS501", message: `${k} of ${name} must be a string of ssh arguments`, hint: 'for example "-o ProxyJump=user@bastion:22"', ...(lv.loc ? { location: lv.loc } : {}) }, k);
+          break;
+        }
+        const j = parseSshArgs(lv.value);
+        if (j.ignored.length > 0) {
+          warn("LVS502", `${k} of ${name}: ${j.ignored.join(" ")} ignored; only ProxyJump (-J) is understood`, "express other settings in the lvsctl inventory, or remove them", lv.loc, k);
+        }
+        if (j.jump.length > 0) {
+          out["jump"] = j.jump;
+          locs.set("jump", lv.loc);
+        }
+        break;
+      }
+    }
+  }
+  if (become.on) {
+    const on = asBool(become.on.value);
+    if (on === undefined) {
+      out["become"] = become.on.value; // let the schema say what is wrong, located here
+      locs.set("become", become.on.loc);
+    } else if (on) {
+      const b: Record<string, unknown> = {};
+      if (become.user) {
+        b["user"] = become.user.value;
+        locs.set("become.user", become.user.loc);
+      }
+      if (become.password) {
+        b["password"] = become.password.value;
+        locs.set("become.password", become.password.loc);
+      }
+      out["become"] = Object.keys(b).length > 0 ? b : true;
+      locs.set("become", become.on.loc);
+    } else {
+      out["become"] = false;
+      locs.set("become", become.on.loc);
+    }
+  } else if (become.password || become.user) {
+    const lv = (become.password ?? become.user)!;
+    warn("LVS502", `become user/password for ${name} without ansible_become: true; ignored`, "set ansible_become: true, or become: in the lvsctl inventory", lv.loc, "become");
+  }
+  if (Object.keys(vars).length > 0) out["vars"] = vars;
+  return out;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

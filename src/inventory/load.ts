@@ -2,10 +2,10 @@
 // resolved cluster (resolve.ts). Every stage reports all it finds; nothing here throws on bad
 // input. parseInventory is pure (text in, result out); loadInventory adds the file reads.
 import { existsSync } from "node:fs";
-import { readFile as fsReadFile } from "node:fs/promises";
-import { dirname, isAbsolute, join } from "node:path";
+import { readdir, readFile as fsReadFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { SourceLocation } from "../errors/index.js";
-import { importAnsible, type AnsibleImport } from "./ansible.js";
+import { importAnsible, type AnsibleImport, type VarsFile } from "./ansible.js";
 import { hasErrors, sortDiagnostics, type Diagnostic, type Path } from "./diagnostic.js";
 import { issuesToDiagnostics, valueAt } from "./issues.js";
 import type { Cluster } from "./model.js";
@@ -34,6 +34,8 @@ export interface ParseOptions {
 
 export interface LoadOptions {
   readFile?: (p: string) => Promise<string>;
+  /** Files below a folder, as paths relative to it (group_vars/, host_vars/); default the real file system, none when readFile is injected. */
+  listFiles?: (dir: string) => Promise<string[]>;
   env?: NodeJS.ProcessEnv;
   /** Default: the real file system when readFile is not injected, else no check. */
   fileExists?: (path: string) => boolean;
@@ -73,6 +75,19 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
       includes[p] = await read(p);
     } catch (err) {
       includes[p] = { error: errText(err) };
+    }
+    // group_vars/ and host_vars/ beside the Ansible inventory, as Ansible's host_group_vars reads them.
+    const list = opts.listFiles ?? (opts.readFile ? async () => [] : listFilesUnder);
+    for (const sub of ["group_vars", "host_vars"]) {
+      const base = join(dirname(p), sub);
+      for (const rel of await list(base).catch(() => [] as string[])) {
+        const f = join(base, rel);
+        try {
+          includes[f] = await read(f);
+        } catch (err) {
+          includes[f] = { error: errText(err) };
+        }
+      }
     }
   }
   const fileExists = opts.fileExists ?? (opts.readFile ? undefined : (p: string) => existsSync(p));
@@ -124,7 +139,15 @@ function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadRe
         ...(here ? { location: here } : {}),
       });
     } else {
-      ansible = importAnsible(got, p);
+      const vf: VarsFile[] = [];
+      const dir = dirname(p);
+      for (const [f, t] of Object.entries(opts.includes ?? {})) {
+        const r = relative(dir, f).split(sep).join("/");
+        if (!r.startsWith("group_vars/") && !r.startsWith("host_vars/")) continue;
+        if (typeof t === "string") vf.push({ path: f, rel: r, text: t });
+        else diagnostics.push({ severity: "error", code: "LVS110", message: `cannot read the Ansible vars file ${f}: ${t.error}`, hint: "make it readable, or move it out of group_vars/ and host_vars/" });
+      }
+      ansible = importAnsible(got, p, vf);
       diagnostics.push(...ansible.diagnostics);
       input["hosts"] = mergeNamed(ansible.hosts, input["hosts"], true);
       input["groups"] = mergeNamed(ansible.groups, input["groups"], false);
@@ -196,6 +219,23 @@ function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadRe
     return fail();
   }
   return { ok: true, inventory, cluster, diagnostics: sortDiagnostics(diagnostics, file) };
+}
+
+/** Every file below dir (relative paths, `/`-separated), skipping hidden entries as Ansible does. */
+async function listFilesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    const entries = await readdir(join(dir, rel), { withFileTypes: true });
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (e.name.startsWith(".")) continue;
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(r, depth + 1);
+      else if (e.isFile()) out.push(r);
+    }
+  };
+  await walk("", 0);
+  return out;
 }
 
 function errText(err: unknown): string {

@@ -19,6 +19,8 @@ export interface YamlSource {
   at(path: Path, opts?: { key?: boolean }): SourceLocation | undefined;
   /** True when the path exists in this file (every key present). */
   has(path: Path): boolean;
+  /** The file:line:col of a character offset (for walkers that hold the YAML nodes). */
+  locate(offset: number): SourceLocation;
 }
 
 // yaml's messages end with " at line N, column M:" and a code excerpt; we print our own location.
@@ -137,7 +139,7 @@ export function parseYaml(text: string, file: string): YamlSource {
 
   const has = (path: Path): boolean => walk(path).depth === path.length;
 
-  return { file, text, doc, data, diagnostics, broken, at, has };
+  return { file, text, doc, data, diagnostics, broken, at, has, locate: pos };
 }
 
 function isNodeWithRange(n: unknown): n is Node {
