@@ -493,7 +493,8 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       let address = r.address;
       if (r.host !== undefined) {
         if (!hostExists(inv, ctx, r.host)) {
-          const guess = didYouMean(r.host, hostNames);
+          // A director is never a real server (LVS406), so it is never the suggestion.
+          const guess = didYouMean(r.host, hostNames.filter((h) => !topo.directors.includes(h)));
           report("error", "LVS405", [...rb, "host"], `real server host "${r.host}" of service ${name} is not defined under hosts:`, guess ? `did you mean "${guess}"?` : `add it under hosts:, or use address: <IP> for a machine lvsctl does not manage`);
         } else if (has(inv.hosts, r.host)) {
           address ??= inv.hosts[r.host]!.address;

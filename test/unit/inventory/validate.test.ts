@@ -124,3 +124,11 @@ test("JavaScript's reserved keys are not host or group names", () => {
     'inv.yml:6:3: error LVS215: group name "prototype" cannot be used',
   ]);
 });
+
+test("the hint for an unknown real server never suggests a director", () => {
+  // ds3 is one letter from ds1 and ds2, but a director cannot be a real server (LVS406).
+  const r = parse(BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    real_servers: [{ host: ds3 }, { host: rs3 }]\n");
+  const hints = r.diagnostics.filter((d) => d.code === "LVS405").map((d) => d.hint);
+  assert.equal(hints.length, 2);
+  for (const h of hints) assert.doesNotMatch(h ?? "", /ds[12]/);
+});
