@@ -88,8 +88,9 @@ export function decodeIpv4Header(b: Buffer, opts: { verifyChecksum?: boolean } =
   });
 }
 
-/** A 20-byte IPv4 header (no options) for `payloadLength` bytes, checksum filled in. DF is set,
- * as Linux does for raw sockets without fragmentation. */
+/** A 20-byte IPv4 header (no options) for `payloadLength` bytes, checksum filled in. DF is clear
+ * unless asked for: keepalived's vrrp_build_ip4() writes frag_off 0, and with IP_HDRINCL the
+ * kernel sends the flags as given, so an advert from lvsd and one from keepalived look alike. */
 export function encodeIpv4Header(h: {
   src: string;
   dst: string;
@@ -105,7 +106,7 @@ export function encodeIpv4Header(h: {
   b[1] = h.tos ?? 0;
   b.writeUInt16BE(20 + h.payloadLength, 2);
   b.writeUInt16BE(h.id ?? 0, 4);
-  b.writeUInt16BE(h.dontFragment === false ? 0 : 0x4000, 6);
+  b.writeUInt16BE(h.dontFragment === true ? 0x4000 : 0, 6);
   b[8] = h.ttl ?? 255;
   b[9] = h.protocol;
   ipv4ToBytes(h.src).copy(b, 12);

@@ -1,7 +1,8 @@
 // The real advert channel: one raw IPv4 socket (protocol 112) per interface, bound to the device,
 // joined to 224.0.0.18 there when any instance on it uses multicast. We write the IP header
 // ourselves (IP_HDRINCL), as keepalived does, so the source address is the instance's primary
-// address and the TTL is 255 whatever the route says; the v3 pseudo-header checksum is computed
+// address and the TTL is 255 whatever the route says, with DF clear as in keepalived's
+// vrrp_build_ip4() (frag_off 0); the v3 pseudo-header checksum is computed
 // over that same source. Decoding and its reject reasons are vrrp/packet.ts's.
 import {
   IP_ADD_MEMBERSHIP,
@@ -86,6 +87,8 @@ export class RawAdvertChannel implements AdvertChannel {
       this.#onReject?.({ ifname, reason: r.reason, ...(r.detail !== undefined ? { detail: r.detail } : {}) });
       return;
     }
+    // Both v3 checksum forms decode here; whether "message" is acceptable is the instance's
+    // setting (v3ChecksumLenient), checked by vrrp/filter.ts with the other per-instance checks.
     const { advert, ip } = r.value;
     this.#onAdvert?.({
       ifname,
@@ -99,6 +102,7 @@ export class RawAdvertChannel implements AdvertChannel {
       addresses: advert.addresses,
       authType: advert.version === 2 ? advert.authType : 0,
       ...(advert.version === 2 ? { authData: advert.authData } : {}),
+      ...(advert.version === 3 ? { checksum: r.value.checksumMode } : {}),
     });
   }
 
@@ -124,7 +128,7 @@ export class RawAdvertChannel implements AdvertChannel {
               { checksum: this.opts.v3Checksum ?? "pseudo", src: a.source, dst },
             );
       this.#id = (this.#id + 1) & 0xffff;
-      const ip = encodeIpv4Header({ src: a.source, dst, protocol: IPPROTO_VRRP, payloadLength: vrrp.length, ttl: VRRP_TTL, tos: VRRP_TOS, id: this.#id });
+      const ip = encodeIpv4Header({ src: a.source, dst, protocol: IPPROTO_VRRP, payloadLength: vrrp.length, ttl: VRRP_TTL, tos: VRRP_TOS, id: this.#id, dontFragment: false });
       p.sock.send(Buffer.concat([ip, vrrp]), dst);
     }
   }

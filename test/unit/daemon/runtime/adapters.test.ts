@@ -33,13 +33,13 @@ const ifs = new FakeInterfaces([
   { name: "eth1", index: 3, mac: MAC },
 ]);
 
-function pair(): { a: RawAdvertChannel; b: RawAdvertChannel; fa: FakeSocketFactory; got: IncomingAdvert[]; rejects: WireReject[] } {
+function pair(aOpts: ConstructorParameters<typeof RawAdvertChannel>[2] = {}): { a: RawAdvertChannel; b: RawAdvertChannel; fa: FakeSocketFactory; got: IncomingAdvert[]; rejects: WireReject[] } {
   const hub = new FakeHub();
   const fa = new FakeSocketFactory();
   const fb = new FakeSocketFactory();
   fa.onOpen = (s) => hub.join(s, "10.88.0.2");
   fb.onOpen = (s) => hub.join(s, "10.88.0.3");
-  const a = new RawAdvertChannel(fa, ifs);
+  const a = new RawAdvertChannel(fa, ifs, aOpts);
   const b = new RawAdvertChannel(fb, ifs);
   const got: IncomingAdvert[] = [];
   const rejects: WireReject[] = [];
@@ -154,16 +154,16 @@ test("raw channel: a v2 advert with PASS auth round-trips; the IP header is ours
   );
 });
 
-test("raw channel: the whole IP header it writes (DF set, id counting from 1), pinned byte for byte", async () => {
+test("raw channel: the whole IP header it writes (DF clear as keepalived's, id counting from 1), pinned byte for byte", async () => {
   const { a, fa } = pair();
   await a.configure([ep("10.88.0.2")]);
   const advert = { ifname: "eth0", vrid: 51, version: 2 as const, priority: 200, intervalMs: 1000, addresses: ["10.88.0.100"], source: "10.88.0.2", unicastPeers: [] };
   a.send(advert);
   a.send(advert);
   const [first, second] = fa.opened[0]!.sent.map((d) => d.data.subarray(0, 20).toString("hex"));
-  // ver/ihl, TOS CS6, total 40, id, DF, TTL 255, proto 112, checksum (RFC 791, checked by hand), src, dst
-  assert.equal(first, "45c00028" + "00014000" + "ff70" + "9038" + "0a580002" + "e0000012");
-  assert.equal(second, "45c00028" + "00024000" + "ff70" + "9037" + "0a580002" + "e0000012");
+  // ver/ihl, TOS CS6, total 40, id, flags 0 (no DF), TTL 255, proto 112, checksum (RFC 791, checked by hand), src, dst
+  assert.equal(first, "45c00028" + "00010000" + "ff70" + "d038" + "0a580002" + "e0000012");
+  assert.equal(second, "45c00028" + "00020000" + "ff70" + "d037" + "0a580002" + "e0000012");
 });
 
 test("raw channel: v3 with the pseudo-header checksum over our source and the group decodes", async () => {
@@ -174,6 +174,16 @@ test("raw channel: v3 with the pseudo-header checksum over our source and the gr
   assert.deepEqual(rejects, []);
   assert.equal(got[0]!.version, 3);
   assert.equal(got[0]!.intervalMs, 100);
+  assert.equal(got[0]!.checksum, "pseudo");
+});
+
+test("raw channel: a v3 checksum over the message alone still decodes, marked so the instance can refuse it", async () => {
+  const { a, b, got, rejects } = pair({ v3Checksum: "message" });
+  await a.configure([ep("10.88.0.2", [], 3)]);
+  await b.configure([ep("10.88.0.3", [], 3)]);
+  a.send({ ifname: "eth0", vrid: 51, version: 3, priority: 100, intervalMs: 100, addresses: ["10.88.0.100"], source: "10.88.0.2", unicastPeers: [] });
+  assert.deepEqual(rejects, []);
+  assert.equal(got[0]!.checksum, "message");
 });
 
 test("raw channel: unicast sends one packet per peer and joins no group", async () => {
