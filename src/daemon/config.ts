@@ -85,6 +85,9 @@ export const LvsdInstance = z.strictObject({
     masterRefreshSec: Seconds,
   }),
   notify: LvsdNotify,
+  /** v3: also accept adverts whose checksum leaves out the IPv4 pseudo-header (absent: strict,
+   * as keepalived 2.2.7). From the inventory's director.lvsd.v3_checksum: lenient. */
+  v3ChecksumLenient: opt(z.boolean()),
 });
 export type LvsdInstance = z.infer<typeof LvsdInstance>;
 

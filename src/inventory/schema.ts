@@ -292,8 +292,11 @@ export const Director = z.strictObject({
       /** Status JSON and Prometheus metrics on 127.0.0.1:<port>. */
       status_port: Port.default(9547),
       install_dir: z.string().startsWith("/").default("/opt/lvsd"),
+      /** VRRPv3 receive checksum: strict (over the IPv4 pseudo-header, RFC 5798 section 5.2.8, what
+       * keepalived 2.2.7 accepts) or lenient (also accept a checksum over the message alone). */
+      v3_checksum: z.enum(["strict", "lenient"], { error: "v3_checksum must be strict or lenient" }).default("strict"),
     })
-    .default({ status_port: 9547, install_dir: "/opt/lvsd" }),
+    .default({ status_port: 9547, install_dir: "/opt/lvsd", v3_checksum: "strict" }),
   /** Director sysctl baseline (ip_forward for NAT, expire_nodest_conn, ...). */
   sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
@@ -312,7 +315,7 @@ export const Inventory = z.strictObject({
   director: Director.default({
     backend: "keepalived",
     keepalived: { from: "package", prefix: "/usr/local", sysconfdir: "/etc" },
-    lvsd: { status_port: 9547, install_dir: "/opt/lvsd" },
+    lvsd: { status_port: 9547, install_dir: "/opt/lvsd", v3_checksum: "strict" },
   }),
   global_defs: GlobalDefs.default({ vrrp_strict: false }),
   vrrp_instances: z.array(VrrpInstance).default([]),

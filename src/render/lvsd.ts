@@ -129,6 +129,7 @@ export function toLvsdConfig(cluster: Cluster, directorName: string, opts: Rende
         masterRefreshSec: i.garp.masterRefresh ?? D.garpMasterRefreshSec,
       },
       notify: notify(i.notify),
+      ...(i.version === 3 && cluster.lvsd.v3Checksum === "lenient" ? { v3ChecksumLenient: true } : {}),
     };
   });
   const mine = new Set(instances.map((i) => i.name));

@@ -46,6 +46,7 @@ interface Inst {
     advertsReceived: number;
     rejected: Record<string, number>;
     vipsRestored: number;
+    lowerPriorityAdverts: number;
   };
 }
 
@@ -213,6 +214,7 @@ export class Engine {
         rejected: { ...inst.stats.rejected },
         vips: inst.cfg.vips.map((v) => `${v.address}/${v.prefix}`),
         vipsRestored: inst.stats.vipsRestored,
+        lowerPriorityAdverts: inst.stats.lowerPriorityAdverts,
         syncGroup: this.#groups.get(name)?.name ?? null,
       });
     }
@@ -239,7 +241,7 @@ export class Engine {
       timers: new Map(),
       ops: Promise.resolve(),
       log: this.#log.child({ instance: i.name }),
-      stats: { transitions: 0, lastTransition: null, advertsSent: 0, advertsReceived: 0, rejected: {}, vipsRestored: 0 },
+      stats: { transitions: 0, lastTransition: null, advertsSent: 0, advertsReceived: 0, rejected: {}, vipsRestored: 0, lowerPriorityAdverts: 0 },
     });
     this.#states.set(i.name, initialState(toParams(i, primaryIp)));
   }
@@ -357,7 +359,11 @@ export class Engine {
         inst.stats.lastTransition = { at: (this.#d.wallNow?.() ?? new Date()).toISOString(), from: e.from, to: e.to, reason: e.reason };
         break;
       case "log":
-        inst.log.log(e.level, e.msg, e.fields);
+        if (e.limit === undefined) inst.log.log(e.level, e.msg, e.fields);
+        else {
+          if (e.limit === "lower-priority") inst.stats.lowerPriorityAdverts++;
+          this.#rl.log(`${inst.cfg.name}/${e.limit}`, e.level, e.msg, { instance: inst.cfg.name, ...e.fields });
+        }
         break;
     }
   }
@@ -400,7 +406,9 @@ export class Engine {
     const name = this.#findInstance(a.ifname, a.vrid);
     if (!name) {
       this.#globalRejects.vrid = (this.#globalRejects.vrid ?? 0) + 1;
-      this.#rl.log(`vrid/${a.ifname}/${a.vrid}`, "info", "advert for a VRID we do not run: ignored", { ifname: a.ifname, vrid: a.vrid, from: a.source, reason: "vrid" });
+      // one key per interface, not per VRID: a flood cycling through 255 VRIDs still writes one line
+      // per interval (the counter stays exact)
+      this.#rl.log(`vrid/${a.ifname}`, "info", "advert for a VRID we do not run: ignored", { ifname: a.ifname, vrid: a.vrid, from: a.source, reason: "vrid" });
       return;
     }
     const inst = this.#insts.get(name)!;
@@ -410,6 +418,7 @@ export class Engine {
       ...(inst.cfg.authPass !== undefined ? { authPass: inst.cfg.authPass } : {}),
       vips: inst.cfg.vips,
       unicastPeers: inst.cfg.unicastPeers,
+      ...(inst.cfg.v3ChecksumLenient ? { v3ChecksumLenient: true } : {}),
     });
     if (!r.ok) {
       inst.stats.rejected[r.reason] = (inst.stats.rejected[r.reason] ?? 0) + 1;

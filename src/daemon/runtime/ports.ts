@@ -45,6 +45,9 @@ export interface IncomingAdvert {
   authType: number;
   /** v2 PASS: the 8 octets of auth data. */
   authData?: Buffer;
+  /** v3: which checksum form matched: "pseudo" (RFC 5798 §5.2.8, over the IPv4 pseudo-header,
+   * what keepalived 2.2.7 requires) or "message" (the pseudo-header left out). Absent: pseudo. */
+  checksum?: "pseudo" | "message";
 }
 
 /** A packet the channel itself refused (IP/VRRP wire checks); `reason` is a stable label. */

@@ -36,6 +36,7 @@ export function renderMetrics(s: StatusSnapshot): string {
   for (const [reason, n] of Object.entries(s.rejected).sort()) rej.push([{ instance: "", vrid: "", interface: "", reason }, n]);
   family("lvsd_vrrp_rejected_total", "counter", "Packets rejected, by reason (instance empty when none matched).", rej);
   family("lvsd_vip_restored_total", "counter", "VIPs put back after something else removed them while master.", s.instances.map((i) => [inst(i), i.vipsRestored]));
+  family("lvsd_vrrp_lower_priority_adverts_total", "counter", "Adverts from a lower-priority master (split brain healing or a stuck peer).", s.instances.map((i) => [inst(i), i.lowerPriorityAdverts]));
   family("lvsd_uptime_seconds", "gauge", "Seconds since lvsd started.", [[{}, s.uptimeSec]]);
   return `${out.join("\n")}\n`;
 }

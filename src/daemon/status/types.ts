@@ -19,6 +19,8 @@ export interface InstanceStatus {
   rejected: Record<string, number>;
   vips: string[];
   vipsRestored: number;
+  /** Adverts from a lower-priority master (each counted; logged at a limited rate). */
+  lowerPriorityAdverts: number;
   syncGroup: string | null;
 }
 

@@ -13,7 +13,8 @@ export type RejectReason =
   | "auth-type" // authentication type differs (v2)
   | "auth" // PASS password differs (v2)
   | "interval" // v2 advert interval differs from ours (RFC 3768 §7.1 says discard)
-  | "unicast-peer"; // unicast instance, sender not among its peers (keepalived does the same)
+  | "unicast-peer" // unicast instance, sender not among its peers (keepalived does the same)
+  | "checksum"; // v3 checksum without the IPv4 pseudo-header, and the instance is not lenient
 
 export interface FilterInput {
   source: string;
@@ -23,6 +24,8 @@ export interface FilterInput {
   authType: number;
   authData?: Buffer;
   addresses: readonly string[];
+  /** v3: the checksum form the decoder matched (absent: pseudo). */
+  checksum?: "pseudo" | "message";
 }
 
 export interface FilterInstance {
@@ -31,6 +34,9 @@ export interface FilterInstance {
   authPass?: string;
   vips: readonly { address: string }[];
   unicastPeers?: readonly string[];
+  /** Accept v3 adverts whose checksum leaves out the IPv4 pseudo-header (keepalived 2.2.7 drops
+   * them unless it runs with v3_checksum_as_v2; some older peers send them). Default: strict. */
+  v3ChecksumLenient?: boolean;
 }
 
 export type FilterResult =
@@ -43,6 +49,11 @@ export function checkAdvert(a: FilterInput, inst: FilterInstance): FilterResult 
     return { ok: false, reason: "unicast-peer", detail: `${a.source} is not a configured unicast peer` };
   }
   if (a.version !== inst.version) return { ok: false, reason: "version", detail: `VRRPv${a.version} advert for a v${inst.version} instance` };
+  // RFC 5798 §5.2.8: the v3 checksum covers the pseudo-header; keepalived's vrrp_check_packet()
+  // rejects one that does not ("Invalid VRRPv3 checksum").
+  if (inst.version === 3 && a.checksum === "message" && !inst.v3ChecksumLenient) {
+    return { ok: false, reason: "checksum", detail: "VRRPv3 checksum leaves out the IPv4 pseudo-header (set v3_checksum: lenient to accept)" };
+  }
   if (inst.version === 2) {
     const want = inst.authPass !== undefined ? AUTH_PASS : AUTH_NONE;
     if (a.authType !== want) return { ok: false, reason: "auth-type", detail: `auth type ${a.authType}, expected ${want}` };

@@ -100,7 +100,11 @@ export type Effect =
   | { kind: "garp"; vips: readonly VipSpec[]; count: number }
   | { kind: "notify"; state: NotifyState; priority: number }
   | { kind: "transition"; from: StateName; to: StateName; reason: string }
-  | { kind: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown> };
+  | { kind: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown>; limit?: LimitedLog };
+
+/** A log line a peer can provoke once per advert: the runtime counts every one and writes at most
+ * one line per instance and kind per interval (STYLE.md habit 5), so a flood cannot fill the journal. */
+export type LimitedLog = "lower-priority";
 
 export interface MasterSeen {
   address: string;
@@ -192,8 +196,8 @@ class Tx {
     for (const t of Object.keys(this.s.timers) as TimerName[]) this.cancel(t);
     return this;
   }
-  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): this {
-    return this.emit(fields ? { kind: "log", level, msg, fields } : { kind: "log", level, msg });
+  log(level: LogLevel, msg: string, fields?: Record<string, unknown>, limit?: LimitedLog): this {
+    return this.emit({ kind: "log", level, msg, ...(fields ? { fields } : {}), ...(limit ? { limit } : {}) });
   }
   moveTo(to: StateName, reason: string): this {
     const from = this.s.state;
@@ -316,7 +320,7 @@ function onAdvertBackup(tx: Tx, now: number, a: ReceivedAdvert): Tx {
     tx.log("info", "lower priority master seen; preempting when the master-down timer fires", {
       from: a.source,
       priority: a.priority,
-    });
+    }, "lower-priority");
   }
   return tx.set({ master: { address: a.source, priority: a.priority } });
 }
@@ -347,7 +351,7 @@ function onAdvertMaster(tx: Tx, now: number, a: ReceivedAdvert): Tx {
   }
   // ka "forcing new election": a lower master means a split brain is healing; answer at once and
   // re-announce the VIPs so neighbours' ARP caches point here again (peers.md item 1).
-  tx.log("warn", "lower priority master seen: re-asserting mastership", { from: a.source, priority: a.priority });
+  tx.log("warn", "lower priority master seen: re-asserting mastership", { from: a.source, priority: a.priority }, "lower-priority");
   tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
   if (p.vips.length > 0 && p.garp.lowerPrioCount > 0) tx.emit({ kind: "garp", vips: p.vips, count: p.garp.lowerPrioCount });
   return tx.arm("advert", now + p.advertIntervalMs);

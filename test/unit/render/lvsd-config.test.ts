@@ -99,3 +99,13 @@ test("the daemon's parser refuses what it cannot run", () => {
   assert.throws(() => parseLvsdConfig("{"), /not valid JSON/);
   assert.ok(LvsdConfig.safeParse(good).success);
 });
+
+test("director.lvsd.v3_checksum: strict writes nothing; lenient marks every v3 instance, never a v2 one", () => {
+  const strict = toLvsdConfig(nat, "dir-a", opts);
+  assert.ok(strict.instances.every((i) => i.v3ChecksumLenient === undefined));
+  const lenient = toLvsdConfig({ ...nat, lvsd: { ...nat.lvsd, v3Checksum: "lenient" } }, "dir-a", opts);
+  assert.ok(lenient.instances.some((i) => i.version === 3));
+  for (const i of lenient.instances) assert.equal(i.v3ChecksumLenient, i.version === 3 ? true : undefined);
+  const v2 = toLvsdConfig({ ...dr, lvsd: { ...dr.lvsd, v3Checksum: "lenient" } }, "lb1", opts);
+  assert.ok(v2.instances.every((i) => i.version === 2 && i.v3ChecksumLenient === undefined));
+});

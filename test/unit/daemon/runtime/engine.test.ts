@@ -246,3 +246,45 @@ test("engine: shutdown of a master sends priority 0, removes VIPs, runs notify s
   assert.equal(r.clock.pending(), 0);
   assert.ok(r.channel.closed);
 });
+
+test("engine: a flood of lower-priority adverts and of unknown VRIDs is counted exactly but logged once per interval", async () => {
+  const clock = new FakeClock();
+  const r = rig({ clock });
+  await r.engine.start(config([instance({ priority: 200 })]));
+  clock.advance(4000);
+  await settle(r);
+  assert.equal(r.engine.state("VI_1")?.state, "MASTER");
+  const base = { ifname: "eth0", source: "10.88.0.9", ttl: 255, version: 2 as const, priority: 100, intervalMs: 1000, addresses: ["10.88.0.100"], authType: 0 };
+  for (let k = 0; k < 1000; k++) {
+    r.channel.receive({ ...base, vrid: 51 });
+    r.channel.receive({ ...base, vrid: 1 + (k % 255) === 51 ? 52 : 1 + (k % 255) });
+  }
+  const lower = () => r.logs.filter((l) => l.msg === "lower priority master seen: re-asserting mastership");
+  const vrid = () => r.logs.filter((l) => l.msg === "advert for a VRID we do not run: ignored");
+  assert.equal(lower().length, 1);
+  assert.equal(vrid().length, 1);
+  let s = r.engine.snapshot();
+  assert.equal(s.instances[0]!.lowerPriorityAdverts, 1000);
+  assert.equal(s.rejected.vrid, 1000);
+  // after the interval the next line says how many were held back
+  clock.advance(10_000);
+  r.channel.receive({ ...base, vrid: 51 });
+  r.channel.receive({ ...base, vrid: 7 });
+  assert.equal(lower().length, 2);
+  assert.equal(lower()[1]!.suppressed, 999);
+  assert.equal(vrid()[1]!.suppressed, 999);
+  s = r.engine.snapshot();
+  assert.equal(s.instances[0]!.lowerPriorityAdverts, 1001);
+  assert.equal(s.rejected.vrid, 1001);
+});
+
+test("engine: strict by default, a v3 advert whose checksum leaves out the pseudo-header is rejected and counted; lenient accepts it", async () => {
+  for (const lenient of [false, true]) {
+    const r = rig();
+    await r.engine.start(config([instance({ version: 3, advertIntervalCs: 10, ...(lenient ? { v3ChecksumLenient: true } : {}) })]));
+    r.channel.receive({ ifname: "eth0", source: "10.88.0.9", ttl: 255, version: 3, vrid: 51, priority: 200, intervalMs: 100, addresses: ["10.88.0.100"], authType: 0, checksum: "message" });
+    const i = r.engine.snapshot().instances[0]!;
+    assert.deepEqual(i.rejected, lenient ? {} : { checksum: 1 });
+    assert.equal(i.advertsReceived, lenient ? 1 : 0);
+  }
+});

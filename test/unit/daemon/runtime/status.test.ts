@@ -34,7 +34,7 @@ test("metrics: label values are escaped", () => {
   const snap: StatusSnapshot = { routerId: "r", pid: 1, startedAt: "", uptimeSec: 0, syncGroups: [], rejected: {}, instances: [] };
   snap.instances.push({
     name: 'we"ird\\name', vrid: 1, interface: "eth0", version: 2, state: "BACKUP", priority: 1, advertIntervalMs: 1000, masterAddress: null, primaryIp: "",
-    transitions: 0, lastTransition: null, advertsSent: 0, advertsReceived: 0, rejected: {}, vips: [], vipsRestored: 0, syncGroup: null,
+    transitions: 0, lastTransition: null, advertsSent: 0, advertsReceived: 0, rejected: {}, vips: [], vipsRestored: 0, lowerPriorityAdverts: 0, syncGroup: null,
   });
   assert.ok(renderMetrics(snap).includes('instance="we\\"ird\\\\name"'));
 });

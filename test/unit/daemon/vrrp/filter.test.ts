@@ -36,3 +36,13 @@ test("filter: PASS compares the NUL-padded 8 octets (longer passwords are cut, a
 test("filter: a different address list is accepted with a warning (RFC 3768 §7.1 MAY)", () => {
   assert.deepEqual(checkAdvert({ ...good, addresses: ["10.88.0.101"] }, inst), { ok: true, warnings: ["addresses"] });
 });
+
+test("filter: a v3 checksum without the IPv4 pseudo-header is refused unless the instance is lenient", () => {
+  const v3: FilterInstance = { version: 3, advertIntervalMs: 100, vips: [{ address: "10.88.0.100" }] };
+  const a: FilterInput = { ...good, version: 3, intervalMs: 100 };
+  assert.deepEqual(checkAdvert({ ...a, checksum: "pseudo" }, v3), { ok: true, warnings: [] });
+  assert.deepEqual(checkAdvert(a, v3), { ok: true, warnings: [] });
+  const r = checkAdvert({ ...a, checksum: "message" }, v3);
+  assert.equal(r.ok ? "ok" : r.reason, "checksum");
+  assert.deepEqual(checkAdvert({ ...a, checksum: "message" }, { ...v3, v3ChecksumLenient: true }), { ok: true, warnings: [] });
+});
