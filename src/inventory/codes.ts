@@ -87,6 +87,12 @@ export const CODES = {
   LVS420: "hysteresis not below quorum",
   LVS421: "real server in no virtual service",
   LVS422: "persistence_granularity on an IPv6 service",
+  LVS423: "nat_gateway on a service that is not NAT",
+  LVS424: "NAT gateway is a director's own address",
+  LVS425: "NAT gateway held by no VRRP instance",
+  LVS426: "one real server given two NAT gateways",
+  LVS427: "NAT gateway not on the real server's network",
+  LVS428: "NAT real server without a gateway",
 
   LVS500: "Ansible inventory has the wrong shape",
   LVS501: "Ansible variable cannot be used",

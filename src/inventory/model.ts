@@ -115,6 +115,8 @@ export interface ResolvedService {
   delayLoop?: number;
   virtualhost?: string;
   sorryServer?: { address: string; port?: number };
+  /** NAT: the gateway VIP the inventory names (natGatewayOf in src/render also infers one). */
+  natGateway?: string;
   quorum?: number;
   hysteresis?: number;
   realServers: ResolvedRealServer[];

@@ -16,7 +16,7 @@ import type {
   Role,
 } from "./model.js";
 import type { Check, Host, Inventory, VirtualService } from "./schema.js";
-import { ALL, buildTopology, instanceMembers, parseVip, serviceName, type Topology } from "./topology.js";
+import { ALL, buildTopology, canonicalIp, instanceMembers, parseVip, serviceName, type Topology } from "./topology.js";
 
 /** SSH port (RFC 4253 section 4.1 / IANA). */
 export const DEFAULT_SSH_PORT = 22;
@@ -96,6 +96,10 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
   // Hosts referenced as real servers are real servers even when no group says so: they need the
   // VIP on lo and the ARP sysctls all the same.
   const rsHosts = new Set(inv.virtual_servers.flatMap((s) => s.real_servers.map((r) => r.host).filter((h): h is string => !!h)));
+  // So are inventory hosts named (by address) as a service's sorry server: in DR and TUN they
+  // need the VIP on lo, in NAT the route back, as any real server.
+  const sorry = new Set(inv.virtual_servers.flatMap((s) => (s.sorry_server ? [canonicalIp(s.sorry_server.address)] : [])));
+  for (const h of topo.hosts) if (sorry.has(canonicalIp(own(inv.hosts, h)!.address)) && !topo.directors.includes(h)) rsHosts.add(h);
   const directorSet = new Set(topo.directors);
 
   const hostBase = (name: string) => {
@@ -326,6 +330,7 @@ function resolveService(s: VirtualService, inv: Inventory): ResolvedService {
     ...(s.delay_loop !== undefined ? { delayLoop: s.delay_loop } : {}),
     ...(s.virtualhost !== undefined ? { virtualhost: s.virtualhost } : {}),
     ...(s.sorry_server ? { sorryServer: { address: s.sorry_server.address, ...(s.sorry_server.port !== undefined ? { port: s.sorry_server.port } : {}) } } : {}),
+    ...(s.nat_gateway !== undefined ? { natGateway: s.nat_gateway } : {}),
     ...(s.quorum !== undefined ? { quorum: s.quorum } : {}),
     ...(s.hysteresis !== undefined ? { hysteresis: s.hysteresis } : {}),
     realServers,

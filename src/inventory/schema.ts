@@ -264,6 +264,12 @@ export const VirtualService = z.strictObject({
   delay_loop: z.number().positive().optional(),
   virtualhost: z.string().min(1).optional(),
   sorry_server: z.strictObject({ address: IpAddress, port: Port.optional() }).optional(),
+  /**
+   * NAT only: the address the real servers route their replies through, a VRRP VIP on the
+   * directors' inside network so it moves with the master. Default: the one VRRP VIP (not a
+   * service's) whose prefix holds the real server's address (topology.ts natGateway).
+   */
+  nat_gateway: IpAddress.optional(),
   quorum: z.number().int().min(1).optional(),
   hysteresis: z.number().int().min(0).optional(),
   /** Applied to every real server that does not have its own. */

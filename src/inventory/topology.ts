@@ -216,3 +216,53 @@ export function serviceName(s: { name?: string; vip?: string; port?: number; fwm
   const vip = s.vip ?? "?";
   return `${isIP(vip) === 6 ? `[${vip}]` : vip}:${s.port ?? "?"}`;
 }
+
+// --- NAT gateways ----------------------------------------------------------------------------
+
+/** An address as a bit string (IPv4: 32 bits, IPv6: 128), or undefined when it is not one. */
+function addressBits(addr: string): { family: 4 | 6; bits: bigint } | undefined {
+  const family = isIP(addr);
+  if (family === 4) return { family, bits: addr.split(".").reduce((n, o) => (n << 8n) | BigInt(Number(o)), 0n) };
+  if (family !== 6) return undefined;
+  let text = addr.toLowerCase();
+  // An embedded IPv4 tail (::ffff:10.0.0.1) is the last two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const b = addressBits(v4[1]!)!.bits;
+    text = `${text.slice(0, -v4[1]!.length)}${(b >> 16n).toString(16)}:${(b & 0xffffn).toString(16)}`;
+  }
+  const [head, tail] = text.split("::") as [string, string | undefined];
+  const hs = head ? head.split(":") : [];
+  const ts = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? hs : [...hs, ...Array<string>(8 - hs.length - ts.length).fill("0"), ...ts];
+  return { family, bits: groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g || "0", 16)), 0n) };
+}
+
+/** Whether `addr` lies in `net/prefix` (same family only). */
+export function inSubnet(addr: string, net: string, prefix: number): boolean {
+  const a = addressBits(addr);
+  const n = addressBits(net);
+  if (!a || !n || a.family !== n.family) return false;
+  const width = a.family === 4 ? 32 : 128;
+  const shift = BigInt(width - Math.min(prefix, width));
+  return a.bits >> shift === n.bits >> shift;
+}
+
+export interface GatewayVip {
+  address: string;
+  prefix: number;
+}
+
+/**
+ * The gateway a NAT real server at `rsAddress` sends its replies through: the service's own
+ * `nat_gateway` when it gives one, else the one VRRP VIP on the real server's network (the VIP's
+ * prefix contains the real server's address) that is no service's VIP: keepalived's LVS-NAT
+ * setups put exactly such an address on the directors' inside interface. Undefined when none, or
+ * more than one, fits.
+ */
+export function natGateway(given: string | undefined, rsAddress: string, vrrpVips: GatewayVip[], serviceVips: ReadonlySet<string>): { gateway: string; inferred: boolean } | undefined {
+  if (given !== undefined) return { gateway: given, inferred: false };
+  const max = isIP(rsAddress) === 6 ? 128 : 32;
+  const fits = [...new Map(vrrpVips.filter((v) => v.prefix < max && !serviceVips.has(canonicalIp(v.address)) && inSubnet(rsAddress, v.address, v.prefix)).map((v) => [canonicalIp(v.address), v])).values()];
+  return fits.length === 1 ? { gateway: fits[0]!.address, inferred: true } : undefined;
+}

@@ -10,7 +10,7 @@ import { didYouMean } from "./issues.js";
 import { authPassProblem, KEEPALIVED_DEFAULTS } from "./limits.js";
 import { jumpList, parseJumpTarget } from "./resolve.js";
 import { DIRECTORS, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
-import { ALL, buildTopology, canonicalIp, instanceMembers, ipFamily, parseVip, serviceName, VRRP_OWNER_PRIORITY, type ParsedVip, type Topology } from "./topology.js";
+import { ALL, buildTopology, canonicalIp, inSubnet, instanceMembers, ipFamily, natGateway, parseVip, serviceName, VRRP_OWNER_PRIORITY, type GatewayVip, type ParsedVip, type Topology } from "./topology.js";
 
 export interface ValidateContext {
   /** Where a path of the (validated) inventory is in the user's files. */
@@ -42,7 +42,7 @@ export function validate(inv: Inventory, ctx: ValidateContext): Diagnostic[] {
     out.push({ severity, code, message, ...(hint ? { hint } : {}), ...(location ? { location } : {}) });
   };
   const topo = buildTopology(inv);
-  const rules = [hostAndGroupRules, secretRules, vrrpRules, serviceRules, unusedRealServers, backendRules];
+  const rules = [hostAndGroupRules, secretRules, vrrpRules, serviceRules, natGatewayRules, unusedRealServers, backendRules];
   for (const rule of rules) rule(inv, topo, ctx, report);
   return out;
 }
@@ -557,6 +557,63 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
     }
     if (s.sorry_server?.port !== undefined && s.port !== undefined && s.sorry_server.port !== s.port && (s.lb_kind === "DR" || s.lb_kind === "TUN")) {
       report("error", "LVS402", [...base, "sorry_server", "port"], `sorry server port ${s.sorry_server.port} differs from the service port ${s.port}, but ${s.lb_kind} cannot remap ports`, `remove the port (defaults to ${s.port}), or use lb_kind: NAT`);
+    }
+  });
+}
+
+/**
+ * NAT real servers send their replies through a gateway that must move with VRRP: a VIP on the
+ * directors' inside network, never one director's own address. One host has one default route,
+ * so two services may not give it two gateways.
+ */
+function natGatewayRules(inv: Inventory, topo: Topology, _ctx: ValidateContext, report: Report): void {
+  const vips: GatewayVip[] = inv.vrrp_instances.flatMap((inst) => inst.virtual_ipaddress.map(parseVip).filter((p): p is ParsedVip => !("error" in p)).map((p) => ({ address: p.address, prefix: p.prefix })));
+  const vipSet = new Set(vips.map((v) => canonicalIp(v.address)));
+  const serviceVips = new Set(inv.virtual_servers.flatMap((s) => (s.vip !== undefined ? [canonicalIp(s.vip)] : [])));
+  const directorAt = new Map(topo.directors.filter((d) => has(inv.hosts, d)).map((d) => [canonicalIp(inv.hosts[d]!.address), d]));
+  const hostAt = new Map(Object.entries(inv.hosts).map(([h, x]) => [canonicalIp(x.address), h]));
+  const perHost = new Map<string, { gateway: string; service: string }>();
+  inv.virtual_servers.forEach((s, i) => {
+    const base: Path = ["virtual_servers", i];
+    const gp: Path = [...base, "nat_gateway"];
+    const name = serviceName(s);
+    if (s.nat_gateway !== undefined) {
+      if (s.lb_kind !== "NAT") {
+        report("error", "LVS423", gp, `service ${name} is ${s.lb_kind}, but nat_gateway only means something for NAT: ${s.lb_kind} real servers answer clients directly`, "remove nat_gateway, or set lb_kind: NAT", true);
+        return;
+      }
+      const director = directorAt.get(canonicalIp(s.nat_gateway));
+      if (director !== undefined) {
+        report("error", "LVS424", gp, `nat_gateway ${s.nat_gateway} of service ${name} is director ${director}'s own address: replies would stop whenever ${director} is not master, while the other director takes the traffic`, "name a VIP on the directors' inside network instead (add e.g. ADDRESS/24 to the virtual_ipaddress of the instance on that interface): it moves with the master");
+      } else if (inv.vrrp_instances.length > 0 && !vipSet.has(canonicalIp(s.nat_gateway))) {
+        report("error", "LVS425", gp, `nat_gateway ${s.nat_gateway} of service ${name} is in no VRRP instance's virtual_ipaddress, so no director holds it`, "add it (with the inside network's prefix, e.g. /24) to the virtual_ipaddress of the instance on the directors' inside interface");
+      }
+    }
+    if (s.lb_kind !== "NAT") return;
+    // The hosts lvsctl sets up: real servers named by host, and a sorry server that is an inventory host.
+    const members: { host: string; address: string; path: Path }[] = [];
+    s.real_servers.forEach((r, j) => {
+      if (r.host === undefined || !has(inv.hosts, r.host) || topo.directors.includes(r.host)) return;
+      members.push({ host: r.host, address: r.address ?? inv.hosts[r.host]!.address, path: [...base, "real_servers", j] });
+    });
+    const sorryHost = s.sorry_server ? hostAt.get(canonicalIp(s.sorry_server.address)) : undefined;
+    if (sorryHost !== undefined && !topo.directors.includes(sorryHost)) members.push({ host: sorryHost, address: s.sorry_server!.address, path: [...base, "sorry_server"] });
+    for (const m of members) {
+      if (ipFamily(m.address) === 0) continue; // LVS418
+      const g = natGateway(s.nat_gateway, m.address, vips, serviceVips);
+      if (!g) {
+        report("warning", "LVS428", m.path, `NAT real server ${m.host} of service ${name} has no gateway to route its replies through, so lvsctl only checks its default route`, "give the service nat_gateway: ADDRESS, a VRRP VIP on the real servers' network (the directors' inside interface)");
+        continue;
+      }
+      const vip = vips.find((v) => canonicalIp(v.address) === canonicalIp(g.gateway));
+      const max = ipFamily(m.address) === 6 ? 128 : 32;
+      if (!g.inferred && vip && vip.prefix < max && !inSubnet(m.address, vip.address, vip.prefix)) {
+        report("warning", "LVS427", gp, `nat_gateway ${g.gateway} (/${vip.prefix}) is not on the network of real server ${m.host} (${m.address}); the kernel refuses a gateway it cannot reach directly`, "name the VIP on the real servers' network, or fix the VIP's prefix");
+      }
+      const prev = perHost.get(m.host);
+      if (prev && canonicalIp(prev.gateway) !== canonicalIp(g.gateway)) {
+        report("error", "LVS426", s.nat_gateway !== undefined ? gp : m.path, `real server ${m.host} would route its replies through ${prev.gateway} for service ${prev.service} and through ${g.gateway} for service ${name}; a host has one default route`, "give both services the same nat_gateway");
+      } else if (!prev) perHost.set(m.host, { gateway: g.gateway, service: name });
     }
   });
 }

@@ -80,6 +80,8 @@ export interface RouteFact {
   src?: string;
   /** local / unreachable / ... when not a unicast route. */
   type?: string;
+  /** The route's priority (`metric`); absent: 0, the most preferred. */
+  metric?: number;
 }
 
 export interface StatFact {
@@ -293,6 +295,7 @@ export function parseRouteLine(line: string, to?: string): RouteFact | undefined
     if (w === "via") r.via = next.replace(/^inet6? /, "");
     else if (w === "dev") r.dev = next;
     else if (w === "src") r.src = next;
+    else if (w === "metric" && /^\d+$/.test(next)) r.metric = Number(next);
     else continue;
     i++;
   }

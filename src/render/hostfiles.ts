@@ -4,6 +4,7 @@ import { basename } from "node:path";
 import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.js";
 import { LvsctlError } from "../errors/index.js";
 import { directorSysctls } from "../inventory/sysctls.js";
+import { canonicalIp, natGateway } from "../inventory/topology.js";
 import { findDirector, isIpv6, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
@@ -18,6 +19,10 @@ export const PATHS = {
   directorModules: "/etc/modules-load.d/lvs.conf",
   realServerSysctl: "/etc/sysctl.d/90-lvs-realserver.conf",
   realServerUnit: "/etc/systemd/system/lvs-rs-vip.service",
+  /** NAT: the default route through the directors' gateway VIP, put back on boot. */
+  realServerGatewayUnit: "/etc/systemd/system/lvs-rs-gateway.service",
+  /** TUN: ipip loaded at boot, before systemd-sysctl, so tunl0's rp_filter line applies. */
+  realServerModules: "/etc/modules-load.d/lvs-realserver.conf",
 } as const;
 
 /**
@@ -143,6 +148,38 @@ export function realServerVips(cluster: Cluster, host: ResolvedHost): RealServer
     }
   }
   return { vips: [...new Set(out)], tunnel };
+}
+
+export interface RealServerGateway {
+  /** The gateway VIP, when the inventory names one or one can be inferred (natGateway). */
+  gateway?: string;
+  /** The NAT services this host serves (as real server or sorry server). */
+  services: string[];
+}
+
+/**
+ * The default route a NAT real server needs: through the gateway its NAT services name (or the
+ * one VRRP VIP on its network). validate.ts refuses two different gateways for one host; should
+ * they still differ, the first service's wins.
+ */
+export function natGatewayOf(cluster: Cluster, host: ResolvedHost): RealServerGateway {
+  const nat = servicesOf(cluster, host).filter((s) => s.lbKind === "NAT");
+  const vips = cluster.directors.flatMap((d) => d.instances.flatMap((i) => i.vips));
+  const serviceVips = new Set(cluster.services.flatMap((s) => (s.vip !== undefined ? [canonicalIp(s.vip)] : [])));
+  let gateway: string | undefined;
+  for (const s of nat) {
+    const rs = s.realServers.find((r) => (r.host !== undefined ? r.host === host.name : r.address === host.address));
+    gateway ??= natGateway(s.natGateway, rs?.address ?? host.address, vips, serviceVips)?.gateway;
+  }
+  return { ...(gateway !== undefined ? { gateway } : {}), services: nat.map((s) => s.name) };
+}
+
+export function renderRealServerGatewayUnit(cluster: Cluster, host: ResolvedHost, gateway: string): string {
+  return renderTemplate("lvs-rs-gateway.service", { host: host.name, gateway, v6: isIpv6(gateway), services: natGatewayOf(cluster, host).services.join(", ") });
+}
+
+export function renderRealServerModules(host: ResolvedHost): string {
+  return renderTemplate("lvs-realserver-modules.conf", { host: host.name });
 }
 
 function hostVar(host: ResolvedHost, name: string): unknown {

@@ -14,6 +14,9 @@ import {
   renderDirectorSysctl,
   renderKeepalivedUnit,
   renderLvsdUnit,
+  natGatewayOf,
+  renderRealServerGatewayUnit,
+  renderRealServerModules,
   renderRealServerSysctl,
   renderRealServerUnit,
   servicesOf,
@@ -23,7 +26,7 @@ import { renderLvsdJson } from "./lvsd.js";
 
 export type { RenderOptions } from "./common.js";
 export { splitScript } from "./common.js";
-export { PATHS, HOST_VARS, keepalivedPaths, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, type RealServerVips } from "./hostfiles.js";
+export { PATHS, HOST_VARS, keepalivedPaths, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, natGatewayOf, type RealServerVips, type RealServerGateway } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */
 export { renderTemplate, templatesDir } from "./handlebars.js";
@@ -93,16 +96,25 @@ function hostOf(cluster: Cluster, name: string): ResolvedHost {
 }
 
 /**
- * A real server's files: the ARP sysctls and the unit that puts the VIPs on lo, when it serves a
- * DR or TUN service; nothing for a NAT-only real server (it needs no VIP and no ARP tuning).
+ * A real server's files: for DR and TUN services the ARP sysctls and the unit that puts the VIPs
+ * on lo (TUN also loads ipip at boot); for NAT services the unit that routes replies through the
+ * directors' gateway VIP. A host that serves nothing gets none.
  */
 export function renderRealServer(cluster: Cluster, host: string, opts: RenderOptions): RenderedFile[] {
   const h = hostOf(cluster, host);
-  if (servicesOf(cluster, h).length === 0 || realServerVips(cluster, h).vips.length === 0) return [];
-  return [
-    { path: PATHS.realServerSysctl, content: renderRealServerSysctl(cluster, h, opts), mode: 0o644, owner: "root" },
-    { path: PATHS.realServerUnit, content: renderRealServerUnit(cluster, h), mode: 0o644, owner: "root" },
-  ];
+  if (servicesOf(cluster, h).length === 0) return [];
+  const files: RenderedFile[] = [];
+  const { vips, tunnel } = realServerVips(cluster, h);
+  if (vips.length > 0) {
+    files.push(
+      { path: PATHS.realServerSysctl, content: renderRealServerSysctl(cluster, h, opts), mode: 0o644, owner: "root" },
+      { path: PATHS.realServerUnit, content: renderRealServerUnit(cluster, h), mode: 0o644, owner: "root" },
+    );
+    if (tunnel) files.push({ path: PATHS.realServerModules, content: renderRealServerModules(h), mode: 0o644, owner: "root" });
+  }
+  const { gateway } = natGatewayOf(cluster, h);
+  if (gateway !== undefined) files.push({ path: PATHS.realServerGatewayUnit, content: renderRealServerGatewayUnit(cluster, h, gateway), mode: 0o644, owner: "root" });
+  return files;
 }
 
 /** Every file one host gets, by its roles (a host with neither role gets none). */

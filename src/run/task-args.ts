@@ -12,9 +12,10 @@ import type {
   PackageDesired,
   ServiceDesired,
   SysctlDesired,
+  TunnelDesired,
   UploadDirDesired,
 } from "../plan/ops/index.js";
-import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, UNIT_DIR, uploadDirOp } from "../plan/ops/index.js";
+import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, tunnelOp, UNIT_DIR, uploadDirOp } from "../plan/ops/index.js";
 import type { Operation } from "../plan/ops/types.js";
 import type { Cluster } from "../inventory/model.js";
 import type { RenderedFile } from "../render/index.js";
@@ -108,7 +109,25 @@ export const ArgSchemas = {
     sysconfdir: AbsPath.default("/etc"),
     configure_options: z.array(z.string()).default([]),
   }),
-  default_route: z.strictObject({ via: z.array(z.string().min(1)), purpose: z.string().optional() }),
+  default_route: z
+    .strictObject({
+      /** Acceptable gateways for the read-only check. */
+      via: z.array(z.string().min(1)).default([]),
+      purpose: z.string().optional(),
+      /** The host's NAT services (checked only when there are some and no gateway). */
+      services: z.array(z.string()).optional(),
+      /** Set the default route through this address ("" = none wanted: undo an earlier one); needs unit. */
+      gateway: z.string().optional(),
+      unit: z.string().regex(/^[A-Za-z0-9@_.:-]+\.service$/, { error: "a unit name ending in .service" }).optional(),
+      /** A renderer (`realserver`): the unit's text is the one it gives this host (none: no unit). */
+      render: z.string().min(1).optional(),
+    })
+    .refine((a) => (a.gateway === undefined && a.render === undefined) || a.unit !== undefined, { error: "gateway and render need unit: (the unit that puts the route back on boot)" }),
+  tunnel: z.strictObject({
+    /** A renderer (`realserver`): the modules-load.d file it gives this host at `file` (none: no TUN service). */
+    render: z.string().min(1),
+    file: AbsPath.default("/etc/modules-load.d/lvs-realserver.conf"),
+  }),
 } as const;
 
 export type OpName = keyof typeof ArgSchemas;
@@ -241,7 +260,22 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
         configureOptions: a.configure_options,
       } satisfies BuildDesired);
     }
-    case "default_route":
-      return any(defaultRouteOp, ArgSchemas.default_route.parse(args) satisfies DefaultRouteDesired);
+    case "default_route": {
+      const a = ArgSchemas.default_route.parse(args);
+      const d: DefaultRouteDesired = { via: a.via };
+      if (a.purpose !== undefined) d.purpose = a.purpose;
+      if (a.services !== undefined) d.services = a.services;
+      if (a.unit !== undefined) {
+        d.unit = a.unit;
+        d.gateway = a.gateway ?? "";
+        if (a.render !== undefined) d.unitContent = rendered(env, a.render).find((x) => x.path === `${UNIT_DIR}/${a.unit}`)?.content ?? null;
+      }
+      return any(defaultRouteOp, d);
+    }
+    case "tunnel": {
+      const a = ArgSchemas.tunnel.parse(args);
+      const f = rendered(env, a.render).find((x) => x.path === a.file);
+      return any(tunnelOp, { modulesFile: a.file, modulesContent: f?.content ?? null } satisfies TunnelDesired);
+    }
   }
 }

@@ -4,20 +4,15 @@
 // gathered; while computing WHICH facts to gather they are wildcards (`*`), so a sysctl key
 // `net.ipv4.conf.{{ director_iface }}.arp_ignore` asks for every interface's value.
 import { isIP } from "node:net";
-import type { Cluster, ResolvedHost } from "../inventory/model.js";
+import type { Cluster } from "../inventory/model.js";
 import type { HostFacts } from "../plan/facts.js";
 import { WILDCARD, type Vars } from "../plan/expr.js";
-import { serviceName } from "../inventory/topology.js";
-import { realServerVips, sysctlIfName } from "../render/index.js";
+import { natGatewayOf, realServerVips, sysctlIfName } from "../render/index.js";
 
 export interface RsVip {
   address: string;
   prefix: number;
   dev: string;
-}
-
-function serves(rs: { host?: string; address: string }, host: ResolvedHost): boolean {
-  return rs.host !== undefined ? rs.host === host.name : rs.address === host.address;
 }
 
 /**
@@ -35,13 +30,15 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
   const host = cluster.hosts[hostName];
   const directorAddresses = cluster.directors.map((d) => d.host.address).filter((a) => isIP(a) !== 0);
   const directorVips = cluster.directors.flatMap((d) => d.instances.flatMap((i) => i.vips.map((v) => v.address)));
-  const nat = host ? cluster.services.filter((s) => s.lbKind === "NAT" && s.realServers.some((rs) => serves(rs, host))) : [];
+  // NAT services this host serves, as a real server or as the sorry server, and their gateway.
+  const nat = host ? natGatewayOf(cluster, host) : { services: [] };
   return {
     inventory_hostname: hostName,
     host_address: host?.address ?? "",
     group_names: host?.groups ?? [],
     rs_vips: rsVips(cluster, hostName),
-    rs_nat_services: nat.map(serviceName),
+    rs_nat_services: nat.services,
+    rs_nat_gateway: nat.gateway ?? "",
     director_addresses: directorAddresses,
     director_gateways: [...new Set([...directorAddresses, ...directorVips])],
     first_director: directorAddresses[0] ?? "",

@@ -10,4 +10,5 @@ export { serviceOp, planService, unitName, type ServiceDesired } from "./service
 export { commandOp, planCommand, type CommandDesired } from "./command.js";
 export { uploadDirOp, planUploadDir, type UploadDirDesired, type DirFile } from "./upload-dir.js";
 export { buildOp, planBuild, buildKey, configureArgs, type BuildDesired } from "./build.js";
-export { defaultRouteOp, planDefaultRoute, type DefaultRouteDesired } from "./route.js";
+export { defaultRouteOp, planDefaultRoute, GATEWAY_STATE_FILE, type DefaultRouteDesired } from "./route.js";
+export { tunnelOp, planTunnel, TUNL0_RP_FILTER, type TunnelDesired } from "./tunnel.js";

@@ -22,6 +22,9 @@ export const CLI = join(projectRoot, "bin", "lvsctl.js");
 /** What playbooks/bootstrap.yml manages on a real server (paths from playbooks/bootstrap.yml, templates/ and src/plan/ops/address.ts). */
 export const MANAGED_FILES = ["/etc/sysctl.d/90-lvs-realserver.conf", "/etc/systemd/system/lvs-rs-vip.service", "/var/lib/lvsctl/state.json"] as const;
 export const VIP_UNIT = "lvs-rs-vip.service";
+/** NAT real servers: the unit that puts the default route through the gateway VIP back on boot, and the record of the route it replaced. */
+export const GATEWAY_UNIT = "lvs-rs-gateway.service";
+export const GATEWAY_STATE = "/var/lib/lvsctl/gateway.json";
 /** The bootstrap's ARP sysctls and their values (templates/lvs-realserver.sysctl.conf.hbs): `all`, `default` and eth0, the lab's interface facing the directors. */
 export const ARP_SYSCTLS = {
   "net.ipv4.conf.all.arp_ignore": "1",
@@ -33,13 +36,15 @@ export const ARP_SYSCTLS = {
 } as const;
 export const ARP_KEYS = Object.keys(ARP_SYSCTLS) as (keyof typeof ARP_SYSCTLS)[];
 /** Task names of playbooks/bootstrap.yml, and the ones that change a fresh real server. */
-export const TASK = { sysctl: "ARP sysctls", vip: "VIPs on lo", nat: "NAT default route via a director" } as const;
+export const TASK = { sysctl: "ARP sysctls", vip: "VIPs on lo", nat: "NAT default route via the directors' gateway", tun: "TUN ipip and tunl0" } as const;
 export const CHANGED_ON_FRESH_HOST = [TASK.sysctl, TASK.vip];
 
 export interface LabService {
   vip: string;
   port?: number;
   lb_kind?: "DR" | "NAT" | "TUN";
+  /** NAT: the gateway VIP the real servers route through (it must be in `gatewayVips` or a service VIP). */
+  nat_gateway?: string;
   real_servers: string[];
 }
 
@@ -52,6 +57,8 @@ export interface LabInventoryOptions {
   defaults?: Record<string, unknown>;
   /** Per-host settings merged into `hosts.NAME` (jump, user, become, vars, ...). */
   hostSettings?: Record<string, Record<string, unknown>>;
+  /** More VIPs of the one VRRP instance, as ADDRESS/PREFIX (a NAT gateway on the lab's /24). */
+  gatewayVips?: string[];
   /** Where to write it (default: a new temp dir). */
   file?: string;
 }
@@ -74,7 +81,7 @@ export function writeLabInventory(lab: Lab, o: LabInventoryOptions): string {
   // the bootstrap only connects to real servers).
   for (const n of [...o.directors, ...o.realservers]) hosts[n] = { address: o.hostSettings?.[n]?.address ?? lab.host(n).address, ...(o.hostSettings?.[n] ?? {}) };
   // Every service VIP sits in the one VRRP instance, as a real cluster would have it.
-  const vrrpVips = [...new Set(services.map((s) => `${s.vip}/24`))];
+  const vrrpVips = [...new Set([...services.map((s) => `${s.vip}/24`), ...(o.gatewayVips ?? [])])];
   const inv = {
     defaults: { user: lab.deployUser, become: true, key_file: lab.keyFile, connect_timeout: 5, ...(o.defaults ?? {}) },
     hosts,
@@ -85,6 +92,7 @@ export function writeLabInventory(lab: Lab, o: LabInventoryOptions): string {
       port: s.port ?? 80,
       lb_kind: s.lb_kind ?? "DR",
       lb_algo: "rr",
+      ...(s.nat_gateway !== undefined ? { nat_gateway: s.nat_gateway } : {}),
       real_servers: s.real_servers.map((h) => ({ host: h })),
     })),
   };

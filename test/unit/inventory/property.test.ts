@@ -41,7 +41,8 @@ function build(c: Gen): unknown {
       virtual_router_id: 50 + i,
       version: c.version,
       ...(c.unicast ? { unicast: true } : {}),
-      virtual_ipaddress: [`10.77.0.${100 + i}/24`],
+      // The first instance also holds the NAT real servers' gateway.
+      virtual_ipaddress: [`10.77.0.${100 + i}/24`, ...(i === 0 && c.kind === "NAT" ? ["10.77.0.1/24"] : [])],
     })),
     virtual_servers: Array.from({ length: c.instances }, (_, i) => ({
       vip: `10.77.0.${100 + i}`,

@@ -3,6 +3,9 @@
 // every diagnostic, so a rule that also fires somewhere it should not is caught too.
 import { BASE, VI } from "./helpers.js";
 
+/** VI with a second VIP on the real servers' network that is no service's: their NAT gateway. */
+const GW = VI.replace("[10.77.0.100/24]", "[10.77.0.100/24, 10.77.0.1/24]");
+
 export interface RuleCase {
   name: string;
   yaml: string;
@@ -326,7 +329,7 @@ export const cases: RuleCase[] = [
   },
   {
     name: "LVS402 not for a NAT sorry server",
-    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    sorry_server: { address: 10.77.0.29, port: 8080 }\n    real_servers: [{ host: rs1 }]\n",
+    yaml: BASE + GW + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    sorry_server: { address: 10.77.0.29, port: 8080 }\n    real_servers: [{ host: rs1 }]\n",
     expect: [],
   },
   {
@@ -512,5 +515,52 @@ export const cases: RuleCase[] = [
       "inv.yml:14:12: error LVS324: ds1 starts instance VI_1 as MASTER with priority 150; under vrrp_strict only the address owner (priority 255) may",
       "inv.yml:14:12: warning LVS316: more than one director of instance VI_1 starts as MASTER; they will fight until the adverts settle it",
     ],
+  },
+  {
+    name: "LVS423 nat_gateway on a DR service",
+    yaml: BASE + GW + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    nat_gateway: 10.77.0.1\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:5: error LVS423: service 10.77.0.100:80 is DR, but nat_gateway only means something for NAT: DR real servers answer clients directly",
+    ],
+  },
+  {
+    name: "LVS424 a director's own address as NAT gateway",
+    yaml: BASE + GW + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    nat_gateway: 10.77.0.11\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:18: error LVS424: nat_gateway 10.77.0.11 of service 10.77.0.100:80 is director ds1's own address: replies would stop whenever ds1 is not master, while the other director takes the traffic",
+    ],
+  },
+  {
+    name: "LVS425 NAT gateway in no VRRP instance",
+    yaml: BASE + GW + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    nat_gateway: 10.77.0.254\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:18: error LVS425: nat_gateway 10.77.0.254 of service 10.77.0.100:80 is in no VRRP instance's virtual_ipaddress, so no director holds it",
+    ],
+  },
+  {
+    name: "LVS426 one real server, two NAT gateways",
+    yaml: BASE + GW.replace("10.77.0.1/24]", "10.77.0.1/24, 10.77.0.2/24]") + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    real_servers: [{ host: rs1 }]\n    nat_gateway: 10.77.0.1\n  - vip: 10.77.0.100\n    port: 443\n    lb_kind: NAT\n    nat_gateway: 10.77.0.2\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:23:18: error LVS426: real server rs1 would route its replies through 10.77.0.1 for service 10.77.0.100:80 and through 10.77.0.2 for service 10.77.0.100:443; a host has one default route",
+    ],
+  },
+  {
+    name: "LVS427 NAT gateway off the real server's network",
+    yaml: BASE + GW.replace("10.77.0.1/24]", "10.77.0.1/24, 10.78.0.1/24]") + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    nat_gateway: 10.78.0.1\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:18: warning LVS427: nat_gateway 10.78.0.1 (/24) is not on the network of real server rs1 (10.77.0.21); the kernel refuses a gateway it cannot reach directly",
+    ],
+  },
+  {
+    name: "LVS428 NAT real server without a gateway",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:20: warning LVS428: NAT real server rs1 of service 10.77.0.100:80 has no gateway to route its replies through, so lvsctl only checks its default route",
+    ],
+  },
+  {
+    name: "LVS428 not when the one VIP on the real server's network that is no service's is the gateway",
+    yaml: BASE + GW + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    real_servers: [{ host: rs1 }]\n",
+    expect: [],
   },
 ];

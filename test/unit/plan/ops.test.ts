@@ -297,6 +297,30 @@ test("default_route: ok via a director, warning otherwise", () => {
   assert.match(w.warnings![0]!, /NAT web: the default route is default via 10\.0\.0\.1 dev eth0, not via a director \(10\.0\.0\.11, 10\.0\.0\.100\)/);
 });
 
+test("default_route with a gateway: the preferred route is the one with the lowest metric; metric-0 via the gateway is no change", () => {
+  const unit = "[Service]\nExecStart=/sbin/ip route replace default via 10.0.0.254\n";
+  const d = { via: [], unit: "lvs-rs-gateway.service", gateway: "10.0.0.254", unitContent: unit };
+  const state = JSON.stringify({ version: 1, gateway: "10.0.0.254", previous: { via: "10.0.0.1", dev: "eth0" } });
+  const done = withFile(withFile(baseFacts({
+    exists: ["/var/lib/lvsctl"],
+    defaultRoutes: [{ to: "default", via: "10.0.0.1", dev: "eth0", metric: 1024 }, { to: "default", via: "10.0.0.254", dev: "eth0" }],
+    units: { "lvs-rs-gateway.service": { enabled: "enabled", active: "inactive" } },
+  }), "/etc/systemd/system/lvs-rs-gateway.service", unit), "/var/lib/lvsctl/gateway.json", state);
+  assert.equal(planDefaultRoute(done, d, ctx).status, "ok");
+  // The DHCP route wins (lower metric): replaced, the record kept as it is (the first route lvsctl replaced).
+  const other = { ...done, defaultRoutes: [{ to: "default", via: "10.0.0.1", dev: "eth0" }, { to: "default", via: "10.0.0.254", dev: "eth0", metric: 50 }] };
+  const p = planDefaultRoute(other, d, ctx);
+  assert.deepEqual(p.steps.map((s) => (s.kind === "exec" ? renderCommand(s.cmd) : s.path)), ["/sbin/ip route replace default via 10.0.0.254"]);
+  assert.throws(() => planDefaultRoute(done, { ...d, unitContent: "[Service]\n" }, ctx), /would not route through 10\.0\.0\.254/);
+  assert.throws(() => planDefaultRoute(done, { ...d, unitContent: null }, ctx), /no lvs-rs-gateway\.service/);
+});
+
+test("default_route without a gateway: nothing recorded and no NAT service is ok; IPv6 gateways use ip -6", () => {
+  assert.equal(planDefaultRoute(baseFacts(), { via: [], unit: "lvs-rs-gateway.service", gateway: "" }, ctx).reason, "no NAT service");
+  const v6 = planDefaultRoute(baseFacts({ exists: ["/var/lib/lvsctl"] }), { via: [], unit: "lvs-rs-gateway.service", gateway: "fd00::1", unitContent: "ExecStart=/sbin/ip -6 route replace default via fd00::1\n" }, ctx);
+  assert.ok(v6.steps.some((s) => s.kind === "exec" && renderCommand(s.cmd) === "/sbin/ip -6 route replace default via fd00::1"));
+});
+
 test("address: a host that never had addresses and wants none gets no unit", () => {
   const p = planAddress(baseFacts(), { unit: "lvs-rs-vip.service", addresses: [] }, ctx);
   assert.equal(p.status, "ok");

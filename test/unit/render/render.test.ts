@@ -114,7 +114,7 @@ test("director sysctls: the file lays out src/inventory's list, comment above, '
   ]);
 });
 
-test("real servers: DR gets arp sysctls and the VIPs on lo; NAT-only gets nothing", () => {
+test("real servers: DR gets arp sysctls and the VIPs on lo; NAT-only gets only the gateway unit", () => {
   const [sysctl, unit] = renderRealServer(dr, "web1", opts);
   assert.match(sysctl!.content, /^net\.ipv4\.conf\.all\.arp_ignore = 1$/m);
   assert.match(sysctl!.content, /^net\.ipv4\.conf\.all\.arp_announce = 2$/m);
@@ -124,8 +124,11 @@ test("real servers: DR gets arp sysctls and the VIPs on lo; NAT-only gets nothin
   assert.match(unit!.content, /^ExecStart=\/sbin\/ip addr replace 192\.0\.2\.100\/32 dev lo$/m);
   assert.match(unit!.content, /^ExecStop=-\/sbin\/ip addr del 192\.0\.2\.100\/32 dev lo$/m);
   assert.match(unit!.content, /^Before=network-online\.target$/m);
-  assert.deepEqual(renderRealServer(nat, "app1", opts), []);
-  assert.deepEqual(renderHost(nat, "app1", opts), []);
+  const natFiles = renderRealServer(nat, "app1", opts);
+  assert.deepEqual(natFiles.map((f) => f.path), ["/etc/systemd/system/lvs-rs-gateway.service"]);
+  assert.match(natFiles[0]!.content, /^ExecStart=\/sbin\/ip route replace default via 10\.1\.0\.1$/m);
+  assert.match(natFiles[0]!.content, /^After=network-online\.target$/m);
+  assert.deepEqual(renderHost(nat, "app1", opts), natFiles);
 });
 
 test("real servers: the interface facing the directors comes from the caller (facts), else lvs_interface; dots become slashes", () => {

@@ -5,10 +5,11 @@ import type { RunEvent } from "../../../src/run/events.js";
 import { renderRealServer } from "../../../src/render/index.js";
 import { parsePlaybook } from "../../../src/run/playbook.js";
 import { runPlaybook } from "../../../src/run/executor.js";
-import { labCluster } from "../../fixtures/plan/clusters.js";
+import { clusterFrom, labCluster } from "../../fixtures/plan/clusters.js";
 import { SimConnector, SimHost } from "../../fixtures/plan/sim-host.js";
 
 const policy = { knownHostsFiles: [], acceptNew: false };
+const NAT_TASK = "NAT default route via the directors' gateway";
 
 function lab() {
   const rs1 = new SimHost({ name: "rs1", links: ["lo", "eth0"], addresses: [{ dev: "lo", address: "127.0.0.1", prefix: 8 }, { dev: "eth0", address: "10.77.0.21", prefix: 24 }], routes: { "10.77.0.11": "eth0" }, defaultRoute: { via: "10.77.0.1", dev: "eth0" } });
@@ -42,11 +43,17 @@ test("bootstrap: first run configures DR real servers, second run changes nothin
   // rs2's interface has a dot: its sysctl key uses a slash (sysctl(8)).
   assert.equal(l.rs2.sysctls["net.ipv4.conf.ens3/100.arp_ignore"], "1");
   assert.match(l.rs2.file("/etc/sysctl.d/90-lvs-realserver.conf")!, /^net\.ipv4\.conf\.ens3\/100\.arp_ignore = 1$/m);
-  // rs3 serves only NAT: no VIP, no ARP sysctls, and a warning naming its route and the directors.
+  // rs3 serves only NAT: no VIP, no ARP sysctls; its default route now goes through the gateway
+  // VIP on its network (10.77.1.1/24, no service's VIP), set now and put back on boot by a unit,
+  // and the route it replaced is recorded.
   assert.equal(l.rs3.sysctls["net.ipv4.conf.all.arp_ignore"], "0");
-  const nat = first.results.find((r) => r.host === "rs3" && r.task === "NAT default route via a director")!;
-  assert.equal(nat.status, "ok");
-  assert.match(nat.warnings![0]!, /default via 10\.77\.1\.254 dev eth0.*10\.77\.0\.11, 10\.77\.0\.12/);
+  const nat = first.results.find((r) => r.host === "rs3" && r.task === NAT_TASK)!;
+  assert.equal(nat.status, "changed");
+  assert.deepEqual(l.rs3.defaultRoute, { via: "10.77.1.1" });
+  assert.match(l.rs3.file("/etc/systemd/system/lvs-rs-gateway.service")!, /^ExecStart=\/sbin\/ip route replace default via 10\.77\.1\.1$/m);
+  assert.equal(l.rs3.units["lvs-rs-gateway.service"]?.enabled, "enabled");
+  assert.deepEqual(JSON.parse(l.rs3.file("/var/lib/lvsctl/gateway.json")!), { version: 1, gateway: "10.77.1.1", previous: { via: "10.77.1.254", dev: "eth0" } });
+  assert.equal(l.rs1.file("/etc/systemd/system/lvs-rs-gateway.service"), undefined, "DR real servers get no gateway unit");
   // One fact round trip per host.
   assert.equal(l.rs1.factRuns, 1);
 
@@ -145,3 +152,88 @@ test("a playbook with render: realserver does not fight the bootstrap", async ()
   const again = await run(l);
   assert.deepEqual(Object.values(again.result.recap).map((x) => x.changed), [0, 0, 0]);
 });
+
+test("bootstrap: a NAT real server that becomes DR gets its old default route back, and loses the gateway unit", async () => {
+  const l = lab();
+  await run(l);
+  assert.deepEqual(l.rs3.defaultRoute, { via: "10.77.1.1" });
+  // rs3 moves to the DR service (its VIP on lo), out of the NAT one.
+  const dr = clusterFrom(natYaml({ nat: "rs1", dr: "rs2, rs3" }));
+  const r = await run(l, dr);
+  assert.equal(r.result.exitCode, 0, JSON.stringify(r.results.filter((x) => x.status === "failed")));
+  assert.deepEqual(l.rs3.defaultRoute, { via: "10.77.1.254", dev: "eth0" }, "the route lvsctl replaced is back");
+  assert.equal(l.rs3.file("/etc/systemd/system/lvs-rs-gateway.service"), undefined);
+  assert.equal(l.rs3.file("/var/lib/lvsctl/gateway.json"), undefined);
+  assert.ok(l.rs3.hasAddress("10.77.0.100"), "and it holds the DR VIP now");
+  // rs1 became the NAT one: its network holds only a service's VIP, no gateway to infer: checked and warned, not set.
+  const rs1 = r.results.find((x) => x.host === "rs1" && x.task === NAT_TASK)!;
+  assert.equal(rs1.status, "ok");
+  assert.match(rs1.warnings?.[0] ?? "", /default via 10\.77\.0\.1 dev eth0, not via a director/);
+  const again = await run(l, dr);
+  assert.deepEqual(Object.values(again.result.recap).map((x) => x.changed), [0, 0, 0]);
+});
+
+test("bootstrap: --check and --diff show the route change and change nothing", async () => {
+  const l = lab();
+  const r = await run(l, labCluster(), { check: true, diff: true });
+  assert.equal(r.result.exitCode, 0);
+  const nat = r.results.find((x) => x.host === "rs3" && x.task === NAT_TASK)!;
+  assert.equal(nat.status, "changed");
+  assert.match(nat.diff ?? "", /^-default via 10\.77\.1\.254 dev eth0$/m);
+  assert.match(nat.diff ?? "", /^\+default via 10\.77\.1\.1$/m);
+  assert.match(nat.diff ?? "", /^\+ExecStart=\/sbin\/ip route replace default via 10\.77\.1\.1$/m);
+  assert.deepEqual(l.rs3.defaultRoute, { via: "10.77.1.254", dev: "eth0" }, "nothing changed");
+  assert.deepEqual(l.rs3.log, []);
+});
+
+test("bootstrap: a TUN real server gets ipip, tunl0 up and its rp_filter in the same run; leaving TUN undoes it", async () => {
+  const l = lab();
+  const tun = clusterFrom(natYaml({ nat: "rs3", dr: "rs2", tun: "rs1" }));
+  const r = await run(l, tun);
+  assert.equal(r.result.exitCode, 0, JSON.stringify(r.results.filter((x) => x.status === "failed")));
+  assert.ok(l.rs1.links.includes("tunl0") && !l.rs1.down.has("tunl0"), "ipip loaded, tunl0 up");
+  assert.equal(l.rs1.sysctls["net.ipv4.conf.tunl0.rp_filter"], "0");
+  assert.equal(l.rs1.file("/etc/modules-load.d/lvs-realserver.conf")?.split("\n").filter((x) => x && !x.startsWith("#")).join(), "ipip");
+  assert.match(l.rs1.file("/etc/sysctl.d/90-lvs-realserver.conf")!, /^-net\.ipv4\.conf\.tunl0\.rp_filter = 0$/m);
+  assert.ok(!l.rs2.links.includes("tunl0"), "the DR real server gets no tunnel");
+  const again = await run(l, tun);
+  assert.equal(again.result.recap.rs1!.changed, 0, "second run: nothing");
+  // rs1 becomes DR: the boot file goes, tunl0 goes down.
+  const back = await run(l, clusterFrom(natYaml({ nat: "rs3", dr: "rs1, rs2" })));
+  assert.equal(back.result.exitCode, 0);
+  assert.equal(l.rs1.file("/etc/modules-load.d/lvs-realserver.conf"), undefined);
+  assert.ok(l.rs1.down.has("tunl0"));
+  assert.equal((await run(l, clusterFrom(natYaml({ nat: "rs3", dr: "rs1, rs2" })))).result.recap.rs1!.changed, 0);
+});
+
+function natYaml(o: { nat: string; dr: string; tun?: string }): string {
+  return `
+defaults: { user: root }
+hosts:
+  ds1: { address: 10.77.0.11 }
+  ds2: { address: 10.77.0.12 }
+  rs1: { address: 10.77.0.21 }
+  rs2: { address: 10.77.0.22 }
+  rs3: { address: 10.77.1.23 }
+groups:
+  directors: { hosts: [ds1, ds2] }
+  realservers: { hosts: [rs1, rs2, rs3] }
+vrrp_instances:
+  - name: VI_web
+    interface: eth0
+    virtual_router_id: 51
+    virtual_ipaddress: [10.77.0.100/24, ${o.tun ? "10.77.0.102/24, " : ""}10.77.1.1/24]
+virtual_servers:
+  - vip: 10.77.0.100
+    port: 80
+    real_servers: [${o.dr.split(", ").map((h) => `{ host: ${h} }`).join(", ")}]
+  - vip: 10.77.0.101
+    port: 8080
+    lb_kind: NAT
+    real_servers: [{ host: ${o.nat} }]
+${o.tun ? `  - vip: 10.77.0.102
+    port: 80
+    lb_kind: TUN
+    real_servers: [{ host: ${o.tun} }]
+` : ""}`;
+}

@@ -9,7 +9,7 @@ const errors = (yaml: string) => parsePlaybook(yaml, "pb.yml").diagnostics.map(f
 test("the bootstrap playbook loads", () => {
   const pb = loadPlaybook(builtinPlaybookPath("bootstrap"));
   assert.equal(pb.plays[0]!.hosts[0], "realservers");
-  assert.deepEqual(pb.plays[0]!.tasks.map((t) => t.op), ["sysctl", "address", "default_route"]);
+  assert.deepEqual(pb.plays[0]!.tasks.map((t) => t.op), ["sysctl", "address", "tunnel", "default_route"]);
 });
 
 test("a valid playbook: shorthands, serial list, handlers", () => {
