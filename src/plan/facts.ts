@@ -3,8 +3,9 @@
 // markers; each section has a pure parser tested on fixture output. The script only reads.
 //
 // What to read beyond the fixed base (managed paths, sysctls, units, packages, ...) is a
-// FactRequest the planners build: the planner knows which files it manages.
-import { type Command, shellQuote } from "../ssh/types.js";
+// FactRequest the planners build: the planner knows which files it manages. Every value of the
+// request reaches the script as quoted words (src/command's `sh`), never as code.
+import { asSimple, renderCommand, Shell, sh, shellCode, type Command } from "../command/index.js";
 
 export interface FactRequest {
   /** sysctl keys (dotted, as `sysctl` prints them); a segment may be `*` (a glob over interfaces). */
@@ -30,18 +31,24 @@ export interface FactRequest {
   packages: string[];
   /** Addresses to look the route up for (`ip route get`, no traffic is sent). */
   routeTo: string[];
-  /** Read-only guard commands (`unless`): their exit status. Keyed by the command text. */
-  guards: string[];
+  /** Read-only guard commands (`unless`): their exit status, keyed by the rendered command (renderCommand). */
+  guards: Command[];
 }
 
 export function emptyRequest(): FactRequest {
   return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], manifests: [], units: [], packages: [], routeTo: [], guards: [], optional: [] };
 }
 
+type ListKey = Exclude<keyof FactRequest, "guards">;
+
 export function mergeRequests(...reqs: Partial<FactRequest>[]): FactRequest {
   const out = emptyRequest();
-  for (const r of reqs) for (const k of Object.keys(out) as (keyof FactRequest)[]) for (const v of r[k] ?? []) if (!out[k].includes(v)) out[k].push(v);
-  for (const k of Object.keys(out) as (keyof FactRequest)[]) out[k].sort();
+  const keys = (Object.keys(out) as (keyof FactRequest)[]).filter((k): k is ListKey => k !== "guards");
+  for (const r of reqs) for (const k of keys) for (const v of r[k] ?? []) if (!out[k].includes(v)) out[k].push(v);
+  for (const k of keys) out[k].sort();
+  const guards = new Map<string, Command>();
+  for (const r of reqs) for (const g of r.guards ?? []) guards.set(renderCommand(g), g);
+  out.guards = [...guards.keys()].sort().map((k) => guards.get(k)!);
   return out;
 }
 
@@ -141,65 +148,66 @@ export function sysctlKey(path: string): string {
   return path.replace(/^\/proc\/sys\//, "").split("/").map((s) => s.replace(/\./g, "/")).join(".");
 }
 
-function quotedList(items: string[]): string {
-  return items.map(shellQuote).join(" ");
-}
-
-/** A /proc/sys path with `*` segments left unquoted so the shell expands them. */
-function globPath(key: string): string {
-  return sysctlPath(key).split("/").map((s) => (s === "*" ? "*" : s === "" ? "" : shellQuote(s))).join("/");
+/** A /proc/sys path as one shell word with its `*` segments left unquoted, so the shell expands them. */
+function globPath(key: string): Shell {
+  return Shell.join(
+    sysctlPath(key)
+      .split("/")
+      .map((seg) => (seg === "*" ? shellCode("*") : seg === "" ? shellCode("") : sh`${seg}`)),
+    "/",
+  );
 }
 
 /** The one fact-gathering script for a request. Read-only (guards are the user's read-only commands). */
-export function factScript(req: FactRequest): string {
-  const lines: string[] = [
-    "LC_ALL=C; export LC_ALL",
-    `m() { printf '\\n${MARK} %s@@\\n' "$1"; }`,
-    "m os; cat /etc/os-release 2>/dev/null",
-    "m kernel; uname -r",
-    "m pkgmgr; for p in apt-get dnf yum; do command -v $p >/dev/null 2>&1 && echo $p; done",
-    "m init; if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi",
-    ...(req.optional.includes("node") ? ["m node; node --version 2>/dev/null"] : []),
-    "m addr; ip -o addr show 2>/dev/null",
-    "m link; ip -o link show 2>/dev/null",
-    "m defroute; ip -o route show default 2>/dev/null; ip -o -6 route show default 2>/dev/null",
+export function factScript(req: FactRequest): Shell {
+  const lines: Shell[] = [
+    sh`LC_ALL=C; export LC_ALL`,
+    sh`m() { printf '\\n${shellCode(MARK)} %s@@\\n' "$1"; }`,
+    sh`m os; cat /etc/os-release 2>/dev/null`,
+    sh`m kernel; uname -r`,
+    sh`m pkgmgr; for p in apt-get dnf yum; do command -v $p >/dev/null 2>&1 && echo $p; done`,
+    sh`m init; if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi`,
+    ...(req.optional.includes("node") ? [sh`m node; node --version 2>/dev/null`] : []),
+    sh`m addr; ip -o addr show 2>/dev/null`,
+    sh`m link; ip -o link show 2>/dev/null`,
+    sh`m defroute; ip -o route show default 2>/dev/null; ip -o -6 route show default 2>/dev/null`,
   ];
-  if (req.routeTo.length) lines.push(`m routeto; for a in ${quotedList(req.routeTo)}; do printf '%s|' "$a"; ip -o route get "$a" 2>/dev/null; echo; done`);
+  // `to`: the next word is the address even if it looked like an option.
+  if (req.routeTo.length) lines.push(sh`m routeto; for a in ${req.routeTo}; do printf '%s|' "$a"; ip -o route get to "$a" 2>/dev/null; echo; done`);
   if (req.sysctls.length)
     // One grep for every value (`path:value` lines). Not the shell's `read`: dash reads byte by
     // byte, and /proc/sys integer files answer a read at a non-zero offset with EOF ("4096" -> "4").
-    lines.push(`m sysctl; grep -sH '' ${req.sysctls.map(globPath).join(" ")}`);
+    lines.push(sh`m sysctl; grep -sH '' ${Shell.join(req.sysctls.map(globPath), " ")}`);
   // One sha256sum / stat for all the files that exist (the list is built with shell builtins;
   // only regular files are hashed, so a FIFO at a managed path cannot hang the script).
-  if (req.sha256.length) lines.push(`m sha256; set --; for f in ${quotedList(req.sha256)}; do [ -f "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && sha256sum -- "$@"`);
-  if (req.stats.length) lines.push(`m stats; set --; for f in ${quotedList(req.stats)}; do [ -e "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && stat -c '%a %U %G %n' -- "$@"`);
-  if (req.exists.length) lines.push(`m exists; for f in ${quotedList(req.exists)}; do [ -e "$f" ] && printf '%s\\n' "$f"; done`);
-  if (req.contents.length)
-    lines.push(`m contents; for f in ${quotedList(req.contents)}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 -w 0 < "$f"; echo; fi; done`);
-  if (req.manifests.length) lines.push(`m manifests; for d in ${quotedList(req.manifests)}; do [ -d "$d" ] && { printf 'dir %s\\n' "$d"; find "$d" -type f -exec sha256sum {} +; }; done`);
+  if (req.sha256.length) lines.push(sh`m sha256; set --; for f in ${req.sha256}; do [ -f "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && sha256sum -- "$@"`);
+  if (req.stats.length) lines.push(sh`m stats; set --; for f in ${req.stats}; do [ -e "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && stat -c '%a %U %G %n' -- "$@"`);
+  if (req.exists.length) lines.push(sh`m exists; for f in ${req.exists}; do [ -e "$f" ] && printf '%s\\n' "$f"; done`);
+  if (req.contents.length) lines.push(sh`m contents; for f in ${req.contents}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 -w 0 < "$f"; echo; fi; done`);
+  if (req.manifests.length) lines.push(sh`m manifests; for d in ${req.manifests}; do [ -d "$d" ] && { printf 'dir %s\\n' "$d"; find "$d" -type f -exec sha256sum {} +; }; done`);
   if (req.units.length)
     // One systemctl for all units (is-enabled + is-active per unit would be two each).
-    lines.push(`m units; systemctl show --property=Id,LoadState,UnitFileState,ActiveState -- ${quotedList(req.units)} 2>/dev/null`);
+    lines.push(sh`m units; systemctl show --property=Id,LoadState,UnitFileState,ActiveState -- ${req.units} 2>/dev/null`);
   if (req.packages.length)
+    // `--`: a name is never read as an option, whatever the request holds.
     lines.push(
-      `m packages; if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' ${quotedList(req.packages)} 2>/dev/null; ` +
-        `elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\\tii\\t%{VERSION}-%{RELEASE}\\n' ${quotedList(req.packages)} 2>/dev/null; fi`,
+      sh`m packages; if command -v dpkg-query >/dev/null 2>&1; then dpkg-query -W -f='\${Package}\\t\${db:Status-Abbrev}\\t\${Version}\\n' -- ${req.packages} 2>/dev/null; elif command -v rpm >/dev/null 2>&1; then rpm -q --qf '%{NAME}\\tii\\t%{VERSION}-%{RELEASE}\\n' -- ${req.packages} 2>/dev/null; fi`,
     );
   if (req.packages.length)
     // What apt would install, from the lists on disk (about 20 ms on a lab host). It changes no
     // state; as root, apt-cache may rewrite its own cache (/var/cache/apt/pkgcache.bin) when the
     // lists are newer. The section is printed only where apt-cache exists: absent, "not gathered".
-    lines.push(`command -v apt-cache >/dev/null 2>&1 && { m aptpolicy; apt-cache policy ${quotedList(req.packages)} 2>/dev/null; }`);
+    lines.push(sh`command -v apt-cache >/dev/null 2>&1 && { m aptpolicy; apt-cache policy -- ${req.packages} 2>/dev/null; }`);
   if (req.guards.length) {
-    lines.push("m guards");
-    req.guards.forEach((g, i) => lines.push(`( ${g} ) </dev/null >/dev/null 2>&1; echo "${i} $?"`));
+    lines.push(sh`m guards`);
+    req.guards.forEach((g, i) => lines.push(sh`( ${asSimple(g)} ) </dev/null >/dev/null 2>&1; echo ${i} "$?"`));
   }
-  lines.push("m end; true");
-  return lines.join("\n") + "\n";
+  lines.push(sh`m end; true`);
+  return Shell.join([...lines, sh``], "\n");
 }
 
 export function factCommand(req: FactRequest): Command {
-  return { shell: factScript(req) };
+  return factScript(req);
 }
 
 /** Split the script's output into sections by marker. */
@@ -432,12 +440,12 @@ export function parseAptPolicy(text: string, asked: string[]): Record<string, st
   return out;
 }
 
-export function parseGuards(text: string, guards: string[]): Record<string, number> {
+export function parseGuards(text: string, guards: readonly Command[]): Record<string, number> {
   const out: Record<string, number> = {};
   for (const line of nonEmptyLines(text)) {
     const m = /^(\d+) (\d+)$/.exec(line);
     const g = m ? guards[Number(m[1])] : undefined;
-    if (m && g !== undefined) out[g] = Number(m[2]);
+    if (m && g !== undefined) out[renderCommand(g)] = Number(m[2]);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Public face of the renderers: the files each host of a cluster gets, rendered locally from the
 // resolved model (pure apart from reading templates/ once). Uploading, checksums and validate
 // commands are the executor's business; this module only says what each file is.
+import { NEW_FILE, type ValidateArgv } from "../command/index.js";
 import { LvsctlError } from "../errors/index.js";
 import type { Cluster, ResolvedHost } from "../inventory/model.js";
 import type { SecretRef } from "../inventory/schema.js";
@@ -40,8 +41,11 @@ export interface RenderedFile {
   content: string;
   mode: number;
   owner?: string;
-  /** Run on the target against the new file before it replaces the old one; %s is its path. */
-  validate?: string;
+  /**
+   * An argv run on the target against the new file before it replaces the old one; the word "%s"
+   * (NEW_FILE) is its path. Words, never a shell line: a prefix or install_dir is one word.
+   */
+  validate?: ValidateArgv;
   /** Contains a secret: diffs and printed output must mask it. */
   secret?: boolean;
 }
@@ -61,7 +65,7 @@ export function renderDirector(cluster: Cluster, director: string, opts: RenderO
   if (backend === "keepalived") {
     const k = keepalivedPaths(cluster);
     files.push(
-      { path: k.config, content: renderKeepalivedConf(cluster, director, opts), mode: secret ? 0o600 : 0o644, owner: "root", validate: `${k.binary} -t -f %s`, secret },
+      { path: k.config, content: renderKeepalivedConf(cluster, director, opts), mode: secret ? 0o600 : 0o644, owner: "root", validate: [k.binary, "-t", "-f", NEW_FILE], secret },
       { path: PATHS.keepalivedUnit, content: renderKeepalivedUnit(cluster, director), mode: 0o644, owner: "root" },
     );
   } else {
@@ -72,7 +76,7 @@ export function renderDirector(cluster: Cluster, director: string, opts: RenderO
         mode: secret ? 0o600 : 0o644,
         owner: "root",
         // lvsd's own check: the same schema plus what this lvsd version cannot run yet.
-        validate: `${PATHS.node} ${lvsdInstallDir(cluster)}/lvsd.cjs --config %s --check`,
+        validate: [PATHS.node, `${lvsdInstallDir(cluster)}/lvsd.cjs`, "--config", NEW_FILE, "--check"],
         secret,
       },
       { path: PATHS.lvsdUnit, content: renderLvsdUnit(cluster, director), mode: 0o644, owner: "root" },

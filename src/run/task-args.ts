@@ -2,6 +2,7 @@
 // planners' desired state. Arguments may hold `{{ expr }}`: those tasks are checked once their
 // values are known, per host, just before planning.
 import { z } from "zod";
+import { shellCode, validateArgvProblem, wordsOf, type ValidateArgv } from "../command/index.js";
 import type { FileDesired } from "../plan/ops/file.js";
 import type {
   AddressDesired,
@@ -32,7 +33,25 @@ const Mode = z.union([z.string().regex(/^0?[0-7]{3,4}$/, { error: "a mode is oct
   return parseInt(s, 8);
 });
 
-const Validate = z.string().includes("%s", { error: "validate needs %s where the new file's path goes, e.g. \"keepalived -t -f %s\"" });
+/**
+ * The validate command: an argv, or a string split into words as sh would (quotes, no expansions,
+ * no shell syntax); the word "%s" is the new file. It never runs through a shell.
+ */
+const Validate = z.union([z.string().min(1), z.array(z.string()).min(1)]).transform((v, ctx) => {
+  let words: string[];
+  try {
+    words = typeof v === "string" ? wordsOf(v) : v;
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `validate: ${(e as Error).message}; it runs without a shell: give the words as a list, e.g. [keepalived, -t, -f, "%s"]` });
+    return z.NEVER;
+  }
+  const problem = validateArgvProblem(words);
+  if (problem) {
+    ctx.addIssue({ code: "custom", message: problem });
+    return z.NEVER;
+  }
+  return words as ValidateArgv;
+});
 /** One string or a list of them; always a list after parsing (also playbook.ts: hosts, tags, notify). */
 export const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
 
@@ -177,7 +196,7 @@ function parseAddress(a: string | { address: string; prefix?: number | undefined
 }
 
 /** A `file:` or `template:` task's desired state, once its content is known. */
-function fileDesired(a: { path: string; mode: number; owner?: string | undefined; group?: string | undefined; validate?: string | undefined; secret: boolean }, content: string | Buffer): FileDesired {
+function fileDesired(a: { path: string; mode: number; owner?: string | undefined; group?: string | undefined; validate?: ValidateArgv | undefined; secret: boolean }, content: string | Buffer): FileDesired {
   const d: FileDesired = { path: a.path, content, mode: a.mode, secret: a.secret };
   if (a.owner) d.owner = a.owner;
   if (a.group) d.group = a.group;
@@ -236,9 +255,9 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
     }
     case "command": {
       const a = ArgSchemas.command.parse(args);
-      const d: CommandDesired = { cmd: a.cmd };
+      const d: CommandDesired = { cmd: typeof a.cmd === "string" ? shellCode(a.cmd) : { argv: a.cmd } };
       if ("creates" in a && a.creates) d.creates = a.creates;
-      if ("unless" in a && a.unless) d.unless = a.unless;
+      if ("unless" in a && a.unless) d.unless = shellCode(a.unless);
       if ("timeout" in a && a.timeout) d.timeoutMs = a.timeout * 1000;
       return any(commandOp, d);
     }

@@ -32,6 +32,7 @@ import {
   type SudoMarkers,
 } from "./sudo.js";
 import { describePutExit, putFileScript, PutExit } from "./put-file.js";
+import { renderCommand, type ValidateArgv } from "../command/index.js";
 import type {
   Command,
   ConnectTarget,
@@ -511,7 +512,7 @@ export class SshConnection implements HostConnection {
     return this.#run(rendered, mode, opts);
   }
 
-  async putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: string }): Promise<void> {
+  async putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: ValidateArgv }): Promise<void> {
     const data = typeof content === "string" ? Buffer.from(content, "utf8") : content;
     const script = putFileScript({
       path,
@@ -522,7 +523,7 @@ export class SshConnection implements HostConnection {
       ...(opts.group !== undefined ? { group: opts.group } : {}),
       ...(opts.validate !== undefined ? { validate: opts.validate } : {}),
     });
-    const r = await this.exec({ shell: script }, { stdin: data, ...(opts.become ? { become: true } : {}) });
+    const r = await this.exec(script, { stdin: data, ...(opts.become ? { become: true } : {}) });
     if (r.code === 0) return;
     const output = r.stderr.toString("utf8").trim();
     if (r.code === PutExit.Validate) {
@@ -556,7 +557,7 @@ export class SshConnection implements HostConnection {
   async #probeBecome(): Promise<BecomeMode> {
     const user = this.#target.become?.user ?? "root";
     if (user === this.#target.user) return { kind: "direct" };
-    const r = await this.#run(sudoProbeCommand(user), undefined, {});
+    const r = await this.#run(renderCommand(sudoProbeCommand(user)), undefined, {});
     const stderr = r.stderr.toString("utf8").trim();
     const verdict = classifySudoProbe(r.code, stderr);
     const password = this.#target.become?.password;

@@ -1,6 +1,7 @@
 // The SSH layer's error catalogue: stable codes the executor and the CLI can branch on. Every
 // message names the host (and the command for exec failures); every hint says what to do.
 import { ExitCode, LvsctlError } from "../errors/index.js";
+import { showArgv, type ValidateArgv } from "../command/index.js";
 
 export const SshError = {
   /** No SSH handshake within the connect timeout (host down, packets dropped, wrong port). */
@@ -64,10 +65,10 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 /** putFile's validate command refused the new file (the real adapter and the fake say the same). */
-export function putValidateError(host: string, validate: string | undefined, path: string, output: string): LvsctlError {
+export function putValidateError(host: string, validate: ValidateArgv | undefined, path: string, output: string): LvsctlError {
   return sshError(
     SshError.PutValidateFailed,
-    `${host}: \`${validate}\` rejected the new ${path}; the old file is unchanged` + (output ? `:\n${output}` : ""),
+    `${host}: \`${validate === undefined ? "" : showArgv(validate)}\` rejected the new ${path}; the old file is unchanged` + (output ? `:\n${output}` : ""),
     "fix the file's content (the validate command's output is above)",
   );
 }

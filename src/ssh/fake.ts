@@ -4,7 +4,8 @@
 // validate failures are LvsctlErrors with the same codes (see errors.ts).
 import { LvsctlError } from "../errors/index.js";
 import { closedByLvsctlError, putValidateError, sshError, SshError } from "./errors.js";
-import { renderValidate, tempPathFor } from "./put-file.js";
+import { tempPathFor } from "./put-file.js";
+import { renderCommand, validateCommand, type ValidateArgv } from "../command/index.js";
 import { renderWithEnv } from "./sudo.js";
 import {
   type Command,
@@ -119,7 +120,7 @@ export class FakeConnection implements HostConnection {
     return this.#track(() => this.#answer(call, opts));
   }
 
-  async putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: string }): Promise<void> {
+  async putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: ValidateArgv }): Promise<void> {
     const data = Buffer.from(content);
     const call: FakeCall = { kind: "put", command: path, become: opts.become === true, stdin: data };
     await this.#track(async () => {
@@ -128,7 +129,7 @@ export class FakeConnection implements HostConnection {
       if (opts.validate !== undefined) {
         const tmp = tempPathFor(path, "fake");
         const v = await this.#answer(
-          { kind: "exec", command: renderValidate(opts.validate, tmp), become: opts.become === true },
+          { kind: "exec", command: renderCommand(validateCommand(opts.validate, tmp)), cmd: validateCommand(opts.validate, tmp), become: opts.become === true },
           {},
           tmp,
           data,

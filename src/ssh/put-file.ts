@@ -8,7 +8,7 @@
 //   (stdin ends early: the size check fails) or a hang-up signal;
 // - a temp left by a killed run matches `.NAME.lvsctl-tmp-*` and is removed by a later write of
 //   the same file once it is older than STALE_TEMP_MINUTES.
-import { shellQuote } from "./types.js";
+import { Shell, sh, showArgv, validateCommand, type ValidateArgv } from "../command/index.js";
 
 export const TEMP_INFIX = ".lvsctl-tmp-";
 /** A temp older than this cannot belong to a live upload of the same file (uploads take seconds). */
@@ -42,48 +42,52 @@ export interface PutScriptInput {
   mode: number;
   owner?: string;
   group?: string;
-  /** A command with `%s` for the temp file, e.g. `keepalived -t -f %s`. */
-  validate?: string;
+  /** An argv with the word "%s" (NEW_FILE) for the temp file, e.g. [keepalived, -t, -f, "%s"]. */
+  validate?: ValidateArgv;
   /** Random, alphanumeric: makes the temp name unique. */
   token: string;
 }
 
-/** Replace every `%s` with the quoted temp path (Ansible's validate convention). */
-export function renderValidate(validate: string, tempPath: string): string {
-  if (!validate.includes("%s")) throw new Error(`validate command must contain %s (the new file): ${validate}`);
-  return validate.split("%s").join(shellQuote(tempPath));
+/** The validate command as it runs: each "%s" word replaced by the temp path (Ansible's convention, as words). */
+export function renderValidate(validate: ValidateArgv, tempPath: string): Shell {
+  return sh`${validateCommand(validate, tempPath)}`;
 }
 
-export function putFileScript(input: PutScriptInput): string {
+/** The validate command for messages ("keepalived -t -f %s"). */
+export function showValidate(validate: ValidateArgv | undefined): string {
+  return validate === undefined ? "" : showArgv(validate);
+}
+
+export function putFileScript(input: PutScriptInput): Shell {
   if (!/^[A-Za-z0-9]+$/.test(input.token)) throw new Error("temp token must be alphanumeric");
   if (!Number.isInteger(input.mode) || input.mode < 0 || input.mode > 0o7777) throw new Error(`invalid mode ${input.mode}`);
+  if (!Number.isInteger(input.size) || input.size < 0) throw new Error(`invalid size ${input.size}`);
   const { dir, name } = splitPath(input.path);
   const tmp = tempPathFor(input.path, input.token);
-  const q = shellQuote;
-  const lines = [
+  const lines: Shell[] = [
     // noclobber: `>` refuses to follow an existing name (a planted symlink), umask: private until chmod.
-    "set -C; umask 077",
-    `t=${q(tmp)}`,
-    `trap 'rm -f "$t"' EXIT`,
+    sh`set -C; umask 077`,
+    sh`t=${tmp}`,
+    sh`trap 'rm -f "$t"' EXIT`,
     // dash runs the EXIT trap when a signal handler calls exit, not on the bare signal.
-    "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM",
-    `find ${q(dir)} -maxdepth 1 -name ${q(`.${name}${TEMP_INFIX}*`)} -mmin +${STALE_TEMP_MINUTES} -exec rm -f {} + 2>/dev/null`,
-    `cat > "$t" || exit ${PutExit.Write}`,
-    `n=$(wc -c < "$t"); [ "$n" -eq ${input.size} ] || { echo "lvsctl: upload cut short: $n of ${input.size} bytes arrived" >&2; exit ${PutExit.ShortWrite}; }`,
+    sh`trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM`,
+    sh`find ${dir} -maxdepth 1 -name ${`.${name}${TEMP_INFIX}*`} -mmin +${STALE_TEMP_MINUTES} -exec rm -f {} + 2>/dev/null`,
+    sh`cat > "$t" || exit ${PutExit.Write}`,
+    sh`n=$(wc -c < "$t"); [ "$n" -eq ${input.size} ] || { printf 'lvsctl: upload cut short: %s of %s bytes arrived\\n' "$n" ${input.size} >&2; exit ${PutExit.ShortWrite}; }`,
   ];
   const owner = input.owner ?? "";
   const group = input.group ?? "";
   if (owner !== "" || group !== "") {
     const spec = owner !== "" ? (group !== "" ? `${owner}:${group}` : owner) : `:${group}`;
-    lines.push(`chown ${q(spec)} "$t" || exit ${PutExit.Chown}`);
+    lines.push(sh`chown -- ${spec} "$t" || exit ${PutExit.Chown}`);
   }
-  lines.push(`chmod ${input.mode.toString(8).padStart(4, "0")} "$t" || exit ${PutExit.Chmod}`);
+  lines.push(sh`chmod ${input.mode.toString(8).padStart(4, "0")} "$t" || exit ${PutExit.Chmod}`);
   if (input.validate !== undefined) {
     // All of the validate command's output goes to stderr, where the caller reports it.
-    lines.push(`( ${renderValidate(input.validate, tmp)} ) </dev/null 1>&2 || exit ${PutExit.Validate}`);
+    lines.push(sh`( ${renderValidate(input.validate, tmp)} ) </dev/null 1>&2 || exit ${PutExit.Validate}`);
   }
-  lines.push(`mv -f "$t" ${q(input.path)} || exit ${PutExit.Rename}`);
-  return lines.join("\n") + "\n";
+  lines.push(sh`mv -f "$t" ${input.path} || exit ${PutExit.Rename}`);
+  return Shell.join([...lines, sh``], "\n");
 }
 
 /** What went wrong, by the script's exit code. */

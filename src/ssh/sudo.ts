@@ -1,7 +1,7 @@
 // `become` through sudo, as pure pieces: how a command line is wrapped, how the probe's answer is
 // read, and how the password prompt is found (and removed) in stderr. connection.ts does the I/O.
 import type { Secret } from "../errors/index.js";
-import { renderCommand, shellQuote, type Command } from "./types.js";
+import { argv, renderArgv, renderCommand, sh, shellCode, withEnv, type Argv, type Command } from "../command/index.js";
 
 /** How this connection reaches the become user, decided once by the probe. */
 export type BecomeMode =
@@ -26,8 +26,8 @@ export function makeSudoMarkers(random: string): SudoMarkers {
 }
 
 /** The probe: `sudo -n` never prompts; exit 0 means NOPASSWD (or a cached timestamp). */
-export function sudoProbeCommand(user: string): string {
-  return `sudo -n -u ${shellQuote(user)} -- true`;
+export function sudoProbeCommand(user: string): Argv {
+  return argv("sudo", "-n", "-u", user, "--", "true");
 }
 
 export type ProbeVerdict = "nopasswd" | "password-required" | "no-sudo" | "denied" | "requiretty" | "other";
@@ -44,25 +44,24 @@ export function classifySudoProbe(code: number | null, stderr: string): ProbeVer
 
 /** Prefix `env K=V` so sshd's AcceptEnv does not matter. */
 export function renderWithEnv(cmd: Command, env: Record<string, string> | undefined): string {
-  const base = renderCommand(cmd);
-  const pairs = Object.entries(env ?? {});
-  if (pairs.length === 0) return base;
-  for (const [k] of pairs) if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new Error(`invalid environment variable name: ${k}`);
-  return `env ${pairs.map(([k, v]) => shellQuote(`${k}=${v}`)).join(" ")} ${base}`;
+  return renderCommand(withEnv(cmd, env));
 }
 
-/** The command line sent over SSH for a command run as the become user. */
+/**
+ * The command line sent over SSH for a command run as the become user. `rendered` is a line that
+ * renderCommand made (one simple command), so it is code here, spliced whole.
+ */
 export function becomeCommandLine(rendered: string, mode: BecomeMode, markers: SudoMarkers): string {
   switch (mode.kind) {
     case "direct":
       return rendered;
     case "nopasswd":
-      return `sudo -n -u ${shellQuote(mode.user)} -- sh -c ${shellQuote(rendered)}`;
+      return renderArgv(["sudo", "-n", "-u", mode.user, "--", "sh", "-c", rendered]);
     case "password": {
       // No pty (-S reads the password from stdin); the inner shell announces itself on stderr
       // before it execs the command, which tells us sudo has finished reading the password.
-      const inner = `printf '%s' ${shellQuote(markers.started)} >&2; exec ${rendered}`;
-      return `sudo -S -p ${shellQuote(markers.prompt)} -u ${shellQuote(mode.user)} -- sh -c ${shellQuote(inner)}`;
+      const inner = sh`printf '%s' ${markers.started} >&2; exec ${shellCode(rendered)}`;
+      return renderArgv(["sudo", "-S", "-p", markers.prompt, "-u", mode.user, "--", "sh", "-c", inner.shell]);
     }
   }
 }

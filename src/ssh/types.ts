@@ -1,12 +1,11 @@
 // The small interface between the executor and SSH (STYLE.md habit 3). The real adapter is
 // ssh2 (connection.ts); tests of planners and the executor use a hand-written fake.
+import type { Command, ValidateArgv } from "../command/index.js";
 import type { Secret } from "../errors/index.js";
 
-/**
- * A remote command as a value: argv words, quoted when rendered (never concatenated). `shell`
- * is for the rare case a pipeline is really wanted; it is passed to `sh -c` as one word.
- */
-export type Command = { argv: string[] } | { shell: string };
+/** Commands are values, owned by src/command (quoted when rendered, never concatenated). */
+export type { Command, ValidateArgv } from "../command/index.js";
+export { quote as shellQuote, renderCommand } from "../command/index.js";
 
 export interface ExecOptions {
   /** Run through sudo as the host's become user (root by default). */
@@ -48,10 +47,10 @@ export interface HostConnection {
   exec(cmd: Command, opts?: ExecOptions): Promise<ExecResult>;
   /**
    * Write a file atomically: upload to a private temp path beside the target, chown/chmod, then
-   * rename over the target. With `validate` (a command containing `%s`), the temp file is checked
-   * first and the old file stays when the check fails.
+   * rename over the target. With `validate` (an argv with the word NEW_FILE, "%s", for the temp
+   * file), the temp file is checked first and the old file stays when the check fails.
    */
-  putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: string }): Promise<void>;
+  putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: ValidateArgv }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,14 +75,4 @@ export interface ConnectTarget {
 
 export interface Connector {
   connect(target: ConnectTarget, policy: HostKeyPolicy): Promise<HostConnection>;
-}
-
-/** Shell-quote one word for POSIX sh. */
-export function shellQuote(word: string): string {
-  if (word !== "" && /^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-export function renderCommand(cmd: Command): string {
-  return "argv" in cmd ? cmd.argv.map(shellQuote).join(" ") : `sh -c ${shellQuote(cmd.shell)}`;
 }

@@ -21,6 +21,7 @@ import { arbCluster } from "../fixtures/render/arbitrary.js";
 import { fixtureCases, inventoryCases, type RenderCase } from "../fixtures/render/cases.js";
 import { fakeSecret } from "../fixtures/render/index.js";
 import { NetnsLab } from "./lib/index.js";
+import { showArgv } from "../../src/command/index.js";
 
 const KEEPALIVED = "/usr/sbin/keepalived";
 
@@ -81,7 +82,7 @@ function checkCase(c: RenderCase): void {
     const files = renderDirector(c.cluster, d.host.name, { resolveSecret: fakeSecret, backend: "keepalived" });
     const conf = files.find((f) => f.path.endsWith("/keepalived.conf"));
     assert.ok(conf, `no keepalived.conf rendered for ${d.host.name}`);
-    assert.match(conf.validate ?? "", /keepalived -t -f %s$/);
+    assert.match(showArgv(conf.validate ?? []), /keepalived -t -f %s$/);
     const r = configTest(conf.content, interfacesOf(c.cluster, d.host.name));
     assert.equal(r.status, 0, `keepalived -t failed (exit ${r.status}) for ${c.name}/${d.host.name}:\n${r.output}\n--- config ---\n${conf.content}`);
   }

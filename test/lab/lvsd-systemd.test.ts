@@ -24,6 +24,7 @@ import { parseInventory } from "../../src/inventory/index.js";
 import { renderDirector, type RenderedFile } from "../../src/render/index.js";
 import { masterDownMs, skewMs } from "../../src/daemon/vrrp/timers.js";
 import { ADOPTION_ADVERTISED as ADOPTION_ADVERT_MSG } from "../../src/daemon/runtime/adopt.js";
+import { renderCommand, validateCommand } from "../../src/command/index.js";
 
 const ADDON = join(projectRoot, "native/build/Release/lvsd_socket.node");
 const DIST = join(projectRoot, "dist/lvsd");
@@ -329,14 +330,14 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
       assert.ok(cfg.validate, "lvsd.json has no validate command");
       const staged: RenderedFile = { ...cfg, path: "/etc/lvsd/.lvsd.json.new" };
       put(d, staged);
-      const check = await lab.exec(d, cfg.validate.replace("%s", staged.path));
+      const check = await lab.exec(d, validateCommand(cfg.validate, staged.path).argv as string[]);
       assert.equal(check.code, 0, `${cfg.validate} on ${d} exited ${check.code}: ${check.stderr}`);
       assert.match(check.stdout, /OK \(1 VRRP instance/);
       // and the check can fail: a file lvsd cannot run is refused
       const bad: RenderedFile = { ...cfg, path: "/etc/lvsd/.lvsd.json.bad", content: cfg.content.replace('"advertIntervalCs": 100', '"advertIntervalCs": 150') };
       assert.notEqual(bad.content, cfg.content);
       put(d, bad);
-      const refused = await lab.exec(d, cfg.validate.replace("%s", bad.path));
+      const refused = await lab.exec(d, validateCommand(cfg.validate, bad.path).argv as string[]);
       assert.equal(refused.code, 1, `--check accepted a v2 interval of 1.5 s: ${refused.stdout}`);
       await sh(d, `mv ${staged.path} ${cfg.path} && rm -f ${bad.path}`);
       const rs = /^RestartSec=(.+)$/m.exec(unit.content)?.[1];
@@ -537,7 +538,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     for (const d of DIRECTORS) {
       const cfg = fileOf(files[d], "/lvsd.json");
       put(d, { ...cfg, path: "/etc/lvsd/.lvsd.json.new" });
-      await sh(d, `${cfg.validate!.replace("%s", "/etc/lvsd/.lvsd.json.new")} && mv /etc/lvsd/.lvsd.json.new ${cfg.path}`);
+      await sh(d, `${renderCommand(validateCommand(cfg.validate!, "/etc/lvsd/.lvsd.json.new"))} && mv /etc/lvsd/.lvsd.json.new ${cfg.path}`);
     }
     const samples = sampler("ds1", vipProbe, 3000);
     await sleep(300);
@@ -745,7 +746,7 @@ ${v.version === 2 ? `    authentication: { auth_type: PASS, auth_pass: { env: ${
     for (const d of DIRECTORS) {
       const cfg = fileOf(files[d], "/lvsd.json");
       put(d, cfg);
-      await sh(d, cfg.validate!.replace("%s", cfg.path));
+      await sh(d, renderCommand(validateCommand(cfg.validate!, cfg.path)));
     }
     await sh("ds1", "systemctl start lvsd");
     await waitState("ds1", "MASTER", 15_000);

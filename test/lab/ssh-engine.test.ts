@@ -15,6 +15,7 @@ import { SshConnector, type SshConnection } from "../../src/ssh/connection.js";
 import { SshError } from "../../src/ssh/errors.js";
 import { fingerprintSha256 } from "../../src/ssh/known-hosts.js";
 import type { ConnectTarget, HostKeyPolicy } from "../../src/ssh/types.js";
+import { sh as script, shellCode } from "../../src/command/index.js";
 
 const fixtures = fileURLToPath(new URL("../fixtures/ssh/", import.meta.url));
 const SSHD = "/usr/sbin/sshd";
@@ -267,13 +268,13 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
 
     await t.test("exec: exit codes, stdout/stderr, stdin, env, signals", async () => {
       assert.equal((await root.exec({ argv: ["true"] })).code, 0);
-      const r = await root.exec({ shell: "echo out; echo err >&2; exit 3" });
+      const r = await root.exec(shellCode("echo out; echo err >&2; exit 3"));
       assert.deepEqual([r.code, r.stdout.toString(), r.stderr.toString()], [3, "out\n", "err\n"]);
       const cat = await root.exec({ argv: ["cat"] }, { stdin: Buffer.alloc(300_000, 7) });
       assert.equal(cat.stdout.length, 300_000);
       assert.equal((await root.exec({ argv: ["cat"] })).stdout.length, 0, "stdin is closed when none is given");
-      assert.equal((await root.exec({ shell: 'printf %s "$A"' }, { env: { A: "x y'z" } })).stdout.toString(), "x y'z");
-      const k = await root.exec({ shell: "kill -9 $$" });
+      assert.equal((await root.exec(shellCode('printf %s "$A"'), { env: { A: "x y'z" } })).stdout.toString(), "x y'z");
+      const k = await root.exec(shellCode("kill -9 $$"));
       assert.equal(k.code, null);
       assert.equal(k.signal, "SIGKILL");
       await assert.rejects(
@@ -288,7 +289,7 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       const before = conn.stats().channelsOpened;
       const started = Date.now();
       const rs = await Promise.all(
-        Array.from({ length: 30 }, (_, i) => conn.exec({ shell: `echo s >> ${f}; sleep 0.2; echo e >> ${f}; echo ${i}` })),
+        Array.from({ length: 30 }, (_, i) => conn.exec(script`echo s >> ${f}; sleep 0.2; echo e >> ${f}; echo ${i}`)),
       );
       const ms = Date.now() - started;
       rs.forEach((r, i) => assert.deepEqual([r.code, r.stdout.toString()], [0, `${i}\n`]));
@@ -315,12 +316,12 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       assert.equal(st.uid, Number(sh("id -u nobody")));
       const inodeBefore = st.ino;
       await assert.rejects(
-        root.putFile(p, "broken\n", { mode: 0o644, validate: "grep -q '^v' %s || { echo \"line 1: expected v, got $(cat %s)\"; exit 1; }" }),
+        root.putFile(p, "broken\n", { mode: 0o644, validate: ["sh", "-c", `grep -q '^v' "$1" || { echo "line 1: expected v, got $(cat "$1")"; exit 1; }`, "sh", "%s"] }),
         isCode(SshError.PutValidateFailed, /old file is unchanged:\nline 1: expected v, got broken/),
       );
       assert.equal(readFileSync(p, "utf8"), "v1\n");
       assert.equal(statSync(p).ino, inodeBefore);
-      await root.putFile(p, "v2\n", { mode: 0o600, validate: "grep -q '^v' %s" });
+      await root.putFile(p, "v2\n", { mode: 0o600, validate: ["grep", "-q", "^v", "%s"] });
       assert.equal(readFileSync(p, "utf8"), "v2\n");
       assert.notEqual(statSync(p).ino, inodeBefore, "replaced by rename, not rewritten in place");
       assert.deepEqual(readdirSync(d), ["app.conf"], "no temp file left");
@@ -441,13 +442,13 @@ test("SSH engine against real OpenSSH sshd", { timeout: 180_000 }, async (t: Tes
       const p = await open(target("a", a.port, { user: pwUser, password: new Secret(secret), become: { user: "root", password: new Secret(secret) } }));
       const payload = "line1\nline2 with the password text? no\n" + "z".repeat(100_000);
       for (let i = 0; i < 2; i++) {
-        const r = await p.exec({ shell: "id -un; cat; echo done >&2" }, { become: true, stdin: payload });
+        const r = await p.exec(shellCode("id -un; cat; echo done >&2"), { become: true, stdin: payload });
         assert.equal(r.code, 0, r.stderr.toString());
         assert.equal(r.stdout.toString(), "root\n" + payload);
         assert.equal(r.stderr.toString(), "done\n", "markers and prompts are stripped from stderr");
         assert.ok(!r.stdout.toString().includes(secret) && !r.stderr.toString().includes(secret));
       }
-      await p.putFile(join(rootDir, "g"), "pw\n", { mode: 0o644, owner: "root", become: true, validate: "test -s %s" });
+      await p.putFile(join(rootDir, "g"), "pw\n", { mode: 0o644, owner: "root", become: true, validate: ["test", "-s", "%s"] });
       assert.equal(readFileSync(join(rootDir, "g"), "utf8"), "pw\n");
 
       const bad = await open(target("a", a.port, { user: pwUser, password: new Secret(secret), become: { user: "root", password: new Secret("not-it") } }));

@@ -14,7 +14,7 @@
 import type { HostFacts } from "../facts.js";
 import { PlanError } from "./errors.js";
 import { fileDiff, parentDir, planFile } from "./file.js";
-import { shellQuote } from "../../ssh/types.js";
+import { sh } from "../../command/index.js";
 import { change, execStep, ok, shellStep, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
 
 export const STATE_FILE = "/var/lib/lvsctl/state.json";
@@ -196,9 +196,11 @@ export function planAddress(facts: HostFacts, d: AddressDesired, ctx: PlanContex
         diff = unitPlan.diff;
       }
       if (enable && isNew && unitPlan.status === "change") {
-        const u = shellQuote(d.unit);
-        const now = start ? " --now" : "";
-        steps.push(shellStep(`systemctl enable --no-reload${now} --quiet ${u} || { systemctl daemon-reload && systemctl enable${now} --quiet ${u}; }`, `systemctl enable${now} ${d.unit}`));
+        const u = d.unit;
+        const script = start
+          ? sh`systemctl enable --no-reload --now --quiet ${u} || { systemctl daemon-reload && systemctl enable --now --quiet ${u}; }`
+          : sh`systemctl enable --no-reload --quiet ${u} || { systemctl daemon-reload && systemctl enable --quiet ${u}; }`;
+        steps.push(shellStep(script, `systemctl enable${start ? " --now" : ""} ${d.unit}`));
         why.push(`enable${start ? " and start" : ""} ${d.unit}`);
       } else if (enable) {
         // Starting it only runs `ip addr replace` for addresses that are already there.

@@ -3,7 +3,7 @@
 // sha256(version + options + tarball sha256): nothing is rebuilt while those stay the same, and a
 // build that failed half-way leaves no stamp, so the next run builds again.
 import type { HostFacts } from "../facts.js";
-import { shellQuote } from "../../ssh/types.js";
+import { sh } from "../../command/index.js";
 import { parentDir, sha256 } from "./file.js";
 import { change, ok, shellStep, type OpPlan, type Operation, type Step } from "./types.js";
 
@@ -41,17 +41,17 @@ export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
   const key = buildKey(d);
   const have = facts.contents[stamp]?.toString("utf8").trim();
   if (have === key) return ok(`${d.name} ${d.version} already built with these options`);
-  const q = shellQuote;
   const src = `${workdir}/src`;
+  const tar = `${workdir}/${d.name}-${d.version}.tar`;
   const stampDir = parentDir(stamp);
   const steps: Step[] = [
-    shellStep(`mkdir -p ${q(workdir)} ${q(stampDir)} && rm -f ${q(stamp)}`, `prepare ${workdir}`),
-    { kind: "put", path: `${workdir}/${d.name}-${d.version}.tar`, content: d.tarball, mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },
+    shellStep(sh`mkdir -p ${workdir} ${stampDir} && rm -f ${stamp}`, `prepare ${workdir}`),
+    { kind: "put", path: tar, content: d.tarball, mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },
     // GNU tar detects the compression (gz, xz, bz2) itself.
-    shellStep(`rm -rf ${q(src)} && mkdir -p ${q(src)} && tar -xf ${q(`${workdir}/${d.name}-${d.version}.tar`)} -C ${q(src)} --strip-components=1`, "unpack"),
-    shellStep(`cd ${q(src)} && ./configure ${configureArgs(d).map(q).join(" ")}`, `./configure ${configureArgs(d).join(" ")}`, { timeoutMs: 20 * 60_000 }),
-    shellStep(`cd ${q(src)} && make -j"$(nproc)"`, "make -j$(nproc)", { timeoutMs: 60 * 60_000 }),
-    shellStep(`cd ${q(src)} && make install`, "make install", { timeoutMs: 20 * 60_000 }),
+    shellStep(sh`rm -rf ${src} && mkdir -p ${src} && tar -xf ${tar} -C ${src} --strip-components=1`, "unpack"),
+    shellStep(sh`cd ${src} && ./configure ${configureArgs(d)}`, `./configure ${configureArgs(d).join(" ")}`, { timeoutMs: 20 * 60_000 }),
+    shellStep(sh`cd ${src} && make -j"$(nproc)"`, "make -j$(nproc)", { timeoutMs: 60 * 60_000 }),
+    shellStep(sh`cd ${src} && make install`, "make install", { timeoutMs: 20 * 60_000 }),
     { kind: "put", path: stamp, content: key + "\n", mode: 0o644, describe: `stamp ${stamp}` },
   ];
   return change(have === undefined ? "not built by lvsctl yet" : "version, options or tarball changed", steps);

@@ -2,6 +2,7 @@
 // when its sha256 differs, written atomically by HostConnection.putFile (temp, validate, rename).
 // Owner and mode drift alone is fixed with chown/chmod, without an upload.
 import { createHash } from "node:crypto";
+import type { ValidateArgv } from "../../command/index.js";
 import { maskedDiff, unifiedDiff } from "../diff.js";
 import type { HostFacts } from "../facts.js";
 import { change, execStep, ok, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
@@ -13,8 +14,8 @@ export interface FileDesired {
   mode: number;
   owner?: string;
   group?: string;
-  /** e.g. `keepalived -t -f %s`: run on the new file before it replaces the old one. */
-  validate?: string;
+  /** e.g. [keepalived, -t, -f, "%s"]: run on the new file (the word "%s") before it replaces the old one. */
+  validate?: ValidateArgv;
   /** Content never shown (diff masked as ***). */
   secret?: boolean;
 }
@@ -61,12 +62,12 @@ export function planFile(facts: HostFacts, d: FileDesired, ctx: PlanContext): Op
   const steps: Step[] = [];
   const why: string[] = [];
   if (stat && stat.mode !== d.mode) {
-    steps.push(execStep(["chmod", modeString(d.mode), d.path]));
+    steps.push(execStep(["chmod", modeString(d.mode), "--", d.path]));
     why.push(`mode ${modeString(stat.mode)} -> ${modeString(d.mode)}`);
   }
   if (stat && ((d.owner && stat.owner !== d.owner) || (d.group && stat.group !== d.group))) {
     const spec = `${d.owner ?? stat.owner}:${d.group ?? stat.group}`;
-    steps.push(execStep(["chown", spec, d.path]));
+    steps.push(execStep(["chown", "--", spec, d.path]));
     why.push(`owner ${stat.owner}:${stat.group} -> ${spec}`);
   }
   return steps.length ? change(why.join(", "), steps) : ok("sha256 matches");

@@ -7,7 +7,7 @@
 // (`apt-get update`), as Ansible's apt module does with update_cache. `update_cache: true` always
 // refreshes before installing, but only when something is missing: a run with nothing to install
 // stays a run without a single apt command.
-import { shellQuote } from "../../ssh/types.js";
+import { argv as argvOf, sh } from "../../command/index.js";
 import type { HostFacts } from "../facts.js";
 import { PlanError } from "./errors.js";
 import { change, ok, type OpPlan, type Operation, type Step } from "./types.js";
@@ -54,8 +54,8 @@ function planApt(facts: HostFacts, d: PackageDesired, missing: string[], reason:
     const hint =
       `hint: apt had no candidate for ${noCandidate.join(", ")} before refreshing its lists; if it still cannot locate it, ` +
       `check the name (apt-cache policy NAME on the host) and that a source under /etc/apt/sources.list or /etc/apt/sources.list.d/ carries it`;
-    const shell = `${argv.map(shellQuote).join(" ")} || { rc=$?; printf '%s\\n' ${shellQuote(hint)} >&2; exit $rc; }`;
-    steps.push({ kind: "exec", cmd: { shell }, describe, timeoutMs: TIMEOUT_MS });
+    const script = sh`${argvOf(...argv)} || { rc=$?; printf '%s\\n' ${hint} >&2; exit $rc; }`;
+    steps.push({ kind: "exec", cmd: script, describe, timeoutMs: TIMEOUT_MS });
   }
   return change(why, steps);
 }

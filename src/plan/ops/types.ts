@@ -1,7 +1,7 @@
 // What an operation is (pyinfra's model): `needs` says which facts it reads, `plan` is a pure
 // function from facts and the desired state to the steps that would make them match, or to
 // nothing when they already do. Executing steps is the executor's job (src/run).
-import type { Command } from "../../ssh/types.js";
+import { renderArgv, type Command, type Shell, type ValidateArgv } from "../../command/index.js";
 import type { FactRequest, HostFacts } from "../facts.js";
 
 /** One thing the executor does on the host, in order. */
@@ -23,8 +23,8 @@ export type Step =
       mode: number;
       owner?: string;
       group?: string;
-      /** A command with `%s` run on the uploaded temp file before it replaces the old one. */
-      validate?: string;
+      /** An argv run on the uploaded temp file (the word "%s") before it replaces the old one. */
+      validate?: ValidateArgv;
       /** Never show the content (diffs, events). */
       secret?: boolean;
       describe: string;
@@ -64,9 +64,10 @@ export function change(reason: string, steps: Step[], extra: Partial<OpPlan> = {
 }
 
 export function execStep(argv: string[], describe?: string, extra: Partial<Extract<Step, { kind: "exec" }>> = {}): Step {
-  return { kind: "exec", cmd: { argv }, describe: describe ?? argv.join(" "), ...extra };
+  return { kind: "exec", cmd: { argv }, describe: describe ?? renderArgv(argv), ...extra };
 }
 
-export function shellStep(shell: string, describe: string, extra: Partial<Extract<Step, { kind: "exec" }>> = {}): Step {
-  return { kind: "exec", cmd: { shell }, describe, ...extra };
+/** A script made with src/command's `sh` (values quoted as words). */
+export function shellStep(script: Shell, describe: string, extra: Partial<Extract<Step, { kind: "exec" }>> = {}): Step {
+  return { kind: "exec", cmd: script, describe, ...extra };
 }

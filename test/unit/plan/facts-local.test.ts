@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { factScript, mergeRequests, parseFacts } from "../../../src/plan/facts.js";
+import { argv } from "../../../src/command/index.js";
 
 test("the fact script runs under sh and parses (this machine)", (t) => {
   if (spawnSync("ip", ["-V"]).status !== 0) return t.skip("needs iproute2's ip command");
@@ -21,9 +22,9 @@ test("the fact script runs under sh and parses (this machine)", (t) => {
       manifests: [dir],
       exists: [dir, join(dir, "missing")],
       routeTo: ["127.0.0.1"],
-      guards: ["true", "false"],
+      guards: [argv("true"), argv("false")],
     });
-    const r = spawnSync("sh", ["-c", factScript(req)], { encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync("sh", ["-c", factScript(req).shell], { encoding: "utf8", timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
     const f = parseFacts(r.stdout, req);
     assert.notEqual(f.os.id, "");

@@ -1,3 +1,4 @@
+import { argv } from "../../../src/command/index.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -28,7 +29,7 @@ const debianReq = mergeRequests({
   units: ["ssh.service", "nope.service", "sshd.service", "systemd-networkd-wait-online.service"],
   packages: ["openssh-server", "nonexist"],
   routeTo: ["10.77.1.1", "127.0.0.1"],
-  guards: ["test -d /etc", "test -d /nope"],
+  guards: [argv("test", "-d", "/etc"), argv("test", "-d", "/nope")],
   optional: ["node"],
 });
 
@@ -70,8 +71,8 @@ test("a real Debian 12 output (systemd container) parses into every fact", () =>
 });
 
 test("node is gathered only when asked for (it costs a Node start-up on every host)", () => {
-  assert.doesNotMatch(factScript(emptyRequest()), /node --version/);
-  assert.match(factScript(mergeRequests({ optional: ["node"] })), /node --version/);
+  assert.doesNotMatch(factScript(emptyRequest()).shell, /node --version/);
+  assert.match(factScript(mergeRequests({ optional: ["node"] })).shell, /node --version/);
 });
 
 test("a Rocky 9 real server: VLAN sysctls, veth names, rpm-style packages", () => {
@@ -100,13 +101,13 @@ test("sysctl keys and /proc/sys paths map both ways, VLAN dots included", () => 
 });
 
 test("the script quotes paths and leaves sysctl globs for the shell", () => {
-  const s = factScript(mergeRequests({ sha256: ["/etc/it's here"], sysctls: ["net.ipv4.conf.*.arp_ignore"] }));
+  const s = factScript(mergeRequests({ sha256: ["/etc/it's here"], sysctls: ["net.ipv4.conf.*.arp_ignore"] })).shell;
   assert.ok(s.includes(`'/etc/it'\\''s here'`));
   assert.ok(s.includes("/proc/sys/net/ipv4/conf/*/arp_ignore"));
   // one exec: one script with a final end marker
   assert.match(s, /m end; true\n$/);
   // read-only: nothing in the base script writes
-  assert.doesNotMatch(factScript(emptyRequest()), /\b(rm|mv|tee|sysctl -w|systemctl (start|enable|restart))\b|>\s*\/(?!dev\/null)/);
+  assert.doesNotMatch(factScript(emptyRequest()).shell, /\b(rm|mv|tee|sysctl -w|systemctl (start|enable|restart))\b|>\s*\/(?!dev\/null)/);
 });
 
 test("os-release: quoting and families", () => {

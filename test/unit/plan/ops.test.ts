@@ -24,16 +24,17 @@ import {
 } from "../../../src/plan/ops/index.js";
 import { renderCommand } from "../../../src/ssh/types.js";
 import { baseFacts, sha, withFile } from "../../fixtures/plan/facts.js";
+import { argv } from "../../../src/command/index.js";
 
 const ctx = { diff: true };
 const show = (steps: Step[]) => steps.map((s) => (s.kind === "put" ? `put ${s.path}` : renderCommand(s.cmd)));
 
 test("file: missing -> upload with owner, mode and validate; same content -> ok", () => {
-  const d = { path: "/etc/keepalived/keepalived.conf", content: "global_defs {}\n", mode: 0o640, owner: "root", validate: "keepalived -t -f %s" };
+  const d = { path: "/etc/keepalived/keepalived.conf", content: "global_defs {}\n", mode: 0o640, owner: "root", validate: ["keepalived", "-t", "-f", "%s"] };
   const p = planFile(baseFacts(), d, ctx);
   assert.equal(p.status, "change");
   assert.equal(p.reason, "file missing");
-  assert.deepEqual(p.steps, [{ kind: "put", path: d.path, content: d.content, mode: 0o640, owner: "root", validate: "keepalived -t -f %s", describe: "upload /etc/keepalived/keepalived.conf (0640)" }]);
+  assert.deepEqual(p.steps, [{ kind: "put", path: d.path, content: d.content, mode: 0o640, owner: "root", validate: ["keepalived", "-t", "-f", "%s"], describe: "upload /etc/keepalived/keepalived.conf (0640)" }]);
   assert.match(p.diff!, /^--- \/dev\/null\n\+\+\+ \/etc\/keepalived\/keepalived.conf\n@@ -0,0 \+1 @@\n\+global_defs \{\}\n$/);
   assert.equal(planFile(withFile(baseFacts(), d.path, d.content, 0o640), d, ctx).status, "ok");
 });
@@ -44,9 +45,9 @@ test("file: content differs -> diff of old and new; only mode differs -> chmod, 
   assert.equal(p.reason, "sha256 differs");
   assert.match(p.diff!, /-b\n\+c\n/);
   const m = planFile(f, { path: "/etc/x", content: "a\nb\n", mode: 0o600 }, ctx);
-  assert.deepEqual(show(m.steps), ["chmod 0600 /etc/x"]);
+  assert.deepEqual(show(m.steps), ["chmod 0600 -- /etc/x"]);
   const o = planFile(f, { path: "/etc/x", content: "a\nb\n", mode: 0o644, owner: "lvsd" }, ctx);
-  assert.deepEqual(show(o.steps), ["chown lvsd:root /etc/x"]);
+  assert.deepEqual(show(o.steps), ["chown -- lvsd:root /etc/x"]);
 });
 
 test("file: a secret file's diff never shows content", () => {
@@ -187,11 +188,11 @@ test("service: install unit (daemon-reload only then), enable, start; restart on
 });
 
 test("command: creates / unless guards; no guard always runs", () => {
-  assert.equal(planCommand(baseFacts({ exists: ["/opt/x"] }), { cmd: ["make"], creates: "/opt/x" }).status, "ok");
-  assert.equal(planCommand(baseFacts(), { cmd: ["make"], creates: "/opt/x" }).status, "change");
-  assert.equal(planCommand(baseFacts({ guards: { "test -e /a": 0 } }), { cmd: "x", unless: "test -e /a" }).status, "ok");
-  assert.equal(planCommand(baseFacts({ guards: { "test -e /a": 1 } }), { cmd: "x", unless: "test -e /a" }).status, "change");
-  assert.equal(planCommand(baseFacts(), { cmd: "x" }).reason, "no guard: always runs");
+  assert.equal(planCommand(baseFacts({ exists: ["/opt/x"] }), { cmd: argv("make"), creates: "/opt/x" }).status, "ok");
+  assert.equal(planCommand(baseFacts(), { cmd: argv("make"), creates: "/opt/x" }).status, "change");
+  assert.equal(planCommand(baseFacts({ guards: { "test -e /a": 0 } }), { cmd: argv("x"), unless: argv("test", "-e", "/a") }).status, "ok");
+  assert.equal(planCommand(baseFacts({ guards: { "test -e /a": 1 } }), { cmd: argv("x"), unless: argv("test", "-e", "/a") }).status, "change");
+  assert.equal(planCommand(baseFacts(), { cmd: argv("x") }).reason, "no guard: always runs");
 });
 
 test("upload_dir: only changed files; purge removes extras", () => {

@@ -4,7 +4,7 @@
 // URL replaced by http://MIRROR/debian:
 //   apt-policy-debian12.txt              apt-cache policy openssh-server jq lvslab-nope mail-transport-agent libstdc++6
 //   apt-policy-debian12-empty-lists.txt  the same without libstdc++6, after moving /var/lib/apt/lists/* aside
-//   facts-debian12-apt.txt               factScript(mergeRequests({ packages: [openssh-server, jq, lvslab-nope, mail-transport-agent] }))
+//   facts-debian12-apt.txt               factScript(mergeRequests({ packages: [openssh-server, jq, lvslab-nope, mail-transport-agent] })).shell
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -42,9 +42,9 @@ test("apt-cache policy: names not asked for (apt reads an unknown name as a patt
 });
 
 test("facts: the policy is part of the one fact script, only when packages are asked for", () => {
-  assert.doesNotMatch(factScript(emptyRequest()), /apt-cache/);
-  const script = factScript(mergeRequests({ packages: ["jq", "it's"] }));
-  assert.match(script, /command -v apt-cache >\/dev\/null 2>&1 && \{ m aptpolicy; apt-cache policy 'it'\\''s' jq 2>\/dev\/null; \}/);
+  assert.doesNotMatch(factScript(emptyRequest()).shell, /apt-cache/);
+  const script = factScript(mergeRequests({ packages: ["jq", "it's"] })).shell;
+  assert.match(script, /command -v apt-cache >\/dev\/null 2>&1 && \{ m aptpolicy; apt-cache policy -- 'it'\\''s' jq 2>\/dev\/null; \}/);
 });
 
 test("facts: a real Debian 12 fact output gives installed versions and candidates", () => {

@@ -2,6 +2,7 @@
 // backends: test/golden/<case>/<host>/<file name>, plus FILES.txt with each file's target path,
 // mode, validate command and secret flag. UPDATE_GOLDEN=1 rewrites them (and removes stale ones);
 // otherwise any difference fails, with the first differing line shown.
+import { showArgv } from "../../../src/command/index.js";
 import { strict as assert } from "node:assert";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
@@ -28,7 +29,7 @@ export function renderBoth(c: RenderCase): Map<string, RenderedFile[]> {
 
 function index(files: RenderedFile[]): string {
   return files
-    .map((f) => `${f.path} mode=${f.mode.toString(8).padStart(4, "0")} owner=${f.owner ?? "-"} secret=${f.secret ? "yes" : "no"}${f.validate ? ` validate=${f.validate}` : ""}\n`)
+    .map((f) => `${f.path} mode=${f.mode.toString(8).padStart(4, "0")} owner=${f.owner ?? "-"} secret=${f.secret ? "yes" : "no"}${f.validate ? ` validate=${showArgv(f.validate)}` : ""}\n`)
     .join("");
 }
 

@@ -2,6 +2,11 @@
 // written, secrets are flagged and maskable, errors name what is wrong.
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { showArgv } from "../../../src/command/index.js";
+import { putFileScript, PutExit } from "../../../src/ssh/put-file.js";
 import { test } from "node:test";
 import { LvsctlError } from "../../../src/errors/index.js";
 import type { Cluster, DirectorVrrpInstance } from "../../../src/inventory/model.js";
@@ -51,7 +56,7 @@ test("director files by backend: paths, modes, validate, secret flag", () => {
   assert.deepEqual(
     k.map((f) => [f.path, f.mode, f.validate, f.secret]),
     [
-      ["/etc/keepalived/keepalived.conf", 0o600, "/usr/sbin/keepalived -t -f %s", true],
+      ["/etc/keepalived/keepalived.conf", 0o600, ["/usr/sbin/keepalived", "-t", "-f", "%s"], true],
       ["/etc/systemd/system/keepalived.service", 0o644, undefined, undefined],
       ["/etc/sysctl.d/90-lvs-director.conf", 0o644, undefined, undefined],
       ["/etc/modules-load.d/lvs.conf", 0o644, undefined, undefined],
@@ -60,16 +65,38 @@ test("director files by backend: paths, modes, validate, secret flag", () => {
   const l = renderDirector(dr, "lb1", { ...opts, backend: "lvsd" });
   assert.deepEqual(l.map((f) => f.path).slice(0, 2), ["/etc/lvsd/lvsd.json", "/etc/systemd/system/lvsd.service"]);
   assert.equal(l[0]!.secret, true);
-  assert.equal(l[0]!.validate, "/usr/bin/node /opt/lvsd/lvsd.cjs --config %s --check");
+  assert.deepEqual(l[0]!.validate, ["/usr/bin/node", "/opt/lvsd/lvsd.cjs", "--config", "%s", "--check"]);
   // Without a backend option the cluster's own backend is used.
   assert.equal(renderDirector(fwmark, "lvs1", opts)[0]!.path, "/etc/lvsd/lvsd.json");
   assert.equal(renderDirector(dr, "lb1", opts)[0]!.path, "/etc/keepalived/keepalived.conf");
 });
 
+test("a prefix or install_dir holding shell syntax stays one word of the validate argv (issue 8)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lvsctl-prefix-"));
+  try {
+    const marker = join(dir, "pwned");
+    const hostile = { ...nat, keepalived: { ...nat.keepalived, prefix: `/usr;touch ${marker};/usr` }, lvsd: { ...nat.lvsd, installDir: `/opt/x;touch ${marker};` } };
+    const [conf] = renderDirector(hostile, "dir-a", { ...opts, backend: "keepalived" });
+    assert.deepEqual(conf!.validate, [`/usr;touch ${marker};/usr/sbin/keepalived`, "-t", "-f", "%s"]);
+    const [json] = renderDirector(hostile, "dir-a", { ...opts, backend: "lvsd" });
+    assert.equal(json!.validate![1], `/opt/x;touch ${marker};/lvsd.cjs`);
+    // The upload runs them as it would on the host: the word names no program, nothing else runs.
+    for (const f of [conf!, json!]) {
+      const path = join(dir, "target.conf");
+      const r = spawnSync("/bin/sh", ["-c", putFileScript({ path, size: 2, mode: 0o644, token: "t1", validate: f.validate! }).shell], { input: "x\n" });
+      assert.equal(r.status, PutExit.Validate, r.stderr.toString());
+      assert.ok(!existsSync(marker), `touch ran from ${showArgv(f.validate!)}`);
+      assert.ok(!existsSync(path));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a keepalived built from source: its prefix and sysconfdir, a forking unit", () => {
   const [conf, unit] = renderDirector(nat, "dir-a", opts);
   assert.equal(conf!.path, "/opt/keepalived/etc/keepalived/keepalived.conf");
-  assert.equal(conf!.validate, "/opt/keepalived/sbin/keepalived -t -f %s");
+  assert.deepEqual(conf!.validate, ["/opt/keepalived/sbin/keepalived", "-t", "-f", "%s"]);
   assert.equal(conf!.secret, false);
   assert.match(unit!.content, /^Type=forking$/m);
   assert.match(unit!.content, /^ExecStart=\/opt\/keepalived\/sbin\/keepalived -f \/opt\/keepalived\/etc\/keepalived\/keepalived\.conf -p \/run\/keepalived\.pid$/m);

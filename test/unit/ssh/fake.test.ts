@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { LvsctlError } from "../../../src/errors/index.js";
 import { FakeConnection, FakeConnector, fakeUnreachable } from "../../../src/ssh/fake.js";
 import { isUnreachable, SshError } from "../../../src/ssh/errors.js";
+import { shellCode } from "../../../src/command/index.js";
 
 const target = (name: string) => ({ name, address: "192.0.2.1", port: 22, user: "root", jump: [], connectTimeoutMs: 1000 });
 const policy = { knownHostsFiles: [], acceptNew: false };
@@ -20,7 +21,7 @@ test("scripted responses, newest rule first, once rules used up, calls recorded"
   assert.equal(c.calls[2]?.become, true);
   await assert.rejects(c.exec({ argv: ["ls"] }), /no scripted response for `ls`/);
   const ok = new FakeConnection("rs2", { unscripted: "ok" });
-  assert.equal((await ok.exec({ shell: "anything | here" })).code, 0);
+  assert.equal((await ok.exec(shellCode("anything | here"))).code, 0);
   assert.deepEqual(ok.commands(), ["sh -c 'anything | here'"]);
 });
 
@@ -40,10 +41,10 @@ test("putFile stores files; a failing validate keeps the old one with the real e
     const tmp = call.command.split(" ").pop()!;
     return fake.files.get(tmp)?.content.toString().includes("bad") ? { code: 1, stderr: "parse error line 1" } : { code: 0 };
   });
-  await c.putFile("/etc/k.conf", "good", { mode: 0o600, owner: "root", validate: "keepalived -t -f %s", become: true });
+  await c.putFile("/etc/k.conf", "good", { mode: 0o600, owner: "root", validate: ["keepalived", "-t", "-f", "%s"], become: true });
   assert.deepEqual(c.files.get("/etc/k.conf"), { content: Buffer.from("good"), mode: 0o600, owner: "root" });
   await assert.rejects(
-    c.putFile("/etc/k.conf", "bad", { mode: 0o600, validate: "keepalived -t -f %s" }),
+    c.putFile("/etc/k.conf", "bad", { mode: 0o600, validate: ["keepalived", "-t", "-f", "%s"] }),
     (e: unknown) => e instanceof LvsctlError && e.code === SshError.PutValidateFailed && /parse error line 1/.test(e.message),
   );
   assert.equal(c.files.get("/etc/k.conf")?.content.toString(), "good");

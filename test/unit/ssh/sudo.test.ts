@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Secret } from "../../../src/errors/index.js";
+import { shellCode } from "../../../src/command/index.js";
 import {
   becomeCommandLine,
   classifySudoProbe,
@@ -24,12 +25,12 @@ test("command lines for each become mode", () => {
   assert.match(pw, /^sudo -S -p '\[lvsctl-sudo-prompt-abc123\]' -u root -- sh -c /);
   assert.ok(!pw.includes("hunter2"), "the password never appears in the command line");
   assert.ok(!markers.prompt.includes("%"), "sudo expands % in prompts");
-  assert.equal(sudoProbeCommand("root"), "sudo -n -u root -- true");
+  assert.deepEqual(sudoProbeCommand("root"), { argv: ["sudo", "-n", "-u", "root", "--", "true"] });
 });
 
 test("env is set with env(1), names validated, values quoted", () => {
   assert.equal(renderWithEnv({ argv: ["ls", "-l"] }, { LC_ALL: "C", X: "a b" }), "env LC_ALL=C 'X=a b' ls -l");
-  assert.equal(renderWithEnv({ shell: "a | b" }, undefined), "sh -c 'a | b'");
+  assert.equal(renderWithEnv(shellCode("a | b"), undefined), "sh -c 'a | b'");
   assert.throws(() => renderWithEnv({ argv: ["ls"] }, { "A;rm": "x" }), /invalid environment variable name/);
 });
 
