@@ -216,8 +216,9 @@ export interface DestSpec {
   weight: number;
   uThresh?: number;
   lThresh?: number;
-  /** IPIP 0, GUE 1, GRE 2 (tunnel method only). */
+  /** IPIP 0, GUE 1, GRE 2 (tunnel method only; IP_VS_CONN_F_TUNNEL_TYPE_*). */
   tunType?: number;
+  /** The GUE tunnel's UDP port (network order on the wire). */
   tunPort?: number;
 }
 
@@ -513,6 +514,13 @@ export interface IpvsDest {
   activeConns: number;
   inactConns: number;
   persistConns: number;
+  /** Tunnel type (IPIP 0, GUE 1, GRE 2) and port (GUE), as the kernel reports them since 5.2 for
+   * every destination (0 for other methods); absent from older kernels. */
+  tunType?: number;
+  tunPort?: number;
+  tunFlags?: number;
+  /** Packet, byte and connection counters (STATS64). */
+  stats?: Parsed<typeof STATS64_POLICY>;
 }
 
 export interface IpvsInfo {
@@ -591,6 +599,10 @@ export function decodeDest(m: NlMessage, serviceFamily: IpvsFamily = "inet"): De
     activeConns: d.activeConns ?? 0,
     inactConns: d.inactConns ?? 0,
     persistConns: d.persistConns ?? 0,
+    ...(d.tunType !== undefined ? { tunType: d.tunType } : {}),
+    ...(d.tunPort !== undefined ? { tunPort: d.tunPort } : {}),
+    ...(d.tunFlags !== undefined ? { tunFlags: d.tunFlags } : {}),
+    ...(d.stats64 !== undefined ? { stats: d.stats64 } : {}),
   });
 }
 
@@ -627,4 +639,73 @@ export function decodeTimeouts(m: NlMessage): Decoded<Partial<IpvsTimeouts>> {
   if (p.value.tcpFin !== undefined) out.tcpFin = p.value.tcpFin;
   if (p.value.udp !== undefined) out.udp = p.value.udp;
   return ok(out);
+}
+
+// ---- connection sync daemon (IPVS_CMD_NEW_DAEMON / DEL_DAEMON / GET_DAEMON) -------------------
+
+/** enum IPVS_DAEMON_ATTR_* */
+export const IPVS_DAEMON_ATTR_STATE = 1;
+export const IPVS_DAEMON_ATTR_MCAST_IFN = 2;
+export const IPVS_DAEMON_ATTR_SYNC_ID = 3;
+export const IPVS_DAEMON_ATTR_SYNC_MAXLEN = 4;
+export const IPVS_DAEMON_ATTR_MCAST_GROUP = 5;
+export const IPVS_DAEMON_ATTR_MCAST_GROUP6 = 6;
+export const IPVS_DAEMON_ATTR_MCAST_PORT = 7;
+export const IPVS_DAEMON_ATTR_MCAST_TTL = 8;
+/** IP_VS_STATE_* (the daemon's role; ipvsadm --start-daemon master|backup) */
+export const IP_VS_STATE_NONE = 0;
+export const IP_VS_STATE_MASTER = 1;
+export const IP_VS_STATE_BACKUP = 2;
+export type SyncDaemonRole = "master" | "backup";
+const ROLE_STATE: Record<SyncDaemonRole, number> = { master: IP_VS_STATE_MASTER, backup: IP_VS_STATE_BACKUP };
+/** IP_VS_IFNAME_MAXLEN (includes the NUL) */
+export const IP_VS_IFNAME_MAXLEN = 16;
+
+/** A sync daemon as ipvsadm --start-daemon names it: role, multicast interface, sync id (0-255). */
+export interface SyncDaemonSpec {
+  role: SyncDaemonRole;
+  ifname: string;
+  syncId: number;
+}
+
+const DAEMON_POLICY = {
+  [IPVS_DAEMON_ATTR_STATE]: { name: "state", kind: "u32" },
+  [IPVS_DAEMON_ATTR_MCAST_IFN]: { name: "ifname", kind: "string" },
+  [IPVS_DAEMON_ATTR_SYNC_ID]: { name: "syncId", kind: "u32" },
+} as const satisfies Policy;
+
+/** NEW_DAEMON: the kernel requires STATE, MCAST_IFN and SYNC_ID (ip_vs_genl_new_daemon); EEXIST
+ * when a daemon of that role runs already. */
+export function encodeNewDaemon(family: number, seq: number, d: SyncDaemonSpec): Buffer {
+  if (Buffer.byteLength(d.ifname) >= IP_VS_IFNAME_MAXLEN || d.ifname === "") throw new RangeError(`sync daemon interface ${JSON.stringify(d.ifname)} is not an interface name`);
+  if (!Number.isInteger(d.syncId) || d.syncId < 0 || d.syncId > 255) throw new RangeError(`sync id ${d.syncId} is outside 0..255`);
+  const nest = attrNested(
+    IPVS_CMD_ATTR_DAEMON,
+    [attrU32(IPVS_DAEMON_ATTR_STATE, ROLE_STATE[d.role]), attrString(IPVS_DAEMON_ATTR_MCAST_IFN, d.ifname), attrU32(IPVS_DAEMON_ATTR_SYNC_ID, d.syncId)],
+    { flag: false },
+  );
+  return ipvsRequest(family, seq, IPVS_CMD_NEW_DAEMON, [nest]);
+}
+
+/** DEL_DAEMON of one role (STATE is all the kernel reads); ESRCH when none runs. */
+export function encodeDelDaemon(family: number, seq: number, role: SyncDaemonRole): Buffer {
+  return ipvsRequest(family, seq, IPVS_CMD_DEL_DAEMON, [attrNested(IPVS_CMD_ATTR_DAEMON, [attrU32(IPVS_DAEMON_ATTR_STATE, ROLE_STATE[role])], { flag: false })]);
+}
+
+/** GET_DAEMON dump: one NEW_DAEMON message per running daemon. */
+export function encodeGetDaemons(family: number, seq: number): Buffer {
+  return ipvsRequest(family, seq, IPVS_CMD_GET_DAEMON, [], true);
+}
+
+/** One NEW_DAEMON message of a GET_DAEMON dump. */
+export function decodeDaemon(m: NlMessage): Decoded<SyncDaemonSpec> {
+  const attrs = genlReply(m, IPVS_CMD_NEW_DAEMON);
+  if (!attrs.ok) return attrs;
+  const top = parseAttrs(attrs.value, { [IPVS_CMD_ATTR_DAEMON]: { name: "daemon", kind: "nested", policy: DAEMON_POLICY } } as const);
+  if (!top.ok) return top;
+  const d = top.value.daemon;
+  if (!d || d.state === undefined || d.ifname === undefined) return fail("bad-field", "daemon without STATE or MCAST_IFN");
+  const role = d.state === IP_VS_STATE_MASTER ? "master" : d.state === IP_VS_STATE_BACKUP ? "backup" : undefined;
+  if (!role) return fail("bad-field", `daemon state ${d.state}`);
+  return ok({ role, ifname: d.ifname, syncId: d.syncId ?? 0 });
 }

@@ -5,7 +5,11 @@ import fc from "fast-check";
 import {
   canonicalIpvsAddress,
   canonicalServiceKey,
+  decodeDaemon,
   decodeDest,
+  encodeDelDaemon,
+  encodeNewDaemon,
+  IPVS_CMD_NEW_DAEMON,
   decodeInfo,
   decodeMessages,
   decodeService,
@@ -356,11 +360,17 @@ test("kernel replies: IPv4 and IPv6 services decode to what was sent, HASHED onl
 
 test("kernel replies: IPv6 destinations, also of an IPv4 service (tunnel), by their ADDR_FAMILY", () => {
   const nat6 = decodeDest(kernelReply("ipvs-newdest-tcp6-nat.hex"), "inet6");
-  assert.deepEqual(nat6, { ok: true, value: { address: "fd00:78::b", port: 8080, fwd: 0, weight: 5, uThresh: 100, lThresh: 10, activeConns: 0, inactConns: 0, persistConns: 0 } });
+  assert.ok(nat6.ok);
+  const { stats: natStats, ...nat6v } = nat6.value;
+  // the 6.1 kernel reports the tunnel attributes (zero) for every destination
+  assert.deepEqual(nat6v, { address: "fd00:78::b", port: 8080, fwd: 0, weight: 5, uThresh: 100, lThresh: 10, activeConns: 0, inactConns: 0, persistConns: 0, tunType: 0, tunPort: 0, tunFlags: 0 });
+  assert.equal(natStats?.inpkts, 0n);
   // the dump of UDP 10.78.1.200:53: its IPv6 tunnel destination, whatever family the caller assumes
   for (const assumed of ["inet", "inet6"] as const) {
     const tun = decodeDest(kernelReply("ipvs-newdest-ipv6-tun-in-udp4.hex"), assumed);
-    assert.deepEqual(tun, { ok: true, value: { address: "fd00:78::b", port: 53, fwd: 2, weight: 1, uThresh: 0, lThresh: 0, activeConns: 0, inactConns: 0, persistConns: 0 } });
+    assert.ok(tun.ok);
+    const { stats: _st, ...tunv } = tun.value;
+    assert.deepEqual(tunv, { address: "fd00:78::b", port: 53, fwd: 2, weight: 1, uThresh: 0, lThresh: 0, activeConns: 0, inactConns: 0, persistConns: 0, tunType: 0, tunPort: 0, tunFlags: 0 });
   }
 });
 
@@ -372,4 +382,31 @@ test("kernel replies: GET_INFO (1.2.1, size 4096) and GET_CONFIG (after ipvsadm 
   // each is the other's wrong reply
   assert.equal(decodeInfo(kernelReply("ipvs-setconfig.hex")).ok, false);
   assert.equal(decodeTimeouts(kernelReply("ipvs-setinfo.hex")).ok, false);
+});
+
+test("tunnel destinations: TUN_TYPE (u8) and TUN_PORT (network order) encode and decode back (GUE 6080)", () => {
+  const b = encodeNewDest(FAMILY, 9, { protocol: 6, address: "10.0.0.1", port: 80 }, { address: "10.0.0.2", port: 80, fwd: "tun", weight: 1, tunType: 1, tunPort: 6080 });
+  // the DEST nest ends with ADDR_FAMILY, then TUN_TYPE 1 (padded), then TUN_PORT 0x17c0 (6080)
+  assert.ok(b.toString("hex").endsWith(hex("06 00 0b 00 02 00 00 00  05 00 0d 00 01 00 00 00  06 00 0e 00 17 c0 00 00")), b.toString("hex"));
+  const d = decodeDest(asReply(b, IPVS_CMD_NEW_DEST));
+  assert.ok(d.ok);
+  assert.deepEqual([d.value.fwd, d.value.tunType, d.value.tunPort], [2, 1, 6080]);
+});
+
+test("sync daemon: NEW_DAEMON / DEL_DAEMON bytes as libipvs sends them, and the dump decodes back", () => {
+  const b = encodeNewDaemon(FAMILY, 3, { role: "backup", ifname: "eth1", syncId: 7 });
+  assert.equal(
+    b.toString("hex"),
+    hex("34000000 2200 0500 03000000 00000000") + // nlmsghdr: len 52, REQUEST|ACK, seq 3
+      hex("09 01 00 00") + // genl: NEW_DAEMON, version 1
+      hex("20 00 03 00") + // DAEMON nest (no NLA_F_NESTED)
+      hex("08 00 01 00 02 00 00 00") + // STATE backup
+      hex("09 00 02 00 65 74 68 31 00 00 00 00") + // MCAST_IFN "eth1"
+      hex("08 00 03 00 07 00 00 00"), // SYNC_ID 7
+  );
+  assert.equal(encodeDelDaemon(FAMILY, 4, "master").toString("hex"), hex("20000000 2200 0500 04000000 00000000 0a 01 00 00 0c 00 03 00 08 00 01 00 01 00 00 00"));
+  const reply = asReply(b, IPVS_CMD_NEW_DAEMON);
+  assert.deepEqual(decodeDaemon(reply), { ok: true, value: { role: "backup", ifname: "eth1", syncId: 7 } });
+  assert.throws(() => encodeNewDaemon(FAMILY, 1, { role: "master", ifname: "x".repeat(16), syncId: 0 }), /interface name/);
+  assert.throws(() => encodeNewDaemon(FAMILY, 1, { role: "master", ifname: "eth0", syncId: 256 }), /0\.\.255/);
 });
