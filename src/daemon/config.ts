@@ -157,6 +157,13 @@ export const LvsdRealServer = z.strictObject({
   notifyDown: opt(Argv),
   /** Absent: no checking, the real server is always up. */
   check: opt(LvsdCheck),
+  /** TUN forwarding only: the encapsulation (IP_VS_CONN_F_TUNNEL_TYPE_*; absent: ipip) and, for
+   * gue, the UDP port (keepalived's tun_type / tun_port). */
+  tunnel: opt(
+    z
+      .strictObject({ type: z.enum(["ipip", "gue", "gre"]), port: opt(Port) })
+      .check(z.refine((t) => (t.type === "gue") === (t.port !== undefined), { error: "a gue tunnel needs a port; ipip and gre take none" })),
+  ),
 });
 export type LvsdRealServer = z.infer<typeof LvsdRealServer>;
 
@@ -167,9 +174,14 @@ export const LvsdService = z
     vip: opt(Ip),
     port: opt(Port),
     fwmark: opt(int(1, 0xffffffff)),
-    protocol: z.enum(["TCP", "UDP"]),
+    protocol: z.enum(["TCP", "UDP", "SCTP"]),
     /** IPVS scheduler name (ip_vs_<name> module). */
     scheduler: z.string().check(z.regex(/^[a-z]+$/)),
+    /** Scheduler flags as ipvsadm -b names them (IP_VS_SVC_F_SCHED1..3: sh-fallback = mh-fallback =
+     * flag-1, sh-port = mh-port = flag-2, flag-3). */
+    schedulerFlags: opt(z.array(z.enum(["flag-1", "flag-2", "flag-3", "sh-fallback", "sh-port", "mh-fallback", "mh-port"]))),
+    /** One-packet scheduling (ipvsadm -o, keepalived `ops`; UDP). */
+    onePacket: opt(z.boolean()),
     forwarding: z.enum(["DR", "NAT", "TUN"]),
     /** Absent: no persistence. */
     persistenceTimeoutSec: opt(int(1)),
@@ -200,6 +212,10 @@ export const LvsdConfig = z.strictObject({
   instances: z.array(LvsdInstance),
   syncGroups: z.array(LvsdSyncGroup),
   services: z.array(LvsdService),
+  /** The kernel's IPVS connection sync daemon (keepalived's global lvs_sync_daemon): run on
+   * `interface` with `syncId`, master while the VRRP instance `instance` is MASTER and backup
+   * otherwise, so connections survive a failover. */
+  lvsSyncDaemon: opt(z.strictObject({ interface: IfName, instance: NonEmpty, syncId: int(0, 255) })),
 });
 export type LvsdConfig = z.infer<typeof LvsdConfig>;
 
@@ -222,5 +238,7 @@ export function parseLvsdConfig(text: string): LvsdConfig {
       if (!names.has(n)) throw new Error(`lvsd config is invalid:\n  syncGroups.${g.name}: unknown instance ${n}`);
     }
   }
+  const sync = r.data.lvsSyncDaemon;
+  if (sync && !names.has(sync.instance)) throw new Error(`lvsd config is invalid:\n  lvsSyncDaemon.instance: unknown instance ${sync.instance}`);
   return r.data;
 }

@@ -1,0 +1,147 @@
+// The raw IPVS client: one generic netlink conversation with the kernel's "IPVS" family, one
+// request per operation, errors as values. The only I/O of the IPVS side; a FakeIpvs (fake.ts)
+// stands in for it in unit tests.
+import type { Decoded } from "../net/decoded.js";
+import type { NetlinkConnection } from "../netlink/connection.js";
+import { resolveFamily } from "../netlink/genl-client.js";
+import {
+  decodeDaemon,
+  decodeDest,
+  decodeService,
+  encodeDelDaemon,
+  encodeDelDest,
+  encodeDelService,
+  encodeGetDaemons,
+  encodeGetDests,
+  encodeGetServices,
+  encodeNewDaemon,
+  encodeNewDest,
+  encodeNewService,
+  encodeSetDest,
+  encodeSetService,
+  IPVS_GENL_NAME,
+  serviceKeyFamily,
+  type IpvsDest,
+  type IpvsService,
+  type SyncDaemonRole,
+  type SyncDaemonSpec,
+} from "../netlink/ipvs.js";
+import type { IpvsOp } from "./reconcile.js";
+import { toDestSpec, toServiceSpec } from "./table.js";
+
+export type KernelResult<T> = { ok: true; value: T } | { ok: false; code: string; errno: number; message?: string };
+
+export interface DumpEntry {
+  service: IpvsService;
+  dests: IpvsDest[];
+}
+
+export interface IpvsClient {
+  /** The whole table: GET_SERVICE, then GET_DEST per service. */
+  dump(): Promise<KernelResult<DumpEntry[]>>;
+  apply(op: IpvsOp): Promise<KernelResult<void>>;
+  daemons(): Promise<KernelResult<SyncDaemonSpec[]>>;
+  startDaemon(d: SyncDaemonSpec): Promise<KernelResult<void>>;
+  stopDaemon(role: SyncDaemonRole): Promise<KernelResult<void>>;
+  close(): void;
+}
+
+function encodeOp(family: number, seq: number, op: IpvsOp): Buffer {
+  switch (op.kind) {
+    case "add-service":
+      return encodeNewService(family, seq, toServiceSpec(op.service));
+    case "edit-service":
+      return encodeSetService(family, seq, toServiceSpec(op.service));
+    case "del-service":
+      return encodeDelService(family, seq, op.key);
+    case "add-dest":
+      return encodeNewDest(family, seq, op.key, toDestSpec(op.dest));
+    case "edit-dest":
+      return encodeSetDest(family, seq, op.key, toDestSpec(op.dest));
+    case "del-dest":
+      return encodeDelDest(family, seq, op.key, op.dest);
+  }
+}
+
+function decodeAll<T>(messages: { type: number }[], decode: (m: never) => Decoded<T>): KernelResult<T[]> {
+  const out: T[] = [];
+  for (const m of messages) {
+    const d = decode(m as never);
+    if (!d.ok) return { ok: false, code: "EPROTO", errno: 71, message: `undecodable IPVS reply: ${d.reason} ${d.detail ?? ""}` };
+    out.push(d.value);
+  }
+  return { ok: true, value: out };
+}
+
+/** Over an open generic netlink connection; `familyId` from resolveIpvsFamily. */
+export class NetlinkIpvsClient implements IpvsClient {
+  constructor(
+    readonly conn: NetlinkConnection,
+    readonly familyId: number,
+  ) {}
+
+  async dump(): Promise<KernelResult<DumpEntry[]>> {
+    // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is read again, a few times.
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.conn.request(encodeGetServices(this.familyId, this.conn.nextSeq()));
+      if (!r.ok) return err(r);
+      const services = decodeAll(r.messages, decodeService);
+      if (!services.ok) return services;
+      const entries: DumpEntry[] = [];
+      let interrupted = r.interrupted;
+      for (const service of services.value) {
+        const d = await this.conn.request(encodeGetDests(this.familyId, this.conn.nextSeq(), service.key));
+        // ESRCH: the service went away between the two dumps; the next pass sees it
+        if (!d.ok && d.code === "ESRCH") continue;
+        if (!d.ok) return err(d);
+        interrupted ||= d.interrupted;
+        const family = serviceKeyFamily(service.key);
+        const dests = decodeAll(d.messages, (m: never) => decodeDest(m, family));
+        if (!dests.ok) return dests;
+        entries.push({ service, dests: dests.value });
+      }
+      if (!interrupted || attempt >= 3) return { ok: true, value: entries };
+    }
+  }
+
+  async apply(op: IpvsOp): Promise<KernelResult<void>> {
+    let b: Buffer;
+    try {
+      b = encodeOp(this.familyId, this.conn.nextSeq(), op);
+    } catch (e) {
+      return { ok: false, code: "EINVAL", errno: 22, message: (e as Error).message };
+    }
+    const r = await this.conn.request(b);
+    return r.ok ? { ok: true, value: undefined } : err(r);
+  }
+
+  async daemons(): Promise<KernelResult<SyncDaemonSpec[]>> {
+    const r = await this.conn.request(encodeGetDaemons(this.familyId, this.conn.nextSeq()));
+    if (!r.ok) return err(r);
+    return decodeAll(r.messages, decodeDaemon);
+  }
+
+  async startDaemon(d: SyncDaemonSpec): Promise<KernelResult<void>> {
+    const r = await this.conn.request(encodeNewDaemon(this.familyId, this.conn.nextSeq(), d));
+    return r.ok ? { ok: true, value: undefined } : err(r);
+  }
+
+  async stopDaemon(role: SyncDaemonRole): Promise<KernelResult<void>> {
+    const r = await this.conn.request(encodeDelDaemon(this.familyId, this.conn.nextSeq(), role));
+    return r.ok ? { ok: true, value: undefined } : err(r);
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+function err(r: { errno: number; code: string; message?: string }): { ok: false; code: string; errno: number; message?: string } {
+  return r.message === undefined ? { ok: false, code: r.code, errno: r.errno } : { ok: false, code: r.code, errno: r.errno, message: r.message };
+}
+
+/** The IPVS family's id; ENOENT when the ip_vs module is not loaded. */
+export async function resolveIpvsFamily(conn: NetlinkConnection): Promise<KernelResult<number>> {
+  const f = await resolveFamily(conn, IPVS_GENL_NAME);
+  return f.ok ? { ok: true, value: f.family.id } : err(f);
+}

@@ -1,0 +1,152 @@
+// The impure shell around reconcile(): one pass = one dump, the pure diff, then only the
+// differences written, one request each. Passes never overlap. Counts writes (what a SIGHUP or a
+// health change cost), write errors (logged with the operation that caused them) and repairs
+// (differences found while the wanted table had not changed since a pass that converged: someone
+// changed the kernel's table by hand).
+import type { Logger } from "../log.js";
+import type { SyncDaemonRole, SyncDaemonSpec } from "../netlink/ipvs.js";
+import type { DumpEntry, IpvsClient } from "./client.js";
+import { describeOp, reconcile } from "./reconcile.js";
+import { actualDestRule, actualServiceRule, serviceKeyText, type TableEntry } from "./table.js";
+
+export type PassReason = "start" | "periodic" | "reload" | "health";
+
+export interface PassReport {
+  reason: PassReason;
+  ok: boolean;
+  ops: number;
+  failed: number;
+  repaired: number;
+  foreign: number;
+  dumpMs: number;
+  totalMs: number;
+}
+
+export interface ReconcilerCounters {
+  passes: number;
+  /** Requests that change the table (successful or not). */
+  writes: number;
+  writeErrors: number;
+  repairs: number;
+  dumpErrors: number;
+  syncDaemonWrites: number;
+}
+
+export function tableOfDump(dump: readonly DumpEntry[]): TableEntry[] {
+  return dump.map((e) => ({ service: actualServiceRule(e.service), dests: e.dests.map(actualDestRule) }));
+}
+
+/** What to do to the kernel's sync daemons so exactly `wanted` runs. Pure. */
+export function syncDaemonOps(wanted: SyncDaemonSpec | undefined, running: readonly SyncDaemonSpec[]): Array<{ stop: SyncDaemonRole } | { start: SyncDaemonSpec }> {
+  const same = (a: SyncDaemonSpec) => wanted !== undefined && a.role === wanted.role && a.ifname === wanted.ifname && a.syncId === wanted.syncId;
+  const ops: Array<{ stop: SyncDaemonRole } | { start: SyncDaemonSpec }> = running.filter((d) => !same(d)).map((d) => ({ stop: d.role }));
+  if (wanted && !running.some(same)) ops.push({ start: wanted });
+  return ops;
+}
+
+const now = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
+
+export class IpvsReconciler {
+  readonly counters: ReconcilerCounters = { passes: 0, writes: 0, writeErrors: 0, repairs: 0, dumpErrors: 0, syncDaemonWrites: 0 };
+  lastPass: (PassReport & { at: string }) | null = null;
+  /** The last dump (counters included), for status. */
+  lastDump: DumpEntry[] = [];
+  #client: IpvsClient;
+  #log: Logger;
+  #wanted: TableEntry[] = [];
+  #wantedJson = "[]";
+  #version = 0;
+  #convergedVersion = -1;
+  #owned = new Set<string>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #syncWanted: SyncDaemonSpec | undefined;
+  #syncManaged = false;
+
+  constructor(client: IpvsClient, log: Logger) {
+    this.#client = client;
+    this.#log = log;
+  }
+
+  /** The table lvsd wants from now on; its services become lvsd's (deleted when no longer wanted). */
+  setWanted(table: TableEntry[]): void {
+    const json = JSON.stringify(table);
+    if (json === this.#wantedJson) return;
+    this.#wanted = table;
+    this.#wantedJson = json;
+    this.#version++;
+    for (const e of table) this.#owned.add(serviceKeyText(e.service.key));
+  }
+
+  /** The sync daemon lvsd wants (undefined: none; one lvsd started is then stopped). */
+  setSyncDaemon(d: SyncDaemonSpec | undefined): void {
+    this.#syncWanted = d;
+    if (d) this.#syncManaged = true;
+  }
+
+  /** One pass (queued behind a running one). */
+  pass(reason: PassReason): Promise<PassReport> {
+    const run = this.#queue.then(() => this.#pass(reason));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #pass(reason: PassReason): Promise<PassReport> {
+    const t0 = now();
+    const version = this.#version;
+    this.counters.passes++;
+    const dump = await this.#client.dump();
+    const dumpMs = now() - t0;
+    if (!dump.ok) {
+      this.counters.dumpErrors++;
+      this.#log.error("IPVS: cannot read the kernel's table; retrying on the next pass", { op: "dump", code: dump.code, ...(dump.message ? { message: dump.message } : {}) });
+      return this.#done({ reason, ok: false, ops: 0, failed: 0, repaired: 0, foreign: 0, dumpMs, totalMs: now() - t0 });
+    }
+    this.lastDump = dump.value;
+    const { ops, foreign } = reconcile(this.#wanted, tableOfDump(dump.value), this.#owned);
+    const drift = ops.length > 0 && this.#convergedVersion === version;
+    if (drift) this.#log.warn("IPVS table changed outside lvsd: putting it back", { ops: ops.map(describeOp) });
+    let failed = 0;
+    for (const op of ops) {
+      this.counters.writes++;
+      const r = await this.#client.apply(op);
+      if (!r.ok) {
+        failed++;
+        this.counters.writeErrors++;
+        this.#log.error("IPVS write failed", { op: describeOp(op), code: r.code, ...(r.message ? { message: r.message } : {}) });
+      } else if (!drift && ops.length <= 50) this.#log.info("IPVS", { op: describeOp(op), reason });
+    }
+    if (!drift && ops.length > 50) this.#log.info("IPVS table programmed", { reason, ops: ops.length, failed });
+    if (drift) this.counters.repairs += ops.length - failed;
+    if (failed === 0) this.#convergedVersion = version;
+    if (ops.length > 0) {
+      // the counters and the table as they are now, for status
+      const again = await this.#client.dump();
+      if (again.ok) this.lastDump = again.value;
+    }
+    await this.#syncDaemon();
+    return this.#done({ reason, ok: failed === 0, ops: ops.length, failed, repaired: drift ? ops.length - failed : 0, foreign: foreign.length, dumpMs, totalMs: now() - t0 });
+  }
+
+  async #syncDaemon(): Promise<void> {
+    if (!this.#syncManaged) return;
+    const running = await this.#client.daemons();
+    if (!running.ok) {
+      this.#log.error("IPVS: cannot read the sync daemons", { op: "get-daemon", code: running.code });
+      return;
+    }
+    for (const op of syncDaemonOps(this.#syncWanted, running.value)) {
+      this.counters.syncDaemonWrites++;
+      const r = "stop" in op ? await this.#client.stopDaemon(op.stop) : await this.#client.startDaemon(op.start);
+      const what = "stop" in op ? `stop-daemon ${op.stop}` : `start-daemon ${op.start.role} ${op.start.ifname} syncid ${op.start.syncId}`;
+      if (r.ok) this.#log.info("IPVS connection sync", { op: what });
+      else this.#log.error("IPVS sync daemon write failed", { op: what, code: r.code, ...(r.message ? { message: r.message } : {}) });
+    }
+    if (!this.#syncWanted) this.#syncManaged = false;
+  }
+
+  #done(r: PassReport): PassReport {
+    const rounded = { ...r, dumpMs: Math.round(r.dumpMs * 10) / 10, totalMs: Math.round(r.totalMs * 10) / 10 };
+    this.lastPass = { ...rounded, at: new Date().toISOString() };
+    return rounded;
+  }
+}
