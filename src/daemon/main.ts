@@ -112,7 +112,7 @@ export async function runCheck(argv: string[], io: CliIo, onRun?: (a: Args & { c
   }
   if (a.check) {
     const c = r.config;
-    io.out(`${a.config}: OK (${c.instances.length} VRRP instance(s), ${c.syncGroups.length} sync group(s), status port ${c.statusPort})\n`);
+    io.out(`${a.config}: OK (${c.instances.length} VRRP instance(s), ${c.syncGroups.length} sync group(s), ${c.services.length} IPVS service(s)${c.lvsSyncDaemon ? `, connection sync on ${c.lvsSyncDaemon.interface}` : ""}, status port ${c.statusPort})\n`);
     return { code: 0 };
   }
   return { run: { ...a, config: a.config! }, config: r.config };
@@ -174,6 +174,29 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     engineStartMs: Math.round(performance.now() - engineT0),
   });
 
+  // The core's IPVS half (core/director.ts) on this thread: health -> wanted table -> reconciler.
+  const { Director } = await import("./core/director.js");
+  const { allUp } = await import("./core/health.js");
+  const director = new Director({
+    openIpvs: async () => (await import("./ipvs/real.js")).openIpvsClient(),
+    // the checks' scheduler (src/daemon/check/) plugs in here; until then --check refuses checks
+    health: allUp(),
+    vrrpStates: async () => (await host.snapshot()).instances,
+    log: log.child({ part: "ipvs" }),
+  });
+  const logPass = (what: string, r: Awaited<ReturnType<typeof director.start>>) => {
+    if (r) log.info(r.ops === 0 && r.ok ? `${what}: the kernel's IPVS table matches, nothing written` : `${what}: IPVS table updated`, { ...r });
+  };
+  void director.start(initial).then(
+    (r) => logPass("start", r),
+    (e: unknown) => log.error("IPVS start failed", { error: e }),
+  );
+  const snapshot = async () => {
+    const s = await host.snapshot();
+    const ipvs = director.status();
+    return ipvs ? { ...s, ipvs } : s;
+  };
+
   let status: Server | undefined;
   let statusPort = initial.statusPort;
   const openStatus = async (port: number) => {
@@ -182,7 +205,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     for (let attempt = 1; attempt <= 10 && !stopping && port === statusPort; attempt++) {
       try {
         const { startStatusServer } = await import("./status/server.js");
-        status = await startStatusServer({ port, snapshot: () => host.snapshot() });
+        status = await startStatusServer({ port, snapshot });
         log.info("status endpoint listening", { url: `http://127.0.0.1:${port}/status` });
         return;
       } catch (e) {
@@ -207,6 +230,11 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
       } catch (e) {
         log.error("reload failed", { error: e });
       }
+      try {
+        logPass("reload", await director.reload(r.config));
+      } catch (e) {
+        log.error("IPVS reload failed", { error: e });
+      }
       if (r.config.statusPort !== statusPort) {
         statusPort = r.config.statusPort;
         status?.close();
@@ -220,7 +248,9 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     flags.stopping = true;
     log.info("stopping: resigning mastership and removing VIPs", { signal: sig });
     status?.close();
-    void host.shutdown().then(
+    // The IPVS table and the sync daemon stay (a restart adopts them without a write); the VRRP
+    // resignation never waits for a reconcile pass.
+    void Promise.all([host.shutdown(), director.stop().catch(() => undefined)]).then(
       () => {
         log.info("lvsd stopped");
         process.exit(0);

@@ -49,6 +49,16 @@ export function unsupported(cfg: LvsdConfig): string[] {
     if (i.version === 2 && i.advertIntervalCs % 100 !== 0) out.push(`instance ${i.name}: VRRPv2 carries whole seconds, advertIntervalCs ${i.advertIntervalCs} is not a multiple of 100`);
     if (i.authPass !== undefined && i.version === 3) out.push(`instance ${i.name}: VRRPv3 has no authentication (RFC 5798 §9); remove authPass`);
   }
+  cfg.services.forEach((s, si) => {
+    const where = `services[${si}] (${s.name})`;
+    s.realServers.forEach((rs, ri) => {
+      // Until the checks' scheduler (src/daemon/check/) runs them, a check would be ignored and a dead
+      // real server kept in the table: refuse instead.
+      if (rs.check) out.push(`${where}.realServers[${ri}].check (${rs.address}:${rs.port}): ${rs.check.type} health checks are not run by lvsd yet; remove the check or use backend: keepalived`);
+      if (rs.tunnel && s.forwarding !== "TUN") out.push(`${where}.realServers[${ri}].tunnel: a tunnel type needs forwarding TUN, the service has ${s.forwarding}`);
+    });
+    if (s.persistenceNetmask !== undefined && s.vip?.includes(":")) out.push(`${where}.persistenceNetmask ${s.persistenceNetmask}: an IPv4 mask on an IPv6 service; IPv6 persistence is per /128 in lvsd today`);
+  });
   const seen = new Map<string, string>();
   for (const i of cfg.instances) {
     const k = `${i.interface}/${i.vrid}`;

@@ -1,0 +1,152 @@
+// The core's IPVS half on a fake kernel: start adopts a matching table without a write, SIGHUP
+// writes only the difference, hand edits are put back and counted, kernel errors are logged with
+// their operation, the sync daemon follows the VRRP state, and status/metrics carry it all.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { LvsdConfig, LvsdService } from "../../../../src/daemon/config.js";
+import { Director } from "../../../../src/daemon/core/director.js";
+import { allUp, realServerId, type HealthSource, type RealServerHealth } from "../../../../src/daemon/core/health.js";
+import { FakeIpvs } from "../../../../src/daemon/ipvs/fake.js";
+import { describeOp, wantedTable } from "../../../../src/daemon/ipvs/index.js";
+import { createLogger, type LogRecord } from "../../../../src/daemon/log.js";
+import { renderMetrics } from "../../../../src/daemon/status/metrics.js";
+import { config } from "../runtime/helpers.js";
+
+const svc = (weight2 = 2): LvsdService => ({
+  name: "web",
+  vip: "10.0.0.100",
+  port: 80,
+  protocol: "TCP",
+  scheduler: "wrr",
+  forwarding: "DR",
+  delayLoopSec: 6,
+  quorum: 1,
+  hysteresis: 0,
+  sorryServer: { address: "10.0.0.29", port: 80 },
+  realServers: [
+    { address: "10.0.0.21", port: 80, weight: 1, inhibitOnFailure: false },
+    { address: "10.0.0.22", port: 80, weight: weight2, inhibitOnFailure: false },
+  ],
+});
+
+function rig(opts: { health?: HealthSource; states?: { name: string; state: string }[] } = {}) {
+  const kernel = new FakeIpvs();
+  const logs: LogRecord[] = [];
+  const states = opts.states ?? [];
+  const d = new Director({
+    openIpvs: async () => kernel,
+    health: opts.health ?? allUp(),
+    vrrpStates: async () => states,
+    log: createLogger({ level: "debug", sink: (r) => logs.push(r) }),
+    intervalMs: 3_600_000,
+    syncPollMs: 3_600_000,
+  });
+  return { kernel, logs, d, states };
+}
+
+const cfg = (services: LvsdService[], over: Partial<LvsdConfig> = {}): LvsdConfig => ({ ...config([]), services, ...over });
+
+test("start programs an empty kernel; a restart on the same table writes nothing (adoption)", async () => {
+  const r = rig();
+  const first = await r.d.start(cfg([svc()]));
+  assert.equal(first?.ops, 3);
+  assert.deepEqual(r.kernel.writes.map(describeOp), ["add-service TCP 10.0.0.100:80 wrr", "add-dest TCP 10.0.0.100:80 -> 10.0.0.21:80 weight 1", "add-dest TCP 10.0.0.100:80 -> 10.0.0.22:80 weight 2"]);
+  await r.d.stop();
+
+  // a new lvsd on the same kernel (crash or upgrade)
+  const again = new Director({ openIpvs: async () => r.kernel, health: allUp(), vrrpStates: async () => [], log: createLogger({ level: "error", sink: () => undefined }), intervalMs: 3_600_000 });
+  r.kernel.writes = [];
+  const adopted = await again.start(cfg([svc()]));
+  assert.deepEqual({ ops: adopted?.ops, ok: adopted?.ok }, { ops: 0, ok: true });
+  assert.deepEqual(r.kernel.writes, []);
+  await again.stop();
+});
+
+test("SIGHUP with one weight changed: exactly one write, to that real server", async () => {
+  const r = rig();
+  await r.d.start(cfg([svc()]));
+  r.kernel.writes = [];
+  const rep = await r.d.reload(cfg([svc(5)]));
+  assert.equal(rep?.ops, 1);
+  assert.deepEqual(r.kernel.writes.map(describeOp), ["edit-dest TCP 10.0.0.100:80 -> 10.0.0.22:80 weight 5"]);
+  assert.equal(r.d.status()?.writes, 4);
+  await r.d.stop();
+});
+
+test("a hand deletion (ipvsadm -d) is put back on the next periodic pass and counted as a repair", async () => {
+  const r = rig();
+  await r.d.start(cfg([svc()]));
+  r.kernel.table[0]!.dests = r.kernel.table[0]!.dests.filter((d) => d.address !== "10.0.0.21");
+  const rep = await r.d.pass("periodic");
+  assert.equal(rep?.repaired, 1);
+  assert.equal(r.d.status()?.repairs, 1);
+  assert.ok(r.logs.some((l) => l.msg === "IPVS table changed outside lvsd: putting it back" && JSON.stringify(l.ops).includes("add-dest TCP 10.0.0.100:80 -> 10.0.0.21:80")));
+  assert.match(renderMetrics({ routerId: "r", pid: 1, startedAt: "", uptimeSec: 0, instances: [], syncGroups: [], rejected: {}, ipvs: r.d.status()! }), /^lvsd_ipvs_repairs_total 1$/m);
+  await r.d.stop();
+});
+
+test("a kernel error reaches the log with the operation that caused it, and the next pass retries", async () => {
+  const r = rig();
+  r.kernel.failNext.set("add-dest", "ENOMEM");
+  const rep = await r.d.start(cfg([svc()]));
+  assert.deepEqual([rep?.ok, rep?.failed], [false, 1]);
+  const err = r.logs.find((l) => l.msg === "IPVS write failed");
+  assert.equal(err?.op, "add-dest TCP 10.0.0.100:80 -> 10.0.0.21:80 weight 1");
+  assert.equal(err?.code, "ENOMEM");
+  const again = await r.d.pass("periodic");
+  assert.deepEqual([again?.ok, again?.ops, again?.repaired], [true, 1, 0]);
+});
+
+test("health: a down real server leaves the table on the change; all down brings the sorry server", async () => {
+  const state = new Map<string, RealServerHealth>();
+  let listener = () => {};
+  const health: HealthSource = { update: () => {}, health: (id) => state.get(id) ?? { up: true }, onChange: (l) => (listener = l), snapshot: () => Object.fromEntries([...state].map(([k, v]) => [k, { ...v, lastResult: v.up ? "success" : "failure", reason: "test" }])), stop: async () => {} };
+  const r = rig({ health });
+  const s = svc();
+  await r.d.start(cfg([s]));
+  state.set(realServerId(s, s.realServers[0]!), { up: false });
+  listener();
+  await r.d.pass("health");
+  assert.deepEqual(r.kernel.table[0]!.dests.map((d) => d.address), ["10.0.0.22"]);
+  state.set(realServerId(s, s.realServers[1]!), { up: false });
+  await r.d.pass("health");
+  assert.deepEqual(r.kernel.table[0]!.dests.map((d) => d.address), ["10.0.0.29"]);
+  const st = r.d.status()!;
+  assert.equal(st.services[0]!.sorryServerActive, true);
+  assert.deepEqual(st.services[0]!.realServers.map((x) => [x.address, x.health.up, x.weight, x.sorry]), [["10.0.0.21", false, null, false], ["10.0.0.22", false, null, false], ["10.0.0.29", true, 1, true]]);
+  assert.equal(st.services[0]!.realServers[0]!.health.reason, "test");
+  assert.equal(st.services[0]!.realServers[2]!.counters?.inpkts, 10);
+  assert.ok(r.logs.some((l) => l.msg === "service lost quorum"));
+});
+
+test("connection sync: a backup daemon at start, master when the instance is MASTER, back on BACKUP", async () => {
+  const r = rig({ states: [{ name: "VI_1", state: "BACKUP" }] });
+  await r.d.start(cfg([svc()], { instances: config([]).instances, lvsSyncDaemon: { interface: "eth1", instance: "VI_1", syncId: 5 } }));
+  assert.deepEqual(r.kernel.daemonsRunning, [{ role: "backup", ifname: "eth1", syncId: 5 }]);
+  await r.d.stop();
+  // a director that polls the VRRP state every 5 ms
+  r.states[0]!.state = "MASTER";
+  const d2 = new Director({ openIpvs: async () => r.kernel, health: allUp(), vrrpStates: async () => r.states, log: createLogger({ level: "error", sink: () => undefined }), intervalMs: 3_600_000, syncPollMs: 5 });
+  await d2.start(cfg([svc()], { lvsSyncDaemon: { interface: "eth1", instance: "VI_1", syncId: 5 } }));
+  await new Promise((res) => setTimeout(res, 60));
+  assert.deepEqual(r.kernel.daemonsRunning, [{ role: "master", ifname: "eth1", syncId: 5 }]);
+  assert.deepEqual(r.kernel.daemonWrites.slice(-2), ["stop backup", "start master eth1 5"]);
+  r.states[0]!.state = "BACKUP";
+  await new Promise((res) => setTimeout(res, 60));
+  assert.deepEqual(r.kernel.daemonsRunning, [{ role: "backup", ifname: "eth1", syncId: 5 }]);
+  assert.equal(d2.status()?.syncDaemon?.wanted?.role, "backup");
+  await d2.stop();
+});
+
+test("a VRRP-only config never opens IPVS", async () => {
+  let opened = false;
+  const d = new Director({ openIpvs: async () => ((opened = true), new FakeIpvs()), health: allUp(), vrrpStates: async () => [], log: createLogger({ level: "error", sink: () => undefined }) });
+  assert.equal(await d.start(cfg([])), undefined);
+  assert.equal(opened, false);
+  assert.equal(d.status(), undefined);
+  await d.stop();
+});
+
+test("wantedTable is what the director hands over (a pure function of config and health)", () => {
+  assert.equal(wantedTable([svc()], () => ({ up: true })).table[0]!.dests.length, 2);
+});
