@@ -101,6 +101,7 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
   const sorry = new Set(inv.virtual_servers.flatMap((s) => (s.sorry_server ? [canonicalIp(s.sorry_server.address)] : [])));
   for (const h of topo.hosts) if (sorry.has(canonicalIp(own(inv.hosts, h)!.address)) && !topo.directors.includes(h)) rsHosts.add(h);
   const directorSet = new Set(topo.directors);
+  const realserverSet = new Set(topo.realservers);
 
   const hostBase = (name: string) => {
     const ssh = sshSettingsFor(inv, topo, name);
@@ -150,7 +151,7 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
     const { ssh, h } = hostBase(name);
     const roles: Role[] = [];
     if (directorSet.has(name)) roles.push("director");
-    if (topo.realservers.includes(name) || rsHosts.has(name)) roles.push("realserver");
+    if (realserverSet.has(name) || rsHosts.has(name)) roles.push("realserver");
     const vars: Record<string, unknown> = {};
     for (const g of groupsByPrecedence(topo, name)) Object.assign(vars, own(inv.groups, g)?.vars ?? {});
     Object.assign(vars, h.vars ?? {});

@@ -1,7 +1,7 @@
 // Our one module around the `yaml` library (STYLE.md habit 14): parse a file keeping positions,
 // turn YAML's own errors into diagnostics, and find the node behind a key path so every later
 // problem can say file:line:col.
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Document, type Node, type Pair, type YAMLMap } from "yaml";
 import type { SourceLocation } from "../errors/index.js";
 import type { Diagnostic, Path } from "./diagnostic.js";
 
@@ -31,7 +31,9 @@ function firstLine(message: string): string {
 
 export function parseYaml(text: string, file: string): YamlSource {
   // logLevel "error": yaml's warnings become diagnostics below instead of process warnings.
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, logLevel: "error" });
+  // uniqueKeys off: yaml compares each new key with every earlier key of its map, which is
+  // quadratic in a map of 50,000 hosts; duplicateKeys() finds the same keys with one Set per map.
+  const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, logLevel: "error" });
   // Lines are counted here, on "\n" alone, rather than with yaml's LineCounter, which can
   // disagree with the text around stray "\r" (found by the fuzz test).
   const lineStarts = [0];
@@ -50,11 +52,12 @@ export function parseYaml(text: string, file: string): YamlSource {
 
   const diagnostics: Diagnostic[] = [];
   let broken = false;
-  for (const e of doc.errors) {
+  const errors = [...doc.errors.map((e) => ({ code: e.code as string, message: e.message, pos: e.pos[0] })), ...duplicateKeys(doc).map((pos) => ({ code: "DUPLICATE_KEY", message: "", pos }))];
+  for (const e of errors) {
     const dup = e.code === "DUPLICATE_KEY";
     if (!dup) broken = true;
     // The key's text: up to its colon (yaml points at the key's first character only).
-    const key = dup ? (/^("[^"\n]*"|'[^'\n]*'|[^:#\n,{}[\]]+?)\s*:/.exec(text.slice(e.pos[0], e.pos[0] + 200))?.[1] ?? "").trim() : "";
+    const key = dup ? (/^("[^"\n]*"|'[^'\n]*'|[^:#\n,{}[\]]+?)\s*:/.exec(text.slice(e.pos, e.pos + 200))?.[1] ?? "").trim() : "";
     diagnostics.push({
       severity: "error",
       code: dup ? "LVS101" : "LVS100",
@@ -68,7 +71,7 @@ export function parseYaml(text: string, file: string): YamlSource {
         : e.code === "MULTIPLE_DOCS"
           ? "merge the documents, or split them into separate inventory files"
           : "check indentation, quotes and brackets around this position",
-      location: pos(e.pos[0]),
+      location: pos(e.pos),
     });
   }
   for (const w of doc.warnings) {
@@ -104,7 +107,7 @@ export function parseYaml(text: string, file: string): YamlSource {
         }
       }
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && keyMatches(p.key, seg));
+        const pair = pairIndex(node).get(String(seg));
         if (!pair) break;
         keyNode = isNodeWithRange(pair.key) ? pair.key : undefined;
         // `key:` with no value has no value node, only the key.
@@ -146,7 +149,43 @@ function isNodeWithRange(n: unknown): n is Node {
   return typeof n === "object" && n !== null && "range" in n && Array.isArray((n as Node).range);
 }
 
-function keyMatches(key: unknown, seg: string | number): boolean {
-  if (isScalar(key)) return String(key.value) === String(seg);
-  return key === seg;
+// Each mapping's pairs by key text (the first pair wins, as a linear search would find it),
+// built once per mapping: locating every one of 50,000 hosts must not scan the hosts each time.
+const pairIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+function pairIndex(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      if (!isPair(p) || !isScalar(p.key)) continue;
+      const k = String(p.key.value);
+      if (!index.has(k)) index.set(k, p as Pair);
+    }
+    pairIndexes.set(map, index);
+  }
+  return index;
+}
+
+/**
+ * Offsets of keys that repeat an earlier key of the same mapping, as yaml's uniqueKeys check
+ * would report them (equal scalar values; `1` and `"1"` differ), in one pass.
+ */
+function duplicateKeys(doc: Document.Parsed): number[] {
+  const out: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        const v = p.key.value;
+        const id = `${v === null ? "null" : typeof v}:${String(v)}`;
+        if (seen.has(id)) {
+          if (p.key.range) out.push(p.key.range[0]);
+        } else {
+          seen.add(id);
+        }
+      }
+    },
+  });
+  return out;
 }

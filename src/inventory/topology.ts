@@ -41,8 +41,12 @@ export function buildTopology(inv: Pick<Inventory, "hosts" | "groups">): Topolog
     if (seen.has(g)) return []; // a cycle: reported by validate.ts
     seen.add(g);
     const out: string[] = [];
+    const inOut = new Set<string>();
     const add = (h: string) => {
-      if (hostSet.has(h) && !out.includes(h)) out.push(h);
+      if (hostSet.has(h) && !inOut.has(h)) {
+        inOut.add(h);
+        out.push(h);
+      }
     };
     const def = Object.prototype.hasOwnProperty.call(groups, g) ? groups[g] : undefined;
     for (const h of def?.hosts ?? []) add(h);

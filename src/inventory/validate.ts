@@ -96,24 +96,12 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
   }
 
   // Cycles through children: a group inside itself is no group at all.
-  const reported = new Set<string>();
-  const visit = (g: string, stack: string[]) => {
-    const children = has(inv.groups, g) ? (inv.groups[g]!.children ?? []) : [];
-    children.forEach((c, i) => {
-      const at = stack.indexOf(c);
-      if (at >= 0) {
-        const cycle = [...stack.slice(at), c];
-        const key = [...new Set(cycle)].sort().join(",");
-        if (!reported.has(key)) {
-          reported.add(key);
-          report("error", "LVS203", ["groups", g, "children", i], `groups contain each other: ${cycle.join(" -> ")}`, "remove one of the children: entries to break the loop");
-        }
-      } else if (has(inv.groups, c)) {
-        visit(c, [...stack, c]);
-      }
-    });
-  };
-  for (const g of groupNames) visit(g, [g]);
+  const childrenOf = (g: string) => (has(inv.groups, g) ? (inv.groups[g]!.children ?? []).filter((c) => has(inv.groups, c)) : []);
+  for (const { cycle, from } of findCycles(groupNames, childrenOf)) {
+    // The position in the file's list (childrenOf skipped names that are not groups).
+    const i = (inv.groups[from]!.children ?? []).indexOf(cycle[cycle.length - 1]!);
+    report("error", "LVS203", ["groups", from, "children", i], `groups contain each other: ${cycle.join(" -> ")}`, "remove one of the children: entries to break the loop");
+  }
 
   // No directors at all, while there is VRRP or IPVS work for them. (Quiet when hosts were
   // dropped for schema errors: the directors may be among them.)
@@ -123,9 +111,11 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
   }
 
   // A director that is also a real server (by group): its own VIP would be both held and answered.
+  const realservers = new Set(topo.realservers);
   for (const h of topo.directors) {
-    if (topo.realservers.includes(h)) {
-      const path: Path = inv.groups[REALSERVERS]?.hosts.includes(h) ? ["groups", REALSERVERS, "hosts", inv.groups[REALSERVERS]!.hosts.indexOf(h)] : ["hosts", h];
+    if (realservers.has(h)) {
+      const listed = inv.groups[REALSERVERS]?.hosts.indexOf(h) ?? -1;
+      const path: Path = listed >= 0 ? ["groups", REALSERVERS, "hosts", listed] : ["hosts", h];
       report("error", "LVS209", path, `host ${h} is both a director and a real server`, "a director cannot also serve its own VIP behind IPVS here; use separate hosts");
     }
   }
@@ -161,24 +151,11 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
       }
     });
   }
-  // Loops through inventory jump hosts (a -> b -> a), reported once per loop.
-  const loops = new Set<string>();
-  for (const h of hostNames) {
-    const chain = (name: string, seen: string[]): string[] | undefined => {
-      for (const j of jumpList(inv.hosts[name]?.jump)) {
-        if (!has(inv.hosts, j)) continue;
-        if (seen.includes(j)) return [...seen, j];
-        const c = chain(j, [...seen, j]);
-        if (c) return c;
-      }
-      return undefined;
-    };
-    const loop = chain(h, [h]);
-    const loopKey = loop ? [...new Set(loop)].sort().join(",") : "";
-    if (loop && loop[loop.length - 1] === h && loop.length > 2 && !loops.has(loopKey)) {
-      loops.add(loopKey);
-      report("error", "LVS205", ["hosts", h, "jump"], `jump hosts form a loop: ${loop.join(" -> ")}`, "one host in the chain must be reachable directly");
-    }
+  // Loops through inventory jump hosts (a -> b -> a), reported once per loop. A host that
+  // jumps through itself is reported above.
+  const jumpsOf = (h: string) => jumpList(inv.hosts[h]?.jump).filter((j) => j !== h && has(inv.hosts, j));
+  for (const { cycle } of findCycles(hostNames, jumpsOf)) {
+    report("error", "LVS205", ["hosts", cycle[0]!, "jump"], `jump hosts form a loop: ${cycle.join(" -> ")}`, "one host in the chain must be reachable directly");
   }
 
   // Become password set while become is off.
@@ -437,6 +414,7 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
   const seen = new Map<string, number>();
   const vrrpVips = new Set(inv.vrrp_instances.flatMap((inst) => inst.virtual_ipaddress.map(parseVip).filter((p): p is ParsedVip => !("error" in p)).map((p) => canonicalIp(p.address))));
   const hostNames = Object.keys(inv.hosts);
+  const directors = new Set(topo.directors);
 
   inv.virtual_servers.forEach((s, i) => {
     const base: Path = ["virtual_servers", i];
@@ -502,7 +480,7 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
             report("error", "LVS418", [...rb, "host"], `real server ${r.host} has address ${address}, which is not an IP address; IPVS needs one`, `add address: <IP> to this real server`);
           }
         }
-        if (topo.directors.includes(r.host)) {
+        if (directors.has(r.host)) {
           report("error", "LVS406", [...rb, "host"], `real server ${r.host} of service ${name} is also a director`, "a director cannot be one of its own real servers here; use another host");
         }
       }
@@ -621,17 +599,31 @@ function natGatewayRules(inv: Inventory, topo: Topology, _ctx: ValidateContext, 
 /** A host in the realservers group that no service uses: usually a typo in real_servers. */
 function unusedRealServers(inv: Inventory, topo: Topology, _ctx: ValidateContext, report: Report): void {
   if (inv.virtual_servers.length === 0) return;
+  // Real servers by address, so a service naming one by address finds it without a scan.
+  const byAddress = new Map<string, string[]>();
+  for (const h of topo.realservers) {
+    if (!has(inv.hosts, h)) continue;
+    const a = canonicalIp(inv.hosts[h]!.address);
+    byAddress.set(a, [...(byAddress.get(a) ?? []), h]);
+  }
   const used = new Set<string>();
+  const useAddress = (a: string) => {
+    for (const h of byAddress.get(canonicalIp(a)) ?? []) used.add(h);
+  };
   for (const s of inv.virtual_servers) {
     for (const r of s.real_servers) {
       if (r.host !== undefined) used.add(r.host);
-      if (r.address !== undefined) for (const h of topo.realservers) if (inv.hosts[h] && canonicalIp(inv.hosts[h]!.address) === canonicalIp(r.address)) used.add(h);
+      if (r.address !== undefined) useAddress(r.address);
     }
-    if (s.sorry_server) for (const h of topo.realservers) if (inv.hosts[h] && canonicalIp(inv.hosts[h]!.address) === canonicalIp(s.sorry_server.address)) used.add(h);
+    if (s.sorry_server) useAddress(s.sorry_server.address);
   }
+  const position = new Map<string, number>();
+  (inv.groups[REALSERVERS]?.hosts ?? []).forEach((h, i) => {
+    if (!position.has(h)) position.set(h, i);
+  });
   for (const h of topo.realservers) {
     if (used.has(h)) continue;
-    const listed = inv.groups[REALSERVERS]?.hosts.indexOf(h) ?? -1;
+    const listed = position.get(h) ?? -1;
     report("warning", "LVS421", listed >= 0 ? ["groups", REALSERVERS, "hosts", listed] : ["hosts", h], `real server ${h} is in the realservers group but in no virtual service`, `add { host: ${h} } to a service's real_servers, or take it out of the group`);
   }
 }
@@ -654,4 +646,40 @@ function backendRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, rep
   if (inv.director.backend === "lvsd" && ctx.has?.(["director", "keepalived"])) {
     report("warning", "LVS601", ["director", "keepalived"], "keepalived: settings are ignored because backend is lvsd", "remove them, or set backend: keepalived", true);
   }
+}
+
+/**
+ * The cycles of a directed graph, each once, by one depth-first walk (iterative, so a chain of
+ * 50,000 nodes does not overflow the stack). `cycle` runs from the node that is re-entered back
+ * to it (`a -> b -> a`); `from` is the node whose edge number `index` closes it.
+ */
+export function findCycles(nodes: readonly string[], next: (n: string) => readonly string[]): { cycle: string[]; from: string; index: number }[] {
+  const state = new Map<string, "open" | "done">();
+  const out: { cycle: string[]; from: string; index: number }[] = [];
+  for (const start of nodes) {
+    if (state.has(start)) continue;
+    const stack: { node: string; edges: readonly string[]; i: number }[] = [{ node: start, edges: next(start), i: 0 }];
+    const onStack: string[] = [start];
+    state.set(start, "open");
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.i >= top.edges.length) {
+        state.set(top.node, "done");
+        stack.pop();
+        onStack.pop();
+        continue;
+      }
+      const index = top.i++;
+      const c = top.edges[index]!;
+      const st = state.get(c);
+      if (st === "open") {
+        out.push({ cycle: [...onStack.slice(onStack.lastIndexOf(c)), c], from: top.node, index });
+      } else if (st === undefined) {
+        state.set(c, "open");
+        stack.push({ node: c, edges: next(c), i: 0 });
+        onStack.push(c);
+      }
+    }
+  }
+  return out;
 }
