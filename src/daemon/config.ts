@@ -99,6 +99,14 @@ export const LvsdSyncGroup = z.strictObject({
 });
 export type LvsdSyncGroup = z.infer<typeof LvsdSyncGroup>;
 
+/** lvsd's rise count and keepalived's alpha, common to every check type. */
+const RiseAlpha = {
+  /** Successes in a row that bring a failed real server back (absent: 1, keepalived's behaviour). */
+  rise: opt(int(1, 100)),
+  /** keepalived `alpha`: the real server starts down until its check succeeds. */
+  alpha: opt(z.boolean()),
+};
+
 const CheckCommon = {
   /** Defaults to the real server's address and port. */
   connectIp: opt(Ip),
@@ -110,6 +118,7 @@ const CheckCommon = {
   retry: int(0),
   /** keepalived default 1 s (3 s for HTTP_GET / SSL_GET). */
   delayBeforeRetrySec: Seconds,
+  ...RiseAlpha,
 };
 
 export const LvsdHttpUrl = z.strictObject({
@@ -129,6 +138,10 @@ export const LvsdCheck = z.discriminatedUnion("type", [
     urls: z.array(LvsdHttpUrl).check(z.minLength(1)),
     /** Host header; defaults to the service's virtualhost when it has one. */
     virtualhost: opt(NonEmpty),
+    /** SSL: TLS server name (keepalived enable_sni / sni_name); absent: no SNI. */
+    sni: opt(NonEmpty),
+    /** SSL: verify the server's certificate (keepalived never does; absent: no verification). */
+    verifyCert: opt(z.boolean()),
   }),
   z.strictObject({
     type: z.literal("MISC"),
@@ -139,6 +152,7 @@ export const LvsdCheck = z.discriminatedUnion("type", [
     dynamic: z.boolean(),
     retry: int(0),
     delayBeforeRetrySec: Seconds,
+    ...RiseAlpha,
   }),
 ]);
 export type LvsdCheck = z.infer<typeof LvsdCheck>;
@@ -194,6 +208,9 @@ export const LvsdService = z
     /** Minimum total weight of live real servers (keepalived default 1). */
     quorum: int(1),
     hysteresis: int(0),
+    /** keepalived quorum_up / quorum_down: run when the service gains or loses quorum. */
+    quorumUp: opt(Argv),
+    quorumDown: opt(Argv),
     realServers: z.array(LvsdRealServer).check(z.minLength(1)),
   })
   .check(

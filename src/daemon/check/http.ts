@@ -1,0 +1,101 @@
+// HTTP_GET and SSL_GET (keepalived check_http.c): for each url, in order, one connection, the
+// request keepalived writes (HTTP/1.0, its User-Agent, Host: virtualhost or address:port), the
+// whole answer read until the server closes; the status must be among the url's codes (any 2xx
+// when none are given) and, when a digest is given, the MD5 of the body must match it, as
+// genhash computes it (the bytes after the header, cut at Content-Length when there is one).
+// All urls must pass. TLS: no certificate verification unless verifyCert (keepalived has none);
+// SNI only when a name is given (keepalived enable_sni / sni_name).
+import { createHash } from "node:crypto";
+import { abortReason, connectError, open, type Phase } from "./connect.js";
+import type { Checker, CheckResult, HttpTarget, HttpUrlSpec } from "./types.js";
+
+/** keepalived check_http.c request_template (http_protocol 1.0, no Connection header). */
+export function httpRequest(t: Pick<HttpTarget, "address" | "port" | "virtualhost">, path: string): Buffer {
+  const host = t.virtualhost ?? (t.address.includes(":") ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`);
+  return Buffer.from(`GET ${path} HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: ${host}\r\n\r\n`, "latin1");
+}
+
+export interface ParsedResponse {
+  status: number;
+  body: Buffer;
+}
+
+/** Status line, headers and body of a complete HTTP/1.x answer; undefined when it is not one. */
+export function parseResponse(b: Buffer): ParsedResponse | undefined {
+  const end = b.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  const head = b.subarray(0, end).toString("latin1");
+  const m = /^HTTP\/\d\.\d (\d{3})/.exec(head);
+  if (!m) return undefined;
+  let body = b.subarray(end + 4);
+  const cl = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (cl) body = body.subarray(0, Number(cl[1]));
+  return { status: Number(m[1]), body };
+}
+
+/** keepalived's genhash: MD5 of the body, lower-case hex. */
+export function genhash(body: Buffer): string {
+  return createHash("md5").update(body).digest("hex");
+}
+
+export function judge(u: HttpUrlSpec, r: ParsedResponse): CheckResult {
+  const okStatus = u.statusCodes.length === 0 ? r.status >= 200 && r.status <= 299 : u.statusCodes.includes(r.status);
+  if (!okStatus) return { ok: false, reason: "status", detail: `${u.path}: HTTP ${r.status}` };
+  if (u.digest !== undefined) {
+    const got = genhash(r.body);
+    if (got !== u.digest) return { ok: false, reason: "digest", detail: `${u.path}: MD5 ${got}, expected ${u.digest}` };
+  }
+  return { ok: true };
+}
+
+function fetchOne(t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal): Promise<CheckResult> {
+  return new Promise<CheckResult>((resolve) => {
+    const st = { phase: "connect" as Phase };
+    let done = false;
+    const finish = (r: CheckResult) => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener("abort", onAbort);
+      resolve(r);
+    };
+    const onAbort = () => finish({ ok: false, reason: abortReason(st.phase), detail: `${u.path}: ${st.phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` });
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const tls = t.type === "SSL" ? { ...(t.sni ? { servername: t.sni } : {}), verify: t.verifyCert ?? false } : undefined;
+    open(t, signal, st, tls).then(
+      (s) => {
+        st.phase = "read";
+        const chunks: Buffer[] = [];
+        signal.addEventListener("abort", () => s.destroy(), { once: true });
+        s.on("data", (d: Buffer) => chunks.push(d));
+        s.once("error", (e: NodeJS.ErrnoException) => {
+          // a reset after a complete answer is still an answer
+          const r = parseResponse(Buffer.concat(chunks));
+          finish(r ? judge(u, r) : { ok: false, reason: "read-error", detail: `${u.path}: ${e.code ?? e.message}` });
+        });
+        s.once("end", () => {
+          s.destroy();
+          const all = Buffer.concat(chunks);
+          const r = parseResponse(all);
+          if (r) finish(judge(u, r));
+          else finish({ ok: false, reason: all.length === 0 ? "read-error" : "bad-response", detail: `${u.path}: ${all.length === 0 ? "closed without an answer" : "not an HTTP response"}` });
+        });
+        s.write(httpRequest(t, u.path));
+      },
+      (e: NodeJS.ErrnoException) => {
+        const m = connectError(e, st.phase);
+        finish({ ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` });
+      },
+    );
+  });
+}
+
+export const httpChecker: Checker<HttpTarget> = {
+  async check(t, signal) {
+    for (const u of t.urls) {
+      const r = await fetchOne(t, u, signal);
+      if (!r.ok) return r;
+    }
+    return { ok: true, detail: t.urls.length === 1 ? `HTTP ok ${t.urls[0]!.path}` : `${t.urls.length} urls ok` };
+  },
+};
