@@ -51,6 +51,10 @@ export type RunEvent = Base &
         ms: number;
       }
     | { type: "play.aborted"; play: string; reason: string }
+    /** A rolling play's host order, asked from the hosts (`roll:`), and why. */
+    | { type: "roll.order"; play: string; hosts: string[]; reason: string }
+    /** A rolling play's gate after `host`: passed (the next host may go) or failed (the roll stops). */
+    | { type: "gate.result"; play: string; host: string; ok: boolean; reason: string; ms: number }
     | { type: "host.recap"; host: string; recap: HostRecap }
     | { type: "run.finished"; exitCode: number; interrupted: boolean; ms: number; recap: Record<string, HostRecap> }
   );

@@ -7,6 +7,7 @@
 //     serial: 1 | "30%" | [1, "50%"] # batches; default: all hosts at once
 //     max_fail_percentage: 20       # abort the remaining batches when MORE than this % of a batch failed
 //     any_errors_fatal: true        # one failed or unreachable host stops the play on every host
+//     roll: keepalived              # a rolling strategy (src/roll): the hosts' order asked from the hosts, a gate after each batch
 //     vars: {k: v}
 //     tasks:
 //       - name: ...
@@ -42,6 +43,8 @@ export interface Play {
   maxFailPercentage?: number;
   /** One failed or unreachable host stops the play: no host starts another task or batch. */
   anyErrorsFatal: boolean;
+  /** A rolling strategy by name (src/roll): the order of the hosts, and a gate after each batch. */
+  roll?: string;
   vars: Record<string, unknown>;
   tasks: Task[];
   handlers: Task[];
@@ -72,6 +75,7 @@ const PlaySchema = z.strictObject({
   serial: z.union([Serial, z.array(Serial).min(1)]).optional(),
   max_fail_percentage: z.number().min(0).max(100).optional(),
   any_errors_fatal: z.boolean().default(false),
+  roll: z.string().min(1).optional(),
   vars: z.record(z.string(), z.unknown()).default({}),
   tasks: z.array(TaskSchema).default([]),
   handlers: z.array(TaskSchema).default([]),
@@ -167,6 +171,7 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
     const play: Play = { name: p.name, hosts: p.hosts, vars: p.vars, tasks: tasks.filter((t): t is Task => !!t), handlers, anyErrorsFatal: p.any_errors_fatal };
     if (p.serial !== undefined) play.serial = Array.isArray(p.serial) ? p.serial : [p.serial];
     if (p.max_fail_percentage !== undefined) play.maxFailPercentage = p.max_fail_percentage;
+    if (p.roll !== undefined) play.roll = p.roll;
     const loc = src.at([pi]);
     if (loc) play.location = loc;
     plays.push(play);

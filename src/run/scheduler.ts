@@ -8,13 +8,20 @@
 // unreachable) stops the play's remaining batches. Hosts that failed or were unreachable are left
 // out of later plays.
 //
+// Rolling plays (`roll: NAME`, src/roll): before batching, the strategy orders the play's hosts by
+// asking them (the keepalived roll puts the director that is master now last); after each batch,
+// outside --check, its gate must pass for every host of the batch before the next batch starts.
+// A failed gate counts as a failure of that host and stops the run there, so a roll never goes on
+// past a director that did not come back right, while the rest of the cluster still serves.
+//
 // Interrupt (the caller's AbortSignal, e.g. on SIGINT): no new host, task or step starts; a step
 // in flight finishes (every file write is atomic: putFile renames a complete temp file), and after
 // `graceMs` the connections are closed anyway. A re-run converges, because every planner compares
 // facts with the desired state.
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { ExitCode } from "../errors/index.js";
+import { ExitCode, LvsctlError } from "../errors/index.js";
+import { defaultRolls, type Roll, type RollProbe } from "../roll/index.js";
 import type { Cluster, ResolvedHost } from "../inventory/model.js";
 import { SecretResolver } from "../secrets/index.js";
 import type { ConnectTarget, Connector, HostKeyPolicy } from "../ssh/types.js";
@@ -57,6 +64,10 @@ export interface RunPlaybookParams {
   readFile?: (path: string) => Buffer;
   readDir?: (path: string) => DirFile[];
   now?: () => number;
+  /** `roll: NAME` -> the strategy. Default: src/roll's (keepalived). */
+  rolls?: Record<string, (cluster: Cluster) => Roll>;
+  /** The gates' pause between polls; injectable for tests. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RunResult {
@@ -117,6 +128,23 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const playHosts = playbook.plays.map((play) => selectHosts(p.cluster, play.hosts, opts.limit));
   const onAbort = () => setTimeout(() => void sessions.closeAll(), opts.graceMs ?? 5000).unref();
   p.signal?.addEventListener("abort", onAbort, { once: true });
+  const rollsByName = p.rolls ?? defaultRolls;
+  const rolls = playbook.plays.map((play) => {
+    if (play.roll === undefined) return undefined;
+    const make = rollsByName[play.roll];
+    if (!make) throw new LvsctlError("LVS757", `play "${play.name}" names roll ${JSON.stringify(play.roll)}, which lvsctl does not have`, { hint: `rolls: ${Object.keys(rollsByName).join(", ")}`, ...(play.location ? { location: play.location } : {}) });
+    return make(p.cluster);
+  });
+  /** Read-only commands for the rolls, over the run's sessions (a director outside the play is connected on first use). */
+  const probe: RollProbe = {
+    async exec(host, cmd) {
+      const s = sessions.get(host);
+      const c = await s.connect("roll");
+      if (c !== "ok") throw new Error(c === "unreachable" ? "unreachable" : "its connection settings cannot be resolved");
+      return s.exec(cmd);
+    },
+  };
+  const sleep = p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const allHosts = [...new Set(playHosts.flat())];
   emit({ type: "run.started", playbook: playbook.file, check, hosts: allHosts });
   for (const h of allHosts) recap[h] = emptyRecap();
@@ -132,11 +160,18 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
     return outcome;
   };
 
+  let stopRun = false;
   try {
     for (const [pi, play] of playbook.plays.entries()) {
-      if (aborted()) break;
-      const hosts = playHosts[pi]!.filter((h) => !dropped.has(h));
+      if (aborted() || stopRun) break;
+      let hosts = playHosts[pi]!.filter((h) => !dropped.has(h));
       const tasks = play.tasks.filter((t) => taskSelected(t, opts.tags, opts.skipTags));
+      const roll = rolls[pi];
+      if (roll && hosts.length > 0) {
+        const o = await roll.order(hosts, probe);
+        hosts = o.hosts;
+        emit({ type: "roll.order", play: play.name, hosts, reason: o.reason });
+      }
       const bs = batches(hosts, play.serial);
       emit({ type: "play.started", play: play.name, hosts, tasks: tasks.map((t) => t.name), handlers: play.handlers.map((h) => h.name), batches: bs });
       for (const [bi, batch] of bs.entries()) {
@@ -148,6 +183,26 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
         batch.forEach((h, i) => {
           if (bad(outcomes[i])) dropped.add(h);
         });
+        if (roll && outcomes.some(bad)) {
+          // A roll never goes on past a host that did not finish its play.
+          stopRun = true;
+          emit({ type: "play.aborted", play: play.name, reason: `${batch.filter((_, i) => bad(outcomes[i])).join(", ")} did not finish; the roll stops: ${bs.length - bi - 1} batch(es) not run` });
+          break;
+        }
+        if (roll && !check && !aborted() && outcomes.every((o) => o === "ok")) {
+          for (const h of batch) {
+            const start = now();
+            const g = await roll.gate(h, probe, { timeoutMs: opts.gateTimeoutMs ?? 60_000, sleep, now, aborted });
+            emit({ type: "gate.result", play: play.name, host: h, ok: g.ok, reason: g.reason, ms: Math.round(now() - start) });
+            if (!g.ok) {
+              recap[h]!.failed++;
+              stopRun = true;
+              emit({ type: "play.aborted", play: play.name, reason: `the gate after ${h} failed: ${g.reason}; ${bs.length - bi - 1} batch(es) not run, the hosts not yet deployed keep what they had` });
+              break;
+            }
+          }
+          if (stopRun) break;
+        }
         const nBad = outcomes.filter(bad).length;
         if (play.maxFailPercentage !== undefined && (nBad * 100) / batch.length > play.maxFailPercentage && bi < bs.length - 1) {
           emit({ type: "play.aborted", play: play.name, reason: `${nBad} of ${batch.length} host(s) in batch ${bi + 1} failed, more than max_fail_percentage ${play.maxFailPercentage}%; ${bs.length - bi - 1} batch(es) not run` });

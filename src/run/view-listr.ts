@@ -99,6 +99,7 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
     runs.push(list.run().catch(() => undefined));
   };
 
+  const gateLines: string[] = [];
   return {
     onEvent(e: RunEvent): void {
       switch (e.type) {
@@ -130,6 +131,10 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           if (e.status === "failed") settleRest(e.host, e.index + 1, { status: "not-run", reason: "an earlier task failed" });
           break;
         }
+        case "gate.result":
+          // Shown after the trees: a passed gate says who is master; a failed one is a problem.
+          (e.ok ? gateLines : problems).push(`${e.host}: gate ${e.ok ? "passed" : "FAILED"}: ${e.reason}`);
+          break;
         case "play.aborted":
           for (const h of rows.keys()) settleRest(h, 0, { status: "not-run", reason: e.reason });
           break;
@@ -137,6 +142,7 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
           for (const h of rows.keys()) settleRest(h, 0, { status: "not-run", reason: e.interrupted ? "interrupted" : "not reached" });
           void Promise.all(runs).then(() => {
             for (const lines of handlerLines.values()) for (const l of lines) out.write(l + "\n");
+            for (const l of gateLines) out.write(l + "\n");
             for (const p of problems) out.write(p + "\n");
             out.write(recapBlock(e.recap));
             out.write(`${exitText(e.exitCode)}\n`);

@@ -36,6 +36,12 @@ export function plainView(out: LineSink, opts: PlainViewOptions = {}) {
           if (opts.diff && e.diff) for (const d of e.diff.replace(/\n$/, "").split("\n")) line(e.host, d);
           break;
         }
+        case "roll.order":
+          out.write(`PLAY ${e.play} order ${e.hosts.join(", ")}: ${e.reason}\n`);
+          break;
+        case "gate.result":
+          line(e.host, `gate ${e.ok ? "passed" : "FAILED"}: ${e.reason}`);
+          break;
         case "play.aborted":
           out.write(`PLAY ${e.play} ABORTED: ${e.reason}\n`);
           break;

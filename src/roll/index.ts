@@ -1,0 +1,15 @@
+// Rolling deploys: the strategies a play can name with `roll:` (the order of its hosts and the
+// gate after each one), and the pure pieces they judge with.
+import type { Cluster } from "../inventory/model.js";
+import { keepalivedRoll } from "./keepalived.js";
+import type { Roll } from "./types.js";
+
+export type { Roll, RollProbe, GateOptions, GateResult } from "./types.js";
+export { keepalivedRoll, judgeDirector, parseProbe, type DirectorProbe } from "./keepalived.js";
+export { parseIpvsadmSave, expectedIpvs, compareIpvs, canonicalAddress, type IpvsTable, type IpvsService, type IpvsDest } from "./ipvs-table.js";
+export { parseIpAddrJson, instanceRole, judgeVrrp, mastersNow, type DirectorView, type VrrpRole } from "./vrrp-state.js";
+
+/** `roll: NAME` -> the strategy for a cluster. */
+export const defaultRolls: Record<string, (cluster: Cluster) => Roll> = {
+  keepalived: keepalivedRoll,
+};

@@ -1,0 +1,100 @@
+// The keepalived roll: directors one at a time, never without a master.
+//
+// Order: the directors that hold an instance's VIPs NOW go last (asked from the hosts, not taken
+// from the inventory, which may have been overruled by a failover); the others (backups) go
+// first, in inventory order. When no director holds a VIP (a fresh cluster), the inventory's
+// highest priority goes first, so the VIPs land where the inventory puts them without a
+// preemption flip later.
+//
+// Gate after each director, polled until it holds or the time is up: keepalived active on it,
+// its VRRP role as the priorities give it, exactly one master per instance across the cluster
+// (vrrp-state.ts), and its IPVS table (`ipvsadm -Sn`) equal to the inventory's (ipvs-table.ts).
+import type { Cluster } from "../inventory/model.js";
+import { shellCode, type Command } from "../command/index.js";
+import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "./ipvs-table.js";
+import type { Roll, RollProbe } from "./types.js";
+import { instanceRole, judgeVrrp, mastersNow, parseIpAddrJson, type DirectorView } from "./vrrp-state.js";
+
+const MARK = "@@lvsctl-roll";
+/** One round trip per director: unit state, addresses, IPVS table. A fixed script: nothing from the inventory is in it. */
+const PROBE: Command = shellCode(`systemctl is-active keepalived.service; echo ${MARK}; ip -j addr show; echo ${MARK}; ipvsadm -Sn 2>&1; true`);
+
+export interface DirectorProbe extends DirectorView {
+  /** `ipvsadm -Sn` output, or its error. */
+  ipvs: string;
+}
+
+/** Pure: the probe's output -> what the gate reads. */
+export function parseProbe(cluster: Cluster, director: string, stdout: string): DirectorProbe {
+  const [active = "", addrs = "", ipvs = ""] = stdout.split(`${MARK}\n`);
+  const d = cluster.directors.find((x) => x.host.name === director);
+  const view: DirectorProbe = { director, active: active.trim() === "active", roles: {}, ipvs };
+  try {
+    const held = parseIpAddrJson(addrs);
+    for (const inst of d?.instances ?? []) view.roles[inst.name] = instanceRole(inst, held);
+  } catch (e) {
+    view.error = `cannot read its addresses (${e instanceof Error ? e.message : String(e)})`;
+  }
+  return view;
+}
+
+async function probeAll(cluster: Cluster, probe: RollProbe): Promise<DirectorProbe[]> {
+  return Promise.all(
+    cluster.directors.map(async (d): Promise<DirectorProbe> => {
+      const name = d.host.name;
+      try {
+        const r = await probe.exec(name, PROBE);
+        return parseProbe(cluster, name, r.stdout.toString("utf8"));
+      } catch (e) {
+        return { director: name, active: false, roles: {}, ipvs: "", error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
+}
+
+/** Pure: the gate's verdict on one director from every director's probe. */
+export function judgeDirector(cluster: Cluster, director: string, views: DirectorProbe[]): string[] {
+  const out = judgeVrrp(cluster, director, views);
+  const mine = views.find((v) => v.director === director);
+  if (mine && !mine.error && mine.active) {
+    const { table, unknown } = parseIpvsadmSave(mine.ipvs);
+    const diff = compareIpvs(expectedIpvs(cluster), table);
+    if (unknown.length && table.length === 0) out.push(`ipvsadm -Sn on ${director}: ${unknown.join(" ").slice(0, 200)}`);
+    else out.push(...diff.map((d) => `IPVS on ${director}: ${d}`));
+  }
+  return out;
+}
+
+/** Who holds what, for messages: "VI_1 MASTER on ds1". */
+function summary(views: DirectorProbe[]): string {
+  const m = mastersNow(views);
+  return Object.keys(m).length ? Object.entries(m).map(([i, ds]) => `${i} MASTER on ${ds.join(", ")}`).join("; ") : "no director holds a VIP";
+}
+
+export function keepalivedRoll(cluster: Cluster): Roll {
+  return {
+    async order(hosts, probe) {
+      const views = await probeAll(cluster, probe);
+      const masters = new Set(Object.values(mastersNow(views)).flat());
+      if (masters.size === 0) {
+        const prio = (h: string) => Math.max(-1, ...(cluster.directors.find((d) => d.host.name === h)?.instances.map((i) => i.priority) ?? []));
+        const sorted = [...hosts].sort((a, b) => prio(b) - prio(a));
+        return { hosts: sorted, reason: `no director holds a VIP now: highest priority first (${sorted.join(", ")})` };
+      }
+      const ordered = [...hosts.filter((h) => !masters.has(h)), ...hosts.filter((h) => masters.has(h))];
+      return { hosts: ordered, reason: `${summary(views)} now: backups first, then the master (${ordered.join(", ")})` };
+    },
+    async gate(host, probe, opts) {
+      const start = opts.now();
+      for (;;) {
+        const views = await probeAll(cluster, probe);
+        const problems = judgeDirector(cluster, host, views);
+        if (problems.length === 0) return { ok: true, reason: `${summary(views)}; keepalived active on ${host}, its IPVS table as the inventory says (${Math.round(opts.now() - start)} ms)` };
+        if (opts.aborted() || opts.now() - start >= opts.timeoutMs) {
+          return { ok: false, reason: `${problems.join("; ")} (after ${Math.round((opts.now() - start) / 1000)} s; ${summary(views)})` };
+        }
+        await opts.sleep(1000);
+      }
+    },
+  };
+}
