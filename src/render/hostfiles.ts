@@ -1,6 +1,5 @@
 // systemd units, sysctl and modules-load files for directors and real servers: views prepared
 // here, laid out by the matching templates/*.hbs.
-import { basename } from "node:path";
 import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.js";
 import { LvsctlError } from "../errors/index.js";
 import { directorSysctls } from "../inventory/sysctls.js";
@@ -54,7 +53,6 @@ export function renderKeepalivedUnit(cluster: Cluster, director: string): string
   const p = keepalivedPaths(cluster);
   return renderTemplate("keepalived.service", {
     director,
-    source: basename(cluster.source),
     fromPackage: p.fromPackage,
     binary: p.binary,
     configPath: p.config,
@@ -71,7 +69,6 @@ export function renderLvsdUnit(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
   return renderTemplate("lvsd.service", {
     director,
-    source: basename(cluster.source),
     node: PATHS.node,
     installDir: lvsdInstallDir(cluster),
     configPath: PATHS.lvsdConfig,
@@ -94,7 +91,6 @@ export function renderDirectorSysctl(cluster: Cluster, director: string): string
   findDirector(cluster, director);
   return renderTemplate("lvs-director.sysctl.conf", {
     director,
-    source: basename(cluster.source),
     modulesPath: PATHS.directorModules,
     sysctls: directorSysctlLines(cluster),
   });
@@ -107,7 +103,7 @@ export function directorModules(cluster: Cluster): string[] {
 
 export function renderDirectorModules(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
-  return renderTemplate("lvs-modules.conf", { director, source: basename(cluster.source), modules: directorModules(cluster) });
+  return renderTemplate("lvs-modules.conf", { director, modules: directorModules(cluster) });
 }
 
 /**
@@ -212,7 +208,7 @@ export function renderRealServerSysctl(cluster: Cluster, host: ResolvedHost, opt
   const iface = realServerInterface(host, opts);
   const interfaces = ["all", "default"];
   if (iface !== undefined && !interfaces.includes(iface)) interfaces.push(sysctlIfName(iface));
-  return renderTemplate("lvs-realserver.sysctl.conf", { host: host.name, source: basename(cluster.source), interfaces, tunnel });
+  return renderTemplate("lvs-realserver.sysctl.conf", { host: host.name, interfaces, tunnel });
 }
 
 export function renderRealServerUnit(cluster: Cluster, host: ResolvedHost): string {
@@ -223,7 +219,6 @@ export function renderRealServerUnit(cluster: Cluster, host: ResolvedHost): stri
   );
   return renderTemplate("lvs-rs-vip.service", {
     host: host.name,
-    source: basename(cluster.source),
     sysctlPath: PATHS.realServerSysctl,
     before: beforeUnits,
     tunnel,

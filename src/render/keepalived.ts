@@ -7,7 +7,6 @@
 // about for a valid inventory: `retry`, never the deprecated `nb_get_retry`; no `protocol` on
 // fwmark services (ignored with a warning); `version` inside each instance.
 import type { Cluster, DirectorVrrpInstance, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
-import { basename } from "node:path";
 import { effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
 import { renderTemplate } from "./handlebars.js";
 
@@ -111,7 +110,6 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
   const mine = new Set(instances.map((i) => i.name));
   const g = cluster.globalDefs;
   const view = {
-    source: basename(cluster.source),
     director: directorName,
     global: {
       routerId: director.routerId,

@@ -296,3 +296,17 @@ test("scripts split like keepalived splits them", () => {
   assert.deepEqual(splitScript("/bin/rs-down 'www 1'  x"), ["/bin/rs-down", "www 1", "x"]);
   assert.deepEqual(splitScript('/bin/a "b c" d\\ e \'\''), ["/bin/a", "b c", "d e", ""]);
 });
+
+test("the same inventory under another file name renders every host's files byte for byte the same", async () => {
+  const { readFileSync } = await import("node:fs");
+  const { parseInventory } = await import("../../../src/inventory/index.js");
+  for (const example of ["dr.yml", "nat.yml", "fwmark.yml"]) {
+    const text = readFileSync(join(import.meta.dirname, "../../../inventory", example), "utf8");
+    const render = (file: string) => {
+      const r = parseInventory(text, file, { env: { LVS_VRRP_PASS: "pw" } });
+      assert.ok(r.ok, `${example}: ${r.diagnostics.map((d) => d.message).join("; ")}`);
+      return [...renderAll(r.cluster, { resolveSecret: maskedSecret }).entries()];
+    };
+    assert.deepEqual(render(`/srv/a/${example}`), render(`/tmp/copy-of-${example}`), example);
+  }
+});
