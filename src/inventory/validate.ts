@@ -103,11 +103,13 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
     report("error", "LVS203", ["groups", from, "children", i], `groups contain each other: ${cycle.join(" -> ")}`, "remove one of the children: entries to break the loop");
   }
 
-  // No directors at all, while there is VRRP or IPVS work for them. (Quiet when hosts were
-  // dropped for schema errors: the directors may be among them.)
-  if (topo.directors.length === 0 && !hostsDropped(inv, ctx) && (inv.vrrp_instances.length > 0 || inv.virtual_servers.length > 0)) {
-    const path: Path = has(inv.groups, DIRECTORS) ? ["groups", DIRECTORS] : inv.vrrp_instances.length > 0 ? ["vrrp_instances"] : ["virtual_servers"];
-    report("error", "LVS208", path, has(inv.groups, DIRECTORS) ? "the directors group has no hosts" : "there is no directors group", `list the load balancers under groups: directors: hosts: [...]`, true);
+  // No directors at all, while there are VRRP instances for them to run. (Quiet when hosts were
+  // dropped for schema errors: the directors may be among them.) Services without VRRP are fine:
+  // an inventory that only bootstraps real servers, for directors managed elsewhere, names the
+  // services (their VIPs and methods) and no director.
+  if (topo.directors.length === 0 && !hostsDropped(inv, ctx) && inv.vrrp_instances.length > 0) {
+    const path: Path = has(inv.groups, DIRECTORS) ? ["groups", DIRECTORS] : ["vrrp_instances"];
+    report("error", "LVS208", path, `${has(inv.groups, DIRECTORS) ? "the directors group has no hosts" : "there is no directors group"}, but vrrp_instances need directors to run them`, `list the load balancers under groups: directors: hosts: [...]; an inventory that only sets up real servers needs no directors and no vrrp_instances`, true);
   }
 
   // A director that is also a real server (by group): its own VIP would be both held and answered.

@@ -48,6 +48,8 @@ export interface RenderedFile {
   validate?: ValidateArgv;
   /** Contains a secret: diffs and printed output must mask it. */
   secret?: boolean;
+  /** What the run should tell the user about this file (shown as the task's warnings). */
+  warnings?: string[];
 }
 
 function secretInDirector(cluster: Cluster, director: string): boolean {

@@ -4,7 +4,8 @@
 import type { SecretRef } from "../inventory/schema.js";
 import { WILDCARD } from "../plan/expr.js";
 import { renderTemplate } from "../render/handlebars.js";
-import { renderDirector, renderRealServer } from "../render/index.js";
+import type { Cluster } from "../inventory/model.js";
+import { PATHS, renderDirector, renderRealServer } from "../render/index.js";
 import type { Renderer } from "./task-args.js";
 
 /**
@@ -18,9 +19,30 @@ function realServerInterface(vars: Record<string, unknown>): { realServerInterfa
   return typeof v === "string" && v !== "" ? { realServerInterface: v } : {};
 }
 
+/**
+ * When neither `lvs_interface` nor the route to the first director names the interface facing
+ * the directors, the ARP sysctl file has only the `all` and `default` lines (enough: the kernel
+ * takes the larger of `all` and the interface's value), but the user expected that interface's
+ * own lines: say so, with the way to name it.
+ */
+function interfaceWarning(cluster: Cluster, vars: Record<string, unknown>): string | undefined {
+  if (vars.rs_iface !== "") return undefined;
+  const first = typeof vars.first_director === "string" ? vars.first_director : "";
+  const why = first
+    ? `the route lookup to the first director (${first}) gave no interface`
+    : cluster.directors.length === 0
+      ? "the inventory names no director to look the route up to"
+      : "the first director's address is not an IP address to look the route up to";
+  return `no interface facing the directors: ${why}, so ${PATHS.realServerSysctl} sets arp_ignore/arp_announce for all and default only (enough for the kernel, which takes the larger value); set the host var lvs_interface: IFACE to add that interface's own lines`;
+}
+
 export function defaultRenderers(resolveSecret: (ref: SecretRef) => string): Record<string, Renderer> {
   return {
-    realserver: (cluster, host, vars) => renderRealServer(cluster, host, { resolveSecret, ...realServerInterface(vars) }),
+    realserver: (cluster, host, vars) => {
+      const files = renderRealServer(cluster, host, { resolveSecret, ...realServerInterface(vars) });
+      const warning = interfaceWarning(cluster, vars);
+      return warning ? files.map((f) => (f.path === PATHS.realServerSysctl ? { ...f, warnings: [warning] } : f)) : files;
+    },
     director: (cluster, host) => renderDirector(cluster, host, { resolveSecret }),
   };
 }

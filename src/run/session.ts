@@ -121,6 +121,16 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/**
+ * A host.unreachable event: the error's message and its hint apart, so each view prints the hint
+ * once (errorText would fold it into the message as well).
+ */
+export function unreachableEvent(host: string, e: unknown): { type: "host.unreachable"; host: string; error: string; hint?: string } {
+  const hint = (e instanceof LvsctlError || e instanceof PlanError) && e.hint ? e.hint : undefined;
+  const error = e instanceof LvsctlError || e instanceof PlanError ? e.message : errorText(e);
+  return { type: "host.unreachable", host, error, ...(hint ? { hint } : {}) };
+}
+
 export class HostSession {
   private conn: HostConnection | undefined;
   private closed = false;
@@ -174,7 +184,7 @@ export class HostSession {
   private markUnreachable(e: unknown): void {
     this.lost = true;
     this.r.unreachable = 1;
-    this.ctx.emit({ type: "host.unreachable", host: this.name, error: errorText(e), ...(e instanceof LvsctlError && e.hint ? { hint: e.hint } : {}) });
+    this.ctx.emit(unreachableEvent(this.name, e));
   }
 
   /** A command on the host outside a play (probes, gates): as the host's become user. Throws when not connected. */
@@ -241,7 +251,7 @@ export class HostSession {
       if (isUnreachable(e)) {
         this.lost = true;
         r.unreachable = 1;
-        ctx.emit({ type: "host.unreachable", host: hostName, error: errorText(e) });
+        ctx.emit(unreachableEvent(hostName, e));
         return "unreachable";
       }
       return factFail(`fact gathering failed: ${errorText(e)}`);

@@ -213,7 +213,7 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
       if (a.render === undefined) return any(sysctlOp, { values: a.values!, file: a.file } satisfies SysctlDesired);
       const f = rendered(env, a.render).find((x) => x.path === a.file);
       if (!f) throw new Error(`sysctl: renderer ${a.render} gives ${env.host} no ${a.file}`);
-      return any(sysctlOp, sysctlFromContent(a.file, f.content));
+      return any(sysctlOp, { ...sysctlFromContent(a.file, f.content), ...(f.warnings?.length ? { warnings: f.warnings } : {}) });
     }
     case "file": {
       const a = ArgSchemas.file.parse(args);

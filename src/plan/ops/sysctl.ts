@@ -18,6 +18,8 @@ export interface SysctlDesired {
   content?: string;
   /** Keys that may not exist on the host (sysctl.d(5)'s "-" prefix): skipped live when absent. */
   optional?: string[];
+  /** Passed on to the task's result (e.g. the renderer's note on what the file leaves out). */
+  warnings?: string[];
 }
 
 /**
@@ -80,8 +82,9 @@ export function planSysctl(facts: HostFacts, d: SysctlDesired, ctx: PlanContext)
     steps.push(...file.steps);
     why.push(`${d.file} ${facts.sha256[d.file] === undefined ? "missing" : facts.sha256[d.file] === sha256(content) ? "owner/mode" : "differs"}`);
   }
-  if (!steps.length) return ok(`${Object.keys(d.values).length} values already set and persisted`);
-  const out = change(why.join("; "), steps);
+  const warnings = d.warnings?.length ? { warnings: d.warnings } : {};
+  if (!steps.length) return ok(`${Object.keys(d.values).length} values already set and persisted`, warnings);
+  const out = change(why.join("; "), steps, warnings);
   if (file.diff) out.diff = file.diff;
   return out;
 }

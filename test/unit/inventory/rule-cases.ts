@@ -139,8 +139,13 @@ export const cases: RuleCase[] = [
     name: "LVS208 empty directors group",
     yaml: BASE.replace("directors: { hosts: [ds1, ds2] }", "directors: { hosts: [] }") + VI,
     expect: [
-      "inv.yml:7:3: error LVS208: the directors group has no hosts",
+      "inv.yml:7:3: error LVS208: the directors group has no hosts, but vrrp_instances need directors to run them",
     ],
+  },
+  {
+    name: "LVS208 not for an inventory that only sets up real servers",
+    yaml: "hosts:\n  rs1: { address: 10.77.0.21 }\ngroups:\n  realservers: { hosts: [rs1] }\nvirtual_servers:\n  - { vip: 10.77.0.100, port: 80, real_servers: [{ host: rs1 }] }\n",
+    expect: [],
   },
   {
     name: "LVS209 director in realservers group",

@@ -237,3 +237,28 @@ ${o.tun ? `  - vip: 10.77.0.102
     real_servers: [{ host: ${o.tun} }]
 ` : ""}`;
 }
+
+test("bootstrap: an inventory with no directors sets up its real servers; the interface it cannot find is a warning, once per run", async () => {
+  const l = lab();
+  const cluster = clusterFrom(`
+defaults: { user: root }
+hosts:
+  rs1: { address: 10.77.0.21 }
+  rs2: { address: 10.77.0.22, vars: { lvs_interface: ens3.100 } }
+groups:
+  realservers: { hosts: [rs1, rs2] }
+virtual_servers:
+  - { vip: 10.77.0.100, port: 80, real_servers: [{ host: rs1 }, { host: rs2 }] }
+`);
+  const r = await run(l, cluster);
+  assert.equal(r.result.exitCode, 0, JSON.stringify(r.results.filter((x) => x.status === "failed")));
+  assert.ok(l.rs1.hasAddress("10.77.0.100"));
+  const arp = (h: string) => r.results.find((x) => x.host === h && x.task === "ARP sysctls")!;
+  assert.equal(arp("rs1").warnings?.length, 1);
+  assert.match(arp("rs1").warnings![0]!, /no interface facing the directors: the inventory names no director.*lvs_interface/);
+  assert.equal(arp("rs2").warnings, undefined, "lvs_interface given: nothing to warn about");
+  assert.equal(l.rs2.sysctls["net.ipv4.conf.ens3/100.arp_ignore"], "1");
+  const again = await run(l, cluster);
+  assert.equal(again.result.recap.rs1!.changed, 0);
+  assert.equal(again.results.find((x) => x.host === "rs1" && x.task === "ARP sysctls")!.warnings?.length, 1, "warned again: the file still lacks the lines");
+});

@@ -94,3 +94,19 @@ test("runWithOutput: plain lines on a non-TTY stream, --json lines when asked, t
     else assert.match(text, /^rs1 \| changed: f: file missing$/m);
   }
 });
+
+test("an unreachable host's hint is printed once, in plain and in JSON", async () => {
+  const { sshError, SshError } = await import("../../../src/ssh/errors.js");
+  const err = sshError(SshError.HostKeyUnknown, "rs3: host key not in known_hosts", "run ssh-keyscan rs3 >> ~/.ssh/known_hosts");
+  const sims = { rs1: new SimHost({ name: "rs1" }), rs2: new SimHost({ name: "rs2" }), rs3: err };
+  const out: RunEvent[] = [];
+  await runPlaybook({ cluster: labCluster(), playbook: parsePlaybook(YAML, "demo.yml").playbook!, connector: new SimConnector(sims), policy: { knownHostsFiles: [], acceptNew: false }, options: {}, onEvent: (e) => out.push(e) });
+  const ev = out.find((e) => e.type === "host.unreachable")!;
+  assert.equal(JSON.stringify(ev).split("ssh-keyscan").length - 1, 1, JSON.stringify(ev));
+  const s = sink();
+  const v = createView(s, {});
+  for (const e of out) v.onEvent(e);
+  await v.finish();
+  assert.equal(s.text().split("ssh-keyscan").length - 1, 1, s.text());
+  assert.match(s.text(), /^rs3 \| UNREACHABLE: rs3: host key not in known_hosts \(hint: run ssh-keyscan/m);
+});
