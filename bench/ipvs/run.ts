@@ -1,0 +1,153 @@
+// Issue 10 item 6: programming a large IPVS table (default 1,000 services x 10 real servers) on a
+// real IPVS kernel, side by side in one qemu guest: lvsd (its reconciler from the rendered
+// lvsd.json) against `ipvsadm -R` (the same rules as a restore file) and against keepalived's
+// checker (the rendered keepalived.conf of the same inventory); then lvsd's no-change reconcile
+// (SIGHUP with the same file, and a SIGKILL + restart that adopts the table): writes and time.
+// Usage (root, qemu lab prerequisites, npm run build:native first):
+//   npx tsx bench/ipvs/run.ts [--services 1000] [--reals 10] [--reps 1]
+// "Table complete" = /proc/net/ip_vs holds every service and destination, polled every 0.2 s
+// inside the guest from the moment the program is started. The guest runs under qemu's software
+// emulation, about 16x slower than the host: compare the columns, not the absolute figures.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { LvsdConfig } from "../../src/daemon/config.js";
+import { parseInventory } from "../../src/inventory/index.js";
+import { renderKeepalivedConf, renderLvsdJson } from "../../src/render/index.js";
+import { projectRoot, QemuLab, qemuPrerequisites } from "../../test/lab/lib/index.js";
+
+const arg = (name: string, dflt: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const SERVICES = arg("services", 1000);
+const REALS = arg("reals", 10);
+const REPS = arg("reps", 1);
+const G = "lb1";
+const PORT = 9100;
+
+const ip = (a: number, i: number) => `10.${a}.${(i >> 8) & 255}.${i & 255}`;
+
+/** One inventory, rendered twice: keepalived.conf and lvsd.json, and the same rules for ipvsadm -R. */
+function inputs(): { keepalived: string; lvsd: string; restore: string; lines: number } {
+  const vs: string[] = [];
+  for (let s = 0; s < SERVICES; s++) {
+    const rs = Array.from({ length: REALS }, (_, r) => `{ address: ${ip(90, s * REALS + r + 1)}, weight: ${1 + (r % 3)} }`).join(", ");
+    vs.push(`  - { vip: ${ip(80, s + 1)}, port: 80, lb_algo: wrr, real_servers: [${rs}] }`);
+  }
+  const yaml = `hosts:
+  ds1: { address: 10.77.0.10 }
+  ds2: { address: 10.77.0.11 }
+groups:
+  directors: { hosts: [ds1, ds2] }
+vrrp_instances:
+  - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddress: [10.77.0.100/24] }
+virtual_servers:
+${vs.join("\n")}
+`;
+  const r = parseInventory(yaml, "bench-ipvs.yml");
+  if (!r.ok) throw new Error(`bench inventory rejected: ${JSON.stringify(r.diagnostics).slice(0, 2000)}`);
+  const opts = { resolveSecret: () => "x" };
+  const lvsd = JSON.parse(renderLvsdJson(r.cluster, "ds1", opts)) as LvsdConfig;
+  const ipvsOnly: LvsdConfig = { ...lvsd, instances: [], syncGroups: [], statusPort: PORT };
+  const restore: string[] = [];
+  for (const s of ipvsOnly.services) {
+    restore.push(`-A -t ${s.vip}:${s.port} -s ${s.scheduler}`);
+    for (const rs of s.realServers) restore.push(`-a -t ${s.vip}:${s.port} -r ${rs.address}:${rs.port} -g -w ${rs.weight}`);
+  }
+  return { keepalived: renderKeepalivedConf(r.cluster, "ds1", opts), lvsd: JSON.stringify(ipvsOnly), restore: `${restore.join("\n")}\n`, lines: restore.length };
+}
+
+// Runs in the guest: start one programmer, wait for the whole table, print the milliseconds.
+const GUEST_SCRIPT = `#!/bin/bash
+set -u
+mode=$1; want=$2
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+count() { echo $(( $(wc -l < /proc/net/ip_vs) - 3 )); }
+ipvsadm -C
+t0=$(ms)
+case $mode in
+  ipvsadm) ipvsadm -R < /root/bench/rules ;;
+  keepalived) setsid nohup keepalived --check --dont-fork --log-console -f /root/bench/keepalived.conf -p /run/ka.pid -c /run/ka-check.pid >/root/bench/ka.log 2>&1 </dev/null & echo $! > /run/ka-main.pid ;;
+  lvsd) setsid nohup node /opt/lvsd/lvsd.cjs --config /root/bench/lvsd.json >/root/bench/lvsd.log 2>&1 </dev/null & echo $! > /run/lvsd.pid ;;
+esac
+while [ "$(count)" -lt "$want" ]; do sleep 0.2; done
+t1=$(ms)
+echo $((t1 - t0))
+`;
+
+async function main(): Promise<void> {
+  const why = qemuPrerequisites();
+  if (why) throw new Error(`bench/ipvs: ${why}`);
+  const input = inputs();
+  const bundleDir = mkdtempSync(join(tmpdir(), "lvsd-bundle-"));
+  const b = spawnSync(process.execPath, [join(projectRoot, "scripts/build-lvsd.mjs"), "--outdir", bundleDir], { encoding: "utf8" });
+  if (b.status !== 0) throw new Error(b.stderr);
+  const lab = await QemuLab.up({ guests: [G], log: (l) => console.error(l) });
+  try {
+    for (const f of ["lvsd.cjs", "lvsd-vrrp.cjs", "lvsd_socket.node"]) await lab.put(G, `/opt/lvsd/${f}`, readFileSync(join(bundleDir, f)), 0o755);
+    await lab.put(G, "/root/bench/run.sh", GUEST_SCRIPT, 0o755);
+    await lab.put(G, "/root/bench/rules", input.restore);
+    await lab.put(G, "/root/bench/keepalived.conf", input.keepalived);
+    await lab.put(G, "/root/bench/lvsd.json", input.lvsd);
+    await lab.execOk(G, "modprobe ip_vs");
+    const status = async () => {
+      const r = await lab.execOk(G, `exec 3<>/dev/tcp/127.0.0.1/${PORT} && printf 'GET /status HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`);
+      return JSON.parse(r.slice(r.indexOf("\r\n\r\n") + 4)) as { ipvs: { writes: number; passes: number; lastPass: { reason: string; ops: number; totalMs: number; dumpMs: number } } };
+    };
+    const waitPass = async (after: number) => {
+      for (let i = 0; i < 600; i++) {
+        try {
+          const s = await status();
+          if (s.ipvs.lastPass && s.ipvs.passes > after) return s;
+        } catch {
+          /* not listening yet */
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      throw new Error(`lvsd never finished a pass: ${(await lab.exec(G, "tail -5 /root/bench/lvsd.log")).stdout}`);
+    };
+    const rows: Record<string, number[]> = { ipvsadm: [], keepalived: [], lvsd: [], lvsdPass: [], noChangeHup: [], noChangeRestart: [] };
+    const writes: Record<string, number[]> = { noChangeHup: [], noChangeRestart: [] };
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const mode of ["ipvsadm", "keepalived", "lvsd"] as const) {
+        const ms = Number((await lab.execOk(G, ["/root/bench/run.sh", mode, String(input.lines)], { timeoutMs: 30 * 60_000 })).trim());
+        rows[mode]!.push(ms);
+        console.error(`bench/ipvs: ${mode} ${ms} ms`);
+        if (mode === "keepalived") await lab.exec(G, "kill -KILL $(cat /run/ka-main.pid) $(cat /run/ka-check.pid) 2>/dev/null; sleep 1");
+      }
+      // lvsd is running with its table: its own pass time, then the no-change reconciles
+      const first = await waitPass(0);
+      rows.lvsdPass!.push(first.ipvs.lastPass.totalMs);
+      await lab.execOk(G, "kill -HUP $(cat /run/lvsd.pid)");
+      const hup = await waitPass(first.ipvs.passes);
+      rows.noChangeHup!.push(hup.ipvs.lastPass.totalMs);
+      writes.noChangeHup!.push(hup.ipvs.writes - first.ipvs.writes);
+      await lab.execOk(G, "kill -KILL $(cat /run/lvsd.pid); sleep 0.5; setsid nohup node /opt/lvsd/lvsd.cjs --config /root/bench/lvsd.json >/root/bench/lvsd.log 2>&1 </dev/null & echo $! > /run/lvsd.pid");
+      const adopted = await waitPass(0);
+      rows.noChangeRestart!.push(adopted.ipvs.lastPass.totalMs);
+      writes.noChangeRestart!.push(adopted.ipvs.writes);
+      await lab.exec(G, "kill -KILL $(cat /run/lvsd.pid); ipvsadm -C");
+    }
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+    const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+    console.log(`\nIPVS table of ${SERVICES} services x ${REALS} real servers (${input.lines} rules), one qemu guest (software emulation, ~16x slower than the host), median of ${REPS}`);
+    console.log(`| what | time |\n| --- | --- |`);
+    console.log(`| ipvsadm -R (restore file), to table complete | ${s(med(rows.ipvsadm!))} |`);
+    console.log(`| keepalived --check (rendered keepalived.conf), start to table complete | ${s(med(rows.keepalived!))} |`);
+    console.log(`| lvsd (rendered lvsd.json), start to table complete | ${s(med(rows.lvsd!))} |`);
+    console.log(`| lvsd's first pass alone (dump + ${input.lines} writes) | ${s(med(rows.lvsdPass!))} |`);
+    console.log(`| lvsd no-change reconcile on SIGHUP (writes: ${writes.noChangeHup!.join(",")}) | ${s(med(rows.noChangeHup!))} |`);
+    console.log(`| lvsd SIGKILL + restart, adoption pass (writes: ${writes.noChangeRestart!.join(",")}) | ${s(med(rows.noChangeRestart!))} |`);
+    console.log(JSON.stringify({ bench: "ipvs", services: SERVICES, reals: REALS, rules: input.lines, reps: REPS, guest: "qemu-tcg", ms: rows, writes }));
+  } finally {
+    await lab.down();
+    rmSync(bundleDir, { recursive: true, force: true });
+  }
+}
+
+void main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
