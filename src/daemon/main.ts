@@ -176,11 +176,16 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
 
   // The core's IPVS half (core/director.ts) on this thread: health -> wanted table -> reconciler.
   const { Director } = await import("./core/director.js");
-  const { allUp } = await import("./core/health.js");
+  const { realServerId } = await import("./core/health.js");
+  // The health checks (check/) run on this thread too, never in the VRRP worker: one scheduler,
+  // timers on the real clock, each attempt bounded by its deadline.
+  const { CheckHealth, realCheckers } = await import("./check/index.js");
+  const { realClock } = await import("./runtime/clock.js");
+  const { SpawnNotify } = await import("./runtime/kernel.js");
+  const health = new CheckHealth({ clock: realClock, checkers: realCheckers, notify: new SpawnNotify(log.child({ part: "notify" })), log: log.child({ part: "check" }), idOf: realServerId });
   const director = new Director({
     openIpvs: async () => (await import("./ipvs/real.js")).openIpvsClient(),
-    // the checks' scheduler (src/daemon/check/) plugs in here; until then --check refuses checks
-    health: allUp(),
+    health,
     vrrpStates: async () => (await host.snapshot()).instances,
     log: log.child({ part: "ipvs" }),
   });

@@ -52,9 +52,6 @@ export function unsupported(cfg: LvsdConfig): string[] {
   cfg.services.forEach((s, si) => {
     const where = `services[${si}] (${s.name})`;
     s.realServers.forEach((rs, ri) => {
-      // Until the checks' scheduler (src/daemon/check/) runs them, a check would be ignored and a dead
-      // real server kept in the table: refuse instead.
-      if (rs.check) out.push(`${where}.realServers[${ri}].check (${rs.address}:${rs.port}): ${rs.check.type} health checks are not run by lvsd yet; remove the check or use backend: keepalived`);
       if (rs.tunnel && s.forwarding !== "TUN") out.push(`${where}.realServers[${ri}].tunnel: a tunnel type needs forwarding TUN, the service has ${s.forwarding}`);
     });
     if (s.persistenceNetmask !== undefined && s.vip?.includes(":")) out.push(`${where}.persistenceNetmask ${s.persistenceNetmask}: an IPv4 mask on an IPv6 service; IPv6 persistence is per /128 in lvsd today`);

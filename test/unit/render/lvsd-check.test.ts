@@ -18,9 +18,8 @@ test("lvsd's checks accept every rendered lvsd.json", async () => {
   for (const c of all) {
     for (const d of c.cluster.directors) {
       const config = parseLvsdConfig(renderLvsdJson(c.cluster, d.host.name, { resolveSecret: fakeSecret }));
-      // lvsd has no IPv6 VRRP yet and runs no health checks yet (issue 10), and says so; everything
-      // else must pass.
-      const problems = unsupported(config).filter((p) => !/IPv6/.test(p) && !/health checks are not run by lvsd yet/.test(p));
+      // lvsd has no IPv6 VRRP yet, and says so; everything else (health checks included) must pass.
+      const problems = unsupported(config).filter((p) => !/IPv6/.test(p));
       assert.deepEqual(problems, [], `${c.name}/${d.host.name}`);
       n++;
     }

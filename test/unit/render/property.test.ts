@@ -56,9 +56,9 @@ test("property: keepalived.conf has balanced braces, no empty value, no trailing
 test("property: lvsd.json parses with the daemon's schema and passes its checks", () => {
   fc.assert(
     fc.property(arbCluster, (c) => {
-      // lvsd runs no health checks yet (issue 10) and says so; everything else must pass
+      // lvsd runs every config lvsctl renders
       for (const d of c.directors) {
-        const problems = unsupported(parseLvsdConfig(renderLvsdJson(c, d.host.name, opts))).filter((p) => !/health checks are not run by lvsd yet/.test(p));
+        const problems = unsupported(parseLvsdConfig(renderLvsdJson(c, d.host.name, opts)));
         assert.deepEqual(problems, []);
       }
     }),
