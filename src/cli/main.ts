@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ExitCode, LvsctlError } from "../errors/index.js";
+import { maskRevealed } from "../secrets/index.js";
 import { commandHelp, parseCommandArgs, type CommandSpec } from "./command.js";
 import { realIo, type CliIo } from "./io.js";
 import { validateCommand } from "./commands/validate.js";
@@ -81,11 +82,12 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     }
     return await cmd.run(args, io);
   } catch (e) {
+    // Masked with every secret resolved so far: whatever threw may have carried one in its text.
     if (e instanceof LvsctlError) {
-      io.err(`lvsctl: ${e.format()}\n`);
+      io.err(maskRevealed(`lvsctl: ${e.format()}\n`));
       return e.exitCode;
     }
-    io.err(`lvsctl: internal error: ${(e as Error)?.stack ?? String(e)}\n  hint: this is a bug in lvsctl; please report it with this output\n`);
+    io.err(maskRevealed(`lvsctl: internal error: ${(e as Error)?.stack ?? String(e)}\n  hint: this is a bug in lvsctl; please report it with this output\n`));
     return ExitCode.Internal;
   }
 }

@@ -316,7 +316,7 @@ export function readIniInventory(text: string, file: string): RawInventory {
       continue;
     }
     if (line.startsWith("[") && line.endsWith("]")) {
-      fail(loc, `invalid section entry ${line}`, "a section header has no spaces: [group], [group:vars] or [group:children]");
+      fail(loc, "invalid section header", "a section header has no spaces: [group], [group:vars] or [group:children]");
       state = "skip";
       continue;
     }
@@ -342,7 +342,7 @@ export function readIniInventory(text: string, file: string): RawInventory {
         const eq = w.text.indexOf("=");
         const wloc: SourceLocation = { file, line: i + 1, col: w.col };
         if (eq < 0) {
-          fail(wloc, `expected key=value host variable assignment, got: ${w.text}`, "host variables on an INI line are written name=value");
+          fail(wloc, "expected a key=value host variable assignment here (this word has no '='; it is not shown, as it may be part of a secret)", "host variables on an INI line are written name=value");
           bad = true;
           break;
         }
@@ -358,7 +358,7 @@ export function readIniInventory(text: string, file: string): RawInventory {
     } else if (state === "vars") {
       const eq = line.indexOf("=");
       if (eq < 0) {
-        fail(loc, `expected key=value, got: ${line}`, "group variables in a [group:vars] section are written name=value");
+        fail(loc, "expected key=value (this line has no '='; it is not shown, as it may hold a secret)", "group variables in a [group:vars] section are written name=value");
         continue;
       }
       const k = line.slice(0, eq).trim();
@@ -367,7 +367,7 @@ export function readIniInventory(text: string, file: string): RawInventory {
     } else {
       const gm = GROUP_NAME.exec(line);
       if (!gm) {
-        fail(loc, `expected group name, got: ${line}`, "a [group:children] section lists one group name per line");
+        fail(loc, "expected a group name (one word)", "a [group:children] section lists one group name per line");
         continue;
       }
       const c = gm[1]!;

@@ -37,6 +37,7 @@ export const CODES = {
   LVS214: "secret file does not exist",
   LVS215: "host or group name not usable",
   LVS216: "prompted secret not answered when the secret is needed",
+  LVS217: "secret file is not a regular file, or too large",
 
   LVS300: "two instances share a VRID on one interface",
   LVS301: "no director would become master",

@@ -4,7 +4,7 @@ import type { SourceLocation } from "../errors/index.js";
 import type { z } from "zod";
 import { formatPath, type Diagnostic, type Path, type PathKey } from "./diagnostic.js";
 import type { Code } from "./codes.js";
-import { Schedulers } from "./schema.js";
+import { isSecretPath, Schedulers } from "./schema.js";
 
 type Issue = z.core.$ZodIssue;
 export type Locate = (path: Path, opts?: { key?: boolean }) => SourceLocation | undefined;
@@ -20,13 +20,16 @@ export function valueAt(data: unknown, path: Path): unknown {
   return v;
 }
 
-function describe(v: unknown): string {
+/**
+ * What a value is, for "got ...". `quote` false (a secret): its type only, never the value.
+ */
+function describeValue(v: unknown, quote = true): string {
   if (v === null) return "null (an empty value)";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a mapping";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v)}`;
-  if (typeof v === "number") return `the number ${v}`;
-  if (typeof v === "boolean") return `${v}`;
+  if (typeof v === "string") return quote ? `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + "..." : v)}` : "a string";
+  if (typeof v === "number") return quote ? `the number ${v}` : "a number";
+  if (typeof v === "boolean") return quote ? `${v}` : "true or false";
   return typeof v;
 }
 
@@ -184,6 +187,9 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
   const path: Path = [...prefix, ...(issue.path as PathKey[])];
   const where = formatPath(path);
   const value = valueAt(ctx.data, path);
+  // A secret's value is never shown, not even when it has the wrong type.
+  const quote = !isSecretPath(path);
+  const describe = (v: unknown) => describeValue(v, quote);
   const push = (code: Code, message: string, hint?: string, loc = ctx.at(path)) =>
     out.push({ severity: "error", code, message, ...(hint ? { hint } : {}), ...(loc ? { location: loc } : {}) });
   const parentHas = path.length === 0 || (() => {
@@ -233,7 +239,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       if (origin === "array") what = small ? `needs at least ${bound} item(s)` : `takes at most ${bound} item(s)`;
       else if (origin === "string") what = small ? (Number(bound) <= 1 ? "must not be empty" : `needs at least ${bound} characters`) : `takes at most ${bound} characters`;
       else what = small ? `must be ${inclusive ? "at least" : "greater than"} ${bound}` : `must be ${inclusive ? "at most" : "less than"} ${bound}`;
-      const got = origin === "number" ? ` (got ${String(value)})` : "";
+      const got = origin === "number" && quote ? ` (got ${String(value)})` : "";
       push("LVS104", `${where}: ${customMessage(issue) ?? what}${got}`, customMessage(issue) ? undefined : origin === "array" && small ? "add the missing entries" : "change the value to fit");
       return;
     }
@@ -241,7 +247,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       const values = issue.values.map((v) => JSON.stringify(v));
       if (last === "lb_algo") {
         const guess = typeof value === "string" ? didYouMean(value, Schedulers) : undefined;
-        push("LVS409", `${where}: unknown scheduler ${JSON.stringify(value)}`, `${guess ? `did you mean "${guess}"? ` : ""}valid schedulers: ${Schedulers.join(", ")}`);
+        push("LVS409", `${where}: unknown scheduler${quote ? ` ${JSON.stringify(value)}` : ""}`, `${guess ? `did you mean "${guess}"? ` : ""}valid schedulers: ${Schedulers.join(", ")}`);
         return;
       }
       const guess = typeof value === "string" && values.length > 1 ? didYouMean(value, issue.values.map(String)) : undefined;
@@ -289,7 +295,7 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       }
       const expected = [...new Set(u.errors.flatMap((b) => b.map((i) => (i.code === "invalid_type" ? (TYPE_WORDS[i.expected] ?? i.expected) : ""))).filter(Boolean))];
       const msg = customMessage(issue);
-      push("LVS102", `${where}: ${msg ?? `expected ${expected.join(" or ")}`}, got ${describe(value)}`);
+      push("LVS102", `${where}: ${msg ?? `expected ${expected.join(" or ")}`}, got ${describe(value)}`, typeof value === "number" || typeof value === "boolean" ? "put the value in quotes to make it a string" : undefined);
       return;
     }
     default: {

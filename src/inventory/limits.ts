@@ -42,3 +42,9 @@ export function authPassProblem(pass: string): { message: string; hint: string }
         : `shorten it to ${AUTH_PASS_MAX} bytes (keepalived would silently use only the first ${AUTH_PASS_MAX})`,
   };
 }
+
+/**
+ * Host and group names: they become file names (rendered configs per host), unit names and log
+ * words, so letters, digits, '_', '.' and '-' only (validate.ts, LVS215).
+ */
+export const NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;

@@ -2,9 +2,11 @@
 // resolved cluster (resolve.ts). Every stage reports all it finds; nothing here throws on bad
 // input. parseInventory is pure (text in, result out); loadInventory adds the file reads.
 import { existsSync } from "node:fs";
-import { readdir, readFile as fsReadFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { SourceLocation } from "../errors/index.js";
+import { FileReadRefused, MAX_INVENTORY_BYTES, readRegularFile, secretFileProblem } from "./files.js";
+import { notAnInventory, notTextInventory } from "./foreign.js";
 import { importAnsible, type AnsibleImport, type VarsFile } from "./ansible.js";
 import { hasErrors, sortDiagnostics, type Diagnostic, type Path } from "./diagnostic.js";
 import { issuesToDiagnostics, valueAt } from "./issues.js";
@@ -30,6 +32,8 @@ export interface ParseOptions {
   includes?: Record<string, string | { error: string }>;
   /** Checks `{file: PATH}` secrets exist (loadInventory passes the real file system); unset: not checked. */
   fileExists?: (path: string) => boolean;
+  /** Why an existing `{file: PATH}` secret cannot be read (loadInventory: secretFileProblem); unset: not checked. */
+  fileProblem?: (path: string) => string | undefined;
 }
 
 export interface LoadOptions {
@@ -47,7 +51,7 @@ export function includePath(inventoryFile: string, rel: string): string {
 }
 
 export async function loadInventory(path: string, opts: LoadOptions = {}): Promise<LoadResult> {
-  const read = opts.readFile ?? ((p: string) => fsReadFile(p, "utf8"));
+  const read = opts.readFile ?? ((p: string) => readRegularFile(p, MAX_INVENTORY_BYTES));
   let text: string;
   try {
     text = await read(path);
@@ -91,7 +95,8 @@ export async function loadInventory(path: string, opts: LoadOptions = {}): Promi
     }
   }
   const fileExists = opts.fileExists ?? (opts.readFile ? undefined : (p: string) => existsSync(p));
-  return parseSource(main, path, { includes, ...(opts.env ? { env: opts.env } : {}), ...(fileExists ? { fileExists } : {}) });
+  const fileProblem = opts.readFile ? undefined : secretFileProblem;
+  return parseSource(main, path, { includes, ...(opts.env ? { env: opts.env } : {}), ...(fileExists ? { fileExists } : {}), ...(fileProblem ? { fileProblem } : {}) });
 }
 
 export function parseInventory(source: string, file: string, opts: ParseOptions = {}): LoadResult {
@@ -147,10 +152,24 @@ function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadRe
         if (typeof t === "string") vf.push({ path: f, rel: r, text: t });
         else diagnostics.push({ severity: "error", code: "LVS110", message: `cannot read the Ansible vars file ${f}: ${t.error}`, hint: "make it readable, or move it out of group_vars/ and host_vars/" });
       }
-      ansible = importAnsible(got, p, vf);
-      diagnostics.push(...ansible.diagnostics);
-      input["hosts"] = mergeNamed(ansible.hosts, input["hosts"], true);
-      input["groups"] = mergeNamed(ansible.groups, input["groups"], false);
+      const refused = notTextInventory(got, p);
+      const imported = refused ? undefined : importAnsible(got, p, vf);
+      const foreign =
+        refused ??
+        (imported &&
+          notAnInventory(p, {
+            hosts: Object.keys(imported.hosts),
+            groups: Object.keys(imported.groups),
+            where: (kind, name) => imported.at(kind, name, [], { key: true }),
+          }));
+      if (foreign) {
+        diagnostics.push(foreign);
+      } else if (imported) {
+        ansible = imported;
+        diagnostics.push(...ansible.diagnostics);
+        input["hosts"] = mergeNamed(ansible.hosts, input["hosts"], true);
+        input["groups"] = mergeNamed(ansible.groups, input["groups"], false);
+      }
     }
   }
 
@@ -176,7 +195,11 @@ function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadRe
   if (parsed.success) {
     inventory = parsed.data;
   } else {
-    diagnostics.push(...issuesToDiagnostics(parsed.error.issues, { schema: Inventory as never, data: input, at }));
+    diagnostics.push(...issuesToDiagnostics(parsed.error.issues, {
+        schema: Inventory as never,
+        data: input,
+        at,
+      }));
     for (const i of parsed.error.issues) rejected.add(JSON.stringify(i.path));
     // Salvage the parts that are fine, so the cross-document rules still run on them.
     const s = salvage(repair(input));
@@ -202,6 +225,7 @@ function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadRe
         rejected: (p) => rejected.has(JSON.stringify(remap(p))),
         baseDir: dirname(file),
         ...(opts.fileExists ? { fileExists: opts.fileExists } : {}),
+        ...(opts.fileProblem ? { fileProblem: opts.fileProblem } : {}),
         env,
         knownHosts: namesOf(raw.hosts),
         knownGroups: namesOf(raw.groups),
@@ -239,11 +263,13 @@ async function listFilesUnder(dir: string): Promise<string[]> {
 }
 
 function errText(err: unknown): string {
+  if (err instanceof FileReadRefused) return err.message;
   if (err && typeof err === "object" && "code" in err && typeof (err as { code: unknown }).code === "string") {
     const code = (err as { code: string }).code;
     if (code === "ENOENT") return "no such file";
     if (code === "EACCES") return "permission denied";
     if (code === "EISDIR") return "is a directory";
+    if (code === "ENXIO") return "it is a socket or a device, not a regular file";
   }
   return err instanceof Error ? err.message : String(err);
 }

@@ -38,6 +38,14 @@ export const SecretRef = z.union([
 ], { error: "must be a string, {env: NAME}, {file: PATH} or {prompt: TEXT}" });
 export type SecretRef = z.infer<typeof SecretRef>;
 
+/** Keys whose value is a SecretRef: a problem under one of them never shows the value. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(["password", "auth_pass"]);
+
+/** Whether `path` is a secret or inside one (`auth_pass`, `become.password.file`, ...). */
+export function isSecretPath(path: readonly (string | number)[]): boolean {
+  return path.some((k) => typeof k === "string" && SECRET_KEYS.has(k));
+}
+
 /** keepalived.conf's notify scripts: a command line (quoted by the renderer). */
 const Script = z.string().min(1);
 

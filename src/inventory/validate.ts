@@ -7,7 +7,7 @@ import type { SourceLocation } from "../errors/index.js";
 import type { Code } from "./codes.js";
 import { formatPath, type Diagnostic, type Path, type Severity } from "./diagnostic.js";
 import { didYouMean } from "./issues.js";
-import { authPassProblem, KEEPALIVED_DEFAULTS } from "./limits.js";
+import { authPassProblem, KEEPALIVED_DEFAULTS, NAME_PATTERN } from "./limits.js";
 import { jumpList, parseJumpTarget } from "./resolve.js";
 import { DIRECTORS, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
 import { ALL, buildTopology, canonicalIp, inSubnet, instanceMembers, ipFamily, natGateway, parseVip, serviceName, VRRP_OWNER_PRIORITY, type GatewayVip, type ParsedVip, type Topology } from "./topology.js";
@@ -27,6 +27,8 @@ export interface ValidateContext {
   has?: (path: Path) => boolean;
   /** Whether a `{file: PATH}` secret exists (PATH relative to the inventory's folder); unset: not checked. */
   fileExists?: (path: string) => boolean;
+  /** Why an existing `{file: PATH}` secret cannot be read as one (not a regular file, too large); unset: not checked. */
+  fileProblem?: (path: string) => string | undefined;
   /** The inventory's folder, for relative secret files. */
   baseDir?: string;
   /** Whether the schema already rejected the value at this path (so rules stay quiet about it). */
@@ -61,7 +63,7 @@ function hostAndGroupRules(inv: Inventory, topo: Topology, ctx: ValidateContext,
   const hostNames = Object.keys(inv.hosts);
 
   // Names end up in file names (rendered configs per host), unit names and logs.
-  const NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+  const NAME = NAME_PATTERN;
   const RESERVED = new Set(["__proto__", "constructor", "prototype"]); // JavaScript object keys
   const nameHint = (n: string) => (RESERVED.has(n) ? `"${n}" is reserved; choose another name` : "use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'");
   // The file's names, not only the parsed ones: "__proto__" does not survive parsing.
@@ -188,7 +190,9 @@ function secretRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, repo
       report("warning", "LVS207", path, `${what} comes from environment variable ${s.env}, which is not set here`, `export ${s.env}=... before deploying, or use {file: PATH} or {prompt: TEXT}`);
     } else if ("file" in s && ctx.fileExists) {
       const full = isAbsolute(s.file) ? s.file : join(ctx.baseDir ?? ".", s.file);
+      const problem = ctx.fileExists(full) ? ctx.fileProblem?.(full) : undefined;
       if (!ctx.fileExists(full)) report("warning", "LVS214", path, `${what} comes from file ${s.file}, which does not exist${s.file === full ? "" : ` (${full})`}`, "create it (mode 0600) before deploying; relative paths start at the inventory's folder");
+      else if (problem) report("error", "LVS217", path, `${what} comes from file ${s.file}, which cannot be a secret: ${problem}`, "point it at a regular file holding only the secret");
     }
   };
   const ssh = (x: { password?: SecretRef; become?: boolean | { password?: SecretRef | undefined } } | undefined, path: Path) => {

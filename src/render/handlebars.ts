@@ -54,7 +54,22 @@ export function kaQuote(value: unknown): string {
   return `"${s}"`;
 }
 
+/**
+ * A secret as one keepalived.conf word (auth_pass). Its problems are said without its value: the
+ * error reaches the terminal, and the value must not.
+ */
+export function kaSecretWord(value: unknown, what: string): string {
+  const s = String(value);
+  if (/["\n\r]/.test(s)) {
+    throw new LvsctlError("LVS701", `cannot write the ${what} into keepalived.conf: the secret's value holds a double quote or a newline (the value is not shown)`, {
+      hint: "keepalived has no escape for these; choose a secret without them",
+    });
+  }
+  return kaWord(s);
+}
+
 hb.registerHelper("quote", (v: unknown) => kaQuote(v));
+hb.registerHelper("authPass", (v: unknown) => kaSecretWord(v, "auth_pass"));
 hb.registerHelper("word", (v: unknown) => kaWord(v));
 hb.registerHelper("join", (list: unknown, sep: unknown) => {
   if (!Array.isArray(list)) return "";

@@ -1,5 +1,6 @@
 // `lvsctl render INVENTORY [--host NAME] [--out DIR]`: the files each host would get.
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { mkdirSync, writeFileSync, chmodSync } from "node:fs";
+import { MAX_INVENTORY_BYTES, readRegularFileSync } from "../../inventory/files.js";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
@@ -49,7 +50,7 @@ export const renderCommand: CommandSpec = {
     // asks no {prompt: TEXT}; writing them out asks the prompts of the chosen hosts' files.
     const reveal = Boolean(out) || show;
     const needs = reveal ? collectPrompts(result.cluster, { connection: false, ...(wanted.length ? { hosts: wanted } : {}) }) : [];
-    const answers = await askPrompts(needs, io, { file, text: readFileSync(file, "utf8") });
+    const answers = await askPrompts(needs, io, { file, text: readRegularFileSync(file, MAX_INVENTORY_BYTES) });
     const secrets = new SecretResolver({ env: io.env, baseDir: dirname(file), answers });
     const resolveSecret = reveal ? secrets.resolve : maskedSecret;
     const opts: RenderOptions = { resolveSecret, ...(backend ? { backend: backend as "keepalived" | "lvsd" } : {}) };

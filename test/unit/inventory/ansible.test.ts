@@ -88,11 +88,11 @@ test("an INI inventory with ranges, ports and a group_vars folder, through loadI
   assert.deepEqual(r.cluster.groups["web"], ["10.77.0.21", "10.77.0.22", "10.77.0.23"]);
 });
 
-test("INI problems are located on their line, in Ansible's words", () => {
+test("INI problems are located on their line, in Ansible's words, without quoting the line", () => {
   const r = importAnsible("[lb]\nlb1 ansible_port=22x\n[x:vars]\na=1\n[web]\nw[b:a]\nw2 novalue\n[g:children]\nnope\n", "/i/hosts.ini");
   assert.deepEqual(r.diagnostics.map((d) => formatDiagnostic(d).split("\n")[0]), [
     "/i/hosts.ini:6:1: error LVS500: host pattern w[b:a]: host range must have begin <= end",
-    "/i/hosts.ini:7:4: error LVS500: expected key=value host variable assignment, got: novalue",
+    "/i/hosts.ini:7:4: error LVS500: expected a key=value host variable assignment here (this word has no '='; it is not shown, as it may be part of a secret)",
     "/i/hosts.ini:3:1: error LVS500: section [x:vars] is for a group that is never defined",
     "/i/hosts.ini:9:1: error LVS500: section [g:children] includes the undefined group nope",
   ]);
