@@ -75,8 +75,17 @@ export interface ResolvedSyncGroup {
 
 export type ResolvedCheck =
   | { type: "TCP_CHECK"; common: CheckCommon }
-  | { type: "HTTP_GET" | "SSL_GET"; common: CheckCommon; urls: { path: string; statusCodes: number[]; digest?: string }[]; virtualhost?: string }
-  | { type: "MISC_CHECK"; path: string; timeoutSec?: number; dynamic: boolean; retry?: number; delayBeforeRetrySec?: number };
+  | {
+      type: "HTTP_GET" | "SSL_GET";
+      common: CheckCommon;
+      urls: { path: string; statusCodes: number[]; digest?: string }[];
+      virtualhost?: string;
+      /** SSL_GET: the TLS server name to send (from enable_sni / sni_name), and lvsd's verify_cert. */
+      sniName?: string;
+      enableSni?: boolean;
+      verifyCert?: boolean;
+    }
+  | { type: "MISC_CHECK"; path: string; timeoutSec?: number; dynamic: boolean; retry?: number; delayBeforeRetrySec?: number; rise?: number; alpha?: boolean };
 
 export interface CheckCommon {
   connectIp?: string;
@@ -85,6 +94,8 @@ export interface CheckCommon {
   connectTimeoutSec?: number;
   retry?: number; // from retry or nb_get_retry
   delayBeforeRetrySec?: number;
+  rise?: number;
+  alpha?: boolean;
 }
 
 export interface ResolvedRealServer {
@@ -119,6 +130,8 @@ export interface ResolvedService {
   natGateway?: string;
   quorum?: number;
   hysteresis?: number;
+  quorumUp?: string;
+  quorumDown?: string;
   realServers: ResolvedRealServer[];
 }
 

@@ -274,6 +274,8 @@ export function resolveCheck(c: Check): ResolvedCheck {
       dynamic: c.misc_dynamic ?? false,
       ...(c.retry !== undefined ? { retry: c.retry } : {}),
       ...(c.delay_before_retry !== undefined ? { delayBeforeRetrySec: c.delay_before_retry } : {}),
+      ...(c.rise !== undefined ? { rise: c.rise } : {}),
+      ...(c.alpha !== undefined ? { alpha: c.alpha } : {}),
     };
   }
   const retry = c.retry ?? c.nb_get_retry;
@@ -284,6 +286,8 @@ export function resolveCheck(c: Check): ResolvedCheck {
     ...(c.connect_timeout !== undefined ? { connectTimeoutSec: c.connect_timeout } : {}),
     ...(retry !== undefined ? { retry } : {}),
     ...(c.delay_before_retry !== undefined ? { delayBeforeRetrySec: c.delay_before_retry } : {}),
+    ...(c.rise !== undefined ? { rise: c.rise } : {}),
+    ...(c.alpha !== undefined ? { alpha: c.alpha } : {}),
   };
   if (c.type === "TCP_CHECK") return { type: "TCP_CHECK", common };
   return {
@@ -296,6 +300,9 @@ export function resolveCheck(c: Check): ResolvedCheck {
       ...(u.digest !== undefined ? { digest: u.digest.toLowerCase() } : {}),
     })),
     ...(c.virtualhost !== undefined ? { virtualhost: c.virtualhost } : {}),
+    ...(c.type === "SSL_GET" && c.enable_sni ? { enableSni: true } : {}),
+    ...(c.type === "SSL_GET" && c.sni_name !== undefined ? { sniName: c.sni_name } : {}),
+    ...(c.type === "SSL_GET" && c.verify_cert ? { verifyCert: true } : {}),
   };
 }
 
@@ -334,6 +341,8 @@ function resolveService(s: VirtualService, inv: Inventory): ResolvedService {
     ...(s.nat_gateway !== undefined ? { natGateway: s.nat_gateway } : {}),
     ...(s.quorum !== undefined ? { quorum: s.quorum } : {}),
     ...(s.hysteresis !== undefined ? { hysteresis: s.hysteresis } : {}),
+    ...(s.quorum_up !== undefined ? { quorumUp: s.quorum_up } : {}),
+    ...(s.quorum_down !== undefined ? { quorumDown: s.quorum_down } : {}),
     realServers,
   };
 }

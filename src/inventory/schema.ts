@@ -185,6 +185,13 @@ export type GlobalDefs = z.infer<typeof GlobalDefs>;
 
 // --- health checks ----------------------------------------------------------------------------
 
+const RiseAlpha = {
+  /** lvsd only: successes in a row that bring a failed real server back (keepalived: always 1). */
+  rise: z.number().int().min(1).max(100).optional(),
+  /** keepalived `alpha`: the real server starts down until its check succeeds. */
+  alpha: z.boolean().optional(),
+};
+
 const CheckCommon = {
   connect_ip: IpAddress.optional(),
   connect_port: Port.optional(),
@@ -196,6 +203,7 @@ const CheckCommon = {
   nb_get_retry: z.number().int().min(0).optional(),
   /** keepalived default 1 s (3 s for HTTP_GET / SSL_GET). */
   delay_before_retry: Seconds.optional(),
+  ...RiseAlpha,
 };
 
 export const HttpUrl = z.strictObject({
@@ -218,6 +226,11 @@ export const Check = z.discriminatedUnion("type", [
     ...CheckCommon,
     url: z.array(HttpUrl).min(1, { error: "SSL_GET needs at least one url" }),
     virtualhost: z.string().min(1).optional(),
+    /** keepalived: send TLS SNI (sni_name, else the virtualhost). */
+    enable_sni: z.boolean().optional(),
+    sni_name: z.string().min(1).optional(),
+    /** lvsd only: verify the server's certificate (keepalived never does). */
+    verify_cert: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal("MISC_CHECK"),
@@ -226,6 +239,7 @@ export const Check = z.discriminatedUnion("type", [
     misc_dynamic: z.boolean().optional(),
     retry: z.number().int().min(0).optional(),
     delay_before_retry: Seconds.optional(),
+    ...RiseAlpha,
   }),
 ]);
 export type Check = z.infer<typeof Check>;
@@ -280,6 +294,8 @@ export const VirtualService = z.strictObject({
   nat_gateway: IpAddress.optional(),
   quorum: z.number().int().min(1).optional(),
   hysteresis: z.number().int().min(0).optional(),
+  quorum_up: Script.optional(),
+  quorum_down: Script.optional(),
   /** Applied to every real server that does not have its own. */
   check: Check.optional(),
   real_servers: z.array(RealServer).min(1, { error: "a virtual service needs at least one real server" }),

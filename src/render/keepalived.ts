@@ -33,6 +33,7 @@ function checkView(c: ResolvedCheck): object {
       dynamic: c.dynamic,
       retry: opt(c.retry),
       delayBeforeRetry: opt(c.delayBeforeRetrySec),
+      alpha: c.alpha === true,
     };
   }
   const common = {
@@ -42,6 +43,8 @@ function checkView(c: ResolvedCheck): object {
     connectTimeout: opt(c.common.connectTimeoutSec),
     retry: opt(c.common.retry),
     delayBeforeRetry: opt(c.common.delayBeforeRetrySec),
+    // rise is lvsd's alone: keepalived brings a server back on one success
+    alpha: c.common.alpha === true,
   };
   if (c.type === "TCP_CHECK") return { type: c.type, misc: false, http: false, ...common };
   return {
@@ -54,6 +57,8 @@ function checkView(c: ResolvedCheck): object {
       statusCodes: u.statusCodes.length > 0 ? statusCodeRanges(u.statusCodes).join(" ") : undefined,
     })),
     virtualhost: c.virtualhost,
+    // keepalived 2.2.7 has enable_sni (the virtualhost as server name) but not sni_name; verify_cert is lvsd's
+    enableSni: c.type === "SSL_GET" && (c.enableSni === true || c.sniName !== undefined),
     ...common,
   };
 }
@@ -90,6 +95,8 @@ function serviceView(s: ResolvedService): object {
       : undefined,
     quorum: opt(s.quorum),
     hysteresis: opt(s.hysteresis),
+    quorumUp: s.quorumUp,
+    quorumDown: s.quorumDown,
     realServers: s.realServers.map(realServerView),
   };
 }

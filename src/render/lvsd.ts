@@ -43,6 +43,8 @@ function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
       dynamic: c.dynamic,
       retry: c.retry ?? D.retry,
       delayBeforeRetrySec: c.delayBeforeRetrySec ?? D.delayBeforeRetrySec,
+      ...(c.rise !== undefined && c.rise > 1 ? { rise: c.rise } : {}),
+      ...(c.alpha ? { alpha: true } : {}),
     };
   }
   const http = c.type !== "TCP_CHECK";
@@ -53,6 +55,8 @@ function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
     connectTimeoutSec: c.common.connectTimeoutSec ?? D.connectTimeoutSec,
     retry: c.common.retry ?? D.retry,
     delayBeforeRetrySec: c.common.delayBeforeRetrySec ?? (http ? D.httpDelayBeforeRetrySec : D.delayBeforeRetrySec),
+    ...(c.common.rise !== undefined && c.common.rise > 1 ? { rise: c.common.rise } : {}),
+    ...(c.common.alpha ? { alpha: true } : {}),
   };
   if (c.type === "TCP_CHECK") return { type: "TCP", ...common };
   const vhost = c.virtualhost ?? s.virtualhost;
@@ -65,6 +69,9 @@ function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
       ...(u.digest ? { digest: u.digest.toLowerCase() } : {}),
     })),
     ...(vhost ? { virtualhost: vhost } : {}),
+    // keepalived enable_sni: sni_name, else the virtualhost
+    ...(c.type === "SSL_GET" && (c.sniName ?? (c.enableSni ? vhost : undefined)) ? { sni: c.sniName ?? vhost! } : {}),
+    ...(c.type === "SSL_GET" && c.verifyCert ? { verifyCert: true } : {}),
   };
 }
 
@@ -98,6 +105,8 @@ function service(s: ResolvedService): LvsdService {
     ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.fwmark !== undefined ? 0 : (s.sorryServer.port ?? s.port ?? 0) } } : {}),
     quorum: s.quorum ?? D.quorum,
     hysteresis: s.hysteresis ?? D.hysteresis,
+    ...(argv(s.quorumUp) ? { quorumUp: argv(s.quorumUp)! } : {}),
+    ...(argv(s.quorumDown) ? { quorumDown: argv(s.quorumDown)! } : {}),
     realServers: s.realServers.map((r) => realServer(r, s)),
   };
 }

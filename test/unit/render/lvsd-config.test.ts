@@ -109,3 +109,31 @@ test("director.lvsd.v3_checksum: strict writes nothing; lenient marks every v3 i
   const v2 = toLvsdConfig({ ...dr, lvsd: { ...dr.lvsd, v3Checksum: "lenient" } }, "lb1", opts);
   assert.ok(v2.instances.every((i) => i.version === 2 && i.v3ChecksumLenient === undefined));
 });
+
+test("checks: rise, alpha, SNI, verify_cert and quorum scripts reach lvsd.json; keepalived.conf gets what keepalived 2.2.7 knows", async () => {
+  const { renderKeepalivedConf } = await import("../../../src/render/index.js");
+  const c = structuredClone(fwmark);
+  const s = c.services[0]!;
+  s.quorumUp = "/usr/local/bin/q up";
+  s.quorumDown = "/usr/local/bin/q down";
+  const rs = s.realServers[0]!;
+  assert.ok(rs.check?.type === "SSL_GET");
+  rs.check = { ...rs.check, common: { ...rs.check.common, rise: 3, alpha: true }, sniName: "shop.example.com", verifyCert: true };
+  const l = toLvsdConfig(c, "lvs1", opts).services[0]!;
+  assert.deepEqual([l.quorumUp, l.quorumDown], [["/usr/local/bin/q", "up"], ["/usr/local/bin/q", "down"]]);
+  const ck = l.realServers[0]!.check!;
+  assert.ok(ck.type === "SSL");
+  assert.deepEqual([ck.rise, ck.alpha, ck.sni, ck.verifyCert], [3, true, "shop.example.com", true]);
+  // enable_sni alone: the virtualhost is the server name
+  const c2 = structuredClone(fwmark);
+  const r2 = c2.services[0]!.realServers[0]!;
+  assert.ok(r2.check?.type === "SSL_GET");
+  r2.check = { ...r2.check, enableSni: true };
+  const ck2 = toLvsdConfig(c2, "lvs1", opts).services[0]!.realServers[0]!.check!;
+  assert.equal(ck2.type === "SSL" ? ck2.sni : "", "shop.example.com");
+  const ka = renderKeepalivedConf(c, "lvs1", opts);
+  assert.match(ka, /quorum_up "?\/usr\/local\/bin\/q up"?/);
+  assert.match(ka, /\n\s+enable_sni\n/);
+  assert.match(ka, /\n\s+alpha\n/);
+  assert.doesNotMatch(ka, /rise|verify_cert|sni_name/);
+});
