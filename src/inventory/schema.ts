@@ -23,7 +23,13 @@ export const InterfaceName = z
   .regex(/^[^\s/:]+$/, { error: "interface names cannot contain spaces, '/' or ':'" });
 
 const Port = z.number().int().min(1).max(65535);
-const Seconds = z.number().min(0);
+/**
+ * Timeouts, intervals and delays reach timers (Node's setTimeout takes at most 2^31-1 ms, about
+ * 24.8 days, and fires at once beyond it; keepalived keeps seconds in its own timers), so each is
+ * bounded here, where the value still has a file:line:col. A day is beyond any sensible setting.
+ */
+export const MAX_TIMER_SEC = 86_400;
+const Seconds = z.number().min(0).max(MAX_TIMER_SEC);
 
 /**
  * A secret: an environment variable, a file reference, or a question asked on the terminal
@@ -123,7 +129,7 @@ export const VrrpInstance = z.strictObject({
   priority: z.number().int().min(1).max(255).optional(),
   state: VrrpState.optional(),
   /** v2: whole seconds 1-255. v3: 0.01-40.95 s. Checked against `version` in validate.ts. */
-  advert_int: z.number().positive().default(1),
+  advert_int: z.number().positive().max(255).default(1),
   version: z.union([z.literal(2), z.literal(3)]).default(2),
   authentication: z
     .strictObject({
@@ -140,9 +146,9 @@ export const VrrpInstance = z.strictObject({
   nopreempt: z.boolean().default(false),
   preempt_delay: z.number().min(0).max(1000).optional(),
   track_interface: z.array(InterfaceName).optional(),
-  garp_master_delay: z.number().int().min(0).optional(),
+  garp_master_delay: z.number().int().min(0).max(MAX_TIMER_SEC).optional(),
   garp_master_repeat: z.number().int().min(1).optional(),
-  garp_master_refresh: z.number().int().min(0).optional(),
+  garp_master_refresh: z.number().int().min(0).max(MAX_TIMER_SEC).optional(),
   notify_master: Script.optional(),
   notify_backup: Script.optional(),
   notify_fault: Script.optional(),
@@ -177,7 +183,7 @@ export const GlobalDefs = z.strictObject({
   notification_email: z.array(z.email()).optional(),
   notification_email_from: z.email().optional(),
   smtp_server: z.string().min(1).optional(),
-  smtp_connect_timeout: z.number().int().min(1).optional(),
+  smtp_connect_timeout: z.number().int().min(1).max(MAX_TIMER_SEC).optional(),
   /** keepalived's vrrp_strict; off by default, because its sample config makes VIPs unreachable. */
   vrrp_strict: z.boolean().default(false),
 });
@@ -280,10 +286,11 @@ export const VirtualService = z.strictObject({
   lb_algo: LbAlgo.default("wlc"),
   lb_kind: LbKind.default("DR"),
   /** Seconds; `true` means keepalived's default of 360 s. */
-  persistence_timeout: z.union([z.number().int().min(1), z.literal(true)]).optional(),
+  // The kernel keeps it as seconds * HZ in 32 bits (ip_vs_ctl.c); 31 days stays far inside.
+  persistence_timeout: z.union([z.number().int().min(1).max(31 * MAX_TIMER_SEC), z.literal(true)]).optional(),
   persistence_granularity: ipv4.optional(),
   /** keepalived default 60 s. */
-  delay_loop: z.number().positive().optional(),
+  delay_loop: z.number().positive().max(MAX_TIMER_SEC).optional(),
   virtualhost: z.string().min(1).optional(),
   sorry_server: z.strictObject({ address: IpAddress, port: Port.optional() }).optional(),
   /**
