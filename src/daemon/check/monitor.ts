@@ -2,11 +2,14 @@
 // over the config's services, reads each real server's health when it builds the wanted IPVS
 // table (quorum, hysteresis, inhibit_on_failure and the sorry server are its policy), and is told
 // when any health changes. On the way this runs keepalived's per-real-server notify_up /
-// notify_down and logs every change once. Runs in the main thread; the VRRP worker never sees a
+// notify_down, and quorum_up / quorum_down when the service's quorum changes: the quorum is the
+// core's own policy (ipvs/policy.ts wantedTable), evaluated here for the one service that changed,
+// on every change (the core may fold several changes into one pass). Runs in the main thread; the VRRP worker never sees a
 // check.
 import type { LvsdService } from "../config.js";
 import type { Logger } from "../log.js";
 import type { Clock, NotifyRunner } from "../runtime/ports.js";
+import { wantedTable } from "../ipvs/policy.js";
 import { checkSpecs, nameBasedId, type RealServerIdOf } from "./plan.js";
 import { CheckScheduler, type CheckStatus, type HealthChange } from "./scheduler.js";
 import type { CheckerSet, CheckReason } from "./types.js";
@@ -41,6 +44,9 @@ export class CheckHealth {
   #rs = new Map<string, { service: string; realServer: string; notifyUp?: string[]; notifyDown?: string[] }>();
   #listeners: Array<() => void> = [];
   #since = new Map<string, number>();
+  /** Services by real server id, and each service's quorum (by the core's service id). */
+  #serviceOf = new Map<string, LvsdService>();
+  #quorum = new Map<string, boolean>();
 
   constructor(d: MonitorDeps) {
     this.#d = d;
@@ -52,8 +58,10 @@ export class CheckHealth {
   /** Start, or reload as a diff: checks whose spec is unchanged keep their state and timers. */
   update(services: readonly LvsdService[]): void {
     this.#rs.clear();
+    this.#serviceOf.clear();
     for (const s of services) {
       for (const rs of s.realServers) {
+        this.#serviceOf.set(this.#idOf(s, rs), s);
         this.#rs.set(this.#idOf(s, rs), {
           service: s.name,
           realServer: rs.address.includes(":") ? `[${rs.address}]:${rs.port}` : `${rs.address}:${rs.port}`,
@@ -101,6 +109,19 @@ export class CheckHealth {
     this.scheduler.stop();
   }
 
+  #quorumScripts(s: LvsdService): void {
+    const r = wantedTable([s], (id) => this.health(id), this.#quorum);
+    for (const [sid, up] of r.quorum) {
+      const was = this.#quorum.get(sid) ?? true;
+      this.#quorum.set(sid, up);
+      if (up === was) continue;
+      const v = r.services[0];
+      this.#d.log.log(up ? "info" : "warn", up ? "service gained quorum" : "service lost quorum", { service: s.name, liveWeight: v?.liveWeight, quorum: s.quorum, hysteresis: s.hysteresis, sorryServer: v?.sorryServerActive ?? false });
+      const script = up ? s.quorumUp : s.quorumDown;
+      if (script) void this.#d.notify.run(script, { service: s.name, state: up ? "QUORUM_UP" : "QUORUM_DOWN" });
+    }
+  }
+
   #onChange(c: HealthChange): void {
     this.#since.set(c.id, this.#d.wallNow?.() ?? Date.now());
     const rs = this.#rs.get(c.id);
@@ -109,6 +130,8 @@ export class CheckHealth {
     this.#d.log.log(c.up ? "info" : "warn", c.up ? "real server up" : "real server down", fields);
     const script = c.up ? rs?.notifyUp : rs?.notifyDown;
     if (script) void this.#d.notify.run(script, { service: fields.service, realServer: fields.realServer, state: c.up ? "UP" : "DOWN" });
+    const s = this.#serviceOf.get(c.id);
+    if (s) this.#quorumScripts(s);
     for (const l of this.#listeners) l();
   }
 }

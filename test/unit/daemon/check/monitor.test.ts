@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { LvsdService } from "../../../../src/daemon/config.js";
 import { CheckHealth } from "../../../../src/daemon/check/monitor.js";
+import { realServerId } from "../../../../src/daemon/core/health.js";
 import { checkSpecs, nameBasedId } from "../../../../src/daemon/check/plan.js";
 import type { CheckResult, CheckerSet, CheckTarget } from "../../../../src/daemon/check/types.js";
 import { createLogger, type LogRecord } from "../../../../src/daemon/log.js";
@@ -22,13 +23,13 @@ function svc(over: Partial<LvsdService> = {}): LvsdService {
 
 const flush = () => new Promise((r) => setImmediate(r));
 
-function rig() {
+function rig(idOf?: import("../../../../src/daemon/check/plan.js").RealServerIdOf) {
   const clock = new FakeClock();
   const answers = new Map<string, CheckResult>();
   const c = { check: async (t: CheckTarget) => answers.get(t.type === "MISC" ? t.argv[0]! : t.address) ?? { ok: true } };
   const notify = new FakeNotify();
   const logs: LogRecord[] = [];
-  const h = new CheckHealth({ clock, checkers: { TCP: c, HTTP: c, SSL: c, MISC: c } as unknown as CheckerSet, notify, log: createLogger({ sink: (r) => logs.push(r) }), initialSpreadMs: 0, wallNow: () => 0 });
+  const h = new CheckHealth({ clock, checkers: { TCP: c, HTTP: c, SSL: c, MISC: c } as unknown as CheckerSet, notify, log: createLogger({ sink: (r) => logs.push(r) }), initialSpreadMs: 0, wallNow: () => 0, ...(idOf ? { idOf } : {}) });
   let changes = 0;
   h.onChange(() => changes++);
   return { clock, answers, notify, logs, h, changes: () => changes };
@@ -101,4 +102,25 @@ test("CheckHealth: misc_dynamic's weight is what the core reads; a reload withou
   assert.deepEqual(r.h.health(id), { up: true, weight: 9 });
   await r.h.stop();
   assert.equal(r.clock.pending(), 0);
+});
+
+test("CheckHealth: quorum_down when the live weight falls below quorum, quorum_up when it is back (the core's policy, hysteresis included)", async () => {
+  // the core's ids: its policy looks real servers up by them
+  const r = rig(realServerId);
+  const s = svc({ quorum: 3, hysteresis: 0, quorumUp: ["/bin/q", "up"], quorumDown: ["/bin/q", "down"], realServers: svc().realServers.slice(0, 2) });
+  r.answers.set("/bin/w", { ok: true, weight: 2 });
+  r.h.update([s]);
+  r.clock.advance(0);
+  await flush();
+  // live 2 + 2 = 4 >= 3: quorum, nothing run
+  assert.deepEqual(r.notify.runs, []);
+  r.answers.set("10.0.0.1", { ok: false, reason: "connect-refused", detail: "" });
+  r.clock.advance(1000);
+  await flush();
+  assert.deepEqual(r.notify.runs, [["/bin/down", "rs1"], ["/bin/q", "down"]]);
+  assert.ok(r.logs.some((l) => l.msg === "service lost quorum" && l.liveWeight === 2));
+  r.answers.delete("10.0.0.1");
+  r.clock.advance(1000);
+  await flush();
+  assert.deepEqual(r.notify.runs.slice(2), [["/bin/up", "rs1"], ["/bin/q", "up"]]);
 });
