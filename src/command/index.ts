@@ -243,7 +243,7 @@ export function splitWords(parts: readonly string[], holes: readonly Hole[] = []
           if (j >= text.length) return fail(i, "a double quote is not closed (quotes cannot span a {{ }} value)");
           const d = text[j]!;
           if (d === '"') break;
-          if (d === "$" || d === "`") return fail(j, `${d} inside double quotes asks for a shell expansion; this command runs without a shell`);
+          if (d === "$" || d === "`") return fail(j, `${JSON.stringify(d)} inside double quotes is a shell expansion`);
           if (d === "\\" && j + 1 < text.length && '"\\$`'.includes(text[j + 1]!)) {
             s += text[j + 1];
             j += 2;
@@ -260,7 +260,7 @@ export function splitWords(parts: readonly string[], holes: readonly Hole[] = []
         add(text[i + 1]!);
         i += 2;
       } else if (SHELL_ONLY.has(c) || ((c === "#" || c === "~") && cur === undefined)) {
-        return fail(i, `${JSON.stringify(c)} is shell syntax, and this command runs without a shell`);
+        return fail(i, `${JSON.stringify(c)} is shell syntax`);
       } else {
         add(c);
         i++;
@@ -303,4 +303,20 @@ export function openQuoteAtEnd(code: string): "'" | '"' | undefined {
     } else if (c === "'" || c === '"') q = c;
   }
   return q;
+}
+
+/**
+ * A script from shell text a person wrote (a playbook's `shell:`) with values in it: the literal
+ * parts are code, each value becomes quoted words (a list: one word per item). A value where the
+ * literal left a quote open is refused (it would be quoted twice and keep its quote marks).
+ */
+export function shellTemplate(literals: readonly string[], values: readonly (string | readonly string[])[]): { script: Shell } | { error: WordsError } {
+  if (literals.length !== values.length + 1) throw new CommandError("shellTemplate: literals and values do not alternate");
+  let code = literals[0]!;
+  for (let i = 0; i < values.length; i++) {
+    const open = openQuoteAtEnd(code);
+    if (open) return { error: { part: i, offset: literals[i]!.length, message: `a {{ }} value inside ${open === "'" ? "single" : "double"} quotes; write it bare: each value is quoted as a word already` } };
+    code += render(values[i]!) + literals[i + 1]!;
+  }
+  return { script: Shell.of(code) };
 }

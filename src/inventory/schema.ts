@@ -8,6 +8,7 @@
 // VRIDs, DR port remapping, unknown group members, ...) live in validate.ts, where each can
 // point at the YAML node that caused it.
 import { z } from "zod";
+import { sysctlKeyProblem } from "./sysctls.js";
 
 // --- scalars ----------------------------------------------------------------------------------
 
@@ -335,7 +336,16 @@ export const Director = z.strictObject({
     })
     .default({ status_port: 9547, install_dir: "/opt/lvsd", v3_checksum: "strict" }),
   /** Director sysctl baseline (ip_forward for NAT, expire_nodest_conn, ...). */
-  sysctls: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  sysctls: z
+    .record(z.string(), z.union([z.string(), z.number()]))
+    .superRefine((rec, ctx) => {
+      // Keys by pattern: a key is a path under /proc/sys (sysctls.ts).
+      for (const k of Object.keys(rec)) {
+        const problem = sysctlKeyProblem(k);
+        if (problem) ctx.addIssue({ code: "custom", message: problem, path: [k] });
+      }
+    })
+    .optional(),
 });
 export type Director = z.infer<typeof Director>;
 

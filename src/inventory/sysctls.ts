@@ -4,6 +4,26 @@
 import { isIP } from "node:net";
 import type { Cluster, ResolvedService } from "./model.js";
 
+/**
+ * What is wrong with a sysctl key, or undefined. A key names a file under /proc/sys: dots separate
+ * levels, and a `/` stands for a dot inside a name (sysctl(8), e.g. an interface eth0.100), so
+ * `a.//.b` would be /proc/sys/a/../b. Segments hold letters, digits and `_ - @ + = , /`; none may
+ * map to `.` or `..`; no leading `-` (sysctl would read an option). `glob`: a whole segment may
+ * be `*` (the planners' fact requests: every interface).
+ */
+export function sysctlKeyProblem(key: string, opts: { glob?: boolean } = {}): string | undefined {
+  if (key.length === 0 || key.length > 255) return "a sysctl key has 1 to 255 characters";
+  if (key.startsWith("-")) return "a sysctl key cannot start with - (sysctl would read it as an option)";
+  for (const seg of key.split(".")) {
+    if (seg === "*" && opts.glob) continue;
+    if (seg === "") return "a sysctl key has an empty name between two dots (or at an end)";
+    if (!/^[A-Za-z0-9_@+=,/-]+$/.test(seg)) return `${JSON.stringify(seg)} is not a sysctl name: dot-separated names of letters, digits and _ - @ + = , / (a / is a dot inside a name)`;
+    const name = seg.replace(/\//g, ".");
+    if (name === "." || name === "..") return `${JSON.stringify(seg)} would name ${name} in the /proc/sys path`;
+  }
+  return undefined;
+}
+
 export interface DirectorSysctl {
   key: string;
   value: string;

@@ -275,7 +275,8 @@ export function evalCondition(src: string | boolean, vars: Vars): boolean {
 const WHOLE = /^\s*\{\{(.+?)\}\}\s*$/s;
 const PART = /\{\{(.+?)\}\}/gs;
 
-function show(v: unknown): string {
+/** A value as text in a `{{ }}` inside a string (a list of scalars as "a, b"). */
+export function show(v: unknown): string {
   if (v === WILDCARD) return "*";
   if (typeof v === "string") return v;
   if (v === null || v === undefined) return "";
@@ -304,6 +305,23 @@ export function interpolate(value: unknown, vars: Vars): unknown {
     return out;
   }
   return value;
+}
+
+/**
+ * A string's literal text and its `{{ expr }}` sources, alternating: literals.length ===
+ * exprs.length + 1 (for templates whose values must not be spliced as text, e.g. commands).
+ */
+export function templateParts(text: string): { literals: string[]; exprs: string[] } {
+  const literals: string[] = [];
+  const exprs: string[] = [];
+  let last = 0;
+  for (const m of text.matchAll(PART)) {
+    literals.push(text.slice(last, m.index));
+    exprs.push(m[1]!);
+    last = m.index! + m[0].length;
+  }
+  literals.push(text.slice(last));
+  return { literals, exprs };
 }
 
 export function hasTemplate(value: unknown): boolean {

@@ -5,6 +5,7 @@
 // What to read beyond the fixed base (managed paths, sysctls, units, packages, ...) is a
 // FactRequest the planners build: the planner knows which files it manages. Every value of the
 // request reaches the script as quoted words (src/command's `sh`), never as code.
+import { sysctlKeyProblem } from "../inventory/sysctls.js";
 import { asSimple, renderCommand, Shell, sh, shellCode, type Command } from "../command/index.js";
 
 export interface FactRequest {
@@ -141,6 +142,9 @@ const MARK = "@@lvsctl-fact";
 
 /** sysctl key <-> /proc/sys path: dots separate levels, and a `/` in a key stands for a dot in a name (sysctl(8)). */
 export function sysctlPath(key: string): string {
+  // A key is a path under /proc/sys: one with `..` in it would read any file as root.
+  const problem = sysctlKeyProblem(key, { glob: true });
+  if (problem) throw new Error(`sysctl key ${JSON.stringify(key)}: ${problem}`);
   return "/proc/sys/" + key.split(".").map((s) => s.replace(/\//g, ".")).join("/");
 }
 

@@ -11,7 +11,7 @@
 //     vars: {k: v}
 //     tasks:
 //       - name: ...
-//         sysctl | file | template | render | address | package | service | command | upload_dir | build | default_route: {...}
+//         sysctl | file | template | render | address | package | service | command | shell | upload_dir | build | default_route: {...}
 //         when: "expr"              # see src/plan/expr.ts for the language
 //         tags: [a, b]
 //         notify: [handler name]
@@ -24,6 +24,7 @@ import { formatDiagnostic, sortDiagnostics, type Diagnostic } from "../inventory
 import { issuesToDiagnostics, type IssueContext } from "../inventory/issues.js";
 import { parseYaml } from "../inventory/source.js";
 import { evaluate, ExprError, hasTemplate, WILDCARD } from "../plan/expr.js";
+import { commandArgsProblems } from "./command-args.js";
 import { ArgSchemas, OP_NAMES, StrList, type OpName } from "./task-args.js";
 
 export interface Task {
@@ -133,6 +134,14 @@ export function parsePlaybook(text: string, file: string): { playbook?: Playbook
         const r = (ArgSchemas[op] as z.ZodType).safeParse(args);
         if (!r.success) located(r.error.issues, [...base, op]);
       }
+      // Commands with or without {{ }}: shell syntax where no shell runs, a value inside quotes.
+      for (const [path, message] of commandArgsProblems(op, args))
+        err(
+          "LVS760",
+          `${op}: ${message}`,
+          [...base, op, ...path],
+          op === "command" ? "command: runs without a shell; for pipes, redirections or shell variables use shell: (its {{ }} values are quoted as words too)" : "write {{ }} outside quotes: each value goes in as one quoted word",
+        );
       if (typeof t.when === "string") {
         try {
           // Syntax check only: every name is a wildcard here.

@@ -106,7 +106,7 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
     cluster: p.cluster,
     options: opts,
     check,
-    plan: { diff: opts.diff === true },
+    plan: { diff: opts.diff === true, check: opts.check === true },
     baseDir: playbook.baseDir,
     connector: p.connector,
     policy: p.policy,

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { LvsctlError } from "../errors/index.js";
 import type { Cluster, ResolvedHost } from "../inventory/model.js";
-import { evalCondition, interpolate, type Vars } from "../plan/expr.js";
+import { evalCondition, type Vars } from "../plan/expr.js";
 import { factCommand, mergeRequests, parseFacts, type FactRequest, type HostFacts } from "../plan/facts.js";
 import { PlanError } from "../plan/ops/errors.js";
 import type { OpPlan, PlanContext, Step } from "../plan/ops/types.js";
@@ -26,6 +26,7 @@ import type { Command, ConnectTarget, Connector, ExecOptions, ExecResult, HostCo
 import type { HostRecap, RunEventInput, TaskStatus } from "./events.js";
 import type { Play, Task } from "./playbook.js";
 import { connectTarget, needsBecome, type ResolveSecret } from "./target.js";
+import { interpolateArgs } from "./command-args.js";
 import { toDesired, type Renderer, type ResolveEnv } from "./task-args.js";
 import { clusterVars, factVars, routeProbes, wildcardFactVars } from "./vars.js";
 
@@ -225,7 +226,7 @@ export class HostSession {
     const reqs: Partial<FactRequest>[] = [{ routeTo: routeProbes(hostVars) }];
     for (const t of [...tasks, ...play.handlers]) {
       try {
-        const res = toDesired(t.op, interpolate(t.args, wild), env(wild));
+        const res = toDesired(t.op, interpolateArgs(t.op, t.args, wild), env(wild));
         reqs.push(res.op.needs(res.desired as never, ctx.plan));
       } catch {
         // Reported when the task itself is planned.
@@ -307,7 +308,7 @@ export class HostSession {
       let plan: OpPlan;
       try {
         if (t.when !== undefined && !evalCondition(t.when, vars)) return result("skipped", `when: ${String(t.when)} is false`);
-        const res = toDesired(t.op, interpolate(t.args, vars), env(vars));
+        const res = toDesired(t.op, interpolateArgs(t.op, t.args, vars), env(vars));
         plan = res.op.plan(facts, res.desired as never, ctx.plan);
       } catch (e) {
         return result("failed", `${t.location ? `${t.location.file}:${t.location.line}:${t.location.col}: ` : ""}${errorText(e)}`);

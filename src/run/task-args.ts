@@ -2,7 +2,10 @@
 // planners' desired state. Arguments may hold `{{ expr }}`: those tasks are checked once their
 // values are known, per host, just before planning.
 import { z } from "zod";
-import { shellCode, validateArgvProblem, wordsOf, type ValidateArgv } from "../command/index.js";
+import { validateArgvProblem, wordsOf, type ValidateArgv } from "../command/index.js";
+import { COMMAND_OPS, CommandTemplateError, toCommand } from "./command-args.js";
+import { sysctlKeyProblem } from "../inventory/sysctls.js";
+import { packageNameProblem } from "../plan/ops/package.js";
 import type { FileDesired } from "../plan/ops/file.js";
 import type {
   AddressDesired,
@@ -42,7 +45,7 @@ const Validate = z.union([z.string().min(1), z.array(z.string()).min(1)]).transf
   try {
     words = typeof v === "string" ? wordsOf(v) : v;
   } catch (e) {
-    ctx.addIssue({ code: "custom", message: `validate: ${(e as Error).message}; it runs without a shell: give the words as a list, e.g. [keepalived, -t, -f, "%s"]` });
+    ctx.addIssue({ code: "custom", message: `${(e as Error).message}; the validate command runs without a shell: give its words as a list, e.g. [sh, -c, 'test -s "$1"', sh, "%s"]` });
     return z.NEVER;
   }
   const problem = validateArgvProblem(words);
@@ -52,13 +55,39 @@ const Validate = z.union([z.string().min(1), z.array(z.string()).min(1)]).transf
   }
   return words as ValidateArgv;
 });
+/** sysctl values whose keys follow the pattern (no `..` in the /proc/sys path, no leading -): src/inventory/sysctls.ts. */
+const SysctlValues = z.record(z.string().min(1), z.union([z.string(), z.number()])).superRefine((rec, ctx) => {
+  for (const k of Object.keys(rec)) {
+    const problem = sysctlKeyProblem(k);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, path: [k] });
+  }
+});
+
+/** Each package name of a `package:` task's arguments, with its path, as written. */
+function packageNamesAt(raw: unknown): [string, (string | number)[]][] {
+  const list = (v: unknown, base: (string | number)[]): [string, (string | number)[]][] =>
+    typeof v === "string" ? [[v, base]] : Array.isArray(v) ? v.flatMap((x, i): [string, (string | number)[]][] => (typeof x === "string" ? [[x, [...base, i]]] : [])) : [];
+  return raw && typeof raw === "object" && !Array.isArray(raw) ? list((raw as Record<string, unknown>).name, ["name"]) : list(raw, []);
+}
+
+/** Package names are never read as options by apt-get, dnf or yum (checked where written). */
+const PackageNamesChecked = z.unknown().superRefine((raw, ctx) => {
+  for (const [n, path] of packageNamesAt(raw)) {
+    const problem = packageNameProblem(n);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, path });
+  }
+});
+
+/** A command's timeout in seconds: at most a day (Node's timers hold up to 2^31-1 ms). */
+const Timeout = z.number().positive().max(86_400, { error: "a timeout is at most 86400 seconds (a day)" });
+
 /** One string or a list of them; always a list after parsing (also playbook.ts: hosts, tags, notify). */
 export const StrList = z.union([z.string().min(1).transform((s) => [s]), z.array(z.string().min(1))]);
 
 export const ArgSchemas = {
   sysctl: z
     .strictObject({
-      values: z.record(z.string().min(1), z.union([z.string(), z.number()])).optional(),
+      values: SysctlValues.optional(),
       file: AbsPath.default("/etc/sysctl.d/90-lvsctl.conf"),
       /** A renderer (`realserver`): the file is the one it gives this host at `file`, the live values are read from it. */
       render: z.string().min(1).optional(),
@@ -98,25 +127,44 @@ export const ArgSchemas = {
       render: z.string().min(1).optional(),
     })
     .refine((a) => a.render === undefined || (a.before === undefined && a.description === undefined), { error: "with render, the unit's text comes from the renderer: leave out before and description" }),
-  package: z.union([
-    StrList.transform((names) => ({ names })),
-    /** update_cache (apt): refresh the package lists before installing something missing. */
-    z.strictObject({ name: StrList, update_cache: z.boolean().default(false) }).transform((a) => ({ names: a.name, ...(a.update_cache ? { updateCache: true } : {}) })),
-  ]),
+  package: PackageNamesChecked.pipe(
+    z.union([
+      StrList.transform((names) => ({ names })),
+      /** update_cache (apt): refresh the package lists before installing something missing. */
+      z.strictObject({ name: StrList, update_cache: z.boolean().default(false) }).transform((a) => ({ names: a.name, ...(a.update_cache ? { updateCache: true } : {}) })),
+    ]),
+  ),
   service: z.strictObject({
     name: z.string().min(1),
     enabled: z.boolean().optional(),
     state: z.enum(["started", "stopped", "restarted", "reloaded"]).optional(),
     unit_content: z.string().optional(),
   }),
+  /**
+   * Runs without a shell: a string is split into words (sh's quoting, no expansions; shell syntax
+   * is refused), a list is the argv; `{{ }}` values are always inside one word (command-args.ts).
+   */
   command: z.union([
     z.string().min(1).transform((cmd) => ({ cmd })),
+    z.array(z.string()).min(1).transform((cmd) => ({ cmd })),
     z.strictObject({
       cmd: z.union([z.string().min(1), z.array(z.string()).min(1)]),
       creates: AbsPath.optional(),
+      /** Read-only guard, split like cmd: the command runs unless this exits 0 (not run under --check). */
+      unless: z.union([z.string().min(1), z.array(z.string()).min(1)]).optional(),
+      /** Seconds (at most a day). */
+      timeout: Timeout.optional(),
+    }),
+  ]),
+  /** The explicit opt-in to sh: the text is shell code, `{{ }}` values are still quoted words. */
+  shell: z.union([
+    z.string().min(1).transform((cmd) => ({ cmd })),
+    z.strictObject({
+      cmd: z.string().min(1),
+      creates: AbsPath.optional(),
+      /** Shell text too. */
       unless: z.string().min(1).optional(),
-      /** Seconds. */
-      timeout: z.number().positive().optional(),
+      timeout: Timeout.optional(),
     }),
   ]),
   upload_dir: z.strictObject({ src: z.string().min(1), dest: AbsPath, owner: z.string().optional(), group: z.string().optional(), purge: z.boolean().default(false) }),
@@ -253,11 +301,16 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
       if (a.unit_content !== undefined) d.unitContent = a.unit_content;
       return any(serviceOp, d);
     }
-    case "command": {
-      const a = ArgSchemas.command.parse(args);
-      const d: CommandDesired = { cmd: typeof a.cmd === "string" ? shellCode(a.cmd) : { argv: a.cmd } };
+    case "command":
+    case "shell": {
+      const a = ArgSchemas[opName].parse(args);
+      const kind = COMMAND_OPS[opName]!;
+      const d: CommandDesired = { cmd: toCommand(kind, a.cmd, env.vars) };
       if ("creates" in a && a.creates) d.creates = a.creates;
-      if ("unless" in a && a.unless) d.unless = shellCode(a.unless);
+      if ("unless" in a && a.unless)
+        d.unless = toCommand(kind, a.unless, env.vars, (expr) => {
+          throw new CommandTemplateError(`unless: {{ ${expr} }} comes from the host's facts, and the guard runs with the facts, before they are known; use a host or play variable, or creates:`);
+        });
       if ("timeout" in a && a.timeout) d.timeoutMs = a.timeout * 1000;
       return any(commandOp, d);
     }

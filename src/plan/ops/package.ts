@@ -20,7 +20,22 @@ export interface PackageDesired {
 
 const TIMEOUT_MS = 15 * 60_000;
 
+/**
+ * What is wrong with a package name, or undefined: it starts with a letter, digit, `_` or `@` (a
+ * dnf group) and holds no space or shell character, so it is never read as an option. apt's
+ * `name=version` and `name/release` forms pass.
+ */
+export function packageNameProblem(name: string): string | undefined {
+  if (name.startsWith("-")) return `package name ${JSON.stringify(name)} starts with -: the package manager would read it as an option`;
+  if (!/^[A-Za-z0-9_@][A-Za-z0-9_@+.:=~/-]*$/.test(name) || name.length > 200) return `${JSON.stringify(name)} is not a package name (letters, digits and _ @ + . : = ~ / -, starting with a letter, digit, _ or @)`;
+  return undefined;
+}
+
 export function planPackage(facts: HostFacts, d: PackageDesired): OpPlan {
+  for (const n of d.names) {
+    const problem = packageNameProblem(n);
+    if (problem) throw new PlanError(problem, "name the package as the package manager lists it");
+  }
   const missing = d.names.filter((n) => facts.packages[n] === undefined);
   if (!missing.length) return ok(d.names.map((n) => `${n} ${facts.packages[n]}`).join(", "));
   const reason = `missing: ${missing.join(", ")}`;
@@ -29,7 +44,7 @@ export function planPackage(facts: HostFacts, d: PackageDesired): OpPlan {
       return planApt(facts, d, missing, reason);
     case "dnf":
     case "yum":
-      return change(reason, [{ kind: "exec", cmd: { argv: [facts.packageManager, "install", "-y", "-q", ...missing] }, describe: `${facts.packageManager} install ${missing.join(" ")}`, timeoutMs: TIMEOUT_MS }]);
+      return change(reason, [{ kind: "exec", cmd: { argv: [facts.packageManager, "install", "-y", "-q", "--", ...missing] }, describe: `${facts.packageManager} install ${missing.join(" ")}`, timeoutMs: TIMEOUT_MS }]);
     default:
       throw new PlanError(`no supported package manager (apt-get, dnf, yum) on this host to install ${missing.join(", ")}`, "install the package by hand, or leave this task out for this host (when: os_family == 'debian')");
   }
@@ -45,7 +60,7 @@ function planApt(facts: HostFacts, d: PackageDesired, missing: string[], reason:
   if (noCandidate.length || d.updateCache)
     steps.push({ kind: "exec", cmd: { argv: ["apt-get", "update", "-q"] }, describe: "apt-get update -q (refresh the package lists)", timeoutMs: TIMEOUT_MS });
   // apt-get(8); DEBIAN_FRONTEND=noninteractive keeps debconf from prompting.
-  const argv = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends", ...missing];
+  const argv = ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y", "-q", "--no-install-recommends", "--", ...missing];
   const describe = `apt-get install ${missing.join(" ")}`;
   if (!noCandidate.length) steps.push({ kind: "exec", cmd: { argv }, describe, timeoutMs: TIMEOUT_MS });
   else {
@@ -62,6 +77,7 @@ function planApt(facts: HostFacts, d: PackageDesired, missing: string[], reason:
 
 export const packageOp: Operation<PackageDesired> = {
   name: "package",
-  needs: (d) => ({ packages: d.names }),
+  // A bad name is never asked for (facts would pass it to dpkg-query); plan refuses it.
+  needs: (d) => ({ packages: d.names.filter((n) => packageNameProblem(n) === undefined) }),
   plan: planPackage,
 };

@@ -6,6 +6,7 @@
 // applied live are read from that content, so what is persisted and what is applied now cannot
 // differ.
 import type { HostFacts } from "../facts.js";
+import { sysctlKeyProblem } from "../../inventory/sysctls.js";
 import { PlanError } from "./errors.js";
 import { planFile, sha256 } from "./file.js";
 import { change, execStep, ok, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
@@ -64,7 +65,8 @@ export function planSysctl(facts: HostFacts, d: SysctlDesired, ctx: PlanContext)
   const live: string[] = [];
   const why: string[] = [];
   for (const key of Object.keys(d.values).sort()) {
-    if (key.split(".").some((s) => s === "" || s === "*")) throw new PlanError(`sysctl key ${JSON.stringify(key)} is not a concrete name`);
+    const problem = sysctlKeyProblem(key);
+    if (problem) throw new PlanError(`sysctl key ${JSON.stringify(key)}: ${problem}`, "write the key as sysctl -a prints it, e.g. net.ipv4.conf.eth0/100.arp_ignore");
     const want = norm(d.values[key]!);
     const have = facts.sysctls[key];
     if (have === undefined && d.optional?.includes(key)) continue;
@@ -91,6 +93,7 @@ export function planSysctl(facts: HostFacts, d: SysctlDesired, ctx: PlanContext)
 
 export const sysctlOp: Operation<SysctlDesired> = {
   name: "sysctl",
-  needs: (d, ctx) => ({ sysctls: Object.keys(d.values), sha256: [d.file], stats: [d.file], contents: ctx.diff ? [d.file] : [] }),
+  // A bad key is never asked for (it would be a path outside /proc/sys); plan refuses it.
+  needs: (d, ctx) => ({ sysctls: Object.keys(d.values).filter((k) => sysctlKeyProblem(k) === undefined), sha256: [d.file], stats: [d.file], contents: ctx.diff ? [d.file] : [] }),
   plan: planSysctl,
 };

@@ -46,6 +46,8 @@ export interface OpPlan {
 export interface PlanContext {
   /** --diff: planners fetch old file contents and produce diffs. */
   diff: boolean;
+  /** --check: nothing runs on the host beyond the read-only facts (no `unless` guards either). */
+  check?: boolean;
 }
 
 export interface Operation<D> {

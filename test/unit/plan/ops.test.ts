@@ -163,9 +163,9 @@ test("address: the unit orders itself before the listed services and restores ev
 
 test("package: only missing packages, with the host's manager", () => {
   assert.deepEqual(show(planPackage(baseFacts({ packages: { ipvsadm: "1:1.31-1" } }), { names: ["ipvsadm", "keepalived"] }).steps), [
-    "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends keepalived",
+    "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -- keepalived",
   ]);
-  assert.deepEqual(show(planPackage(baseFacts({ packageManager: "dnf" }), { names: ["keepalived"] }).steps), ["dnf install -y -q keepalived"]);
+  assert.deepEqual(show(planPackage(baseFacts({ packageManager: "dnf" }), { names: ["keepalived"] }).steps), ["dnf install -y -q -- keepalived"]);
   assert.equal(planPackage(baseFacts({ packages: { keepalived: "1:2.2.7-1" } }), { names: ["keepalived"] }).status, "ok");
   assert.throws(() => planPackage(baseFacts({ packageManager: "none" }), { names: ["x"] }), /no supported package manager/);
 });

@@ -20,7 +20,7 @@ import { SimConnector, SimHost, type SimOptions } from "../../fixtures/plan/sim-
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/plan/${name}`, import.meta.url), "utf8");
 const show = (steps: Step[]) => steps.map((s) => (s.kind === "put" ? `put ${s.path}` : renderCommand(s.cmd)));
-const INSTALL = "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends";
+const INSTALL = "env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends --";
 
 test("apt-cache policy: a version, (none) for a known name without candidate, nothing for an unknown name", () => {
   const asked = ["openssh-server", "jq", "lvslab-nope", "mail-transport-agent", "libstdc++6"];
@@ -99,7 +99,7 @@ test("plan: update_cache refreshes before installing even when apt has a candida
 
 test("plan: candidates not gathered -> install only; dnf and yum unchanged (update_cache is apt's)", () => {
   assert.deepEqual(show(planPackage(baseFacts(), { names: ["jq"] }).steps), [`${INSTALL} jq`]);
-  for (const pm of ["dnf", "yum"] as const) assert.deepEqual(show(planPackage(baseFacts({ packageManager: pm }), { names: ["keepalived"], updateCache: true }).steps), [`${pm} install -y -q keepalived`]);
+  for (const pm of ["dnf", "yum"] as const) assert.deepEqual(show(planPackage(baseFacts({ packageManager: pm }), { names: ["keepalived"], updateCache: true }).steps), [`${pm} install -y -q -- keepalived`]);
   assert.throws(() => planPackage(baseFacts({ packageManager: "none" }), { names: ["x"] }), /no supported package manager/);
 });
 

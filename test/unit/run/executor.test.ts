@@ -211,7 +211,7 @@ test("the event stream: started first, finished last, each result after its star
   assert.deepEqual(events.filter((e) => e.type === "host.recap").map((e) => ("host" in e ? e.host : "")), ["rs1", "rs2"]);
   const text = JSON.stringify(events);
   assert.ok(!text.includes("hunter2"), "the secret never appears");
-  assert.match(text, /simulated failure of sh -c .echo \*\*\*/);
+  assert.match(text, /simulated failure of echo \*\*\*/);
   // times are monotonic
   const ts = events.map((e) => e.t);
   assert.deepEqual(ts, [...ts].sort((a, b) => a - b));
