@@ -1,6 +1,7 @@
 // The catalogue of inventory diagnostics: one stable code per kind of problem. Codes never change
 // meaning once released; scripts and docs may refer to them. Ranges:
-//   LVS1xx  the file itself: YAML syntax, shape and types (schema.ts)
+//   LVS1xx  the file itself: YAML syntax, shape and types (schema.ts); LVS12x what a value may
+//           hold in the files it reaches (text.ts)
 //   LVS2xx  hosts, groups, SSH settings, secrets
 //   LVS3xx  VRRP instances and sync groups
 //   LVS4xx  virtual services and real servers
@@ -19,6 +20,14 @@ export const CODES = {
   LVS108: "invalid value",
   LVS109: "empty inventory or not a mapping",
   LVS110: "file cannot be read",
+
+  LVS120: "control character (newline, CR, NUL, ...) in a value",
+  LVS121: "value holds characters keepalived.conf would read as syntax",
+  LVS122: "value too long for one keepalived.conf line",
+  LVS123: "interface or address label name not usable",
+  LVS124: "path not absolute, normalised and plain",
+  LVS125: "sysctl key or value malformed",
+  LVS126: "blank or leading '-' where one plain word is needed",
 
   LVS200: "host names a group that does not exist",
   LVS201: "group lists a host that does not exist",
@@ -64,6 +73,7 @@ export const CODES = {
   LVS322: "preempt_delay ignored (nopreempt or vrrp_strict)",
   LVS323: "preempt_delay with initial state MASTER",
   LVS324: "state MASTER under vrrp_strict without being the address owner",
+  LVS325: "VIP no director can hold (unspecified, default route, multicast, link-local, loopback, IPv4-mapped)",
 
   LVS400: "service needs either vip+port or fwmark",
   LVS401: "two services for one VIP, port and protocol (or one fwmark)",

@@ -8,7 +8,7 @@
 // VRIDs, DR port remapping, unknown group members, ...) live in validate.ts, where each can
 // point at the YAML node that caused it.
 import { z } from "zod";
-import { sysctlKeyProblem } from "./sysctls.js";
+import { text } from "./text.js";
 
 // --- scalars ----------------------------------------------------------------------------------
 
@@ -16,12 +16,8 @@ const ipv4 = z.ipv4({ error: "must be an IPv4 address such as 192.0.2.10" });
 const ipv6 = z.ipv6({ error: "must be an IPv6 address" });
 export const IpAddress = z.union([ipv4, ipv6], { error: "must be an IPv4 or IPv6 address" });
 
-/** Linux interface names: at most 15 bytes (IFNAMSIZ 16 incl. NUL, linux/if.h). */
-export const InterfaceName = z
-  .string()
-  .min(1)
-  .max(15, { error: "interface names are at most 15 characters (IFNAMSIZ)" })
-  .regex(/^[^\s/:]+$/, { error: "interface names cannot contain spaces, '/' or ':'" });
+/** Linux interface names: the kernel's rules and the characters lvsctl writes bare (text.ts, LVS123). */
+export const InterfaceName = text("interface", z.string());
 
 const Port = z.number().int().min(1).max(65535);
 /**
@@ -37,12 +33,13 @@ const Seconds = z.number().min(0).max(MAX_TIMER_SEC);
  * before the run starts (`{prompt: TEXT}`, like Ansible's --ask-become-pass; one answer per
  * distinct TEXT). A clear string is accepted with a warning.
  */
-export const SecretRef = z.union([
-  z.string().min(1),
-  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" }) }),
-  z.strictObject({ file: z.string().min(1) }),
-  z.strictObject({ prompt: z.string().trim().min(1, { error: "the prompt text cannot be empty" }) }),
+const secretRef = (kind: "secret" | "authPass") => z.union([
+  text(kind, z.string().min(1)),
+  z.strictObject({ env: text("word", z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "must be an environment variable name" })) }),
+  z.strictObject({ file: text("line", z.string().min(1)) }),
+  z.strictObject({ prompt: text("line", z.string().trim().min(1, { error: "the prompt text cannot be empty" })) }),
 ], { error: "must be a string, {env: NAME}, {file: PATH} or {prompt: TEXT}" });
+export const SecretRef = secretRef("secret");
 export type SecretRef = z.infer<typeof SecretRef>;
 
 /** Keys whose value is a SecretRef: a problem under one of them never shows the value. */
@@ -53,8 +50,10 @@ export function isSecretPath(path: readonly (string | number)[]): boolean {
   return path.some((k) => typeof k === "string" && SECRET_KEYS.has(k));
 }
 
-/** keepalived.conf's notify scripts: a command line (quoted by the renderer). */
-const Script = z.string().min(1);
+/** keepalived.conf's notify scripts: a command line (quoted by the renderer), its program an absolute path. */
+const Script = text("script", z.string().min(1));
+/** A name that refers to another entry (a host, a group, an instance). */
+const Ref = text("word", z.string().min(1));
 
 // --- hosts and groups -------------------------------------------------------------------------
 
@@ -62,7 +61,7 @@ export const Become = z.union([
   z.boolean(),
   z.strictObject({
     method: z.literal("sudo").default("sudo"),
-    user: z.string().default("root"),
+    user: text("word", z.string()).default("root"),
     password: SecretRef.optional(),
   }),
 ]);
@@ -70,29 +69,29 @@ export const Become = z.union([
 /** SSH settings that can sit on a host, a group, or the inventory's `defaults`. */
 export const SshSettings = z.strictObject({
   port: Port.optional(),
-  user: z.string().min(1).optional(),
-  key_file: z.string().min(1).optional(),
+  user: text("word", z.string().min(1)).optional(),
+  key_file: text("line", z.string().min(1)).optional(),
   /** true: use $SSH_AUTH_SOCK; a string: that agent socket path. */
-  agent: z.union([z.boolean(), z.string().min(1)]).optional(),
+  agent: z.union([z.boolean(), text("line", z.string().min(1))]).optional(),
   password: SecretRef.optional(),
   become: Become.optional(),
   /** Jump hosts, in order: inventory host names or `user@host:port`. */
-  jump: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  jump: z.union([Ref, z.array(Ref).min(1)]).optional(),
   connect_timeout: Seconds.optional(),
 });
 
 export const Host = SshSettings.extend({
-  address: z.string().min(1, { error: "address is required: the IP or DNS name lvsctl connects to" }),
+  address: text("word", z.string().min(1, { error: "address is required: the IP or DNS name lvsctl connects to" })),
   /** Extra groups this host belongs to (in addition to groups listing it). */
-  groups: z.array(z.string().min(1)).optional(),
-  vars: z.record(z.string(), z.unknown()).optional(),
+  groups: z.array(Ref).optional(),
+  vars: z.record(text("line", z.string()), z.unknown()).optional(),
 });
 export type Host = z.infer<typeof Host>;
 
 export const Group = z.strictObject({
-  hosts: z.array(z.string().min(1)).default([]),
-  children: z.array(z.string().min(1)).optional(),
-  vars: z.record(z.string(), z.unknown()).optional(),
+  hosts: z.array(Ref).default([]),
+  children: z.array(Ref).optional(),
+  vars: z.record(text("line", z.string()), z.unknown()).optional(),
   ssh: SshSettings.optional(),
 });
 export type Group = z.infer<typeof Group>;
@@ -101,13 +100,13 @@ export type Group = z.infer<typeof Group>;
 
 export const Vip = z.union([
   /** "10.0.0.100/24" or "10.0.0.100" (defaults to /32). */
-  z.string().min(1),
+  text("vip", z.string().min(1)),
   z.strictObject({
     address: IpAddress,
     prefix: z.number().int().min(0).max(128).optional(),
     dev: InterfaceName.optional(),
     /** At most 15 characters; by convention `<dev>:<name>` (rtnetlink IFA_LABEL). */
-    label: z.string().min(1).max(15).optional(),
+    label: text("ipLabel", z.string().min(1)).optional(),
   }),
 ]);
 export type Vip = z.infer<typeof Vip>;
@@ -123,7 +122,7 @@ export const VrrpMember = z.strictObject({
 });
 
 export const VrrpInstance = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "instance names use letters, digits, '_', '.', '-'" }),
+  name: text("kaBare", z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: "instance names use letters, digits, '_', '.', '-'" })),
   interface: InterfaceName,
   virtual_router_id: z.number().int().min(1, { error: "VRID must be 1-255" }).max(255, { error: "VRID must be 1-255" }),
   /** Default priority for directors not listed in `members`; see resolve.ts for the defaults. */
@@ -136,7 +135,7 @@ export const VrrpInstance = z.strictObject({
     .strictObject({
       auth_type: z.literal("PASS"),
       /** keepalived uses the first 8 characters. */
-      auth_pass: SecretRef,
+      auth_pass: secretRef("authPass"),
     })
     .optional(),
   /** true: each director uses its own address as source and the other directors as peers. */
@@ -156,7 +155,7 @@ export const VrrpInstance = z.strictObject({
   notify_stop: Script.optional(),
   notify: Script.optional(),
   /** Which directors run this instance and their overrides; default: every director. */
-  members: z.record(z.string(), VrrpMember).optional(),
+  members: z.record(text("word", z.string()), VrrpMember).optional(),
   /**
    * Equal priorities are rejected unless this is set: the RFC then elects the director with the
    * highest primary address, which is rarely what anybody planned.
@@ -166,8 +165,8 @@ export const VrrpInstance = z.strictObject({
 export type VrrpInstance = z.infer<typeof VrrpInstance>;
 
 export const SyncGroup = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
-  group: z.array(z.string().min(1)).min(1),
+  name: text("kaBare", z.string().regex(/^[A-Za-z0-9_.-]+$/)),
+  group: z.array(text("kaBare", z.string().min(1))).min(1),
   notify_master: Script.optional(),
   notify_backup: Script.optional(),
   notify_fault: Script.optional(),
@@ -178,12 +177,13 @@ export type SyncGroup = z.infer<typeof SyncGroup>;
 
 export const GlobalDefs = z.strictObject({
   /** Default: the director's inventory name. */
-  router_id: z.string().min(1).optional(),
+  router_id: text("kaText", z.string().min(1)).optional(),
   /** keepalived's older name for router_id. */
-  lvs_id: z.string().min(1).optional(),
+  lvs_id: text("kaText", z.string().min(1)).optional(),
   notification_email: z.array(z.email()).optional(),
   notification_email_from: z.email().optional(),
-  smtp_server: z.string().min(1).optional(),
+  /** HOST [PORT], written bare. */
+  smtp_server: text("kaBare", z.string().min(1)).optional(),
   smtp_connect_timeout: z.number().int().min(1).max(MAX_TIMER_SEC).optional(),
   /** keepalived's vrrp_strict; off by default, because its sample config makes VIPs unreachable. */
   vrrp_strict: z.boolean().default(false),
@@ -214,10 +214,10 @@ const CheckCommon = {
 };
 
 export const HttpUrl = z.strictObject({
-  path: z.string().startsWith("/", { error: "url path must start with '/'" }),
+  path: text("kaText", z.string().startsWith("/", { error: "url path must start with '/'" })),
   status_code: z.union([z.number().int().min(100).max(599), z.array(z.number().int().min(100).max(599)).min(1)]).optional(),
   /** MD5 of the body, 32 hex digits (keepalived's genhash). */
-  digest: z.string().regex(/^[0-9a-fA-F]{32}$/, { error: "digest is an MD5 hex string of 32 characters (see genhash)" }).optional(),
+  digest: text("kaText", z.string().regex(/^[0-9a-fA-F]{32}$/, { error: "digest is an MD5 hex string of 32 characters (see genhash)" })).optional(),
 });
 
 export const Check = z.discriminatedUnion("type", [
@@ -226,22 +226,22 @@ export const Check = z.discriminatedUnion("type", [
     type: z.literal("HTTP_GET"),
     ...CheckCommon,
     url: z.array(HttpUrl).min(1, { error: "HTTP_GET needs at least one url" }),
-    virtualhost: z.string().min(1).optional(),
+    virtualhost: text("kaText", z.string().min(1)).optional(),
   }),
   z.strictObject({
     type: z.literal("SSL_GET"),
     ...CheckCommon,
     url: z.array(HttpUrl).min(1, { error: "SSL_GET needs at least one url" }),
-    virtualhost: z.string().min(1).optional(),
+    virtualhost: text("kaText", z.string().min(1)).optional(),
     /** keepalived: send TLS SNI (sni_name, else the virtualhost). */
     enable_sni: z.boolean().optional(),
-    sni_name: z.string().min(1).optional(),
+    sni_name: text("kaText", z.string().min(1)).optional(),
     /** lvsd only: verify the server's certificate (keepalived never does). */
     verify_cert: z.boolean().optional(),
   }),
   z.strictObject({
     type: z.literal("MISC_CHECK"),
-    misc_path: z.string().min(1),
+    misc_path: Script,
     misc_timeout: Seconds.optional(),
     misc_dynamic: z.boolean().optional(),
     retry: z.number().int().min(0).optional(),
@@ -262,7 +262,7 @@ export const LbKind = z.enum(["DR", "NAT", "TUN"], { error: "lb_kind must be DR,
 
 export const RealServer = z.strictObject({
   /** An inventory host: its address is used unless `address` is given. */
-  host: z.string().min(1).optional(),
+  host: Ref.optional(),
   address: IpAddress.optional(),
   port: Port.optional(),
   /** keepalived default 1. */
@@ -279,7 +279,7 @@ export type RealServer = z.infer<typeof RealServer>;
 
 export const VirtualService = z.strictObject({
   /** Used in logs, status and the lvsd config; default `<vip>:<port>` or `fwmark<N>`. */
-  name: z.string().min(1).optional(),
+  name: text("kaComment", z.string().min(1)).optional(),
   vip: IpAddress.optional(),
   port: Port.optional(),
   fwmark: z.number().int().min(1).max(0xffffffff).optional(),
@@ -292,7 +292,7 @@ export const VirtualService = z.strictObject({
   persistence_granularity: ipv4.optional(),
   /** keepalived default 60 s. */
   delay_loop: z.number().positive().max(MAX_TIMER_SEC).optional(),
-  virtualhost: z.string().min(1).optional(),
+  virtualhost: text("kaText", z.string().min(1)).optional(),
   sorry_server: z.strictObject({ address: IpAddress, port: Port.optional() }).optional(),
   /**
    * NAT only: the address the real servers route their replies through, a VRRP VIP on the
@@ -314,12 +314,12 @@ export type VirtualService = z.infer<typeof VirtualService>;
 
 export const KeepalivedInstall = z.strictObject({
   from: z.enum(["package", "source"]).default("package"),
-  version: z.string().min(1).optional(),
+  version: text("word", z.string().min(1)).optional(),
   /** A local path or an http(s) URL of the release tarball. */
-  tarball: z.string().min(1).optional(),
-  prefix: z.string().startsWith("/").default("/usr/local"),
-  sysconfdir: z.string().startsWith("/").default("/etc"),
-  configure_options: z.array(z.string()).optional(),
+  tarball: text("word", z.string().min(1)).optional(),
+  prefix: text("path", z.string()).default("/usr/local"),
+  sysconfdir: text("path", z.string()).default("/etc"),
+  configure_options: z.array(text("line", z.string())).optional(),
 });
 
 export const Director = z.strictObject({
@@ -329,23 +329,15 @@ export const Director = z.strictObject({
     .strictObject({
       /** Status JSON and Prometheus metrics on 127.0.0.1:<port>. */
       status_port: Port.default(9547),
-      install_dir: z.string().startsWith("/").default("/opt/lvsd"),
+      install_dir: text("path", z.string()).default("/opt/lvsd"),
       /** VRRPv3 receive checksum: strict (over the IPv4 pseudo-header, RFC 5798 section 5.2.8, what
        * keepalived 2.2.7 accepts) or lenient (also accept a checksum over the message alone). */
       v3_checksum: z.enum(["strict", "lenient"], { error: "v3_checksum must be strict or lenient" }).default("strict"),
     })
     .default({ status_port: 9547, install_dir: "/opt/lvsd", v3_checksum: "strict" }),
   /** Director sysctl baseline (ip_forward for NAT, expire_nodest_conn, ...). */
-  sysctls: z
-    .record(z.string(), z.union([z.string(), z.number()]))
-    .superRefine((rec, ctx) => {
-      // Keys by pattern: a key is a path under /proc/sys (sysctls.ts).
-      for (const k of Object.keys(rec)) {
-        const problem = sysctlKeyProblem(k);
-        if (problem) ctx.addIssue({ code: "custom", message: problem, path: [k] });
-      }
-    })
-    .optional(),
+  /** Keys by pattern (sysctls.ts sysctlKeyProblem, checked with the other text rules: LVS125). */
+  sysctls: z.record(text("sysctlKey", z.string()), z.union([text("sysctlValue", z.string()), z.number()])).optional(),
 });
 export type Director = z.infer<typeof Director>;
 
@@ -353,12 +345,12 @@ export type Director = z.infer<typeof Director>;
 
 export const Inventory = z.strictObject({
   /** Hosts and groups from an existing Ansible YAML inventory, merged under ours. */
-  ansible_inventory: z.string().min(1).optional(),
+  ansible_inventory: text("line", z.string().min(1)).optional(),
   /** SSH settings for every host unless a group or the host says otherwise. */
   defaults: SshSettings.optional(),
-  hosts: z.record(z.string(), Host).default({}),
+  hosts: z.record(text("name", z.string()), Host).default({}),
   /** `directors` and `realservers` are the two groups lvsctl gives meaning to. */
-  groups: z.record(z.string(), Group).default({}),
+  groups: z.record(text("name", z.string()), Group).default({}),
   director: Director.default({
     backend: "keepalived",
     keepalived: { from: "package", prefix: "/usr/local", sysconfdir: "/etc" },

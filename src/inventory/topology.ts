@@ -203,14 +203,51 @@ export function ipFamily(addr: string): 0 | 4 | 6 {
   return isIP(addr) as 0 | 4 | 6;
 }
 
-/** A canonical text form, so 10.0.0.1 and 2001:db8::1 / 2001:DB8:0::1 compare equal. */
+/**
+ * A canonical text form, so 2001:db8::1 and 2001:DB8:0::1 compare equal, and an IPv4-mapped
+ * IPv6 address (::ffff:10.0.0.1, RFC 4291 section 2.5.5.2) equals the IPv4 address it maps.
+ */
 export function canonicalIp(addr: string): string {
   if (isIP(addr) !== 6) return addr;
+  let out: string;
   try {
-    return new URL(`http://[${addr}]/`).hostname.replace(/^\[|\]$/g, "");
+    out = new URL(`http://[${addr}]/`).hostname.replace(/^\[|\]$/g, "");
   } catch {
     return addr.toLowerCase();
   }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(out);
+  if (!mapped) return out;
+  const hi = parseInt(mapped[1]!, 16);
+  const lo = parseInt(mapped[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/**
+ * Why a director could never hold `address` (with `prefix`, when given) as a VIP, or undefined:
+ * the kernel would refuse it, or no client could reach it (RFC 6890 special-purpose ranges).
+ */
+export function vipProblem(address: string, prefix?: number): { message: string; hint: string } | undefined {
+  const unicast = "use a unicast address of the clients' network, e.g. 192.0.2.100 or 2001:db8::100";
+  const family = isIP(address);
+  if (family === 6 && address.includes("%")) return { message: "has a zone index (%IFACE), so it is link-local", hint: `a VIP is announced beyond one link: ${unicast}` };
+  const canon = canonicalIp(address);
+  if (family === 6 && isIP(canon) === 4) return { message: `is an IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2), the same host as ${canon}`, hint: `write the IPv4 address ${canon} in an IPv4 instance` };
+  if (family === 4) {
+    const [a, b] = canon.split(".").map(Number) as [number, number];
+    if (a === 0) return { message: "is in 0.0.0.0/8, the unspecified address ('this network', RFC 1122 section 3.2.1.3)", hint: unicast };
+    if (a === 127) return { message: "is a loopback address (127.0.0.0/8)", hint: unicast };
+    if (a === 169 && b === 254) return { message: "is link-local (169.254.0.0/16, RFC 3927)", hint: unicast };
+    if (a >= 224 && a <= 239) return { message: "is a multicast address (224.0.0.0/4)", hint: `${unicast} (224.0.0.18 is VRRP's own group)` };
+    if (a >= 240) return { message: "is reserved or the broadcast address (240.0.0.0/4, RFC 1112)", hint: unicast };
+  } else if (family === 6) {
+    const first = parseInt(canon.split(":")[0] || "0", 16);
+    if (canon === "::") return { message: "is the unspecified address (::)", hint: unicast };
+    if (canon === "::1") return { message: "is the loopback address (::1)", hint: unicast };
+    if ((first & 0xffc0) === 0xfe80) return { message: "is link-local (fe80::/10); VRRPv3 already uses each director's own link-local address as its source", hint: unicast };
+    if ((first & 0xff00) === 0xff00) return { message: "is a multicast address (ff00::/8)", hint: `${unicast} (ff02::12 is VRRP's own group)` };
+  }
+  if (prefix === 0) return { message: "has prefix /0, which would make every address on-link (a default route through the VIP's interface)", hint: "give the subnet's prefix, e.g. /24, or none for a host address" };
+  return undefined;
 }
 
 /** The service's display name: its own, `<vip>:<port>`, `[v6]:<port>` or `fwmark<N>`. */

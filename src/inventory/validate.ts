@@ -9,8 +9,9 @@ import { formatPath, type Diagnostic, type Path, type Severity } from "./diagnos
 import { didYouMean } from "./issues.js";
 import { authPassProblem, KEEPALIVED_DEFAULTS, NAME_PATTERN } from "./limits.js";
 import { jumpList, parseJumpTarget } from "./resolve.js";
-import { DIRECTORS, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
-import { ALL, buildTopology, canonicalIp, inSubnet, instanceMembers, ipFamily, natGateway, parseVip, serviceName, VRRP_OWNER_PRIORITY, type GatewayVip, type ParsedVip, type Topology } from "./topology.js";
+import { DIRECTORS, Inventory as InventorySchema, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
+import { textFields, textProblem, walkText } from "./text.js";
+import { ALL, buildTopology, canonicalIp, inSubnet, instanceMembers, ipFamily, natGateway, parseVip, serviceName, vipProblem, VRRP_OWNER_PRIORITY, type GatewayVip, type ParsedVip, type Topology } from "./topology.js";
 
 export interface ValidateContext {
   /** Where a path of the (validated) inventory is in the user's files. */
@@ -36,6 +37,8 @@ export interface ValidateContext {
 }
 
 type Report = (severity: Severity, code: Code, path: Path, message: string, hint?: string, key?: boolean) => void;
+/** Rules after textRules skip values it refused (textBad holds their paths, JSON-encoded). */
+type Rule = (inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report, textBad: Set<string>) => void;
 
 export function validate(inv: Inventory, ctx: ValidateContext): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -44,9 +47,26 @@ export function validate(inv: Inventory, ctx: ValidateContext): Diagnostic[] {
     out.push({ severity, code, message, ...(hint ? { hint } : {}), ...(location ? { location } : {}) });
   };
   const topo = buildTopology(inv);
-  const rules = [hostAndGroupRules, secretRules, vrrpRules, serviceRules, natGatewayRules, unusedRealServers, backendRules];
-  for (const rule of rules) rule(inv, topo, ctx, report);
+  const textBad = new Set<string>();
+  const rules: Rule[] = [textRules, hostAndGroupRules, secretRules, vrrpRules, serviceRules, natGatewayRules, unusedRealServers, backendRules];
+  for (const rule of rules) rule(inv, topo, ctx, report, textBad);
   return out;
+}
+
+// --- text boundaries -------------------------------------------------------------------------
+
+/** Where each string field of the schema sits, and its kind (text.ts). */
+const TEXT_FIELDS = textFields(InventorySchema);
+
+/** Every string of the inventory against what the files it reaches allow (text.ts). */
+function textRules(inv: Inventory, _topo: Topology, _ctx: ValidateContext, report: Report, textBad: Set<string>): void {
+  walkText(inv, TEXT_FIELDS, (path, kind, value, key) => {
+    const p = textProblem(kind, value);
+    if (!p) return;
+    textBad.add(JSON.stringify(path));
+    const where = key ? `${formatPath(path.slice(0, -1))}: ${kind === "sysctlKey" ? "" : `the key ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)} `}` : `${formatPath(path)} `;
+    report("error", p.code, path, `${where}${p.message}`, p.hint, key);
+  });
 }
 
 const has = <T>(rec: Record<string, T>, k: string): boolean => Object.prototype.hasOwnProperty.call(rec, k);
@@ -213,7 +233,7 @@ function secretRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, repo
 const V3_MAX_ADVERT = 40.95; // RFC 5798 section 5.2.7: 12-bit field in centiseconds (4095)
 const V2_MAX_ADVERT = 255; // RFC 3768 section 5.3.7: 8-bit field in seconds
 
-function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report): void {
+function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report: Report, textBad: Set<string>): void {
   const addressOf = (h: string) => (has(inv.hosts, h) ? inv.hosts[h]!.address : undefined);
   const names = new Map<string, number>();
   // (director, interface, family, vrid) -> the instance index that claimed it first
@@ -308,12 +328,15 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
     // VIPs: well-formed, one family for v2, not claimed twice.
     const parsed: ParsedVip[] = [];
     inst.virtual_ipaddress.forEach((v, j) => {
+      if (textBad.has(JSON.stringify([...base, "virtual_ipaddress", j]))) return;
       const p = parseVip(v);
       if ("error" in p) {
         report("error", "LVS309", [...base, "virtual_ipaddress", j], `VIP ${typeof v === "string" ? JSON.stringify(v) : ""} in instance ${inst.name}: ${p.error}`, 'write ADDRESS[/PREFIX] [dev IFACE] [label NAME], for example "10.0.0.100/24"');
         return;
       }
       parsed.push(p);
+      const unusable = vipProblem(p.address, p.prefix);
+      if (unusable) report("error", "LVS325", [...base, "virtual_ipaddress", j], `VIP ${p.address}${p.prefix === 0 ? "/0" : ""} in instance ${inst.name} ${unusable.message}; no director can hold it`, unusable.hint);
       const key = canonicalIp(p.address);
       const prev = vipOwner.get(key);
       if (prev) {
@@ -441,7 +464,9 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       } else seen.set(key, i);
     }
 
-    if (s.vip !== undefined && inv.vrrp_instances.length > 0 && !vrrpVips.has(canonicalIp(s.vip))) {
+    const unusable = s.vip !== undefined ? vipProblem(s.vip) : undefined;
+    if (unusable) report("error", "LVS325", [...base, "vip"], `VIP ${s.vip} of service ${name} ${unusable.message}; no director can serve it`, unusable.hint);
+    else if (s.vip !== undefined && inv.vrrp_instances.length > 0 && !vrrpVips.has(canonicalIp(s.vip))) {
       report("warning", "LVS407", [...base, "vip"], `VIP ${s.vip} of service ${name} is in no VRRP instance, so no director will hold it`, "add it to an instance's virtual_ipaddress, unless something else brings the address up");
     }
 

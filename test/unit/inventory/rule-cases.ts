@@ -172,7 +172,8 @@ export const cases: RuleCase[] = [
   {
     name: "LVS300 not when the interfaces differ",
     yaml: BASE + VI + "  - name: VI_2\n    interface: eth1\n    virtual_router_id: 51\n    virtual_ipaddress: [10.77.0.101/24]\n",
-    expect: [],
+    expect: [
+    ],
   },
   {
     name: "LVS301 members naming only non-directors",
@@ -192,7 +193,8 @@ export const cases: RuleCase[] = [
   {
     name: "LVS302 equal priorities allowed",
     yaml: BASE + VI + "    priority: 100\n    allow_equal_priority: true\n",
-    expect: [],
+    expect: [
+    ],
   },
   {
     name: "LVS303 advert_int v2 not whole seconds",
@@ -211,7 +213,8 @@ export const cases: RuleCase[] = [
   {
     name: "LVS303 advert_int v3 fine at 0.25",
     yaml: BASE + VI + "    version: 3\n    advert_int: 0.25\n",
-    expect: [],
+    expect: [
+    ],
   },
   {
     name: "LVS304 nopreempt with MASTER",
@@ -268,7 +271,8 @@ export const cases: RuleCase[] = [
     name: "LVS312 not for a secret from the environment: the renderer checks it once resolved (LVS704)",
     yaml: BASE + VI + "    authentication: { auth_type: PASS, auth_pass: { env: LONG_PASS } }\n",
     env: { LONG_PASS: "longpassword" },
-    expect: [],
+    expect: [
+    ],
   },
   {
     name: "LVS313 authentication with v3",
@@ -309,7 +313,8 @@ export const cases: RuleCase[] = [
   {
     name: "LVS401 not for another protocol",
     yaml: BASE + VI + "virtual_servers:\n  - { vip: 10.77.0.100, port: 53, protocol: UDP, real_servers: [{ host: rs1 }] }\n  - { vip: 10.77.0.100, port: 53, real_servers: [{ host: rs2 }] }\n",
-    expect: [],
+    expect: [
+    ],
   },
   {
     name: "LVS402 DR real server on another port",
@@ -567,5 +572,109 @@ export const cases: RuleCase[] = [
     name: "LVS428 not when the one VIP on the real server's network that is no service's is the gateway",
     yaml: BASE + GW + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: NAT\n    real_servers: [{ host: rs1 }]\n",
     expect: [],
+  },
+  // --- text boundaries (text.ts): what a value may hold in the files it reaches ---
+  {
+    name: "LVS120 newline in a service name adds a keepalived.conf directive",
+    yaml: BASE + VI + 'virtual_servers:\n  - { name: "web\\ninclude /tmp/x.conf", vip: 10.77.0.100, port: 80, real_servers: [{ host: rs1 }] }\n',
+    expect: [
+      "inv.yml:15:13: error LVS120: virtual_servers[0].name holds a newline (U+000A) at character 4; in keepalived.conf and lvsd.json it would start a new line or end the value",
+    ],
+  },
+  {
+    name: "LVS120 newline in global_defs.smtp_server",
+    yaml: BASE + VI + 'global_defs: { smtp_server: "192.0.2.25\\ninclude /tmp/x.conf" }\n',
+    expect: [
+      "inv.yml:14:29: error LVS120: global_defs.smtp_server holds a newline (U+000A) at character 11; in keepalived.conf it would start a new line or end the value",
+    ],
+  },
+  {
+    name: "LVS122 a name of 1,021 characters then ' include ...' on one line",
+    yaml: BASE + VI + `virtual_servers:\n  - { name: "${"n".repeat(1021)} include /tmp/x.conf", vip: 10.77.0.100, port: 80, real_servers: [{ host: rs1 }] }\n`,
+    expect: [
+      "inv.yml:15:13: error LVS122: virtual_servers[0].name is 1041 bytes, too long for one keepalived.conf line: keepalived reads lines of at most 1023 bytes and takes the rest as a line of its own",
+    ],
+  },
+  {
+    name: "LVS120 newline in keepalived.prefix adds a unit line",
+    yaml: BASE + VI + 'director: { keepalived: { from: source, version: 2.2.7, prefix: "/usr/local\\nExecStartPre=/bin/touch /tmp/x" } }\n',
+    expect: [
+      "inv.yml:14:65: error LVS120: director.keepalived.prefix holds a newline (U+000A) at character 11; in systemd units and commands it would start a new line or end the value",
+    ],
+  },
+  {
+    name: "LVS120 newline in keepalived.sysconfdir",
+    yaml: BASE + VI + 'director: { keepalived: { from: source, version: 2.2.7, sysconfdir: "/etc\\nExecStartPre=/bin/touch /tmp/x" } }\n',
+    expect: [
+      "inv.yml:14:69: error LVS120: director.keepalived.sysconfdir holds a newline (U+000A) at character 5; in systemd units and commands it would start a new line or end the value",
+    ],
+  },
+  {
+    name: "LVS120 newline in lvsd.install_dir",
+    yaml: BASE + VI + 'director: { backend: lvsd, lvsd: { install_dir: "/opt/lvsd\\nExecStartPre=/bin/touch /tmp/x" } }\n',
+    expect: [
+      "inv.yml:14:49: error LVS120: director.lvsd.install_dir holds a newline (U+000A) at character 10; in systemd units and commands it would start a new line or end the value",
+    ],
+  },
+  {
+    name: "LVS120 newline in a director.sysctls value adds a sysctl line",
+    yaml: BASE + VI + 'director: { sysctls: { net.ipv4.vs.conntrack: "1\\nkernel.panic = 1" } }\n',
+    expect: [
+      "inv.yml:14:47: error LVS120: director.sysctls[\"net.ipv4.vs.conntrack\"] holds a newline (U+000A) at character 2; in a sysctl.d file it would start a new line or end the value",
+    ],
+  },
+  {
+    name: "LVS121 a double quote in router_id, $_ in a notify script",
+    yaml: BASE + VI + '    notify_master: "/usr/local/bin/notify $_PWD"\nglobal_defs: { router_id: \'lb"1\' }\n',
+    expect: [
+      "inv.yml:14:20: error LVS121: vrrp_instances[0].notify_master holds \"$_\" at character 23, which keepalived.conf would read as syntax",
+      "inv.yml:15:27: error LVS121: global_defs.router_id holds a double quote, which keepalived.conf would read as syntax",
+    ],
+  },
+  {
+    name: "LVS123 interface eth0#x, which keepalived would cut at '#'",
+    yaml: BASE + VI.replace("interface: eth0", 'interface: "eth0#x"'),
+    expect: [
+      "inv.yml:11:16: error LVS123: vrrp_instances[0].interface holds \"#\" at character 5: keepalived.conf would read it as syntax (a comment, a block or a quote)",
+    ],
+  },
+  {
+    name: "LVS124 sysconfdir that climbs out with .., a prefix with a ';', a relative script",
+    yaml: BASE + VI + '    notify_backup: notify.sh BACKUP\ndirector: { keepalived: { from: source, version: 2.2.7, prefix: "/usr;touch /tmp/x;/usr", sysconfdir: "/../../../../tmp/x" } }\n',
+    expect: [
+      "inv.yml:14:20: error LVS124: vrrp_instances[0].notify_backup runs \"notify.sh\", which is not an absolute path (the program to run on the directors)",
+      "inv.yml:15:65: error LVS124: director.keepalived.prefix holds \";\" at character 5; lvsctl writes paths bare into systemd units and commands run as root",
+      "inv.yml:15:103: error LVS124: director.keepalived.sysconfdir is not a normalised path (it has \".\", \"..\" or \"//\")",
+    ],
+  },
+  {
+    name: "LVS125 sysctl key that is no key",
+    yaml: BASE + VI + 'director: { sysctls: { "net.ipv4//../../etc/shadow": 1, "-net.ipv4.ip_forward": 1 } }\n',
+    expect: [
+      "inv.yml:14:24: error LVS125: director.sysctls: \"net.ipv4//../../etc/shadow\" is not a sysctl key: a sysctl key has an empty name between two dots (or at an end)",
+      "inv.yml:14:57: error LVS125: director.sysctls: \"-net.ipv4.ip_forward\" is not a sysctl key: a sysctl key cannot start with - (sysctl would read it as an option)",
+    ],
+  },
+  {
+    name: "LVS126 a user that would be read as an option",
+    yaml: BASE.replace("ds1: { address: 10.77.0.11 }", 'ds1: { address: 10.77.0.11, user: "-oProxyCommand=x" }') + VI,
+    expect: [
+      "inv.yml:2:37: error LVS126: hosts.ds1.user starts with '-', which a command would take as an option",
+    ],
+  },
+  // --- VIPs no director can hold ---
+  {
+    name: "LVS325 unspecified, default-route, multicast, link-local and IPv4-mapped VIPs",
+    yaml: BASE + VI.replace("[10.77.0.100/24]", "[10.77.0.100/24, 0.0.0.0/0, 224.0.0.18, 10.77.0.101/0]") + "  - { name: VI_6, interface: eth0, virtual_router_id: 52, version: 3, virtual_ipaddress: ['fe80::1%eth0', 'fe80::2', '::ffff:10.77.0.100'] }\nvirtual_servers:\n  - { vip: 0.0.0.0, port: 80, real_servers: [{ host: rs1 }] }\n",
+    expect: [
+      "inv.yml:13:41: error LVS325: VIP 0.0.0.0/0 in instance VI_1 is in 0.0.0.0/8, the unspecified address ('this network', RFC 1122 section 3.2.1.3); no director can hold it",
+      "inv.yml:13:52: error LVS325: VIP 224.0.0.18 in instance VI_1 is a multicast address (224.0.0.0/4); no director can hold it",
+      "inv.yml:13:64: error LVS325: VIP 10.77.0.101/0 in instance VI_1 has prefix /0, which would make every address on-link (a default route through the VIP's interface); no director can hold it",
+      "inv.yml:14:91: error LVS325: VIP fe80::1%eth0 in instance VI_6 has a zone index (%IFACE), so it is link-local; no director can hold it",
+      "inv.yml:14:107: error LVS325: VIP fe80::2 in instance VI_6 is link-local (fe80::/10); VRRPv3 already uses each director's own link-local address as its source; no director can hold it",
+      "inv.yml:14:118: error LVS325: VIP ::ffff:10.77.0.100 in instance VI_6 is an IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2), the same host as 10.77.0.100; no director can hold it",
+      "inv.yml:14:118: error LVS307: VIP ::ffff:10.77.0.100 is in two VRRP instances: VI_1 and VI_6",
+      "inv.yml:16:12: error LVS325: VIP 0.0.0.0 of service 0.0.0.0:80 is in 0.0.0.0/8, the unspecified address ('this network', RFC 1122 section 3.2.1.3); no director can serve it",
+    ],
   },
 ];
