@@ -93,7 +93,8 @@ export function planSysctl(facts: HostFacts, d: SysctlDesired, ctx: PlanContext)
 
 export const sysctlOp: Operation<SysctlDesired> = {
   name: "sysctl",
-  // A bad key is never asked for (it would be a path outside /proc/sys); plan refuses it.
-  needs: (d, ctx) => ({ sysctls: Object.keys(d.values).filter((k) => sysctlKeyProblem(k) === undefined), sha256: [d.file], stats: [d.file], contents: ctx.diff ? [d.file] : [] }),
+  // A bad key is never asked for (it would be a path outside /proc/sys); plan refuses it. A `*`
+  // segment is asked for: the fact pass renders with every interface as `*` to learn them all.
+  needs: (d, ctx) => ({ sysctls: Object.keys(d.values).filter((k) => sysctlKeyProblem(k, { glob: true }) === undefined), sha256: [d.file], stats: [d.file], contents: ctx.diff ? [d.file] : [] }),
   plan: planSysctl,
 };
