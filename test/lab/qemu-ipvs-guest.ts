@@ -161,7 +161,8 @@ async function main(): Promise<Report> {
 }
 
 main().then(
-  (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+  // Counters are 64-bit (bigint): written as decimal strings.
+  (r) => process.stdout.write(`${JSON.stringify(r, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}\n`),
   (e: unknown) => {
     process.stderr.write(`ipvs-genl: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     process.exitCode = 1;

@@ -47,8 +47,10 @@ describe("qemu guests: IPVS connection sync follows VRRP; the backup holds the m
     if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
   });
 
+  const seen = new Map<string, string>();
   const status = async (g: string): Promise<StatusSnapshot | undefined> => {
     const r = await lab.exec(g, `exec 3<>/dev/tcp/127.0.0.1/${PORT} && printf 'GET /status HTTP/1.0\\r\\n\\r\\n' >&3 && cat <&3`, { timeoutMs: 20_000 });
+    seen.set(`${g} status`, r.code === 0 ? r.stdout.slice(-600) : `exit ${r.code}: ${r.stderr.slice(-300)}`);
     if (r.code !== 0) return undefined;
     try {
       return JSON.parse(r.stdout.slice(r.stdout.indexOf("\r\n\r\n") + 4)) as StatusSnapshot;
@@ -61,7 +63,12 @@ describe("qemu guests: IPVS connection sync follows VRRP; the backup holds the m
     for (;;) {
       const v = await f();
       if (v) return v;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() - t0 > timeoutMs) {
+        // What was last seen, and each guest's lvsd log tail: a timeout says why.
+        const logs: string[] = [];
+        for (const g of ["lb1", "lb2"]) logs.push(`${g} lvsd.log:\n${(await lab.exec(g, "tail -n 30 /root/lvsd.log", { timeoutMs: 20_000 })).stdout}`);
+        throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify([...seen])}\n${logs.join("\n")}`);
+      }
       await sleep(500);
     }
   };
@@ -117,7 +124,11 @@ describe("qemu guests: IPVS connection sync follows VRRP; the backup holds the m
       await lab.put(g, "/etc/lvsd/lvsd.json", JSON.stringify(config(g, prio)));
       await lab.execOk(g, "setsid nohup node /opt/lvsd/lvsd.cjs --config /etc/lvsd/lvsd.json >>/root/lvsd.log 2>&1 </dev/null & echo $! > /run/lvsd.pid");
     }
-    const daemons = async (g: string) => (await lab.execOk(g, "ipvsadm -L --daemon")).trim();
+    const daemons = async (g: string) => {
+      const out = (await lab.execOk(g, "ipvsadm -L --daemon")).trim();
+      seen.set(`${g} ipvsadm -L --daemon`, out);
+      return out;
+    };
     await waitFor("lb1 MASTER with the master sync daemon", async () => (await status("lb1"))?.instances[0]?.state === "MASTER" && /master sync daemon \(mcast=eth0, syncid=7\)/.test(await daemons("lb1")));
     await waitFor("lb2 with the backup sync daemon", async () => /backup sync daemon \(mcast=eth0, syncid=7\)/.test(await daemons("lb2")));
     note(`lb1: ${await daemons("lb1")}; lb2: ${await daemons("lb2")}`);
