@@ -38,6 +38,8 @@ export const ARP_KEYS = Object.keys(ARP_SYSCTLS) as (keyof typeof ARP_SYSCTLS)[]
 /** Task names of playbooks/bootstrap.yml, and the ones that change a fresh real server. */
 export const TASK = { sysctl: "ARP sysctls", vip: "VIPs on lo", nat: "NAT default route via the directors' gateway", tun: "TUN ipip and tunl0" } as const;
 export const CHANGED_ON_FRESH_HOST = [TASK.sysctl, TASK.vip];
+/** Every task of the bootstrap runs on a DR real server (the TUN and NAT ones check and undo; none is skipped): the second run's `ok` count. */
+export const BOOTSTRAP_TASKS = Object.values(TASK);
 
 export interface LabService {
   vip: string;
