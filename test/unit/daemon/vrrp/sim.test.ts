@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { Sim } from "./sim.js";
 import { params } from "./helpers.js";
 import { masterDownMs, skewMs } from "../../../../src/daemon/vrrp/timers.js";
-import { compareIPv4, type VrrpParams } from "../../../../src/daemon/vrrp/types.js";
+import { type VrrpParams } from "../../../../src/daemon/vrrp/types.js";
 
 const A = (o: Partial<VrrpParams> = {}) => params({ name: "VI_1", priority: 200, primaryIp: "10.88.0.2", ...o });
 const B = (o: Partial<VrrpParams> = {}) => params({ name: "VI_1", priority: 100, primaryIp: "10.88.0.3", ...o });
@@ -234,12 +234,11 @@ function checkConverged(sim: Sim, preemptEverywhere: boolean, label: string): vo
     const masters = comp.filter((i) => sim.node(i).state.state === "MASTER");
     assert.equal(masters.length, 1, `${label}: component [${comp}] has masters [${masters}] at ${sim.now}`);
     if (preemptEverywhere) {
-      const best = [...comp].sort((x, y) => {
-        const px = sim.node(x).params;
-        const py = sim.node(y).params;
-        return py.priority - px.priority || compareIPv4(py.primaryIp, px.primaryIp);
-      })[0];
-      assert.equal(masters[0], best, `${label}: master ${masters[0]} is not the best ${best}`);
+      // The master has the highest priority in its group. Among equal priorities the address breaks
+      // the tie only in an election; a backup does not preempt a master of its own priority (RFC
+      // 5798 6.4.2: an advert whose priority is >= its own resets its down timer; keepalived too).
+      const top = Math.max(...comp.map((i) => sim.node(i).params.priority));
+      assert.equal(sim.node(masters[0]!).params.priority, top, `${label}: master ${masters[0]} has priority ${sim.node(masters[0]!).params.priority}, not the group's highest ${top}`);
     }
   }
   for (const [i, n] of sim.nodes.entries()) {
