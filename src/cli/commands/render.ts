@@ -1,13 +1,13 @@
 // `lvsctl render INVENTORY [--host NAME] [--out DIR]`: the files each host would get.
-import { mkdirSync, writeFileSync, chmodSync } from "node:fs";
 import { MAX_INVENTORY_BYTES, readRegularFileSync } from "../../inventory/files.js";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
-import { maskedSecret, renderHost, type RenderedFile, type RenderOptions } from "../../render/index.js";
+import { maskedSecret, renderHost, type RenderOptions } from "../../render/index.js";
 import { collectPrompts, SecretResolver } from "../../secrets/index.js";
 import { bool, str, strs, type CommandSpec } from "../command.js";
 import { askPrompts } from "../prompt.js";
+import { writeOutTree } from "../out-dir.js";
 import { relocate } from "./validate.js";
 
 export const renderCommand: CommandSpec = {
@@ -17,7 +17,9 @@ export const renderCommand: CommandSpec = {
   details: [
     "Without --out the files are printed, each under a `# ==> HOST:PATH` header, with secrets",
     "shown as *** (add --show-secrets to print them; that needs them set). With --out they are written to",
-    "DIR/HOST/PATH with their real values; files holding a secret get mode 0600.",
+    "DIR/HOST/PATH with their real values; files holding a secret get mode 0600. Each file replaces",
+    "the old one whole (a temporary file renamed over it); a symbolic link, FIFO or other non-file",
+    "found inside DIR is refused, never followed or opened.",
   ].join("\n"),
   options: {
     host: { type: "string", multiple: true, value: "NAME", help: "only this host (repeat for more)" },
@@ -59,10 +61,9 @@ export const renderCommand: CommandSpec = {
     const hosts = names.map((h) => [h, renderHost(result.cluster, h, opts)] as const);
 
     if (out) {
-      const dir = resolvePath(io.cwd, out);
-      let n = 0;
-      for (const [host, files] of hosts) for (const f of files) writeRendered(dir, host, f), n++;
-      io.out(`wrote ${n} files for ${hosts.length} hosts under ${out}\n`);
+      const files = hosts.flatMap(([host, fs]) => fs.map((f) => ({ host, path: f.path, content: f.content, mode: f.secret ? 0o600 : 0o644 })));
+      writeOutTree(resolvePath(io.cwd, out), out, files);
+      io.out(`wrote ${files.length} files for ${hosts.length} hosts under ${out}\n`);
       return ExitCode.Ok;
     }
     for (const [host, files] of hosts) {
@@ -75,10 +76,3 @@ export const renderCommand: CommandSpec = {
     return ExitCode.Ok;
   },
 };
-
-function writeRendered(dir: string, host: string, f: RenderedFile): void {
-  const target = join(dir, host, f.path.replace(/^\/+/, ""));
-  mkdirSync(dirname(target), { recursive: true });
-  writeFileSync(target, f.content, { mode: f.secret ? 0o600 : 0o644 });
-  chmodSync(target, f.secret ? 0o600 : 0o644);
-}
