@@ -91,40 +91,6 @@ export function num(n: number, decimals = 3): string {
   return String(Math.round(n * f) / f);
 }
 
-/**
- * Splits a script line the way keepalived does before exec (notify.c): on blanks, with single or
- * double quotes grouping words and a backslash escaping the next character outside single quotes.
- */
-export function splitScript(line: string): string[] {
-  const words: string[] = [];
-  let cur = "";
-  let inWord = false;
-  let quote: "'" | '"' | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === "\\" && quote === '"' && i + 1 < line.length) cur += line[++i]!;
-      else cur += c;
-    } else if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === "\\" && i + 1 < line.length) {
-      cur += line[++i]!;
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = "";
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(cur);
-  return words;
-}
-
 /** The director's own address in the family of `ip` (for messages and sysctl choices). */
 export function isIpv6(ip: string): boolean {
   return ip.includes(":");

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Handlebars from "handlebars";
 import { LvsctlError } from "../errors/index.js";
+import { kaSecretValue } from "./guard.js";
 
 const hb = Handlebars.create();
 
@@ -65,7 +66,8 @@ export function kaSecretWord(value: unknown, what: string): string {
       hint: "keepalived has no escape for these; choose a secret without them",
     });
   }
-  return kaWord(s);
+  // Then text.ts's whole rule for auth_pass (src/render/guard.ts), still without the value.
+  return kaWord(kaSecretValue(s, what));
 }
 
 hb.registerHelper("quote", (v: unknown) => kaQuote(v));

@@ -4,7 +4,9 @@ import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.
 import { LvsctlError } from "../errors/index.js";
 import { directorSysctls } from "../inventory/sysctls.js";
 import { canonicalIp, natGateway } from "../inventory/topology.js";
+import { interfaceProblem } from "../inventory/text.js";
 import { findDirector, isIpv6, type RenderOptions } from "./common.js";
+import { modulesValue, sysctlValue, unitValue } from "./guard.js";
 import { renderTemplate } from "./handlebars.js";
 
 /** Where things live on the target hosts. */
@@ -52,23 +54,23 @@ export function renderKeepalivedUnit(cluster: Cluster, director: string): string
   findDirector(cluster, director);
   const p = keepalivedPaths(cluster);
   return renderTemplate("keepalived.service", {
-    director,
+    director: unitValue("name", director, "the director's name"),
     fromPackage: p.fromPackage,
-    binary: p.binary,
-    configPath: p.config,
-    prefix: cluster.keepalived.prefix,
+    binary: unitValue("path", p.binary, "keepalived's binary (from director.keepalived.prefix)"),
+    configPath: unitValue("path", p.config, "keepalived.conf's path (from director.keepalived.sysconfdir)"),
+    prefix: unitValue("path", cluster.keepalived.prefix, "director.keepalived.prefix"),
   });
 }
 
 /** lvsd's install_dir without a trailing slash: the unit's ExecStart and the config check run its lvsd.cjs. */
 export function lvsdInstallDir(cluster: Cluster): string {
-  return cluster.lvsd.installDir.replace(/\/+$/, "");
+  return unitValue("path", cluster.lvsd.installDir, "director.lvsd.install_dir").replace(/\/+$/, "");
 }
 
 export function renderLvsdUnit(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
   return renderTemplate("lvsd.service", {
-    director,
+    director: unitValue("name", director, "the director's name"),
     node: PATHS.node,
     installDir: lvsdInstallDir(cluster),
     configPath: PATHS.lvsdConfig,
@@ -81,8 +83,8 @@ export function renderLvsdUnit(cluster: Cluster, director: string): string {
  */
 function directorSysctlLines(cluster: Cluster): { key: string; value: string; comment?: string }[] {
   return directorSysctls(cluster).map((s) => ({
-    key: s.key.startsWith("net.ipv4.vs.") ? `-${s.key}` : s.key,
-    value: s.value,
+    key: `${s.key.startsWith("net.ipv4.vs.") ? "-" : ""}${sysctlValue("sysctlKey", s.key, "a director.sysctls key")}`,
+    value: sysctlValue("sysctlValue", s.value, `the value of director.sysctls ${s.key}`),
     ...(s.why !== undefined ? { comment: s.why } : {}),
   }));
 }
@@ -90,7 +92,7 @@ function directorSysctlLines(cluster: Cluster): { key: string; value: string; co
 export function renderDirectorSysctl(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
   return renderTemplate("lvs-director.sysctl.conf", {
-    director,
+    director: sysctlValue("name", director, "the director's name"),
     modulesPath: PATHS.directorModules,
     sysctls: directorSysctlLines(cluster),
   });
@@ -103,7 +105,10 @@ export function directorModules(cluster: Cluster): string[] {
 
 export function renderDirectorModules(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
-  return renderTemplate("lvs-modules.conf", { director, modules: directorModules(cluster) });
+  return renderTemplate("lvs-modules.conf", {
+    director: modulesValue("name", director, "the director's name"),
+    modules: directorModules(cluster).map((m) => modulesValue("word", m, "a kernel module name")),
+  });
 }
 
 /**
@@ -171,11 +176,16 @@ export function natGatewayOf(cluster: Cluster, host: ResolvedHost): RealServerGa
 }
 
 export function renderRealServerGatewayUnit(cluster: Cluster, host: ResolvedHost, gateway: string): string {
-  return renderTemplate("lvs-rs-gateway.service", { host: host.name, gateway, v6: isIpv6(gateway), services: natGatewayOf(cluster, host).services.join(", ") });
+  return renderTemplate("lvs-rs-gateway.service", {
+    host: unitValue("name", host.name, "the host's name"),
+    gateway: unitValue("word", gateway, "the NAT gateway"),
+    v6: isIpv6(gateway),
+    services: natGatewayOf(cluster, host).services.map((n) => unitValue("kaComment", n, "a virtual service name")).join(", "),
+  });
 }
 
 export function renderRealServerModules(host: ResolvedHost): string {
-  return renderTemplate("lvs-realserver-modules.conf", { host: host.name });
+  return renderTemplate("lvs-realserver-modules.conf", { host: modulesValue("name", host.name, "the host's name") });
 }
 
 function hostVar(host: ResolvedHost, name: string): unknown {
@@ -195,12 +205,13 @@ export function sysctlIfName(name: string): string {
 export function realServerInterface(host: ResolvedHost, opts: Pick<RenderOptions, "realServerInterface">): string | undefined {
   const given = opts.realServerInterface ?? hostVar(host, HOST_VARS.interface);
   if (given === undefined || given === "") return undefined;
-  if (typeof given !== "string" || !/^[A-Za-z0-9_.:@*-]{1,15}$/.test(given)) {
-    throw new LvsctlError("LVS709", `${host.name}: ${JSON.stringify(given)} is not an interface name (${HOST_VARS.interface})`, {
-      hint: "give the interface facing the directors, e.g. lvs_interface: eth0 (at most 15 characters, no / or blanks)",
+  const problem = typeof given === "string" ? interfaceProblem(given, { glob: true }) : { message: `is a ${typeof given}`, hint: "" };
+  if (problem) {
+    throw new LvsctlError("LVS709", `${host.name}: ${JSON.stringify(given)} is not an interface name (${HOST_VARS.interface}): it ${problem.message}`, {
+      hint: "give the interface facing the directors, e.g. lvs_interface: eth0 (at most 15 characters: letters, digits, _ . -)",
     });
   }
-  return given;
+  return given as string;
 }
 
 export function renderRealServerSysctl(cluster: Cluster, host: ResolvedHost, opts: Pick<RenderOptions, "realServerInterface"> = {}): string {
@@ -208,7 +219,8 @@ export function renderRealServerSysctl(cluster: Cluster, host: ResolvedHost, opt
   const iface = realServerInterface(host, opts);
   const interfaces = ["all", "default"];
   if (iface !== undefined && !interfaces.includes(iface)) interfaces.push(sysctlIfName(iface));
-  return renderTemplate("lvs-realserver.sysctl.conf", { host: host.name, interfaces, tunnel });
+  for (const i of interfaces) if (i !== "*") sysctlValue("sysctlKey", `net.ipv4.conf.${i}.arp_ignore`, "the real server's interface in a sysctl key");
+  return renderTemplate("lvs-realserver.sysctl.conf", { host: sysctlValue("name", host.name, "the host's name"), interfaces, tunnel });
 }
 
 export function renderRealServerUnit(cluster: Cluster, host: ResolvedHost): string {
@@ -218,11 +230,11 @@ export function renderRealServerUnit(cluster: Cluster, host: ResolvedHost): stri
     (u): u is string => typeof u === "string" && /^[\w@.:-]+$/.test(u),
   );
   return renderTemplate("lvs-rs-vip.service", {
-    host: host.name,
+    host: unitValue("name", host.name, "the host's name"),
     sysctlPath: PATHS.realServerSysctl,
-    before: beforeUnits,
+    before: beforeUnits.map((u) => unitValue("word", u, `a unit in ${HOST_VARS.before}`)),
     tunnel,
     // A host address on lo (/32, /128): a wider prefix would claim a whole subnet as local.
-    vips: vips.map((v) => ({ address: v, prefix: isIpv6(v) ? "128" : "32", v6: isIpv6(v) })),
+    vips: vips.map((v) => ({ address: unitValue("word", v, "a VIP"), prefix: isIpv6(v) ? "128" : "32", v6: isIpv6(v) })),
   });
 }

@@ -26,7 +26,8 @@ import { renderKeepalivedConf } from "./keepalived.js";
 import { renderLvsdJson } from "./lvsd.js";
 
 export type { RenderOptions } from "./common.js";
-export { splitScript } from "./common.js";
+/** How keepalived and lvsd split a script line into argv: text.ts states it beside the rule for scripts. */
+export { splitScript } from "../inventory/text.js";
 export { PATHS, HOST_VARS, keepalivedPaths, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, natGatewayOf, type RealServerVips, type RealServerGateway } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */

@@ -8,27 +8,31 @@
 // fwmark services (ignored with a warning); `version` inside each instance.
 import type { Cluster, DirectorVrrpInstance, ResolvedCheck, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
 import { effectiveInstance, findDirector, num, statusCodeRanges, type RenderOptions } from "./common.js";
+import { kaValue as ka, opt as guarded } from "./guard.js";
 import { renderTemplate } from "./handlebars.js";
 
 type Notify = DirectorVrrpInstance["notify"];
 
 /** Only the scripts that are set (an empty string is none). */
-function notifyView(n: Notify): Notify {
+function notifyView(n: Notify, owner: string): Notify {
   const v: Notify = {};
-  for (const k of ["master", "backup", "fault", "stop", "generic"] as const) if (n[k]) v[k] = n[k];
+  for (const k of ["master", "backup", "fault", "stop", "generic"] as const) if (n[k]) v[k] = ka("script", n[k], `${owner}'s ${k === "generic" ? "notify" : `notify_${k}`}`);
   return v;
 }
+
+/** An optional value through the keepalived.conf guard. */
+const kaOpt = <T extends string | undefined>(kind: Parameters<typeof ka>[0], v: T, what: string): T => guarded(ka, kind, v, what);
 
 function opt(n: number | undefined, decimals = 3): string | undefined {
   return n === undefined ? undefined : num(n, decimals);
 }
 
-function checkView(c: ResolvedCheck): object {
+function checkView(c: ResolvedCheck, owner: string): object {
   if (c.type === "MISC_CHECK") {
     return {
       type: c.type,
       misc: true,
-      path: c.path,
+      path: ka("script", c.path, `${owner}'s misc_path`),
       timeout: opt(c.timeoutSec),
       dynamic: c.dynamic,
       retry: opt(c.retry),
@@ -37,9 +41,9 @@ function checkView(c: ResolvedCheck): object {
     };
   }
   const common = {
-    connectIp: c.common.connectIp,
+    connectIp: kaOpt("word", c.common.connectIp, `${owner}'s connect_ip`),
     connectPort: opt(c.common.connectPort),
-    bindto: c.common.bindto,
+    bindto: kaOpt("word", c.common.bindto, `${owner}'s bindto`),
     connectTimeout: opt(c.common.connectTimeoutSec),
     retry: opt(c.common.retry),
     delayBeforeRetry: opt(c.common.delayBeforeRetrySec),
@@ -52,52 +56,55 @@ function checkView(c: ResolvedCheck): object {
     misc: false,
     http: true,
     urls: c.urls.map((u) => ({
-      path: u.path,
-      digest: u.digest?.toLowerCase(),
+      path: ka("kaText", u.path, `${owner}'s url path`),
+      digest: kaOpt("kaText", u.digest?.toLowerCase(), `${owner}'s url digest`),
       statusCodes: u.statusCodes.length > 0 ? statusCodeRanges(u.statusCodes).join(" ") : undefined,
     })),
-    virtualhost: c.virtualhost,
+    virtualhost: kaOpt("kaText", c.virtualhost, `${owner}'s virtualhost`),
     // keepalived 2.2.7 has enable_sni (the virtualhost as server name) but not sni_name; verify_cert is lvsd's
     enableSni: c.type === "SSL_GET" && (c.enableSni === true || c.sniName !== undefined),
     ...common,
   };
 }
 
-function realServerView(rs: ResolvedRealServer): object {
+function realServerView(rs: ResolvedRealServer, service: string): object {
+  const owner = `real server ${rs.host ?? rs.address} of ${service}`;
   return {
-    address: rs.address,
+    address: ka("word", rs.address, `the address of ${owner}`),
     // Port 0 (fwmark services that keep the client's port) is written without a port.
     port: rs.port > 0 ? String(rs.port) : undefined,
     weight: String(rs.weight),
     inhibitOnFailure: rs.inhibitOnFailure,
     uthreshold: opt(rs.uthreshold),
     lthreshold: opt(rs.lthreshold),
-    notifyUp: rs.notifyUp,
-    notifyDown: rs.notifyDown,
-    check: rs.check ? checkView(rs.check) : undefined,
+    notifyUp: kaOpt("script", rs.notifyUp, `${owner}'s notify_up`),
+    notifyDown: kaOpt("script", rs.notifyDown, `${owner}'s notify_down`),
+    check: rs.check ? checkView(rs.check, `the check of ${owner}`) : undefined,
   };
 }
 
-function serviceView(s: ResolvedService): object {
+function serviceView(s: ResolvedService, index: number): object {
+  const owner = `virtual_servers[${index}]`;
   return {
-    name: s.name,
-    head: s.fwmark !== undefined ? `fwmark ${s.fwmark}` : `${s.vip} ${s.port}`,
+    name: ka("kaComment", s.name, `the name of ${owner}`),
+    head: s.fwmark !== undefined ? `fwmark ${s.fwmark}` : `${ka("word", s.vip!, `the vip of ${owner}`)} ${s.port}`,
     delayLoop: opt(s.delayLoop),
-    lbAlgo: s.lbAlgo,
-    lbKind: s.lbKind,
-    protocol: s.fwmark !== undefined ? undefined : s.protocol,
+    // Enums in the schema; guarded still, since a model can be built without it.
+    lbAlgo: ka("word", s.lbAlgo, `${owner}'s lb_algo`),
+    lbKind: ka("word", s.lbKind, `${owner}'s lb_kind`),
+    protocol: s.fwmark !== undefined ? undefined : ka("word", s.protocol, `${owner}'s protocol`),
     persistenceTimeout: opt(s.persistenceTimeout),
-    persistenceGranularity: s.persistenceGranularity,
-    virtualhost: s.virtualhost,
+    persistenceGranularity: kaOpt("word", s.persistenceGranularity, `${owner}'s persistence_granularity`),
+    virtualhost: kaOpt("kaText", s.virtualhost, `${owner}'s virtualhost`),
     // A fwmark service keeps the client's port: keepalived clears a sorry server port there (warning).
     sorryServer: s.sorryServer
-      ? `${s.sorryServer.address}${s.sorryServer.port && s.fwmark === undefined ? ` ${s.sorryServer.port}` : ""}`
+      ? `${ka("word", s.sorryServer.address, `${owner}'s sorry_server`)}${s.sorryServer.port && s.fwmark === undefined ? ` ${s.sorryServer.port}` : ""}`
       : undefined,
     quorum: opt(s.quorum),
     hysteresis: opt(s.hysteresis),
-    quorumUp: s.quorumUp,
-    quorumDown: s.quorumDown,
-    realServers: s.realServers.map(realServerView),
+    quorumUp: kaOpt("script", s.quorumUp, `${owner}'s quorum_up`),
+    quorumDown: kaOpt("script", s.quorumDown, `${owner}'s quorum_down`),
+    realServers: s.realServers.map((r) => realServerView(r, owner)),
   };
 }
 
@@ -117,12 +124,12 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
   const mine = new Set(instances.map((i) => i.name));
   const g = cluster.globalDefs;
   const view = {
-    director: directorName,
+    director: ka("name", directorName, "the director's name"),
     global: {
-      routerId: director.routerId,
-      notificationEmail: g.notificationEmail,
-      notificationEmailFrom: g.notificationEmailFrom,
-      smtpServer: g.smtpServer,
+      routerId: ka("kaText", director.routerId, "router_id"),
+      notificationEmail: g.notificationEmail.map((e) => ka("word", e, "a notification_email address")),
+      notificationEmailFrom: kaOpt("word", g.notificationEmailFrom, "notification_email_from"),
+      smtpServer: kaOpt("kaBare", g.smtpServer, "smtp_server"),
       smtpConnectTimeout: opt(g.smtpConnectTimeout),
       vrrpStrict: g.vrrpStrict,
       // keepalived refuses to run scripts as root without this (exit 5 from `keepalived -t`); the
@@ -131,28 +138,37 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
     },
     // A sync group is rendered on a director only with the instances that director runs.
     syncGroups: cluster.syncGroups
-      .map((sg) => ({ name: sg.name, instances: sg.instances.filter((n) => mine.has(n)), notify: notifyView(sg.notify) }))
+      .map((sg) => ({
+        name: ka("kaBare", sg.name, "a vrrp_sync_group name"),
+        instances: sg.instances.filter((n) => mine.has(n)).map((n) => ka("kaBare", n, `a member of vrrp_sync_group ${sg.name}`)),
+        notify: notifyView(sg.notify, `vrrp_sync_group ${sg.name}`),
+      }))
       .filter((sg) => sg.instances.length > 0),
     instances: instances.map((i) => ({
-      name: i.name,
-      state: i.state,
-      interface: i.interface,
+      name: ka("kaBare", i.name, "a vrrp_instance name"),
+      state: ka("word", i.state, `vrrp_instance ${i.name}'s state`),
+      interface: ka("interface", i.interface, `vrrp_instance ${i.name}'s interface`),
       vrid: String(i.vrid),
       priority: String(i.priority),
       // v2 carries whole seconds; v3 centiseconds (RFC 5798 section 5.2.7).
       advertInt: num(i.advertInt, i.version === 3 ? 2 : 0),
       version: String(i.version),
-      authPass: i.authPass,
-      unicastSrcIp: i.unicastSrcIp,
-      unicastPeers: i.unicastPeers,
-      vips: i.vips.map((v) => ({ address: v.address, prefix: String(v.prefix), dev: v.dev, label: v.label })),
+      authPass: i.authPass, // the template's authPass helper guards it (kaSecretValue) and never echoes it
+      unicastSrcIp: kaOpt("word", i.unicastSrcIp, `vrrp_instance ${i.name}'s unicast_src_ip`),
+      unicastPeers: i.unicastPeers.map((p) => ka("word", p, `a unicast_peer of vrrp_instance ${i.name}`)),
+      vips: i.vips.map((v) => ({
+        address: ka("word", v.address, `a virtual_ipaddress of vrrp_instance ${i.name}`),
+        prefix: String(v.prefix),
+        dev: kaOpt("interface", v.dev, `the dev of ${v.address} in vrrp_instance ${i.name}`),
+        label: kaOpt("ipLabel", v.label, `the label of ${v.address} in vrrp_instance ${i.name}`),
+      })),
       nopreempt: i.nopreempt,
       preemptDelay: i.preemptDelay ? num(i.preemptDelay) : undefined,
-      trackInterfaces: i.trackInterfaces,
+      trackInterfaces: i.trackInterfaces.map((t) => ka("interface", t, `a track_interface of vrrp_instance ${i.name}`)),
       garpMasterDelay: opt(i.garp.masterDelay),
       garpMasterRepeat: opt(i.garp.masterRepeat),
       garpMasterRefresh: opt(i.garp.masterRefresh),
-      notify: notifyView(i.notify),
+      notify: notifyView(i.notify, `vrrp_instance ${i.name}`),
     })),
     services: cluster.services.map(serviceView),
   };

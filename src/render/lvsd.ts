@@ -14,30 +14,36 @@ import {
 } from "../daemon/config.js";
 import { LvsctlError } from "../errors/index.js";
 import { KEEPALIVED_DEFAULTS as D } from "../inventory/limits.js";
-import { effectiveInstance, findDirector, splitScript, type RenderOptions } from "./common.js";
+import { splitScript, type TextKind } from "../inventory/text.js";
+import { effectiveInstance, findDirector, type RenderOptions } from "./common.js";
+import { lvsdSecretValue, lvsdValue as j, opt as guarded } from "./guard.js";
 
 type Notify = DirectorVrrpInstance["notify"];
 
-function argv(script: string | undefined): string[] | undefined {
+/** An optional value through the lvsd.json guard. */
+const jOpt = <T extends string | undefined>(kind: TextKind, v: T, what: string): T => guarded(j, kind, v, what);
+
+/** A script line, checked as keepalived.conf would have it, then split as keepalived splits it. */
+function argv(script: string | undefined, what: string): string[] | undefined {
   if (!script) return undefined;
-  const words = splitScript(script);
+  const words = splitScript(j("script", script, what));
   return words.length > 0 ? words : undefined;
 }
 
-function notify(n: Notify): LvsdNotify {
+function notify(n: Notify, owner: string): LvsdNotify {
   const out: LvsdNotify = {};
   for (const k of ["master", "backup", "fault", "stop", "generic"] as const) {
-    const a = argv(n[k]);
+    const a = argv(n[k], `${owner}'s ${k === "generic" ? "notify" : `notify_${k}`}`);
     if (a) out[k] = a;
   }
   return out;
 }
 
-function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
+function check(c: ResolvedCheck, s: ResolvedService, owner: string): LvsdCheck {
   if (c.type === "MISC_CHECK") {
     return {
       type: "MISC",
-      argv: argv(c.path) ?? [c.path],
+      argv: argv(c.path, `${owner}'s misc_path`) ?? [c.path],
       // keepalived: misc_timeout defaults to the service's delay_loop.
       timeoutSec: c.timeoutSec ?? s.delayLoop ?? D.delayLoopSec,
       dynamic: c.dynamic,
@@ -49,9 +55,9 @@ function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
   }
   const http = c.type !== "TCP_CHECK";
   const common = {
-    ...(c.common.connectIp ? { connectIp: c.common.connectIp } : {}),
+    ...(c.common.connectIp ? { connectIp: j("word", c.common.connectIp, `${owner}'s connect_ip`) } : {}),
     ...(c.common.connectPort ? { connectPort: c.common.connectPort } : {}),
-    ...(c.common.bindto ? { bindto: c.common.bindto } : {}),
+    ...(c.common.bindto ? { bindto: j("word", c.common.bindto, `${owner}'s bindto`) } : {}),
     connectTimeoutSec: c.common.connectTimeoutSec ?? D.connectTimeoutSec,
     retry: c.common.retry ?? D.retry,
     delayBeforeRetrySec: c.common.delayBeforeRetrySec ?? (http ? D.httpDelayBeforeRetrySec : D.delayBeforeRetrySec),
@@ -59,27 +65,28 @@ function check(c: ResolvedCheck, s: ResolvedService): LvsdCheck {
     ...(c.common.alpha ? { alpha: true } : {}),
   };
   if (c.type === "TCP_CHECK") return { type: "TCP", ...common };
-  const vhost = c.virtualhost ?? s.virtualhost;
+  const vhost = jOpt("kaText", c.virtualhost ?? s.virtualhost, `${owner}'s virtualhost`);
   return {
     type: c.type === "HTTP_GET" ? "HTTP" : "SSL",
     ...common,
     urls: c.urls.map((u) => ({
-      path: u.path,
+      path: j("kaText", u.path, `${owner}'s url path`),
       statusCodes: [...new Set(u.statusCodes)].sort((a, b) => a - b),
-      ...(u.digest ? { digest: u.digest.toLowerCase() } : {}),
+      ...(u.digest ? { digest: j("kaText", u.digest.toLowerCase(), `${owner}'s url digest`) } : {}),
     })),
     ...(vhost ? { virtualhost: vhost } : {}),
     // keepalived enable_sni: sni_name, else the virtualhost
-    ...(c.type === "SSL_GET" && (c.sniName ?? (c.enableSni ? vhost : undefined)) ? { sni: c.sniName ?? vhost! } : {}),
+    ...(c.type === "SSL_GET" && (c.sniName ?? (c.enableSni ? vhost : undefined)) ? { sni: j("kaText", c.sniName ?? vhost!, `${owner}'s sni_name`) } : {}),
     ...(c.type === "SSL_GET" && c.verifyCert ? { verifyCert: true } : {}),
   };
 }
 
-function realServer(rs: ResolvedRealServer, s: ResolvedService): LvsdRealServer {
-  const up = argv(rs.notifyUp);
-  const down = argv(rs.notifyDown);
+function realServer(rs: ResolvedRealServer, s: ResolvedService, service: string): LvsdRealServer {
+  const owner = `real server ${rs.host ?? rs.address} of ${service}`;
+  const up = argv(rs.notifyUp, `${owner}'s notify_up`);
+  const down = argv(rs.notifyDown, `${owner}'s notify_down`);
   return {
-    address: rs.address,
+    address: j("word", rs.address, `the address of ${owner}`),
     port: rs.port,
     weight: rs.weight,
     inhibitOnFailure: rs.inhibitOnFailure,
@@ -87,27 +94,28 @@ function realServer(rs: ResolvedRealServer, s: ResolvedService): LvsdRealServer 
     ...(rs.lthreshold !== undefined ? { lthreshold: rs.lthreshold } : {}),
     ...(up ? { notifyUp: up } : {}),
     ...(down ? { notifyDown: down } : {}),
-    ...(rs.check ? { check: check(rs.check, s) } : {}),
+    ...(rs.check ? { check: check(rs.check, s, `the check of ${owner}`) } : {}),
   };
 }
 
-function service(s: ResolvedService): LvsdService {
+function service(s: ResolvedService, index: number): LvsdService {
+  const owner = `virtual_servers[${index}]`;
   return {
-    name: s.name,
-    ...(s.fwmark !== undefined ? { fwmark: s.fwmark } : { vip: s.vip!, port: s.port! }),
+    name: j("kaComment", s.name, `the name of ${owner}`),
+    ...(s.fwmark !== undefined ? { fwmark: s.fwmark } : { vip: j("word", s.vip!, `the vip of ${owner}`), port: s.port! }),
     protocol: s.protocol,
     scheduler: s.lbAlgo,
     forwarding: s.lbKind,
     ...(s.persistenceTimeout !== undefined ? { persistenceTimeoutSec: s.persistenceTimeout } : {}),
-    ...(s.persistenceGranularity ? { persistenceNetmask: s.persistenceGranularity } : {}),
+    ...(s.persistenceGranularity ? { persistenceNetmask: j("word", s.persistenceGranularity, `${owner}'s persistence_granularity`) } : {}),
     delayLoopSec: s.delayLoop ?? D.delayLoopSec,
-    ...(s.virtualhost ? { virtualhost: s.virtualhost } : {}),
-    ...(s.sorryServer ? { sorryServer: { address: s.sorryServer.address, port: s.fwmark !== undefined ? 0 : (s.sorryServer.port ?? s.port ?? 0) } } : {}),
+    ...(s.virtualhost ? { virtualhost: j("kaText", s.virtualhost, `${owner}'s virtualhost`) } : {}),
+    ...(s.sorryServer ? { sorryServer: { address: j("word", s.sorryServer.address, `${owner}'s sorry_server`), port: s.fwmark !== undefined ? 0 : (s.sorryServer.port ?? s.port ?? 0) } } : {}),
     quorum: s.quorum ?? D.quorum,
     hysteresis: s.hysteresis ?? D.hysteresis,
-    ...(argv(s.quorumUp) ? { quorumUp: argv(s.quorumUp)! } : {}),
-    ...(argv(s.quorumDown) ? { quorumDown: argv(s.quorumDown)! } : {}),
-    realServers: s.realServers.map((r) => realServer(r, s)),
+    ...(argv(s.quorumUp, `${owner}'s quorum_up`) ? { quorumUp: argv(s.quorumUp, `${owner}'s quorum_up`)! } : {}),
+    ...(argv(s.quorumDown, `${owner}'s quorum_down`) ? { quorumDown: argv(s.quorumDown, `${owner}'s quorum_down`)! } : {}),
+    realServers: s.realServers.map((r) => realServer(r, s, owner)),
   };
 }
 
@@ -116,39 +124,49 @@ export function toLvsdConfig(cluster: Cluster, directorName: string, opts: Rende
   const director = findDirector(cluster, directorName);
   const instances: LvsdInstance[] = director.instances.map((raw) => {
     const i = effectiveInstance(raw, directorName, cluster.globalDefs.vrrpStrict, opts);
+    const owner = `vrrp_instance ${i.name}`;
     return {
-      name: i.name,
-      interface: i.interface,
+      name: j("kaBare", i.name, "a vrrp_instance name"),
+      interface: j("interface", i.interface, `${owner}'s interface`),
       vrid: i.vrid,
       priority: i.priority,
       state: i.state,
       version: i.version,
       // v2 adverts carry whole seconds (RFC 3768 section 5.3.7), v3 centiseconds (RFC 5798 5.2.7).
       advertIntervalCs: i.version === 2 ? Math.round(i.advertInt) * 100 : Math.round(i.advertInt * 100),
-      ...(i.authPass !== undefined ? { authPass: i.authPass } : {}),
-      ...(i.unicastSrcIp ? { unicastSrcIp: i.unicastSrcIp } : {}),
-      unicastPeers: i.unicastPeers,
-      vips: i.vips.map((v) => ({ address: v.address, prefix: v.prefix, dev: v.dev ?? i.interface, ...(v.label ? { label: v.label } : {}) })),
+      ...(i.authPass !== undefined ? { authPass: lvsdSecretValue(i.authPass, `auth_pass of ${owner}`) } : {}),
+      ...(i.unicastSrcIp ? { unicastSrcIp: j("word", i.unicastSrcIp, `${owner}'s unicast_src_ip`) } : {}),
+      unicastPeers: i.unicastPeers.map((p) => j("word", p, `a unicast_peer of ${owner}`)),
+      vips: i.vips.map((v) => ({
+        address: j("word", v.address, `a virtual_ipaddress of ${owner}`),
+        prefix: v.prefix,
+        dev: j("interface", v.dev ?? i.interface, `the dev of ${v.address} in ${owner}`),
+        ...(v.label ? { label: j("ipLabel", v.label, `the label of ${v.address} in ${owner}`) } : {}),
+      })),
       nopreempt: i.nopreempt,
       preemptDelaySec: i.preemptDelay ?? 0,
-      trackInterfaces: i.trackInterfaces,
+      trackInterfaces: i.trackInterfaces.map((t) => j("interface", t, `a track_interface of ${owner}`)),
       garp: {
         masterDelaySec: i.garp.masterDelay ?? D.garpMasterDelaySec,
         masterRepeat: i.garp.masterRepeat ?? D.garpMasterRepeat,
         masterRefreshSec: i.garp.masterRefresh ?? D.garpMasterRefreshSec,
       },
-      notify: notify(i.notify),
+      notify: notify(i.notify, owner),
       ...(i.version === 3 && cluster.lvsd.v3Checksum === "lenient" ? { v3ChecksumLenient: true } : {}),
     };
   });
   const mine = new Set(instances.map((i) => i.name));
   const config: LvsdConfig = {
     version: LVSD_CONFIG_VERSION,
-    routerId: director.routerId,
+    routerId: j("kaText", director.routerId, "router_id"),
     statusPort: cluster.lvsd.statusPort,
     instances,
     syncGroups: cluster.syncGroups
-      .map((g) => ({ name: g.name, instances: g.instances.filter((n) => mine.has(n)), notify: notify(g.notify) }))
+      .map((g) => ({
+        name: j("kaBare", g.name, "a vrrp_sync_group name"),
+        instances: g.instances.filter((n) => mine.has(n)).map((n) => j("kaBare", n, `a member of vrrp_sync_group ${g.name}`)),
+        notify: notify(g.notify, `vrrp_sync_group ${g.name}`),
+      }))
       .filter((g) => g.instances.length > 0),
     services: cluster.services.map(service),
   };

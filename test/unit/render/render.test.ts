@@ -5,14 +5,16 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { showArgv } from "../../../src/command/index.js";
+import { NEW_FILE, showArgv } from "../../../src/command/index.js";
 import { putFileScript, PutExit } from "../../../src/ssh/put-file.js";
 import { test } from "node:test";
 import { LvsctlError } from "../../../src/errors/index.js";
 import type { Cluster, DirectorVrrpInstance } from "../../../src/inventory/model.js";
 import { findTemplatesDir, kaQuote, templatesDir } from "../../../src/render/handlebars.js";
 import { statusCodeRanges } from "../../../src/render/common.js";
+import { renderDirectorModules } from "../../../src/render/hostfiles.js";
 import {
+  PATHS,
   maskSecrets,
   maskedSecret,
   renderAll,
@@ -71,21 +73,24 @@ test("director files by backend: paths, modes, validate, secret flag", () => {
   assert.equal(renderDirector(dr, "lb1", opts)[0]!.path, "/etc/keepalived/keepalived.conf");
 });
 
-test("a prefix or install_dir holding shell syntax stays one word of the validate argv (issue 8)", () => {
+test("a prefix or install_dir holding shell syntax: the renderers refuse it (LVS707), and the validate argv keeps it one word (issue 8)", () => {
   const dir = mkdtempSync(join(tmpdir(), "lvsctl-prefix-"));
   try {
     const marker = join(dir, "pwned");
+    // validate refuses these (LVS124); a model built without it reaches the renderers' guard.
     const hostile = { ...nat, keepalived: { ...nat.keepalived, prefix: `/usr;touch ${marker};/usr` }, lvsd: { ...nat.lvsd, installDir: `/opt/x;touch ${marker};` } };
-    const [conf] = renderDirector(hostile, "dir-a", { ...opts, backend: "keepalived" });
-    assert.deepEqual(conf!.validate, [`/usr;touch ${marker};/usr/sbin/keepalived`, "-t", "-f", "%s"]);
-    const [json] = renderDirector(hostile, "dir-a", { ...opts, backend: "lvsd" });
-    assert.equal(json!.validate![1], `/opt/x;touch ${marker};/lvsd.cjs`);
-    // The upload runs them as it would on the host: the word names no program, nothing else runs.
-    for (const f of [conf!, json!]) {
+    throwsCode(() => renderDirector(hostile, "dir-a", { ...opts, backend: "keepalived" }), "LVS707", /director\.keepalived\.prefix\) into a systemd unit: it holds ";"/);
+    throwsCode(() => renderDirector(hostile, "dir-a", { ...opts, backend: "lvsd" }), "LVS707", /director\.lvsd\.install_dir into a systemd unit: it holds ";"/);
+    // Past both, the upload would still run the argv as words: the word names no program, nothing else runs.
+    const argvs = [
+      [`/usr;touch ${marker};/usr/sbin/keepalived`, "-t", "-f", NEW_FILE],
+      [PATHS.node, `/opt/x;touch ${marker};/lvsd.cjs`, "--config", NEW_FILE, "--check"],
+    ];
+    for (const validate of argvs) {
       const path = join(dir, "target.conf");
-      const r = spawnSync("/bin/sh", ["-c", putFileScript({ path, size: 2, mode: 0o644, token: "t1", validate: f.validate! }).shell], { input: "x\n" });
+      const r = spawnSync("/bin/sh", ["-c", putFileScript({ path, size: 2, mode: 0o644, token: "t1", validate }).shell], { input: "x\n" });
       assert.equal(r.status, PutExit.Validate, r.stderr.toString());
-      assert.ok(!existsSync(marker), `touch ran from ${showArgv(f.validate!)}`);
+      assert.ok(!existsSync(marker), `touch ran from ${showArgv(validate)}`);
       assert.ok(!existsSync(path));
     }
   } finally {
@@ -269,7 +274,8 @@ test("scripts are double-quoted and turn on script security; a double quote is r
   assert.match(c, /enable_script_security\n\s+script_user root/);
   assert.match(c, /notify_down "\/usr\/local\/bin\/rs-down 'www 1'"/);
   assert.doesNotMatch(renderKeepalivedConf({ ...dr, services: dr.services.slice(0, 1) }, "lb1", opts), /enable_script_security/);
-  throwsCode(() => renderKeepalivedConf(withInstance(dr, { notify: { master: 'echo "hi"' } }), "lb1", opts), "LVS701");
+  // validate refuses it (LVS121); past validate, the renderers' guard does (src/render/guard.ts).
+  throwsCode(() => renderKeepalivedConf(withInstance(dr, { notify: { master: '/bin/echo "hi"' } }), "lb1", opts), "LVS707", /vrrp_instance VI_WEB's notify_master into keepalived\.conf: it holds a double quote/);
   assert.equal(kaQuote("/bin/true a b"), '"/bin/true a b"');
 });
 
@@ -308,5 +314,33 @@ test("the same inventory under another file name renders every host's files byte
       return [...renderAll(r.cluster, { resolveSecret: maskedSecret }).entries()];
     };
     assert.deepEqual(render(`/srv/a/${example}`), render(`/tmp/copy-of-${example}`), example);
+  }
+});
+
+test("the renderers' guard: a model that skipped validate cannot put a newline into any file (LVS707, exit 70)", () => {
+  const both = (c: Cluster, re: RegExp) => {
+    for (const backend of ["keepalived", "lvsd"] as const) throwsCode(() => renderDirector(c, "lb1", { ...opts, backend }), "LVS707", re);
+  };
+  both(withInstance(dr, { interface: "eth0\ninclude /x.conf" }), /vrrp_instance VI_WEB's interface into (keepalived\.conf|lvsd\.json): it holds a newline/);
+  both(withInstance(dr, { notify: { master: "/bin/true\ninclude /x.conf" } }), /notify_master into (keepalived\.conf|lvsd\.json): it holds a newline/);
+  both({ ...dr, services: dr.services.map((s) => ({ ...s, name: `${"n".repeat(1021)} include /x.conf` })) }, /the name of virtual_servers\[0\] into (keepalived\.conf|lvsd\.json): it is 1037 bytes/);
+  both({ ...dr, directorSysctls: { "net.ipv4.ip_forward": "1\nkernel.x = 1" } }, /director\.sysctls net\.ipv4\.ip_forward into a sysctl\.d file: it holds a newline/);
+  const algo = { ...dr, services: dr.services.map((s) => ({ ...s, lbAlgo: "rr\nevil" })) };
+  throwsCode(() => renderKeepalivedConf(algo, "lb1", opts), "LVS707", /lb_algo into keepalived\.conf: it holds a newline/);
+  throwsCode(() => renderDirectorModules(algo, "lb1"), "LVS707", /a kernel module name into a modules-load\.d file: it holds a newline/);
+  throwsCode(() => renderDirector({ ...dr, keepalived: { ...dr.keepalived, from: "source", sysconfdir: "/etc\nExecStartPre=/x" } }, "lb1", opts), "LVS707", /into a systemd unit: it holds a newline/);
+  try {
+    renderDirector(withInstance(dr, { interface: "eth0\n" }), "lb1", opts);
+  } catch (e) {
+    assert.equal((e as LvsctlError).exitCode, 70);
+  }
+  // A resolved secret is the user's to fix (exit 1), said without its value.
+  const env = withInstance(dr, { authPass: { env: "VRRP_PASS" } });
+  for (const backend of ["keepalived", "lvsd"] as const) {
+    assert.throws(() => renderDirector(env, "lb1", { backend, resolveSecret: () => "ab$_PWD" }), (e: unknown) => {
+      assert.ok(e instanceof LvsctlError && e.code === "LVS701" && e.exitCode === 1, String(e));
+      assert.doesNotMatch(e.message, /ab|PWD/);
+      return true;
+    });
   }
 });
