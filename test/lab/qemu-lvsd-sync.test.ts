@@ -129,8 +129,8 @@ describe("qemu guests: IPVS connection sync follows VRRP; the backup holds the m
       seen.set(`${g} ipvsadm -L --daemon`, out);
       return out;
     };
-    await waitFor("lb1 MASTER with the master sync daemon", async () => (await status("lb1"))?.instances[0]?.state === "MASTER" && /master sync daemon \(mcast=eth0, syncid=7\)/.test(await daemons("lb1")));
-    await waitFor("lb2 with the backup sync daemon", async () => /backup sync daemon \(mcast=eth0, syncid=7\)/.test(await daemons("lb2")));
+    await waitFor("lb1 MASTER with the master sync daemon", async () => (await status("lb1"))?.instances[0]?.state === "MASTER" && /master sync daemon \(mcast=eth0, syncid=7[,)]/.test(await daemons("lb1")));
+    await waitFor("lb2 with the backup sync daemon", async () => /backup sync daemon \(mcast=eth0, syncid=7[,)]/.test(await daemons("lb2")));
     note(`lb1: ${await daemons("lb1")}; lb2: ${await daemons("lb2")}`);
 
     // a long-lived connection through lb1's IPVS (a local client, NAT to the echo server)
