@@ -26,6 +26,8 @@ export type RunEvent = Base &
     | { type: "run.started"; playbook: string; check: boolean; hosts: string[] }
     | { type: "play.started"; play: string; hosts: string[]; tasks: string[]; handlers: string[]; batches: string[][] }
     | { type: "batch.started"; play: string; index: number; hosts: string[] }
+    /** Something the whole run should know, said once: today a known_hosts file or line that cannot be used. */
+    | { type: "run.warning"; source: "known_hosts"; file: string; line?: number; message: string }
     | { type: "host.connected"; host: string; ms: number }
     | { type: "host.unreachable"; host: string; error: string; hint?: string }
     | { type: "host.facts"; host: string; ms: number }
@@ -63,6 +65,11 @@ export type RunEventOf<T extends RunEvent["type"]> = Extract<RunEvent, { type: T
 
 /** An event as the executor builds it, before the run clock stamps `t`. */
 export type RunEventInput = RunEvent extends infer E ? (E extends RunEvent ? Omit<E, "t"> : never) : never;
+
+/** `warning: known_hosts FILE:LINE: why`, as the plain and listr views print a run.warning. */
+export function runWarningText(e: RunEventOf<"run.warning">): string {
+  return `warning: ${e.source} ${e.file}${e.line !== undefined ? `:${e.line}` : ""}: ${e.message}`;
+}
 
 export function emptyRecap(): HostRecap {
   return { ok: 0, changed: 0, failed: 0, unreachable: 0, skipped: 0, warnings: 0 };

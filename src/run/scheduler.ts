@@ -147,6 +147,8 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
   const sleep = p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const allHosts = [...new Set(playHosts.flat())];
   emit({ type: "run.started", playbook: playbook.file, check, hosts: allHosts });
+  // Once per run, not per host: the files are read once and shared by every connection.
+  if (allHosts.length > 0) for (const w of p.connector.knownHostsWarnings?.(p.policy) ?? []) emit({ type: "run.warning", source: "known_hosts", ...w });
   for (const h of allHosts) recap[h] = emptyRecap();
 
   /** Plays stopped by any_errors_fatal. */

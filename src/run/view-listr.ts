@@ -4,7 +4,7 @@
 // without their parents). listr2's generic task types are loosened to `Wrapper` here on purpose:
 // its renderer type parameters add nothing for a view that only sets titles and output.
 import { Listr, ListrLogger, ProcessOutput } from "listr2";
-import type { RunEvent, RunEventOf } from "./events.js";
+import { runWarningText, type RunEvent, type RunEventOf } from "./events.js";
 import { exitText, recapBlock } from "./recap.js";
 import type { LineSink } from "./view-plain.js";
 
@@ -105,6 +105,10 @@ export function listrView(out: LineSink, opts: ListrViewOptions = {}) {
       switch (e.type) {
         case "play.started":
           startPlay(e);
+          break;
+        case "run.warning":
+          // Drawn with the problems below the trees, where a warning stays visible.
+          problems.push(runWarningText(e));
           break;
         case "host.unreachable":
           unreachable.set(e.host, e.error);

@@ -1,6 +1,6 @@
 // Plain lines for logs and pipes (no TTY): every line starts with the host name, so output of
 // hosts working at once can be told apart and grepped.
-import type { RunEvent } from "./events.js";
+import { runWarningText, type RunEvent } from "./events.js";
 import { exitText, recapBlock } from "./recap.js";
 
 export interface LineSink {
@@ -24,6 +24,9 @@ export function plainView(out: LineSink, opts: PlainViewOptions = {}) {
           break;
         case "play.started":
           out.write(`PLAY ${e.play} [${e.hosts.join(", ")}]${e.batches.length > 1 ? ` in ${e.batches.length} batches` : ""}\n`);
+          break;
+        case "run.warning":
+          out.write(runWarningText(e) + "\n");
           break;
         case "host.unreachable":
           line(e.host, `UNREACHABLE: ${e.error}${e.hint ? ` (hint: ${e.hint})` : ""}`);

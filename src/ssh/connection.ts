@@ -41,6 +41,7 @@ import type {
   ExecResult,
   HostConnection,
   HostKeyPolicy,
+  KnownHostsWarning,
   PutOptions,
 } from "./types.js";
 
@@ -140,6 +141,10 @@ export class SshConnector implements Connector {
       release();
       throw e;
     }
+  }
+
+  knownHostsWarnings(policy: HostKeyPolicy): KnownHostsWarning[] {
+    return this.#db(policy).problems.map((p) => ({ file: p.file, ...(p.line > 0 ? { line: p.line } : {}), message: p.message }));
   }
 
   #db(policy: HostKeyPolicy): KnownHostsDb {

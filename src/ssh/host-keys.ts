@@ -1,6 +1,6 @@
 // known_hosts files on the controller: reading them, and appending a key under accept-new.
 // The decisions are in known-hosts.ts (pure); this is the thin file I/O around them.
-import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readFileSync, existsSync } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readFileSync, existsSync, statSync, type Stats } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { HostKeyPolicy } from "./types.js";
@@ -20,16 +20,33 @@ export interface KnownHostsDb {
   problems: KnownHostsProblem[];
 }
 
-/** Read every file that exists; a missing file is empty (as for OpenSSH). */
+/** Far above any real known_hosts (about 100 bytes a line); a bigger "file" is not one. */
+export const MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Read every file that exists; a missing file is empty (as for OpenSSH). A file that cannot be
+ * read, or is not a regular file (a directory, a FIFO that would block, a device), is one problem
+ * at line 0; each line that does not parse is one problem at its line. Never throws.
+ */
 export function loadKnownHosts(files: readonly string[]): KnownHostsDb {
   const db: KnownHostsDb = { entries: [], problems: [] };
   for (const file of files) {
     let text: string;
     try {
+      const st = statSync(file);
+      if (!st.isFile()) {
+        db.problems.push({ file, line: 0, message: `it is ${kindOf(st)}, not a file; its host keys are not used` });
+        continue;
+      }
+      if (st.size > MAX_KNOWN_HOSTS_BYTES) {
+        db.problems.push({ file, line: 0, message: `it is ${st.size} bytes, more than a known_hosts file holds (${MAX_KNOWN_HOSTS_BYTES}); it is not read` });
+        continue;
+      }
       text = readFileSync(file, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") continue;
-      db.problems.push({ file, line: 0, message: `cannot read: ${(e as Error).message}` });
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") continue;
+      db.problems.push({ file, line: 0, message: `it cannot be read (${readError(code, e)}); its host keys are not used` });
       continue;
     }
     const r = parseKnownHosts(text, file);
@@ -37,6 +54,35 @@ export function loadKnownHosts(files: readonly string[]): KnownHostsDb {
     db.problems.push(...r.problems);
   }
   return db;
+}
+
+/** One line for a problem: `FILE:LINE: why` (no line for a whole file). */
+export function formatKnownHostsProblem(p: KnownHostsProblem): string {
+  return `known_hosts ${p.file}${p.line > 0 ? `:${p.line}` : ""}: ${p.message}`;
+}
+
+function readError(code: string | undefined, e: unknown): string {
+  switch (code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "it is a directory";
+    case "ENOTDIR":
+      return "a part of its path is not a directory";
+    case "ELOOP":
+      return "too many symbolic links";
+    default:
+      return code ?? String((e as Error)?.message ?? e);
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO (named pipe)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a regular file";
 }
 
 /**

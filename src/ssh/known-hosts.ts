@@ -21,8 +21,18 @@ export interface KnownHostEntry {
 
 export interface KnownHostsProblem {
   file: string;
+  /** 1-based; 0 when the whole file could not be read. */
   line: number;
+  /**
+   * Why, in words that never quote the line beyond its key type: a known_hosts file may hold
+   * anything (a pasted private key, a password), and problems are printed and sent as events.
+   */
   message: string;
+}
+
+/** A key type as OpenSSH names them (ssh-ed25519, ecdsa-sha2-nistp256, sk-...@openssh.com): safe to show. */
+function shownKeyType(t: string): string {
+  return /^[A-Za-z0-9][A-Za-z0-9@._+-]{0,63}$/.test(t) ? t : "the named";
 }
 
 /** `|1|` = HASH_MAGIC in OpenSSH hostfile.h: base64(salt)|base64(HMAC-SHA1(salt, host)). */
@@ -49,23 +59,23 @@ export function parseKnownHosts(text: string, file: string): { entries: KnownHos
       if (m === "@cert-authority") marker = "cert-authority";
       else if (m === "@revoked") marker = "revoked";
       else {
-        problems.push({ file, line, message: `unknown marker ${m}` });
+        problems.push({ file, line, message: "it starts with a marker other than @cert-authority or @revoked; the line is skipped" });
         continue;
       }
     }
     const [hostField, keyType, b64, ...rest] = fields;
     if (hostField === undefined || keyType === undefined || b64 === undefined) {
-      problems.push({ file, line, message: "expected `[@marker] hosts keytype base64-key [comment]`" });
+      problems.push({ file, line, message: "it is not `[@marker] hosts keytype base64-key [comment]` (too few fields); the line is skipped" });
       continue;
     }
     const keyBlob = decodeBase64Strict(b64);
     if (keyBlob === undefined || keyTypeOfBlob(keyBlob) !== keyType) {
-      problems.push({ file, line, message: `the key is not valid base64 of a ${keyType} key` });
+      problems.push({ file, line, message: `its key is not valid base64 of a ${shownKeyType(keyType)} key; the line is skipped` });
       continue;
     }
     const hosts = parseHostField(hostField);
     if (typeof hosts === "string") {
-      problems.push({ file, line, message: hosts });
+      problems.push({ file, line, message: `${hosts}; the line is skipped` });
       continue;
     }
     if (marker === "cert-authority") {

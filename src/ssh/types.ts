@@ -73,6 +73,21 @@ export interface ConnectTarget {
   connectTimeoutMs: number;
 }
 
+/** Something wrong in the known_hosts files that did not stop the run: a file not read, a line skipped. */
+export interface KnownHostsWarning {
+  file: string;
+  /** 1-based; absent when the whole file could not be read. */
+  line?: number;
+  /** Why, never quoting the line (see KnownHostsProblem). */
+  message: string;
+}
+
 export interface Connector {
   connect(target: ConnectTarget, policy: HostKeyPolicy): Promise<HostConnection>;
+  /**
+   * What the policy's known_hosts files hold that cannot be used. The executor asks once per run,
+   * before the first connection, and reports each as one `run.warning`, whatever the number of
+   * hosts. Optional: a connector without host keys (a fake) has none.
+   */
+  knownHostsWarnings?(policy: HostKeyPolicy): KnownHostsWarning[];
 }
