@@ -258,6 +258,8 @@ function equal(a: unknown, b: unknown): boolean {
 }
 
 function contains(container: unknown, item: unknown): boolean {
+  // A value not known yet (the playbook's syntax check, the fact pass) may hold anything.
+  if (container === WILDCARD || item === WILDCARD) return true;
   if (Array.isArray(container)) return container.some((x) => equal(x, item));
   if (typeof container === "string") return typeof item === "string" && container.includes(item);
   if (container && typeof container === "object") return Object.prototype.hasOwnProperty.call(container, String(item));

@@ -6,6 +6,7 @@ import { validateArgvProblem, wordsOf, type ValidateArgv } from "../command/inde
 import { COMMAND_OPS, CommandTemplateError, toCommand } from "./command-args.js";
 import { sysctlKeyProblem } from "../inventory/sysctls.js";
 import { packageNameProblem } from "../plan/ops/package.js";
+import { moduleNameProblem, modulesOp, parseModulesLoad, type ModulesDesired } from "../plan/ops/modules.js";
 import type { FileDesired } from "../plan/ops/file.js";
 import type {
   AddressDesired,
@@ -19,7 +20,7 @@ import type {
   TunnelDesired,
   UploadDirDesired,
 } from "../plan/ops/index.js";
-import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, tunnelOp, UNIT_DIR, uploadDirOp } from "../plan/ops/index.js";
+import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, tunnelOp, UNIT_DIR, unitName, uploadDirOp } from "../plan/ops/index.js";
 import type { Operation } from "../plan/ops/types.js";
 import type { Cluster } from "../inventory/model.js";
 import type { RenderedFile } from "../render/index.js";
@@ -115,7 +116,8 @@ export const ArgSchemas = {
     validate: Validate.optional(),
     secret: z.boolean().default(false),
   }),
-  render: z.union([z.string().min(1).transform((files) => ({ files })), z.strictObject({ files: z.string().min(1) })]),
+  /** The files a renderer gives this host; `path`: only that one of them (it must be among them). */
+  render: z.union([z.string().min(1).transform((files): { files: string; path?: string | undefined } => ({ files })), z.strictObject({ files: z.string().min(1), path: AbsPath.optional() })]),
   address: z
     .strictObject({
       unit: z.string().regex(/^[A-Za-z0-9@_.:-]+\.service$/, { error: "a unit name ending in .service" }),
@@ -139,7 +141,9 @@ export const ArgSchemas = {
     enabled: z.boolean().optional(),
     state: z.enum(["started", "stopped", "restarted", "reloaded"]).optional(),
     unit_content: z.string().optional(),
-  }),
+    /** A renderer (`director`): its file /etc/systemd/system/UNIT is the unit to install; none given: the package's unit is used. */
+    render: z.string().min(1).optional(),
+  }).refine((a) => a.unit_content === undefined || a.render === undefined, { error: "give at most one of unit_content and render" }),
   /**
    * Runs without a shell: a string is split into words (sh's quoting, no expansions; shell syntax
    * is refused), a list is the argv; `{{ }}` values are always inside one word (command-args.ts).
@@ -190,6 +194,20 @@ export const ArgSchemas = {
       render: z.string().min(1).optional(),
     })
     .refine((a) => (a.gateway === undefined && a.render === undefined) || a.unit !== undefined, { error: "gateway and render need unit: (the unit that puts the route back on boot)" }),
+  /** Kernel modules loaded now and listed in a modules-load.d file: `names`, or the file a renderer gives (`render`). */
+  modules: z
+    .strictObject({
+      names: z.array(z.string().min(1)).min(1).optional(),
+      render: z.string().min(1).optional(),
+      file: AbsPath,
+    })
+    .superRefine((a, ctx) => {
+      if ((a.names === undefined) === (a.render === undefined)) ctx.addIssue({ code: "custom", message: "give exactly one of names or render" });
+      for (const [i, n] of (a.names ?? []).entries()) {
+        const problem = moduleNameProblem(n);
+        if (problem) ctx.addIssue({ code: "custom", message: problem, path: ["names", i] });
+      }
+    }),
   tunnel: z.strictObject({
     /** A renderer (`realserver`): the modules-load.d file it gives this host at `file` (none: no TUN service). */
     render: z.string().min(1),
@@ -274,7 +292,12 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
     }
     case "render": {
       const a = ArgSchemas.render.parse(args);
-      const files: FileDesired[] = rendered(env, a.files).map((f) => ({
+      let given = rendered(env, a.files);
+      if (a.path !== undefined) {
+        given = given.filter((f) => f.path === a.path);
+        if (!given.length) throw new Error(`render: renderer ${a.files} gives ${env.host} no ${a.path}`);
+      }
+      const files: FileDesired[] = given.map((f) => ({
         path: f.path,
         content: f.content,
         mode: f.mode,
@@ -299,6 +322,10 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
       if (a.enabled !== undefined) d.enabled = a.enabled;
       if (a.state) d.state = a.state;
       if (a.unit_content !== undefined) d.unitContent = a.unit_content;
+      if (a.render !== undefined) {
+        const f = rendered(env, a.render).find((x) => x.path === `${UNIT_DIR}/${unitName(a.name)}`);
+        if (f) d.unitContent = f.content;
+      }
       return any(serviceOp, d);
     }
     case "command":
@@ -343,6 +370,13 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
         if (a.render !== undefined) d.unitContent = rendered(env, a.render).find((x) => x.path === `${UNIT_DIR}/${a.unit}`)?.content ?? null;
       }
       return any(defaultRouteOp, d);
+    }
+    case "modules": {
+      const a = ArgSchemas.modules.parse(args);
+      if (a.names !== undefined) return any(modulesOp, { names: a.names, file: a.file } satisfies ModulesDesired);
+      const f = rendered(env, a.render!).find((x) => x.path === a.file);
+      if (!f) throw new Error(`modules: renderer ${a.render} gives ${env.host} no ${a.file}`);
+      return any(modulesOp, { names: parseModulesLoad(f.content), file: a.file, content: f.content } satisfies ModulesDesired);
     }
     case "tunnel": {
       const a = ArgSchemas.tunnel.parse(args);

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import type { Cluster } from "../inventory/model.js";
 import type { HostFacts } from "../plan/facts.js";
 import { WILDCARD, type Vars } from "../plan/expr.js";
-import { natGatewayOf, realServerVips, sysctlIfName } from "../render/index.js";
+import { keepalivedPaths, natGatewayOf, realServerVips, sysctlIfName } from "../render/index.js";
 
 export interface RsVip {
   address: string;
@@ -32,6 +32,7 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
   const directorVips = cluster.directors.flatMap((d) => d.instances.flatMap((i) => i.vips.map((v) => v.address)));
   // NAT services this host serves, as a real server or as the sorry server, and their gateway.
   const nat = host ? natGatewayOf(cluster, host) : { services: [] };
+  const keepalivedConf = keepalivedPaths(cluster).config;
   return {
     inventory_hostname: hostName,
     host_address: host?.address ?? "",
@@ -42,6 +43,9 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
     director_addresses: directorAddresses,
     director_gateways: [...new Set([...directorAddresses, ...directorVips])],
     first_director: directorAddresses[0] ?? "",
+    // Where keepalived.conf goes (the package's /etc/keepalived, or the source build's sysconfdir).
+    keepalived_conf: keepalivedConf,
+    keepalived_conf_dir: keepalivedConf.replace(/\/[^/]*$/, ""),
     // Host vars the renderers read too (src/render/hostfiles.ts HOST_VARS); defaults here.
     lvs_vip_before: [],
   };
@@ -64,12 +68,16 @@ export function factVars(facts: HostFacts, cv: Vars): Vars {
     rs_iface: rsIface,
     rs_iface_sysctl: sysctlIfName(rsIface),
     default_gateway: def?.via ?? "",
+    // The units asked about that were running before the play (handlers: reload only what ran).
+    active_units: Object.entries(facts.units)
+      .filter(([, u]) => u.active === "active")
+      .map(([name]) => name),
   };
 }
 
 /** The same names, as wildcards, for computing what facts to gather. */
 export function wildcardFactVars(): Vars {
-  return { facts: WILDCARD, os_family: WILDCARD, director_iface: WILDCARD, director_iface_sysctl: WILDCARD, rs_iface: WILDCARD, rs_iface_sysctl: WILDCARD, default_gateway: WILDCARD };
+  return { facts: WILDCARD, os_family: WILDCARD, director_iface: WILDCARD, director_iface_sysctl: WILDCARD, rs_iface: WILDCARD, rs_iface_sysctl: WILDCARD, default_gateway: WILDCARD, active_units: WILDCARD };
 }
 
 /** Addresses whose route the facts should include (for director_iface). */

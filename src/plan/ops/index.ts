@@ -12,3 +12,4 @@ export { uploadDirOp, planUploadDir, type UploadDirDesired, type DirFile } from 
 export { buildOp, planBuild, buildKey, configureArgs, type BuildDesired } from "./build.js";
 export { defaultRouteOp, planDefaultRoute, GATEWAY_STATE_FILE, type DefaultRouteDesired } from "./route.js";
 export { tunnelOp, planTunnel, TUNL0_RP_FILTER, type TunnelDesired } from "./tunnel.js";
+export { modulesOp, planModules, moduleNameProblem, parseModulesLoad, modulesFileContent, sysModulePath, type ModulesDesired } from "./modules.js";

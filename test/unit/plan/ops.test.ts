@@ -10,6 +10,9 @@ import {
   planDefaultRoute,
   planFile,
   planFiles,
+  planModules,
+  parseModulesLoad,
+  sysModulePath,
   planPackage,
   planService,
   planSysctl,
@@ -340,4 +343,19 @@ test("address: several live changes go in one `ip -batch -` round trip", () => {
   assert.ok(batch && batch.kind === "exec");
   assert.equal(batch.stdin, "addr replace 10.0.0.150/32 dev lo\naddr replace fd00::150/128 dev lo\naddr del 10.0.0.100/32 dev lo\n");
   assert.equal(p.steps.filter((s) => s.kind === "exec" && "argv" in s.cmd && s.cmd.argv[0] === "/sbin/ip").length, 1);
+});
+
+test("modules: missing modules loaded in one modprobe, the boot file written; all loaded and the file in place -> ok", () => {
+  const d = { names: ["ip_vs", "ip_vs_wrr"], file: "/etc/modules-load.d/lvs.conf", content: "# x\nip_vs\nip_vs_wrr\n" };
+  const loadedVs = { ...baseFacts(), exists: ["/sys/module/ip_vs"] };
+  const p = planModules(loadedVs, d, ctx);
+  assert.equal(p.status, "change");
+  assert.equal(p.reason, "load ip_vs_wrr; /etc/modules-load.d/lvs.conf file missing");
+  assert.deepEqual(show(p.steps), ["/sbin/modprobe -a -- ip_vs_wrr", "put /etc/modules-load.d/lvs.conf"]);
+  const done = withFile({ ...baseFacts(), exists: ["/sys/module/ip_vs", "/sys/module/ip_vs_wrr"] }, d.file, d.content, 0o644);
+  assert.equal(planModules(done, d, ctx).status, "ok");
+  // The kernel names a module with _ where modprobe takes - as well.
+  assert.equal(sysModulePath("nf-conntrack"), "/sys/module/nf_conntrack");
+  assert.throws(() => planModules(baseFacts(), { ...d, names: ["-r"] }, ctx), /not a kernel module name/);
+  assert.deepEqual(parseModulesLoad("# c\n; c\n\nip_vs\n ip_vs_sh \n"), ["ip_vs", "ip_vs_sh"]);
 });
