@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
-import { builtinPlaybookPath, defaultRenderers, defaultRenderTemplate, loadPlaybook, runWithOutput, selectHosts } from "../../run/index.js";
+import type { Cluster } from "../../inventory/model.js";
+import { builtinPlaybookPath, defaultRenderers, deployPlaybook, type Playbook, defaultRenderTemplate, loadPlaybook, runWithOutput, selectHosts } from "../../run/index.js";
 import { collectPrompts, SecretResolver } from "../../secrets/index.js";
 import { defaultHostKeyPolicy, SshConnector } from "../../ssh/index.js";
 import { bool, str, strs, type CommandSpec, type OptionSpec, type ParsedArgs } from "../command.js";
@@ -38,7 +39,14 @@ const runDetails = [
   "interrupted (Ctrl-C: no new step starts, files are never half-written).",
 ].join("\n");
 
-async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Promise<number> {
+/** What a command runs on a loaded cluster: its playbook, and what it leaves out (told on stderr). */
+type PlaybookChoice = (cluster: Cluster) => { playbook: Playbook; notes: string[] };
+
+const builtin =
+  (name: string): PlaybookChoice =>
+  () => ({ playbook: loadPlaybook(builtinPlaybookPath(name)), notes: [] });
+
+async function runBuiltin(choose: PlaybookChoice, args: ParsedArgs, io: CliIo): Promise<number> {
   const file = resolvePath(io.cwd, args.positionals[0]!);
   const loaded = await loadInventory(file, { env: io.env });
   for (const d of loaded.diagnostics) io.err(formatDiagnostic(relocate(d, io.cwd)) + "\n");
@@ -56,7 +64,8 @@ async function runBuiltin(playbookName: string, args: ParsedArgs, io: CliIo): Pr
     : defaultHostKeyPolicy(bool(args, "accept-new-host-keys"));
   // `{prompt: TEXT}` secrets of the hosts this run selects are asked now, each once, before
   // anything connects (a bad --limit fails here too, as the executor would).
-  const playbook = loadPlaybook(builtinPlaybookPath(playbookName));
+  const { playbook, notes } = choose(loaded.cluster);
+  for (const n of notes) io.err(`note: ${n}\n`);
   const limit = str(args, "limit");
   const selected = [...new Set(playbook.plays.flatMap((play) => selectHosts(loaded.cluster, play.hosts, limit)))];
   const answers = await askPrompts(collectPrompts(loaded.cluster, { hosts: selected }), io, { file, text: readFileSync(file, "utf8") });
@@ -89,15 +98,26 @@ export const bootstrapCommand: CommandSpec = {
   details: runDetails,
   options: runOptions,
   positionals: [{ name: "inventory", required: true }],
-  run: (args, io) => runBuiltin("bootstrap", args, io),
+  run: (args, io) => runBuiltin(builtin("bootstrap"), args, io),
 };
 
 export const deployCommand: CommandSpec = {
   name: "deploy",
-  summary: "set up the cluster (today: the real-server bootstrap; directors follow)",
+  summary: "set up the cluster: the real servers, then the keepalived directors one at a time",
   usage: "lvsctl deploy INVENTORY [--check] [--diff] [--limit PATTERN] [options]",
-  details: `${runDetails}\n\nToday deploy runs the real-server bootstrap; installing and configuring the directors is not built yet.`,
+  details: [
+    runDetails,
+    "",
+    "First the real-server bootstrap (as `lvsctl bootstrap`), then the directors (playbooks/director.yml):",
+    "keepalived and ipvsadm from the distribution's packages, the IPVS modules and the director",
+    "sysctls now and at boot, keepalived.conf checked by `keepalived -t` on the director before it",
+    "replaces the old one, the unit enabled and started. One director at a time, backups before",
+    "the director that holds the VIPs now, each followed by a gate (keepalived active, one master",
+    "per VRRP instance, `ipvsadm -Sn` as the inventory says); a failed gate stops the run there.",
+    "A changed config reloads keepalived (it keeps its VIPs); only a new package or unit restarts it.",
+    "Directors with backend lvsd, or keepalived built from source, are left out with a note.",
+  ].join("\n"),
   options: runOptions,
   positionals: [{ name: "inventory", required: true }],
-  run: (args, io) => runBuiltin("bootstrap", args, io),
+  run: (args, io) => runBuiltin((cluster) => deployPlaybook(cluster), args, io),
 };

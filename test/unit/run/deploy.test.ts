@@ -1,0 +1,170 @@
+// `lvsctl deploy` against simulated hosts: the real-server bootstrap, then the keepalived
+// directors (playbooks/director.yml) one at a time. The roll's gate reads live keepalived state
+// (VRRP roles, `ipvsadm -Sn`) that the sim host does not model: a recording roll stands in for it
+// here (the keepalived roll itself is tested in roll-keepalived tests and proved in the qemu lab).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { deploy, deployPlaybook } from "../../../src/run/deploy.js";
+import type { RunEvent } from "../../../src/run/events.js";
+import type { Roll } from "../../../src/roll/index.js";
+import type { Cluster } from "../../../src/inventory/model.js";
+import { clusterFrom, labCluster, labClusterYaml } from "../../fixtures/plan/clusters.js";
+import { SimConnector, SimHost, type SimOptions } from "../../fixtures/plan/sim-host.js";
+
+const policy = { knownHostsFiles: [], acceptNew: false };
+type Result = Extract<RunEvent, { type: "task.result" }>;
+
+function lab(ds: Partial<SimOptions> = {}) {
+  const rs = (name: string, address: string) =>
+    new SimHost({ name, links: ["lo", "eth0"], addresses: [{ dev: "eth0", address, prefix: 24 }], routes: { "10.77.0.11": "eth0" }, defaultRoute: { via: "10.77.0.1", dev: "eth0" } });
+  const director = (name: string, address: string) =>
+    new SimHost({ name, links: ["lo", "eth0"], addresses: [{ dev: "eth0", address, prefix: 24 }], defaultRoute: { via: "10.77.0.1", dev: "eth0" }, ...ds });
+  const hosts = { ds1: director("ds1", "10.77.0.11"), ds2: director("ds2", "10.77.0.12"), rs1: rs("rs1", "10.77.0.21"), rs2: rs("rs2", "10.77.0.22"), rs3: rs("rs3", "10.77.1.23") };
+  return { ...hosts, connector: new SimConnector(hosts) };
+}
+
+/** Backups first, as the keepalived roll orders a cluster where ds1 is master; records its gates. */
+function recordingRoll() {
+  const gates: string[] = [];
+  const make = (): Roll => ({
+    async order(hosts) {
+      return { hosts: [...hosts].reverse(), reason: "ds1 holds the VIPs: backups first" };
+    },
+    async gate(host) {
+      gates.push(host);
+      return { ok: true, reason: "fine" };
+    },
+  });
+  return { gates, make };
+}
+
+async function run(l: ReturnType<typeof lab>, opts: { cluster?: Cluster; check?: boolean; renderers?: Parameters<typeof deploy>[1]["renderers"] } = {}) {
+  const events: RunEvent[] = [];
+  const roll = recordingRoll();
+  const result = await deploy(opts.cluster ?? labCluster(), {
+    connector: l.connector,
+    policy,
+    options: { check: opts.check === true },
+    rolls: { keepalived: roll.make },
+    secrets: { resolve: () => "s3cretpw", mask: (t: string) => t.replaceAll("s3cretpw", "***") },
+    ...(opts.renderers ? { renderers: opts.renderers } : {}),
+    onEvent: (e) => events.push(e),
+  });
+  const results = events.filter((e): e is Result => e.type === "task.result");
+  const changed = (host: string) => results.filter((r) => r.host === host && r.status === "changed").map((r) => r.task);
+  return { result, events, results, changed, gates: roll.gates };
+}
+
+const CONF = "/etc/keepalived/keepalived.conf";
+const systemctl = (h: SimHost, verb: string) => h.log.filter((c) => c.startsWith(`systemctl ${verb} `) && c.includes("keepalived"));
+
+test("deploy, first run on fresh directors: packages, modules, sysctls, a checked keepalived.conf, the unit enabled and started", async () => {
+  const l = lab();
+  const { result, results, changed, gates, events } = await run(l);
+  assert.equal(result.exitCode, 0, JSON.stringify(results.filter((r) => r.status === "failed")));
+  // Real servers first (the bootstrap's play), then the directors' two plays.
+  const plays = events.flatMap((e) => (e.type === "play.started" ? [e.play] : []));
+  assert.deepEqual(plays, ["real-server bootstrap", "director kernel modules", "directors (keepalived)"]);
+  for (const ds of [l.ds1, l.ds2]) {
+    assert.ok(ds.packages.keepalived && ds.packages.ipvsadm, "keepalived and ipvsadm installed");
+    assert.deepEqual([...ds.modules].sort(), ["ip_vs", "ip_vs_wlc"]);
+    assert.equal(ds.file("/etc/modules-load.d/lvs.conf")!.split("\n").filter((x) => x && !x.startsWith("#")).join(","), "ip_vs,ip_vs_wlc");
+    // NAT service in the cluster: forwarding on, and the IPVS keys applied in the same run.
+    assert.equal(ds.sysctls["net.ipv4.ip_forward"], "1");
+    assert.equal(ds.sysctls["net.ipv4.vs.expire_nodest_conn"], "1");
+    assert.equal(ds.sysctls["net.ipv4.vs.expire_quiescent_template"], "1");
+    assert.match(ds.file("/etc/sysctl.d/90-lvs-director.conf")!, /^-net\.ipv4\.vs\.expire_nodest_conn = 1$/m);
+    assert.match(ds.file(CONF)!, /virtual_server 10\.77\.0\.100 80/);
+    assert.equal(ds.files.get(CONF)!.mode, 0o600, "the config holds the VRRP password");
+    assert.match(ds.file("/etc/systemd/system/keepalived.service")!, /^ExecStart=\/usr\/sbin\/keepalived --dont-fork -f \/etc\/keepalived\/keepalived.conf/m);
+    assert.deepEqual(ds.units["keepalived.service"], { enabled: "enabled", active: "active" });
+    // keepalived -t ran on the new file before it was put in place.
+    assert.ok(ds.log.some((c) => /^\/usr\/sbin\/keepalived -t -f \/etc\/keepalived\/\.keepalived\.conf\.lvsctl-tmp-/.test(c)), ds.log.join("\n"));
+    // Started by the play: it was not running before, so neither handler acts on it.
+    assert.deepEqual(systemctl(ds, "start"), ["systemctl start keepalived.service"]);
+    assert.deepEqual([...systemctl(ds, "reload"), ...systemctl(ds, "restart")], []);
+  }
+  assert.deepEqual(changed("ds1"), ["IPVS modules", "keepalived and ipvsadm packages", "director sysctls", "keepalived config directory", "keepalived.conf", "keepalived unit", "keepalived enabled and running"]);
+  const handlers = results.filter((r) => r.host === "ds1" && r.handler).map((r) => `${r.task} ${r.status}`);
+  assert.deepEqual(handlers, ["restart keepalived skipped", "reload keepalived skipped"]);
+  // One director at a time, in the roll's order, each followed by its gate.
+  assert.deepEqual(gates, ["ds2", "ds1"]);
+  const seq = events.flatMap((e) => (e.type === "task.result" && e.task === "keepalived.conf" ? [`conf ${e.host}`] : e.type === "gate.result" ? [`gate ${e.host}`] : []));
+  assert.deepEqual(seq, ["conf ds2", "gate ds2", "conf ds1", "gate ds1"]);
+  // The real servers got their bootstrap (and no director plays ran on them).
+  assert.ok(l.rs1.hasAddress("10.77.0.100"));
+  assert.equal(l.rs1.packages.keepalived, undefined);
+});
+
+test("deploy, second run with nothing changed: no change, no write, no reload", async () => {
+  const l = lab();
+  await run(l);
+  const before = { ds1: l.ds1.log.length, ds2: l.ds2.log.length };
+  const second = await run(l);
+  assert.equal(second.result.exitCode, 0);
+  assert.deepEqual(second.results.filter((r) => r.status === "changed").map((r) => `${r.host} ${r.task}`), []);
+  assert.deepEqual(l.ds1.log.slice(before.ds1), [], "nothing ran on ds1 beyond facts");
+  assert.deepEqual(l.ds2.log.slice(before.ds2), []);
+  assert.equal(l.ds1.conn.calls.filter((c) => c.kind === "put").length, 0, "no file written");
+});
+
+test("deploy after a weight change: keepalived.conf rewritten and keepalived reloaded, never restarted", async () => {
+  const l = lab();
+  await run(l);
+  const before = { ds1: l.ds1.log.length, ds2: l.ds2.log.length };
+  const yaml = (w: number) =>
+    labClusterYaml().replace("real_servers: [{ host: rs1 }, { host: rs2 }]", `real_servers: [{ host: rs1, weight: ${w} }, { host: rs2 }]`);
+  const second = await run(l, { cluster: clusterFrom(yaml(3)) });
+  assert.equal(second.result.exitCode, 0, JSON.stringify(second.results.filter((r) => r.status === "failed")));
+  for (const [name, ds] of [["ds1", l.ds1], ["ds2", l.ds2]] as const) {
+    assert.deepEqual(second.changed(name), ["keepalived.conf", "reload keepalived"]);
+    const ran = ds.log.slice(before[name]);
+    assert.ok(ran.includes("systemctl reload keepalived.service"), ran.join("\n"));
+    assert.equal(ran.filter((c) => /systemctl (restart|start|stop) /.test(c)).length, 0, ran.join("\n"));
+    assert.match(ds.file(CONF)!, /real_server 10\.77\.0\.21 80 \{\n\s*weight 3$/m);
+  }
+});
+
+test("a config keepalived -t rejects: the old file stays, that director fails naming why, the roll stops", async () => {
+  const l = lab({ keepalivedRejects: /^\s*bogus_keyword\b/ });
+  await run(l);
+  const old = { ds1: l.ds1.file(CONF), ds2: l.ds2.file(CONF) };
+  // A renderer whose keepalived.conf has a keyword keepalived does not know.
+  const { defaultRenderers } = await import("../../../src/run/renderers.js");
+  const base = defaultRenderers(() => "s3cretpw");
+  const renderers = { ...base, director: (c: Cluster, h: string, v: Record<string, unknown>) => base.director!(c, h, v).map((f) => (f.path === CONF ? { ...f, content: f.content.replace("global_defs {", "global_defs {\n    bogus_keyword 1") } : f)) };
+  const second = await run(l, { renderers });
+  assert.equal(second.result.exitCode, 2);
+  const failed = second.results.filter((r) => r.status === "failed");
+  assert.deepEqual(failed.map((r) => `${r.host} ${r.task}`), ["ds2 keepalived.conf"]);
+  assert.match(failed[0]!.reason, /keepalived -t -f %s.*rejected the new \/etc\/keepalived\/keepalived\.conf; the old file is unchanged/s);
+  assert.match(failed[0]!.reason, /\(Line \d+\) Unknown keyword 'bogus_keyword'/);
+  assert.equal(l.ds2.file(CONF), old.ds2, "the old config stays on ds2");
+  assert.equal(l.ds1.file(CONF), old.ds1, "ds1 (the master, after ds2) is not touched");
+  assert.deepEqual(second.gates, [], "no gate after a director that failed, and no next director");
+  assert.ok(!l.ds2.log.some((c) => c.startsWith("systemctl reload")), "nothing reloaded");
+});
+
+test("deploy --check on fresh directors: reports what it would do, changes nothing", async () => {
+  const l = lab();
+  const { result, changed } = await run(l, { check: true });
+  assert.equal(result.exitCode, 0);
+  assert.ok(changed("ds1").includes("keepalived and ipvsadm packages"));
+  assert.ok(changed("ds1").includes("keepalived.conf"));
+  for (const ds of [l.ds1, l.ds2]) {
+    assert.deepEqual(ds.log, [], "no command beyond the facts");
+    assert.equal(ds.files.size, 0);
+    assert.equal(ds.modules.size, 0);
+    assert.equal(ds.packages.keepalived, undefined);
+  }
+});
+
+test("a cluster with backend lvsd or keepalived from source: deploy runs the real-server plays only, saying why", () => {
+  const lvsd = clusterFrom(labClusterYaml() + "director: { backend: lvsd }\n");
+  const plan = deployPlaybook(lvsd);
+  assert.deepEqual(plan.playbook.plays.map((p) => p.name), ["real-server bootstrap"]);
+  assert.match(plan.notes[0]!, /backend: lvsd is not built into deploy yet/);
+  const source = clusterFrom(labClusterYaml() + "director: { keepalived: { from: source, version: '2.2.7', tarball: ka.tar.gz } }\n");
+  assert.match(deployPlaybook(source).notes[0]!, /from: source is not built yet/);
+  assert.deepEqual(deployPlaybook(labCluster()).playbook.plays.map((p) => p.name), ["real-server bootstrap", "director kernel modules", "directors (keepalived)"]);
+});
