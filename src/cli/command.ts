@@ -23,6 +23,8 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Names of the positional arguments, for the usage line and arity checks. */
   positionals: { name: string; required: boolean }[];
+  /** The last positional may be repeated (`FILE [FILE ...]`). */
+  variadic?: boolean;
   run(args: ParsedArgs, io: CliIo): Promise<number>;
 }
 
@@ -54,7 +56,7 @@ export function parseCommandArgs(spec: CommandSpec, argv: string[]): ParsedArgs 
       hint: `usage: ${spec.usage}`,
     });
   }
-  if (parsed.positionals.length > spec.positionals.length) {
+  if (!spec.variadic && parsed.positionals.length > spec.positionals.length) {
     const extra = parsed.positionals.slice(spec.positionals.length);
     throw new LvsctlError("LVS003", `${spec.name}: unexpected argument ${extra.map((a) => `'${a}'`).join(", ")}`, {
       hint: `usage: ${spec.usage}`,

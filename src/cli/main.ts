@@ -8,10 +8,11 @@ import { commandHelp, parseCommandArgs, type CommandSpec } from "./command.js";
 import { realIo, type CliIo } from "./io.js";
 import { validateCommand } from "./commands/validate.js";
 import { renderCommand } from "./commands/render.js";
+import { importCommand } from "./commands/import.js";
 import { notBuiltCommands } from "./commands/not-built.js";
 import { bootstrapCommand, deployCommand } from "./commands/playbook.js";
 
-export const commands: CommandSpec[] = [validateCommand, renderCommand, deployCommand, bootstrapCommand, ...notBuiltCommands];
+export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, ...notBuiltCommands];
 
 export function version(): string {
   // package.json sits two levels above src/cli (and three above dist/src/cli).
