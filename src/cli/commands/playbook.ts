@@ -31,6 +31,8 @@ const runOptions: Record<string, OptionSpec> = {
 const runDetails = [
   "Host keys are verified against OpenSSH known_hosts files. An unknown host fails unless",
   "--accept-new-host-keys is given; a changed key always stops that host, showing both fingerprints.",
+  "A known_hosts file that cannot be read, or a line in one that does not parse, is a warning",
+  "(once per run, with file and line); a missing file is simply empty, as for ssh.",
   "Secrets written as {prompt: TEXT} are asked once each on the terminal (echo off) before any",
   "host is contacted, and only when a selected host needs them.",
   "Exit 0 when every host is fine; 1 when the inventory is invalid, a host's secret (a become",
