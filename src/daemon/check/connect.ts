@@ -23,6 +23,15 @@ export function connectError(e: NodeJS.ErrnoException, phase: Phase): { reason: 
   return { reason: "connect-error", detail: e.code ?? e.message };
 }
 
+/** Starts a TCP connection (and TLS over it when `tls` is given) and returns its socket at once:
+ * "connect" (or "secureConnect") and "error" tell how it went. */
+export function dial(ep: Endpoint, tls?: { servername?: string; verify: boolean }): Socket | TLSSocket {
+  const base = { host: ep.address, port: ep.port, ...(ep.bindto ? { localAddress: ep.bindto } : {}) };
+  return tls
+    ? tlsConnect({ ...base, rejectUnauthorized: tls.verify, ...(tls.servername ? { servername: tls.servername } : {}) })
+    : netConnect(base);
+}
+
 /** Opens a TCP connection (and TLS over it when `tls` is given); resolves when the connection
  * (and the handshake) is complete. Rejects with the error; the caller maps it by `o.phase`. */
 export function open(
@@ -32,10 +41,7 @@ export function open(
   tls?: { servername?: string; verify: boolean },
 ): Promise<Socket | TLSSocket> {
   return new Promise((resolve, reject) => {
-    const base = { host: ep.address, port: ep.port, ...(ep.bindto ? { localAddress: ep.bindto } : {}) };
-    const s: Socket = tls
-      ? tlsConnect({ ...base, rejectUnauthorized: tls.verify, ...(tls.servername ? { servername: tls.servername } : {}) })
-      : netConnect(base);
+    const s = dial(ep, tls);
     (o as { socket?: Socket }).socket = s;
     o.phase = "connect";
     const onAbort = () => s.destroy();

@@ -6,7 +6,7 @@
 // All urls must pass. TLS: no certificate verification unless verifyCert (keepalived has none);
 // SNI only when a name is given (keepalived enable_sni / sni_name).
 import { createHash } from "node:crypto";
-import { abortReason, connectError, open, type Phase } from "./connect.js";
+import { abortReason, connectError, dial, type Phase } from "./connect.js";
 import type { Checker, CheckResult, HttpTarget, HttpUrlSpec } from "./types.js";
 
 /** keepalived check_http.c request_template (http_protocol 1.0, no Connection header). */
@@ -48,45 +48,55 @@ export function judge(u: HttpUrlSpec, r: ParsedResponse): CheckResult {
   return { ok: true };
 }
 
+// One url on one connection. A check runs a thousand of these a second, so an attempt is one
+// socket, one abort listener and one promise, with the phase in a local: no promise per phase
+// and no listener added and removed as the phase moves on (bench/checks).
 function fetchOne(t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal): Promise<CheckResult> {
   return new Promise<CheckResult>((resolve) => {
-    const st = { phase: "connect" as Phase };
+    let phase: Phase = "connect";
+    const aborted = (): CheckResult => ({ ok: false, reason: abortReason(phase), detail: `${u.path}: ${phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` });
+    if (signal.aborted) return resolve(aborted());
+    const tls = t.type === "SSL" ? { ...(t.sni ? { servername: t.sni } : {}), verify: t.verifyCert ?? false } : undefined;
+    let s: ReturnType<typeof dial>;
+    try {
+      s = dial(t, tls);
+    } catch (e) {
+      // options node:net refuses at once (a bindto that is not an address): a connect error
+      const m = connectError(e as NodeJS.ErrnoException, phase);
+      return resolve({ ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` });
+    }
+    const chunks: Buffer[] = [];
     let done = false;
     const finish = (r: CheckResult) => {
       if (done) return;
       done = true;
       signal.removeEventListener("abort", onAbort);
+      s.destroy();
       resolve(r);
     };
-    const onAbort = () => finish({ ok: false, reason: abortReason(st.phase), detail: `${u.path}: ${st.phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` });
-    if (signal.aborted) return onAbort();
+    const onAbort = () => finish(aborted());
     signal.addEventListener("abort", onAbort, { once: true });
-    const tls = t.type === "SSL" ? { ...(t.sni ? { servername: t.sni } : {}), verify: t.verifyCert ?? false } : undefined;
-    open(t, signal, st, tls).then(
-      (s) => {
-        st.phase = "read";
-        const chunks: Buffer[] = [];
-        signal.addEventListener("abort", () => s.destroy(), { once: true });
-        s.on("data", (d: Buffer) => chunks.push(d));
-        s.once("error", (e: NodeJS.ErrnoException) => {
-          // a reset after a complete answer is still an answer
-          const r = parseResponse(Buffer.concat(chunks));
-          finish(r ? judge(u, r) : { ok: false, reason: "read-error", detail: `${u.path}: ${e.code ?? e.message}` });
-        });
-        s.once("end", () => {
-          s.destroy();
-          const all = Buffer.concat(chunks);
-          const r = parseResponse(all);
-          if (r) finish(judge(u, r));
-          else finish({ ok: false, reason: all.length === 0 ? "read-error" : "bad-response", detail: `${u.path}: ${all.length === 0 ? "closed without an answer" : "not an HTTP response"}` });
-        });
-        s.write(httpRequest(t, u.path));
-      },
-      (e: NodeJS.ErrnoException) => {
-        const m = connectError(e, st.phase);
-        finish({ ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` });
-      },
-    );
+    if (tls) s.once("connect", () => (phase = "tls"));
+    s.once(tls ? "secureConnect" : "connect", () => {
+      phase = "read";
+      s.write(httpRequest(t, u.path));
+    });
+    s.on("data", (d: Buffer) => chunks.push(d));
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      if (phase !== "read") {
+        const m = connectError(e, phase);
+        return finish({ ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` });
+      }
+      // a reset after a complete answer is still an answer
+      const r = parseResponse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+      finish(r ? judge(u, r) : { ok: false, reason: "read-error", detail: `${u.path}: ${e.code ?? e.message}` });
+    });
+    s.once("end", () => {
+      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const r = parseResponse(all);
+      if (r) finish(judge(u, r));
+      else finish({ ok: false, reason: all.length === 0 ? "read-error" : "bad-response", detail: `${u.path}: ${all.length === 0 ? "closed without an answer" : "not an HTTP response"}` });
+    });
   });
 }
 

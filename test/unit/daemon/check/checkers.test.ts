@@ -101,6 +101,44 @@ test("HTTP_GET: refused, and a server that accepts and never answers is read-tim
   assert.equal(h.ok ? "" : h.reason, "read-timeout");
 });
 
+test("HTTP_GET: how each way an answer can go wrong is labelled (raw servers, one behaviour per port)", async () => {
+  // each server does one thing to every connection, once it has read the request
+  const raw = async (onRequest: (s: import("node:net").Socket) => void) => {
+    const srv = createServer((s) => s.once("data", () => onRequest(s)));
+    await listen(srv);
+    return srv;
+  };
+  const answer = "HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+  const servers = {
+    silentClose: await raw((s) => s.end()),
+    notHttp: await raw((s) => s.end("SSH-2.0-OpenSSH_9.2\r\n\r\n")),
+    resetAfterAnswer: await raw((s) => s.write(answer, () => s.resetAndDestroy())),
+    resetBeforeAnswer: await raw((s) => s.resetAndDestroy()),
+    closeAfterAnswer: await raw((s) => s.end(answer)),
+  };
+  const check = (srv: Server, signal = sig()) => httpChecker.check({ type: "HTTP", address: "127.0.0.1", port: port(srv), urls: [url("/", [200], genhash(Buffer.from("ok\n")))] }, signal);
+  try {
+    assert.deepEqual(await check(servers.silentClose), { ok: false, reason: "read-error", detail: "/: closed without an answer" });
+    assert.deepEqual(await check(servers.notHttp), { ok: false, reason: "bad-response", detail: "/: not an HTTP response" });
+    // a reset after a complete answer is still an answer
+    assert.deepEqual(await check(servers.resetAfterAnswer), { ok: true, detail: "HTTP ok /" });
+    assert.deepEqual(await check(servers.resetBeforeAnswer), { ok: false, reason: "read-error", detail: "/: ECONNRESET" });
+    assert.deepEqual(await check(servers.closeAfterAnswer), { ok: true, detail: "HTTP ok /" });
+    // a deadline already passed: judged in the connect phase, nothing is opened
+    const ac = new AbortController();
+    ac.abort();
+    assert.deepEqual(await check(servers.closeAfterAnswer, ac.signal), { ok: false, reason: "connect-timeout", detail: "/: no connection within connect_timeout" });
+    // options node:net refuses at once are a connect error, not a checker that threw
+    const bad = await httpChecker.check({ type: "HTTP", address: "127.0.0.1", port: port(servers.closeAfterAnswer), bindto: "not-an-address", urls: [url("/")] }, sig());
+    assert.deepEqual(bad, { ok: false, reason: "connect-error", detail: "/: ERR_INVALID_IP_ADDRESS" });
+    // the second url is fetched on its own connection after the first passed
+    const two = await httpChecker.check({ type: "HTTP", address: "127.0.0.1", port: port(servers.closeAfterAnswer), urls: [url("/a", [200]), url("/b", [200])] }, sig());
+    assert.deepEqual(two, { ok: true, detail: "2 urls ok" });
+  } finally {
+    for (const s of Object.values(servers)) s.close();
+  }
+});
+
 test("SSL_GET: self-signed accepted without verification, SNI sent only when named, digest over TLS", async () => {
   const t = { type: "SSL" as const, address: "127.0.0.1", port: port(https), urls: [url("/health", [200], genhash(Buffer.from(BODY)))] };
   assert.equal((await httpChecker.check(t, sig())).ok, true);
