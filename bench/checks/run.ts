@@ -1,12 +1,17 @@
 // CPU of lvsd's health-check scheduler at a given check rate against real HTTP servers:
-//   node --import tsx bench/checks/run.ts [--checks 1000] [--delay-loop 1] [--seconds 20] [--ports 50]
+//   node --import tsx bench/checks/run.ts [--checks 1000] [--delay-loop 1] [--seconds 20] [--ports 50] [--floors]
 // N HTTP_GET checks (delay_loop 1 s: N checks a second) through the same CheckScheduler and
 // checkers lvsd runs (src/daemon/check), against tiny HTTP servers in a child process on
 // 127.0.0.1; measures this process's user+system CPU over the steady window (after a 3 s warm-up).
+// --floors: then, against the same servers, the same exchange on node:net alone (floor.ts) and in
+// C with epoll (floor.c, when a C compiler is found): what any Node checker, and any C checker
+// such as keepalived's, pays at this rate before its own logic.
 // keepalived's checker cannot be measured beside it on this host: its checker process exits with
 // "IPVS: Can't initialize ipvs" (FATAL) on a kernel without IPVS (see README.md).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { CheckScheduler, genhash, realCheckers, type CheckSpec } from "../../src/daemon/check/index.js";
 import { realClock } from "../../src/daemon/runtime/clock.js";
@@ -18,6 +23,7 @@ function arg(name: string, def: number): number {
 const checks = arg("checks", 1000);
 const delayLoopSec = arg("delay-loop", 1);
 const seconds = arg("seconds", 20);
+const floors = process.argv.includes("--floors");
 const ports = arg("ports", 50);
 const base = 28000;
 const warmup = 3;
@@ -57,14 +63,41 @@ const done = count() - c0;
 const failed = fails() - f0;
 const down = sched.snapshot().filter((c) => !c.up).length;
 sched.stop();
+
+interface Floor { floor: string; checksPerSec: number; cpuPct: number; userPct: number; usPerCheck: number; failed: number }
+const floorRuns: Floor[] = [];
+if (floors) {
+  const rateNow = String(Math.round(checks / delayLoopSec));
+  const args = [rateNow, String(seconds), String(ports), String(base)];
+  const node = spawnSync(process.execPath, ["--import", "tsx", join(here, "floor.ts"), ...args], { encoding: "utf8" });
+  if (node.status === 0) floorRuns.push(JSON.parse(node.stdout) as Floor);
+  else console.error(`floor.ts failed: ${node.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), "lvsd-floor-"));
+  const cc = spawnSync("cc", ["-O2", "-o", join(dir, "floor"), join(here, "floor.c")], { encoding: "utf8" });
+  if (cc.status === 0) {
+    const c = spawnSync(join(dir, "floor"), args, { encoding: "utf8" });
+    if (c.status === 0) floorRuns.push(JSON.parse(c.stdout) as Floor);
+    else console.error(`floor.c failed: ${c.stderr}`);
+  } else console.error(`no C floor: cc -O2 floor.c failed (${cc.error?.message ?? cc.stderr.trim()})`);
+  rmSync(dir, { recursive: true, force: true });
+}
 server.kill();
 
 const cpuPct = ((u.user + u.system) / 1e6 / wall) * 100;
 const rate = done / wall;
 const rss = Math.round(process.memoryUsage().rss / 2 ** 20);
-console.log("| checker | checks/s | CPU (% of one core) | failed | RSS MiB |");
-console.log("| --- | --- | --- | --- | --- |");
-console.log(`| lvsd (CheckScheduler + HTTP_GET, digest) | ${rate.toFixed(0)} | ${cpuPct.toFixed(1)} | ${failed} (${down} down) | ${rss} |`);
-console.log(`| keepalived 2.2.7 checker | - | not measured here: exits FATAL without IPVS | - | - |`);
-console.log(JSON.stringify({ bench: "checks", checks, delayLoopSec, seconds: Math.round(wall), checksPerSec: Math.round(rate), lvsdCpuPct: Number(cpuPct.toFixed(2)), failed, down, rssMiB: rss, keepalived: null }));
+// CPU per completed check: the rate drifts below N/s when checks take long (the next one is
+// delay_loop after the end, as in keepalived), so this, times 1,000, is the like-for-like figure
+const usPerCheck = (u.user + u.system) / Math.max(1, done);
+const userPct = (u.user / 1e6 / wall) * 100;
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(" ")} at the end (${cpus().length} cores)`);
+console.log("| checker | checks/s | CPU (% of one core) | of which user | CPU per check | at 1,000 checks/s | failed | RSS MiB |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+console.log(`| lvsd (CheckScheduler + HTTP_GET, digest) | ${rate.toFixed(0)} | ${cpuPct.toFixed(1)} | ${userPct.toFixed(1)} | ${usPerCheck.toFixed(0)} µs | ${(usPerCheck / 10).toFixed(1)}% | ${failed} (${down} down) | ${rss} |`);
+for (const f of floorRuns) {
+  const what = f.floor === "node-net" ? "floor: the same exchange on node:net alone (floor.ts)" : "floor: the same exchange in C with epoll (floor.c)";
+  console.log(`| ${what} | ${f.checksPerSec} | ${f.cpuPct.toFixed(1)} | ${f.userPct.toFixed(1)} | ${f.usPerCheck} µs | ${(f.usPerCheck / 10).toFixed(1)}% | ${f.failed} | - |`);
+}
+console.log(`| keepalived 2.2.7 checker | - | not measured here: exits FATAL without IPVS | - | - | - | - | - |`);
+console.log(JSON.stringify({ bench: "checks", checks, delayLoopSec, seconds: Math.round(wall), checksPerSec: Math.round(rate), lvsdCpuPct: Number(cpuPct.toFixed(2)), lvsdUserPct: Number(userPct.toFixed(2)), usPerCheck: Math.round(usPerCheck), loadavg: Number(loadavg()[0]!.toFixed(2)), failed, down, rssMiB: rss, floors: floorRuns, keepalived: null }));
 process.exit(0);
