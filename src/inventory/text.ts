@@ -254,7 +254,8 @@ export function textProblem(kind: TextKind, v: string): TextProblem | undefined 
     case "path":
       return pathProblem(v);
     case "sysctlKey": {
-      const problem = sysctlKeyProblem(v);
+      // sysctl.d splits a line at its first '=': a key holding one would end there.
+      const problem = v.includes("=") ? "it holds '=', where a sysctl.d line ends the key" : sysctlKeyProblem(v);
       return problem ? { code: "LVS125", message: `${JSON.stringify(v.length > 80 ? v.slice(0, 80) + "..." : v)} is not a sysctl key: ${problem}`, hint: "write it as sysctl(8) shows it, e.g. net.ipv4.vs.conntrack" } : undefined;
     }
     case "sysctlValue":

@@ -85,7 +85,7 @@ test("paths: absolute, normalised, plain characters; a script's program is such 
 
 test("sysctl keys by pattern, values as sysctl.d keeps them", () => {
   for (const v of ["net.ipv4.ip_forward", "net.ipv4.vs.conntrack", "net.ipv4.conf.eth0/100.rp_filter", "net.ipv4.conf.br-lan.arp_ignore"]) ok("sysctlKey", v);
-  for (const v of ["-net.ipv4.ip_forward", "net.ipv4.*.rp_filter", "net..ipv4", "net.ipv4//../../etc/shadow", "net.ipv4 = 1", "net.ipv4.conf.../x"]) bad("sysctlKey", v, "LVS125");
+  for (const v of ["-net.ipv4.ip_forward", "net.ipv4.*.rp_filter", "net..ipv4", "net.ipv4//../../etc/shadow", "net.ipv4 = 1", "net.ipv4.conf.../x", "=net.ipv4.ip_forward", "net.ipv4.ip_forward=1"]) bad("sysctlKey", v, "LVS125");
   ok("sysctlValue", "4096 87380 6291456");
   for (const v of ["", " 1", "1 ", "# 1"]) bad("sysctlValue", v, "LVS125");
 });
