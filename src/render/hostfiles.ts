@@ -227,7 +227,7 @@ export function renderRealServerUnit(cluster: Cluster, host: ResolvedHost): stri
   const { vips, tunnel } = realServerVips(cluster, host);
   const before = hostVar(host, HOST_VARS.before);
   const beforeUnits = (Array.isArray(before) ? before : typeof before === "string" ? [before] : []).filter(
-    (u): u is string => typeof u === "string" && /^[\w@.:-]+$/.test(u),
+    (u): u is string => typeof u === "string" && /^[\w@.:][\w@.:-]*$/.test(u),
   );
   return renderTemplate("lvs-rs-vip.service", {
     host: unitValue("name", host.name, "the host's name"),

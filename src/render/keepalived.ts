@@ -127,8 +127,9 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
     director: ka("name", directorName, "the director's name"),
     global: {
       routerId: ka("kaText", director.routerId, "router_id"),
-      notificationEmail: g.notificationEmail.map((e) => ka("word", e, "a notification_email address")),
-      notificationEmailFrom: kaOpt("word", g.notificationEmailFrom, "notification_email_from"),
+      // zod checks addresses as e-mail (one may start with '-'): only the rule every kind shares here.
+      notificationEmail: g.notificationEmail.map((e) => ka("line", e, "a notification_email address")),
+      notificationEmailFrom: kaOpt("line", g.notificationEmailFrom, "notification_email_from"),
       smtpServer: kaOpt("kaBare", g.smtpServer, "smtp_server"),
       smtpConnectTimeout: opt(g.smtpConnectTimeout),
       vrrpStrict: g.vrrpStrict,

@@ -334,6 +334,8 @@ test("the renderers' guard: a model that skipped validate cannot put a newline i
   } catch (e) {
     assert.equal((e as LvsctlError).exitCode, 70);
   }
+  // No stricter than validate: an e-mail address zod accepts is written as it is.
+  assert.match(renderKeepalivedConf({ ...dr, globalDefs: { ...dr.globalDefs, notificationEmail: ["-ops@example.com"] } }, "lb1", opts), /^\s+-ops@example\.com$/m);
   // A resolved secret is the user's to fix (exit 1), said without its value.
   const env = withInstance(dr, { authPass: { env: "VRRP_PASS" } });
   for (const backend of ["keepalived", "lvsd"] as const) {
