@@ -1,0 +1,151 @@
+// bench/validate: how long `lvsctl validate` takes on inventories of 5k, 20k and 50k hosts, its
+// own YAML and an Ansible INI inventory it imports, against `ansible-inventory -i FILE --list`
+// reading the same INI inventory (the peer: Ansible's own reading of those hosts, in the same run).
+//
+//   npx tsx bench/validate/run.ts [--hosts 5000,20000,50000] [--rounds 1] [--timeout 300]
+//
+// lvsctl runs as compiled JavaScript (src/ transpiled by esbuild into bench/validate/.build/, as
+// bench/deploy does), one new process per run, so its figure includes Node's start, reading the
+// files and every rule. Both tools exit 0 on these inventories (checked). Prints progress on
+// stderr, a table, then one line of JSON with every figure (median wall time per tool and size).
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { ansibleInventory, lvsctlInventory } from "./generate.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const BUILD = join(here, ".build");
+
+function parseArgs(argv: string[]): { hosts: number[]; rounds: number; timeoutSec: number } {
+  let hosts = [5000, 20000, 50000];
+  let rounds = 1;
+  let timeoutSec = 300;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+    if (a.startsWith("--hosts")) hosts = (v ?? "").split(",").map(Number);
+    else if (a.startsWith("--rounds")) rounds = Number(v);
+    else if (a.startsWith("--timeout")) timeoutSec = Number(v);
+    else throw new Error(`unknown argument ${a}; usage: bench/validate/run.ts [--hosts 5000,20000,50000] [--rounds 1] [--timeout 300]`);
+  }
+  if (!hosts.every((n) => Number.isInteger(n) && n >= 3 && n <= 200_000)) throw new Error("--hosts: counts from 3 to 200000");
+  if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: 1 to 10");
+  return { hosts, rounds, timeoutSec };
+}
+
+/** src/**.ts -> .build/src/**.js (ESM, one file per module, as tsc emits), plus an entry. */
+async function compileCli(): Promise<string> {
+  rmSync(BUILD, { recursive: true, force: true });
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith(".ts") && !n.endsWith(".d.ts")) files.push(p);
+    }
+  };
+  walk(join(root, "src"));
+  await build({ entryPoints: files, outdir: join(BUILD, "src"), outbase: join(root, "src"), format: "esm", platform: "node", target: "node20", bundle: false, logLevel: "error" });
+  writeFileSync(join(BUILD, "package.json"), JSON.stringify({ type: "module" }) + "\n");
+  const entry = join(BUILD, "lvsctl.js");
+  writeFileSync(entry, `import { cli } from "./src/cli/main.js";\nawait cli();\n`);
+  return entry;
+}
+
+interface Run {
+  code: number | null;
+  ms: number;
+  stderr: string;
+  timedOut: boolean;
+}
+
+function timed(cmd: string, args: string[], cwd: string, timeoutSec: number): Promise<Run> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    // Run in a fresh temporary folder: no ansible.cfg there, Ansible's defaults.
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ANSIBLE_NOCOLOR: "1", NO_COLOR: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    let timedOut = false;
+    child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutSec * 1000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, ms: performance.now() - t0, stderr, timedOut });
+    });
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const opts = parseArgs(process.argv.slice(2));
+process.stderr.write("compiling lvsctl (esbuild)...\n");
+const entry = await compileCli();
+const work = mkdtempSync(join(tmpdir(), "lvsctl-bench-validate-"));
+type Tool = "lvsctl validate (YAML)" | "lvsctl validate (Ansible INI import)" | "ansible-inventory --list (INI)";
+const TOOLS: Tool[] = ["lvsctl validate (YAML)", "lvsctl validate (Ansible INI import)", "ansible-inventory --list (INI)"];
+const results: { hosts: number; bytes: Record<string, number>; ms: Partial<Record<Tool, number | null>>; load1: number }[] = [];
+try {
+  for (const n of opts.hosts) {
+    const dir = join(work, String(n));
+    rmSync(dir, { recursive: true, force: true });
+    const ini = ansibleInventory(n, "hosts.ini");
+    const files = { "inv.yml": lvsctlInventory(n), "hosts.ini": ini.ini, "from-ansible.yml": ini.lvsctl };
+    mkdirSync(dir, { recursive: true });
+    for (const [f, t] of Object.entries(files)) writeFileSync(join(dir, f), t);
+    const runs: Record<Tool, [string, string[]]> = {
+      "lvsctl validate (YAML)": [process.execPath, [entry, "validate", "inv.yml"]],
+      "lvsctl validate (Ansible INI import)": [process.execPath, [entry, "validate", "from-ansible.yml"]],
+      "ansible-inventory --list (INI)": ["ansible-inventory", ["-i", "hosts.ini", "--list"]],
+    };
+    const row: (typeof results)[number] = { hosts: n, bytes: Object.fromEntries(Object.entries(files).map(([f, t]) => [f, Buffer.byteLength(t)])), ms: {}, load1: loadavg()[0]! };
+    for (const tool of TOOLS) {
+      const times: number[] = [];
+      for (let r = 0; r < opts.rounds; r++) {
+        process.stderr.write(`${n} hosts: ${tool} (round ${r + 1})... `);
+        const [cmd, args] = runs[tool];
+        const got = await timed(cmd, args, dir, opts.timeoutSec);
+        process.stderr.write(got.timedOut ? `timed out after ${opts.timeoutSec} s\n` : `${(got.ms / 1000).toFixed(2)} s, exit ${got.code}\n`);
+        if (got.timedOut) break;
+        if (got.code !== 0) throw new Error(`${tool} on ${n} hosts exited ${got.code}:\n${got.stderr}`);
+        times.push(got.ms);
+      }
+      row.ms[tool] = times.length === opts.rounds ? Math.round(median(times)) : null;
+    }
+    results.push(row);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  rmSync(BUILD, { recursive: true, force: true });
+}
+
+const s = (ms: number | null | undefined) => (ms == null ? `> ${opts.timeoutSec} s` : `${(ms / 1000).toFixed(2)} s`);
+console.log(`| hosts | ${TOOLS.join(" | ")} | lvsctl INI import / ansible-inventory |`);
+console.log(`| --- | ${TOOLS.map(() => "---").join(" | ")} | --- |`);
+for (const r of results) {
+  const a = r.ms["lvsctl validate (Ansible INI import)"];
+  const b = r.ms["ansible-inventory --list (INI)"];
+  console.log(`| ${r.hosts.toLocaleString("en")} | ${TOOLS.map((t) => s(r.ms[t])).join(" | ")} | ${a != null && b != null ? (a / b).toFixed(2) : "-"} |`);
+}
+console.log(
+  JSON.stringify({
+    bench: "validate",
+    rounds: opts.rounds,
+    node: process.version,
+    results: results.map((r) => ({
+      hosts: r.hosts,
+      bytes: r.bytes,
+      lvsctlYamlMs: r.ms["lvsctl validate (YAML)"] ?? null,
+      lvsctlAnsibleIniMs: r.ms["lvsctl validate (Ansible INI import)"] ?? null,
+      ansibleInventoryMs: r.ms["ansible-inventory --list (INI)"] ?? null,
+      load1: Number(r.load1.toFixed(2)),
+    })),
+  }),
+);
