@@ -134,7 +134,8 @@ interface File {
 /** Every file of every host for both backends, by `host backend path`. */
 function renderEverything(cluster: Cluster): Map<string, File> {
   const out = new Map<string, File>();
-  const resolveSecret = (ref: unknown) => (typeof ref === "string" ? ref : "env" in (ref as object) ? ENV[(ref as { env: keyof typeof ENV }).env] : "***");
+  // A renamed variable that is not set (validate leaves that to the run) resolves like a set one.
+  const resolveSecret = (ref: unknown) => (typeof ref === "string" ? ref : "env" in (ref as object) ? (ENV[(ref as { env: keyof typeof ENV }).env] ?? "unsetpw") : "***");
   for (const backend of ["keepalived", "lvsd"] as const) {
     for (const [host, files] of renderAll(cluster, { backend, resolveSecret })) {
       for (const f of files) {
