@@ -1,0 +1,259 @@
+// `lvsctl deploy` (the real CLI, over SSH) sets up two keepalived directors on real IPVS kernels
+// (two qemu guests, lb1 and lb2, test/lab/lib/qemu.ts) from packages, and the cluster serves:
+//   - the guests start without keepalived and ipvsadm (purged with dpkg) and with apt pointed at
+//     ONLY a flat repository on their own disk holding the two .debs the lab base was built from
+//     (the guests have no network): deploy's package task refreshes the lists and installs them;
+//   - the master holds the VIP, its `ipvsadm -Sn` is the inventory's table, and requests from a
+//     client through the VIP are answered by each real server in turn (DR, rr);
+//   - a second deploy reports no change and keepalived is not reloaded (its journal and PID);
+//   - a weight change reloads keepalived (same PID, "Reloading" in its journal) while requests go on;
+//   - stopping keepalived on the master moves the VIP to the backup; requests keep being answered.
+// The real servers are not SSH-managed hosts: two network namespaces on the lab's bridge, each
+// with the VIP on lo, arp_ignore/arp_announce set and an HTTP server naming itself (the inventory
+// gives them by address); the client is the lab's namespace. Nothing leaves that namespace.
+//
+// Needs root and qemu. The guests run under software emulation: slow, so this proves behaviour,
+// never speed.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { loadInventory } from "../../src/inventory/index.js";
+import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs-table.js";
+import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
+import { paths, QemuLab, qemuPrerequisites } from "./lib/index.js";
+
+const ARCHIVES = join(paths.base(), "var/cache/apt/archives");
+const PACKAGES = ["keepalived", "ipvsadm"];
+const debOf = (name: string) => (existsSync(ARCHIVES) ? readdirSync(ARCHIVES).find((f) => f.startsWith(`${name}_`) && f.endsWith(".deb")) : undefined);
+const SKIP =
+  qemuPrerequisites() ??
+  (PACKAGES.every((p) => debOf(p)) ? undefined : `needs the lab base's ${PACKAGES.join(" and ")} .debs in ${ARCHIVES} (built with the base)`) ??
+  (spawnSync("dpkg-deb", ["--version"]).status === 0 ? undefined : "needs dpkg-deb (Debian package dpkg)");
+const GUESTS = ["lb1", "lb2"] as const;
+/** Inside each guest: the flat repository and the one source apt keeps. */
+const REPO = "/srv/lvsctl-repo";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const note = (s: string) => console.log(`qemu-deploy-keepalived: ${s}`);
+const run = promisify(execFile);
+
+describe("qemu guests: lvsctl deploy installs and runs keepalived on two directors; traffic through the VIP", { skip: SKIP ?? false }, () => {
+  let lab: QemuLab;
+  let inventory = "";
+  let VIP = "";
+  interface RealServerNs {
+    name: string;
+    ns: string;
+    address: string;
+    server?: ChildProcess;
+  }
+  const rs: RealServerNs[] = [];
+  const dir = tempDir("lvsctl-deploy-ka-");
+
+  const inventoryText = (weight1: number) =>
+    JSON.stringify(
+      {
+        defaults: { user: "root", key_file: lab.keyFile, connect_timeout: 20 },
+        hosts: Object.fromEntries(GUESTS.map((g) => [g, { address: lab.guest(g).address }])),
+        groups: { directors: { hosts: [...GUESTS] } },
+        vrrp_instances: [{ name: "VI_1", interface: "eth0", virtual_router_id: 61, priority: 100, members: { lb1: { priority: 150 }, lb2: { priority: 100 } }, advert_int: 1, virtual_ipaddress: [`${VIP}/24`] }],
+        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: 5, real_servers: rs.map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
+      },
+      null,
+      2,
+    ) + "\n";
+
+  before(
+    async () => {
+      lab = await QemuLab.up({ guests: [...GUESTS], log: note });
+      VIP = lab.freeAddress(0);
+      // The flat repository (sources.list(5) "deb URI ./"): the base's two .debs, Packages, Release.
+      const sha = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
+      let packages = "";
+      const debs = PACKAGES.map((p) => {
+        const file = debOf(p)!;
+        const data = readFileSync(join(ARCHIVES, file));
+        const fields = spawnSync("dpkg-deb", ["-f", join(ARCHIVES, file)], { encoding: "utf8" });
+        assert.equal(fields.status, 0, fields.stderr);
+        const name = file.replace(/%3a/gi, "_");
+        packages += `${fields.stdout.trimEnd()}\nFilename: ./${name}\nSize: ${data.length}\nSHA256: ${sha(data)}\n\n`;
+        return { name, data };
+      });
+      const release = `Origin: lvslab\nLabel: lvslab\nSuite: lvslab\nCodename: lvslab\nDate: ${new Date().toUTCString()}\nSHA256:\n ${sha(packages)} ${Buffer.byteLength(packages)} Packages\n`;
+      for (const g of GUESTS) {
+        for (const d of debs) await lab.put(g, `${REPO}/${d.name}`, d.data);
+        await lab.put(g, `${REPO}/Packages`, packages);
+        await lab.put(g, `${REPO}/Release`, release);
+        // Only that repository, with empty lists (a fresh host); keepalived and ipvsadm gone.
+        await lab.execOk(
+          g,
+          "set -e; mkdir -p /root/apt-aside; mv /etc/apt/sources.list /root/apt-aside/ 2>/dev/null || true; " +
+            "find /etc/apt/sources.list.d -mindepth 1 -maxdepth 1 -exec mv -t /root/apt-aside/ {} +; " +
+            `printf 'deb [trusted=yes] file:${REPO} ./\\n' > /etc/apt/sources.list.d/lvslab.list; ` +
+            "find /var/lib/apt/lists -maxdepth 1 -type f ! -name lock -delete; rm -f /var/cache/apt/*.bin; " +
+            "systemctl stop keepalived 2>/dev/null || true; dpkg --purge keepalived ipvsadm >/dev/null; ! command -v keepalived",
+          { timeoutMs: 300_000 },
+        );
+      }
+      // Two real servers on the lab's bridge, each in its own namespace: the VIP on lo, ARP kept
+      // quiet about it (kernel ip-sysctl.rst), an HTTP server answering with its name.
+      for (const [i, name] of ["rs1", "rs2"].entries()) {
+        const r: RealServerNs = { name, ns: `lvsdk-${process.pid}-${name}`, address: lab.freeAddress(1 + i) };
+        rs.push(r);
+        const sh = (argv: string[]) => {
+          const x = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
+          assert.equal(x.status, 0, `${argv.join(" ")}: ${x.stderr}`);
+        };
+        const peer = `vdk${i}`;
+        sh(["ip", "netns", "add", r.ns]);
+        sh(["ip", "-n", lab.netns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", r.ns]);
+        sh(["ip", "-n", lab.netns, "link", "set", peer, "master", "br0", "up"]);
+        for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", r.ns, "sysctl", "-q", "-w", kv]);
+        sh(["ip", "-n", r.ns, "addr", "add", `${r.address}/24`, "dev", "eth0"]);
+        sh(["ip", "-n", r.ns, "addr", "add", `${VIP}/32`, "dev", "lo"]);
+        sh(["ip", "-n", r.ns, "link", "set", "lo", "up"]);
+        sh(["ip", "-n", r.ns, "link", "set", "eth0", "up"]);
+        r.server = spawn("ip", ["netns", "exec", r.ns, process.execPath, "-e", `require("http").createServer((q, s) => s.end(${JSON.stringify(name + "\n")})).listen(80, () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
+        await new Promise<void>((res) => r.server!.stdout!.once("data", () => res()));
+      }
+      // The client: the lab's namespace, on the bridge.
+      spawnSync("ip", ["-n", lab.netns, "addr", "add", `${lab.freeAddress(3)}/24`, "dev", "br0"]);
+      inventory = join(dir, "inventory.yml");
+      writeFileSync(inventory, inventoryText(1));
+    },
+    { timeout: 15 * 60_000 },
+  );
+  after(async () => {
+    for (const r of rs) {
+      r.server?.kill();
+      spawnSync("ip", ["netns", "del", r.ns]);
+    }
+    await lab?.down();
+  });
+
+  /** One HTTP request through the VIP from the client: the real server's name, or an error text. */
+  const get = async (): Promise<string> => {
+    try {
+      const { stdout } = await run("ip", ["netns", "exec", lab.netns, "curl", "-s", "-S", "--max-time", "3", `http://${VIP}/`]);
+      return stdout.trim();
+    } catch (e) {
+      return `error: ${(e as { stderr?: string }).stderr?.trim() ?? String(e)}`;
+    }
+  };
+  const holders = async () => {
+    const out: string[] = [];
+    for (const g of GUESTS) if ((await lab.exec(g, "ip -o addr show dev eth0")).stdout.includes(` ${VIP}/`)) out.push(g);
+    return out;
+  };
+  const deploy = async (): Promise<CliRun> => {
+    const r = await runCli(["deploy", inventory, "--json", "--known-hosts", lab.knownHostsFile], { timeoutMs: 20 * 60_000 });
+    note(`deploy: exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s; changed: ${changedTasks(r.events).join(", ") || "nothing"}`);
+    return r;
+  };
+  const keepalivedState = async (g: string) => {
+    const pid = (await lab.execOk(g, "systemctl show -p MainPID --value keepalived")).trim();
+    const reloads = Number((await lab.execOk(g, "journalctl -u keepalived --no-pager -o cat | grep -c 'Reloading' || true")).trim());
+    return { pid, reloads };
+  };
+
+  test("deploy from nothing, a no-change deploy, a weight change, a failover", { timeout: 40 * 60_000 }, async () => {
+    // 1. From nothing.
+    const first = await deploy();
+    assert.equal(first.code, 0, describeRun(first));
+    for (const g of GUESTS) {
+      const changed = changedTasks(first.events).filter((t) => t.startsWith(`${g}:`));
+      for (const t of ["IPVS modules", "keepalived and ipvsadm packages", "director sysctls", "keepalived.conf", "keepalived unit", "keepalived enabled and running"]) assert.ok(changed.includes(`${g}:${t}`), `${g}: ${t} changed (${changed.join(", ")})`);
+      assert.match(await lab.execOk(g, "dpkg-query -W -f='${db:Status-Abbrev}' keepalived ipvsadm"), /^ii ii $/);
+      assert.equal((await lab.execOk(g, "systemctl is-active keepalived; systemctl is-enabled keepalived")).trim(), "active\nenabled");
+      assert.equal((await lab.execOk(g, "cat /proc/sys/net/ipv4/vs/expire_nodest_conn")).trim(), "1");
+      assert.match(await lab.execOk(g, "cat /proc/modules"), /^ip_vs_rr /m);
+    }
+    const order = ofType(first.events, "roll.order")[0];
+    const gates = ofType(first.events, "gate.result").map((e) => `${e.host} ${e.ok} ${e.ms} ms`);
+    note(`roll: ${order?.hosts.join(", ")} (${order?.reason}); gates: ${gates.join("; ")}`);
+    assert.deepEqual(order?.hosts, ["lb1", "lb2"], "fresh cluster: highest priority first");
+    assert.equal(gates.length, 2);
+    assert.deepEqual(await holders(), ["lb1"], "the master holds the VIP");
+    const loaded = await loadInventory(inventory);
+    assert.ok(loaded.ok);
+    const cluster = loaded.cluster;
+    const saved = await lab.execOk("lb1", "ipvsadm -Sn");
+    note(`lb1 ipvsadm -Sn:\n${saved.trim()}`);
+    assert.deepEqual(compareIpvs(expectedIpvs(cluster), parseIpvsadmSave(saved).table), [], "the master's IPVS table is the inventory's");
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) answers.push(await get());
+    note(`6 requests through ${VIP}: ${answers.join(" ")}`);
+    assert.deepEqual(new Set(answers), new Set(["rs1", "rs2"]));
+    for (let i = 1; i < answers.length; i++) assert.notEqual(answers[i], answers[i - 1], `rr: each real server in turn (${answers.join(" ")})`);
+
+    // 2. Nothing changed: no change, no reload.
+    const before2 = { lb1: await keepalivedState("lb1"), lb2: await keepalivedState("lb2") };
+    const second = await deploy();
+    assert.equal(second.code, 0, describeRun(second));
+    assert.deepEqual(changedTasks(second.events), [], "a second deploy changes nothing");
+    assert.deepEqual(ofType(second.events, "task.result").filter((e) => e.handler && e.status !== "skipped"), [], "no handler ran");
+    assert.deepEqual({ lb1: await keepalivedState("lb1"), lb2: await keepalivedState("lb2") }, before2, "same keepalived PIDs, no reload");
+
+    // 3. A weight change: reloaded (same PID, one more reload), never restarted; requests go on.
+    writeFileSync(inventory, inventoryText(3));
+    let stop = false;
+    const during: string[] = [];
+    const load = (async () => {
+      while (!stop) {
+        during.push(await get());
+        await sleep(200);
+      }
+    })();
+    const third = await deploy();
+    stop = true;
+    await load;
+    assert.equal(third.code, 0, describeRun(third));
+    assert.deepEqual(changedTasks(third.events), ["lb1:keepalived.conf", "lb1:reload keepalived", "lb2:keepalived.conf", "lb2:reload keepalived"]);
+    for (const g of GUESTS) {
+      const now = await keepalivedState(g);
+      assert.equal(now.pid, before2[g].pid, `${g}: keepalived not restarted`);
+      assert.ok(now.reloads > before2[g].reloads, `${g}: reloaded (journal lines with "Reloading": ${before2[g].reloads} -> ${now.reloads})`);
+    }
+    await waitFor("weight 3 in lb1's table", async () => /-r \S+:80 -g -w 3/.test(await lab.execOk("lb1", "ipvsadm -Sn")));
+    const failedDuring = during.filter((a) => a.startsWith("error"));
+    note(`during the weight-change deploy: ${during.length} requests, ${failedDuring.length} failed ${failedDuring.slice(0, 3).join(" | ")}`);
+    assert.deepEqual(failedDuring, [], "no failed request while keepalived reloaded");
+
+    // 4. Failover: keepalived stopped on the master; the VIP moves; requests keep being answered.
+    stop = false;
+    const around: { t: number; a: string }[] = [];
+    const t0 = Date.now();
+    const load2 = (async () => {
+      while (!stop) {
+        around.push({ t: Date.now() - t0, a: await get() });
+        await sleep(100);
+      }
+    })();
+    await sleep(1000);
+    const tStop = Date.now() - t0;
+    await lab.execOk("lb1", "systemctl stop keepalived");
+    await waitFor("the VIP on lb2 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb2"]));
+    const tMoved = Date.now() - t0;
+    await sleep(3000);
+    stop = true;
+    await load2;
+    const afterMove = around.filter((x) => x.t > tMoved);
+    const failed = around.filter((x) => x.a.startsWith("error"));
+    note(`failover: keepalived stopped on lb1 at ${tStop} ms, VIP seen on lb2 alone at ${tMoved} ms; ${around.length} requests, ${failed.length} failed (${failed.map((x) => `${x.t} ms: ${x.a}`).join(" | ")}); after the move: ${afterMove.map((x) => x.a).join(" ")}`);
+    assert.ok(afterMove.length >= 4, "requests ran after the move");
+    assert.deepEqual(afterMove.filter((x) => x.a.startsWith("error")), [], "every request after the move answered");
+    assert.deepEqual(new Set(afterMove.map((x) => x.a)), new Set(["rs1", "rs2"]), "both real servers answer through lb2");
+    assert.deepEqual(failed, [], "no request failed across the failover");
+  });
+
+  async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+    const t0 = Date.now();
+    while (!(await f().catch(() => false))) {
+      if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+      await sleep(300);
+    }
+  }
+});
