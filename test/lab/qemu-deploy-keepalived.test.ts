@@ -171,6 +171,12 @@ describe("qemu guests: lvsctl deploy installs and runs keepalived on two directo
       assert.equal((await lab.execOk(g, "cat /proc/sys/net/ipv4/vs/expire_nodest_conn")).trim(), "1");
       assert.match(await lab.execOk(g, "cat /proc/modules"), /^ip_vs_rr /m);
     }
+    // Installed from the guests' own repository: the lists were empty, so apt refreshed them first.
+    for (const g of GUESTS) {
+      const pkg = ofType(first.events, "task.result").find((e) => e.host === g && e.task === "keepalived and ipvsadm packages");
+      assert.deepEqual(pkg?.steps, ["apt-get update -q (refresh the package lists)", "apt-get install keepalived ipvsadm"], JSON.stringify(pkg));
+      note(`${g} packages: ${pkg?.reason} (${pkg?.ms} ms)`);
+    }
     const order = ofType(first.events, "roll.order")[0];
     const gates = ofType(first.events, "gate.result").map((e) => `${e.host} ${e.ok} ${e.ms} ms`);
     note(`roll: ${order?.hosts.join(", ")} (${order?.reason}); gates: ${gates.join("; ")}`);
