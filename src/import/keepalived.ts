@@ -431,6 +431,8 @@ function readSyncGroup(ctx: Ctx, d: Directive): SyncConf | undefined {
     else if (NOTIFY_KEYS[x.name]) {
       const v = scriptArg(ctx, x);
       if (v !== undefined) sg.notify[NOTIFY_KEYS[x.name]!] = v;
+    } else if (!x.block && x.args.length === 0 && /^[A-Za-z0-9_.-]+$/.test(x.name)) {
+      ctx.warn(x, x.name, "an instance name outside group { } (keepalived 1.x syntax; keepalived 2.x reads it as an unknown keyword too); skipped", "obsolete");
     } else unsupported(ctx, x, "vrrp_sync_group");
   }
   return sg;
