@@ -168,3 +168,18 @@ test("a cluster with backend lvsd or keepalived from source: deploy runs the rea
   assert.match(deployPlaybook(source).notes[0]!, /from: source is not built yet/);
   assert.deepEqual(deployPlaybook(labCluster()).playbook.plays.map((p) => p.name), ["real-server bootstrap", "director kernel modules", "directors (keepalived)"]);
 });
+
+test("a changed unit on a running director: rewritten, systemd reloaded, keepalived restarted (a reload would keep the old unit)", async () => {
+  const l = lab();
+  await run(l);
+  const unit = "/etc/systemd/system/keepalived.service";
+  l.ds1.files.set(unit, { content: Buffer.from("[Service]\nExecStart=/bin/false\n"), mode: 0o644 });
+  const before = l.ds1.log.length;
+  const second = await run(l);
+  assert.equal(second.result.exitCode, 0, JSON.stringify(second.results.filter((r) => r.status === "failed")));
+  assert.deepEqual(second.changed("ds1"), ["keepalived unit", "restart keepalived"]);
+  assert.deepEqual(second.changed("ds2"), []);
+  const ran = l.ds1.log.slice(before);
+  assert.deepEqual(ran.filter((c) => c.startsWith("systemctl")), ["systemctl daemon-reload", "systemctl restart keepalived.service"]);
+  assert.match(l.ds1.file(unit)!, /^ExecStart=\/usr\/sbin\/keepalived --dont-fork/m);
+});
