@@ -16,15 +16,15 @@
 // never speed.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { loadInventory } from "../../src/inventory/index.js";
 import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs-table.js";
 import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
 import { paths, QemuLab, qemuPrerequisites } from "./lib/index.js";
+import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "./lib/qemu-realservers.js";
 
 const ARCHIVES = join(paths.base(), "var/cache/apt/archives");
 const PACKAGES = ["keepalived", "ipvsadm"];
@@ -38,19 +38,13 @@ const GUESTS = ["lb1", "lb2"] as const;
 const REPO = "/srv/lvsctl-repo";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const note = (s: string) => console.log(`qemu-deploy-keepalived: ${s}`);
-const run = promisify(execFile);
 
 describe("qemu guests: lvsctl deploy installs and runs keepalived on two directors; traffic through the VIP", { skip: SKIP ?? false }, () => {
   let lab: QemuLab;
   let inventory = "";
   let VIP = "";
-  interface RealServerNs {
-    name: string;
-    ns: string;
-    address: string;
-    server?: ChildProcess;
-  }
-  const rs: RealServerNs[] = [];
+  let realServers: QemuRealServers | undefined;
+  const rs = (): QemuRealServer[] => realServers?.servers ?? [];
   const dir = tempDir("lvsctl-deploy-ka-");
 
   const inventoryText = (weight1: number) =>
@@ -60,7 +54,7 @@ describe("qemu guests: lvsctl deploy installs and runs keepalived on two directo
         hosts: Object.fromEntries(GUESTS.map((g) => [g, { address: lab.guest(g).address }])),
         groups: { directors: { hosts: [...GUESTS] } },
         vrrp_instances: [{ name: "VI_1", interface: "eth0", virtual_router_id: 61, priority: 100, members: { lb1: { priority: 150 }, lb2: { priority: 100 } }, advert_int: 1, virtual_ipaddress: [`${VIP}/24`] }],
-        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: 5, real_servers: rs.map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
+        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: 5, real_servers: rs().map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
       },
       null,
       2,
@@ -98,51 +92,21 @@ describe("qemu guests: lvsctl deploy installs and runs keepalived on two directo
           { timeoutMs: 300_000 },
         );
       }
-      // Two real servers on the lab's bridge, each in its own namespace: the VIP on lo, ARP kept
-      // quiet about it (kernel ip-sysctl.rst), an HTTP server answering with its name.
-      for (const [i, name] of ["rs1", "rs2"].entries()) {
-        const r: RealServerNs = { name, ns: `lvsdk-${process.pid}-${name}`, address: lab.freeAddress(1 + i) };
-        rs.push(r);
-        const sh = (argv: string[]) => {
-          const x = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
-          assert.equal(x.status, 0, `${argv.join(" ")}: ${x.stderr}`);
-        };
-        const peer = `vdk${i}`;
-        sh(["ip", "netns", "add", r.ns]);
-        sh(["ip", "-n", lab.netns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", r.ns]);
-        sh(["ip", "-n", lab.netns, "link", "set", peer, "master", "br0", "up"]);
-        for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", r.ns, "sysctl", "-q", "-w", kv]);
-        sh(["ip", "-n", r.ns, "addr", "add", `${r.address}/24`, "dev", "eth0"]);
-        sh(["ip", "-n", r.ns, "addr", "add", `${VIP}/32`, "dev", "lo"]);
-        sh(["ip", "-n", r.ns, "link", "set", "lo", "up"]);
-        sh(["ip", "-n", r.ns, "link", "set", "eth0", "up"]);
-        r.server = spawn("ip", ["netns", "exec", r.ns, process.execPath, "-e", `require("http").createServer((q, s) => s.end(${JSON.stringify(name + "\n")})).listen(80, () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
-        await new Promise<void>((res) => r.server!.stdout!.once("data", () => res()));
-      }
-      // The client: the lab's namespace, on the bridge.
-      spawnSync("ip", ["-n", lab.netns, "addr", "add", `${lab.freeAddress(3)}/24`, "dev", "br0"]);
+      // Two real servers on the lab's bridge, each in its own namespace (VIP on lo, ARP sysctls, an
+      // HTTP server answering with its name); the client is the lab's namespace.
+      realServers = await qemuRealServers(lab, VIP, ["rs1", "rs2"]);
       inventory = join(dir, "inventory.yml");
       writeFileSync(inventory, inventoryText(1));
     },
     { timeout: 15 * 60_000 },
   );
   after(async () => {
-    for (const r of rs) {
-      r.server?.kill();
-      spawnSync("ip", ["netns", "del", r.ns]);
-    }
+    realServers?.down();
     await lab?.down();
   });
 
   /** One HTTP request through the VIP from the client: the real server's name, or an error text. */
-  const get = async (): Promise<string> => {
-    try {
-      const { stdout } = await run("ip", ["netns", "exec", lab.netns, "curl", "-s", "-S", "--max-time", "3", `http://${VIP}/`]);
-      return stdout.trim();
-    } catch (e) {
-      return `error: ${(e as { stderr?: string }).stderr?.trim() ?? String(e)}`;
-    }
-  };
+  const get = (): Promise<string> => realServers!.get(VIP);
   const holders = async () => {
     const out: string[] = [];
     for (const g of GUESTS) if ((await lab.exec(g, "ip -o addr show dev eth0")).stdout.includes(` ${VIP}/`)) out.push(g);

@@ -6,7 +6,8 @@
 // See lab.ts for the API, net.ts for the network layout, base.ts for what the hosts contain.
 // Without booted hosts: NetnsLab (netns.ts) joins bare namespaces by a bridge or a veth pair.
 // waitUntil (wait.ts) is the bounded polling loop every lab test uses.
-// With a kernel of their own (real IPVS): QemuLab (qemu.ts) boots Debian 12 guests under qemu.
+// With a kernel of their own (real IPVS): QemuLab (qemu.ts) boots Debian 12 guests under qemu;
+// qemuRealServers (qemu-realservers.ts) puts HTTP real servers and a client on its bridge.
 export { Lab, up, cleanupStale, teardownSlotSync, raiseInotifyLimits, SSH_PORT } from "./lab.js";
 export type { LabHost, LabUpOptions } from "./lab.js";
 export { ensureBase, BASE_PACKAGES, BASE_CONFIG_VERSION, DEPLOY_USER, PW_USER, MASKED_UNITS, SUITE } from "./base.js";
@@ -22,5 +23,7 @@ export { NetnsLab, HUB, sweepStaleNetns } from "./netns.js";
 export type { NetnsHost, NetnsLabOptions, NetnsLink, NetnsSegment, NetnsExecOptions } from "./netns.js";
 export { waitUntil } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
+export { qemuRealServers } from "./qemu-realservers.js";
+export type { QemuRealServer, QemuRealServers } from "./qemu-realservers.js";
 export { QemuLab, ensureQemuImage, qemuPrerequisites, cleanupStaleQemu, teardownQemuSlotSync, moduleLoadOrder, newcArchive, parseKernelDepends, qemuNetNames, qemuSubnet, guestAddress, KERNEL_PACKAGE, GUEST_EXTRA_PACKAGES, INITRD_MODULES, INIT_SCRIPT, IMAGE_CONFIG_VERSION, DEFAULT_MEMORY_MIB, QEMU_MAX_SLOT, QEMU_MAX_GUESTS } from "./qemu.js";
 export type { QemuGuest, QemuImage, QemuLabUpOptions, QemuExecOptions, QemuLabTimings, CpioEntry } from "./qemu.js";

@@ -1,0 +1,85 @@
+// Real servers beside a QemuLab's directors: each a network namespace on the lab's bridge with the
+// VIP on lo, ARP kept quiet about it (arp_ignore=1 / arp_announce=2, kernel ip-sysctl.rst) and an
+// HTTP server that answers with its name. They are not SSH-managed hosts: an inventory lists them
+// by address. The client is the lab's own namespace (clientAddress on its bridge). Nothing leaves
+// the lab's namespaces. Used by the qemu deploy test and by scripts/demo.ts.
+import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
+import { LvsctlError } from "../../../src/errors/index.js";
+import type { QemuLab } from "./qemu.js";
+
+const run = promisify(execFile);
+
+export interface QemuRealServer {
+  name: string;
+  ns: string;
+  address: string;
+  server: ChildProcess;
+}
+
+export interface QemuRealServers {
+  servers: QemuRealServer[];
+  /** The client's address on the lab's bridge (requests go from the lab's namespace). */
+  clientAddress: string;
+  /** One HTTP GET through `vip` from the client: the real server's name, or `error: ...`. */
+  get(vip: string, timeoutSec?: number): Promise<string>;
+  /** Stops the servers and deletes their namespaces. Safe to call twice. */
+  down(): void;
+}
+
+function sh(argv: string[]): void {
+  const x = spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" });
+  if (x.status !== 0) throw new LvsctlError("LAB_COMMAND", `lab: \`${argv.join(" ")}\` exited ${x.status}: ${x.stderr.trim()}`);
+}
+
+/**
+ * `names.length` real servers at lab.freeAddress(first), (first + 1), ... serving `vip` (DR: the VIP
+ * on lo), and the client at lab.freeAddress(first + names.length).
+ */
+export async function qemuRealServers(lab: QemuLab, vip: string, names: string[], first = 1): Promise<QemuRealServers> {
+  const servers: QemuRealServer[] = [];
+  let isDown = false;
+  const down = () => {
+    if (isDown) return;
+    isDown = true;
+    for (const r of servers) {
+      r.server.kill();
+      spawnSync("ip", ["netns", "del", r.ns]);
+    }
+  };
+  try {
+    for (const [i, name] of names.entries()) {
+      const ns = `lvsrs-${process.pid}-${name}`;
+      const address = lab.freeAddress(first + i);
+      const peer = `vrs${process.pid % 1000}x${i}`;
+      sh(["ip", "netns", "add", ns]);
+      sh(["ip", "-n", lab.netns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+      sh(["ip", "-n", lab.netns, "link", "set", peer, "master", "br0", "up"]);
+      for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
+      sh(["ip", "-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
+      sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
+      sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+      const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", `require("http").createServer((q, s) => s.end(${JSON.stringify(name + "\n")})).listen(80, () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
+      servers.push({ name, ns, address, server });
+      await new Promise<void>((res, rej) => {
+        server.stdout!.once("data", () => res());
+        server.once("exit", (code) => rej(new LvsctlError("LAB_COMMAND", `lab: the HTTP server of ${name} exited ${code} before listening`)));
+      });
+    }
+    const clientAddress = lab.freeAddress(first + names.length);
+    sh(["ip", "-n", lab.netns, "addr", "add", `${clientAddress}/24`, "dev", "br0"]);
+    const get = async (vip: string, timeoutSec = 3): Promise<string> => {
+      try {
+        const { stdout } = await run("ip", ["netns", "exec", lab.netns, "curl", "-s", "-S", "--max-time", String(timeoutSec), `http://${vip}/`]);
+        return stdout.trim();
+      } catch (e) {
+        return `error: ${(e as { stderr?: string }).stderr?.trim() ?? String(e)}`;
+      }
+    };
+    return { servers, clientAddress, get, down };
+  } catch (e) {
+    down();
+    throw e;
+  }
+}
