@@ -15,11 +15,11 @@
 // connects to real servers (it reads the route to the first director from each real server).
 // Prints a table and, last, one line of JSON with every figure.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { compileCli } from "../compile-cli.js";
 import { Lab, labPrerequisites, projectRoot } from "../../test/lab/lib/index.js";
 import { pool } from "../../test/lab/lib/proc.js";
 import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, resetRealServer, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
@@ -46,25 +46,6 @@ function parseArgs(argv: string[]): { hosts: number[]; rounds: number; lvsctlOnl
   if (!hosts.every((n) => Number.isInteger(n) && n >= 1 && n <= 190)) throw new Error("--hosts: counts from 1 to 190");
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: 1 to 10");
   return { hosts, rounds, lvsctlOnly };
-}
-
-/** src/**.ts -> .build/src/**.js (ESM, one file per module, as tsc emits), plus an entry. */
-async function compileCli(): Promise<string> {
-  rmSync(BUILD, { recursive: true, force: true });
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith(".ts") && !n.endsWith(".d.ts")) files.push(p);
-    }
-  };
-  walk(join(projectRoot, "src"));
-  await build({ entryPoints: files, outdir: join(BUILD, "src"), outbase: join(projectRoot, "src"), format: "esm", platform: "node", target: "node20", bundle: false, logLevel: "error" });
-  writeFileSync(join(BUILD, "package.json"), JSON.stringify({ type: "module" }) + "\n");
-  const entry = join(BUILD, "lvsctl.js");
-  writeFileSync(entry, `import { cli } from "./src/cli/main.js";\nawait cli();\n`);
-  return entry;
 }
 
 interface Proc {
@@ -253,7 +234,7 @@ async function main() {
   const why = labPrerequisites();
   if (why) throw new Error(`cannot run the bench: ${why}`);
   const log = (s: string) => process.stderr.write(`# ${s}\n`);
-  const entry = await compileCli();
+  const entry = await compileCli(BUILD);
   log(`compiled src/ into ${relative(projectRoot, BUILD)}/`);
   const startup = await startupMs(entry);
   log(`startup (\`lvsctl --version\`, best of 3): compiled ${startup.compiled} ms, through tsx ${startup.tsx} ms`);

@@ -10,11 +10,11 @@
 // stderr, a table, then one line of JSON with every figure (median wall and CPU time, user +
 // system through GNU time, per tool and size: on a shared machine the CPU time is the steadier).
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { compileCli } from "../compile-cli.js";
 import { ansibleInventory, lvsctlInventory } from "./generate.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,25 +36,6 @@ function parseArgs(argv: string[]): { hosts: number[]; rounds: number; timeoutSe
   if (!hosts.every((n) => Number.isInteger(n) && n >= 3 && n <= 200_000)) throw new Error("--hosts: counts from 3 to 200000");
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: 1 to 10");
   return { hosts, rounds, timeoutSec };
-}
-
-/** src/**.ts -> .build/src/**.js (ESM, one file per module, as tsc emits), plus an entry. */
-async function compileCli(): Promise<string> {
-  rmSync(BUILD, { recursive: true, force: true });
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const n of readdirSync(d)) {
-      const p = join(d, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (n.endsWith(".ts") && !n.endsWith(".d.ts")) files.push(p);
-    }
-  };
-  walk(join(root, "src"));
-  await build({ entryPoints: files, outdir: join(BUILD, "src"), outbase: join(root, "src"), format: "esm", platform: "node", target: "node20", bundle: false, logLevel: "error" });
-  writeFileSync(join(BUILD, "package.json"), JSON.stringify({ type: "module" }) + "\n");
-  const entry = join(BUILD, "lvsctl.js");
-  writeFileSync(entry, `import { cli } from "./src/cli/main.js";\nawait cli();\n`);
-  return entry;
 }
 
 interface Run {
@@ -99,7 +80,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const opts = parseArgs(process.argv.slice(2));
 process.stderr.write("compiling lvsctl (esbuild)...\n");
-const entry = await compileCli();
+const entry = await compileCli(BUILD);
 const work = mkdtempSync(join(tmpdir(), "lvsctl-bench-validate-"));
 type Tool = "lvsctl validate (YAML)" | "lvsctl validate (Ansible INI import)" | "ansible-inventory --list (INI)";
 const TOOLS: Tool[] = ["lvsctl validate (YAML)", "lvsctl validate (Ansible INI import)", "ansible-inventory --list (INI)"];

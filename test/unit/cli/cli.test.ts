@@ -5,26 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run, commands } from "../../../src/cli/main.js";
-import type { CliIo } from "../../../src/cli/io.js";
+import { captureIo, type CapturedIo } from "../../fixtures/cli/io.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 
-function io(env: NodeJS.ProcessEnv = {}, cwd = root): CliIo & { stdout: string; stderr: string } {
-  const o = {
-    stdout: "",
-    stderr: "",
-    env,
-    cwd,
-    isTTY: false,
-    out(t: string) {
-      o.stdout += t;
-    },
-    err(t: string) {
-      o.stderr += t;
-    },
-  };
-  return o;
-}
+const io = (env: NodeJS.ProcessEnv = {}, cwd = root): CapturedIo => captureIo(env, cwd);
 
 test("--version prints the package version", async () => {
   const o = io();

@@ -6,25 +6,10 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { commands, run } from "../../../src/cli/main.js";
-import type { CliIo } from "../../../src/cli/io.js";
+import { captureIo, type CapturedIo } from "../../fixtures/cli/io.js";
 import type { CommandSpec } from "../../../src/cli/command.js";
 
-function io(env: NodeJS.ProcessEnv, cwd: string): CliIo & { stdout: string; stderr: string } {
-  const o = {
-    stdout: "",
-    stderr: "",
-    env,
-    cwd,
-    isTTY: false,
-    out(t: string) {
-      o.stdout += t;
-    },
-    err(t: string) {
-      o.stderr += t;
-    },
-  };
-  return o;
-}
+const io = (env: NodeJS.ProcessEnv, cwd: string): CapturedIo => captureIo(env, cwd);
 
 const INV = (authPass: string) => `hosts:
   ds1: { address: 10.77.0.11 }

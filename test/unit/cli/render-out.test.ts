@@ -9,29 +9,14 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run } from "../../../src/cli/main.js";
-import type { CliIo } from "../../../src/cli/io.js";
+import { captureIo, type CapturedIo } from "../../fixtures/cli/io.js";
 import { writeOutTree } from "../../../src/cli/out-dir.js";
 import { LvsctlError } from "../../../src/errors/index.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
 const ENV = { LVS_VRRP_PASS: "s3cretpw" };
 
-function io(env: NodeJS.ProcessEnv = ENV): CliIo & { stdout: string; stderr: string } {
-  const o = {
-    stdout: "",
-    stderr: "",
-    env,
-    cwd: root,
-    isTTY: false,
-    out(t: string) {
-      o.stdout += t;
-    },
-    err(t: string) {
-      o.stderr += t;
-    },
-  };
-  return o;
-}
+const io = (env: NodeJS.ProcessEnv = ENV): CapturedIo => captureIo(env, root);
 
 function withTmp(fn: (tmp: string) => Promise<void> | void): () => Promise<void> {
   return async () => {
