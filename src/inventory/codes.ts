@@ -104,6 +104,10 @@ export const CODES = {
   LVS426: "one real server given two NAT gateways",
   LVS427: "NAT gateway not on the real server's network",
   LVS428: "NAT real server without a gateway",
+  LVS429: "real server group unknown",
+  LVS430: "real server group has no hosts",
+  LVS431: "real_server host var malformed",
+  LVS432: "real server entry names a group and a host or address",
 
   LVS500: "Ansible inventory has the wrong shape",
   LVS501: "Ansible variable cannot be used",

@@ -12,6 +12,7 @@ import { hasErrors, sortDiagnostics, type Diagnostic, type Path } from "./diagno
 import { issuesToDiagnostics, valueAt } from "./issues.js";
 import type { Cluster } from "./model.js";
 import { resolve } from "./resolve.js";
+import { expandRealServerGroups } from "./rs-groups.js";
 import { Group, Host, Inventory, SyncGroup, VirtualService, VrrpInstance } from "./schema.js";
 import { parseYaml, type YamlSource } from "./source.js";
 import { validate } from "./validate.js";
@@ -215,14 +216,21 @@ function parseSource(main: YamlSource, file: string, opts: ParseOptions): LoadRe
     }
   }
 
-  // --- cross-document rules ---
+  // --- real servers by group, then the cross-document rules ---
   if (inventory) {
+    const expanded = expandRealServerGroups(inventory);
+    for (const g of expanded.problems) {
+      const loc = at(remap(g.path));
+      diagnostics.push({ severity: "error", code: g.code, message: g.message, hint: g.hint, ...(loc ? { location: loc } : {}) });
+    }
+    inventory = expanded.inventory;
+    const back = (p: Path) => remap(expanded.pathBack(p));
     const raw = input as { hosts?: unknown; groups?: unknown };
     diagnostics.push(
       ...validate(inventory, {
-        at: (p, o) => at(remap(p), o),
-        has: (p) => main.has(remap(p)),
-        rejected: (p) => rejected.has(JSON.stringify(remap(p))),
+        at: (p, o) => at(back(p), o),
+        has: (p) => main.has(back(p)),
+        rejected: (p) => rejected.has(JSON.stringify(back(p))),
         baseDir: dirname(file),
         ...(opts.fileExists ? { fileExists: opts.fileExists } : {}),
         ...(opts.fileProblem ? { fileProblem: opts.fileProblem } : {}),

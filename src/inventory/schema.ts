@@ -263,6 +263,11 @@ export const LbKind = z.enum(["DR", "NAT", "TUN"], { error: "lb_kind must be DR,
 export const RealServer = z.strictObject({
   /** An inventory host: its address is used unless `address` is given. */
   host: Ref.optional(),
+  /**
+   * Every host of this group (children included), each overridden by its `real_server` var
+   * (rs-groups.ts); the other keys here are their defaults.
+   */
+  group: Ref.optional(),
   address: IpAddress.optional(),
   port: Port.optional(),
   /** keepalived default 1. */
