@@ -345,8 +345,11 @@ test("the clean inventory sets every string field of the schema (but the Ansible
   // whichever of its forms (string, env, file, prompt) the inventory uses.
   const same = (p: string) => p.replace(/^(defaults|groups\.\*\.ssh)\./, "hosts.*.").replace(/(password|auth_pass)(\..*)?$/, "$1");
   const covered = new Set(FIELDS.filter((f) => f.kind !== "name" || !f.key).map((f) => same(patternOf(f.path, f.key))));
-  // ansible_inventory needs a second file: the Ansible import has its own tests.
-  assert.deepEqual([...new Set(leaves.map(same))].filter((l) => !covered.has(l) && l !== "ansible_inventory"), [], "set these in CLEAN");
+  // ansible_inventory needs a second file: the Ansible import has its own tests. A real server
+  // group reaches no file: it is expanded into host entries (their names are covered) before
+  // anything renders (test/unit/inventory/rs-groups.test.ts).
+  const unreached = new Set(["ansible_inventory", "virtual_servers.*.real_servers.*.group"]);
+  assert.deepEqual([...new Set(leaves.map(same))].filter((l) => !covered.has(l) && !unreached.has(l)), [], "set these in CLEAN");
   // Each clean value is found nowhere else, so where it shows is where its field goes.
   const values = FIELDS.filter((f) => !(f.kind === "name" && f.key)).map((f) => f.clean);
   for (const f of FIELDS) {
