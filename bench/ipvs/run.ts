@@ -3,8 +3,8 @@
 // lvsd.json) against `ipvsadm -R` (the same rules as a restore file) and against keepalived's
 // checker (the rendered keepalived.conf of the same inventory); then lvsd's no-change reconcile
 // (SIGHUP with the same file, and a SIGKILL + restart that adopts the table): writes and time.
-// Usage (root, qemu lab prerequisites, npm run build:native first):
-//   npx tsx bench/ipvs/run.ts [--services 1000] [--reals 10] [--reps 1]
+// Usage (root, qemu lab prerequisites, npm run build:native first; run it under the lab's qemu lock):
+//   npm run bench:ipvs -- [--services 1000] [--reals 10] [--reps 1]
 // "Table complete" = /proc/net/ip_vs holds every service and destination, polled every 0.2 s
 // inside the guest from the moment the program is started. The guest runs under qemu's software
 // emulation, about 16x slower than the host: compare the columns, not the absolute figures.
