@@ -129,10 +129,11 @@ export function destroyNetSync(slot: number): string[] {
   }
   // Normally gone with its peer in the hub namespace; a crash between the two steps of createHub can leave it.
   // The kernel removes it asynchronously after the namespace goes, so it may vanish between show
-  // and del: "Cannot find device" then means gone, which is what we want.
+  // and del (iproute2 says "Cannot find device" or "No such device"): a failed del of a link that
+  // is gone afterwards is what we want.
   if (runSync(["ip", "link", "show", n.rootLink]).code === 0) {
     const r = runSync(["ip", "link", "del", n.rootLink]);
-    if (r.code !== 0 && !/Cannot find device/.test(r.stderr)) problems.push(`ip link del ${n.rootLink}: ${r.stderr.trim()}`);
+    if (r.code !== 0 && runSync(["ip", "link", "show", n.rootLink]).code === 0) problems.push(`ip link del ${n.rootLink}: ${r.stderr.trim()}`);
   }
   return problems;
 }
