@@ -15,6 +15,7 @@ import { accessSync, closeSync, constants, fchmodSync, lstatSync, mkdirSync, ope
 import { randomBytes } from "node:crypto";
 import { dirname, join } from "node:path";
 import { LvsctlError } from "../errors/index.js";
+import { fileKind } from "../inventory/files.js";
 
 /** Where one file goes below DIR: plain path components, the host's name first. */
 export type OutTarget = { parts: string[] } | { problem: string };
@@ -105,7 +106,7 @@ function prepareRoot(dir: string, shown: string): void {
       throw refusal(shown, shown, e);
     }
   } else if (!st.isDirectory()) {
-    throw new LvsctlError("LVS010", `cannot write the rendered files under ${shown}: it is ${kindOf(st)}, not a directory`, {
+    throw new LvsctlError("LVS010", `cannot write the rendered files under ${shown}: it is ${fileKind(st)}, not a directory`, {
       hint: `remove it or ${HINT}`,
     });
   }
@@ -180,7 +181,7 @@ function lstatOrUndefined(p: string, shown: string, here: string): Stats | undef
 
 function planted(shown: string, target: string, here: string, st: Stats): LvsctlError {
   const what = here === target ? "it" : here;
-  return new LvsctlError("LVS010", `will not write ${target}: ${what} is ${kindOf(st)}, which lvsctl did not make`, {
+  return new LvsctlError("LVS010", `will not write ${target}: ${what} is ${fileKind(st)}, which lvsctl did not make`, {
     hint: st.isSymbolicLink()
       ? `render --out never follows a link inside ${shown}; remove ${here}, or ${HINT}`
       : `remove ${here}, or ${HINT}`,
@@ -206,16 +207,6 @@ function refusal(shown: string, here: string, e: unknown): LvsctlError {
   });
 }
 
-function kindOf(st: Stats): string {
-  if (st.isSymbolicLink()) return "a symbolic link";
-  if (st.isFIFO()) return "a FIFO (named pipe)";
-  if (st.isSocket()) return "a socket";
-  if (st.isCharacterDevice()) return "a character device";
-  if (st.isBlockDevice()) return "a block device";
-  if (st.isDirectory()) return "a directory";
-  if (st.isFile()) return "a regular file";
-  return "not a regular file";
-}
 
 function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException)?.code;

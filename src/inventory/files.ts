@@ -24,17 +24,20 @@ export class FileReadRefused extends Error {
 // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, before any check.
 const FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | (constants.O_NOCTTY ?? 0);
 
-function kind(st: Stats): string {
+/** What a file is, for messages ("it is a named pipe (FIFO), not a regular file"); one wording for every reader and writer. */
+export function fileKind(st: Stats): string {
+  if (st.isSymbolicLink()) return "a symbolic link";
   if (st.isDirectory()) return "a directory";
   if (st.isFIFO()) return "a named pipe (FIFO)";
   if (st.isCharacterDevice()) return "a character device";
   if (st.isBlockDevice()) return "a block device";
   if (st.isSocket()) return "a socket";
+  if (st.isFile()) return "a regular file";
   return "not a regular file";
 }
 
 function check(st: Stats, maxBytes: number): void {
-  if (!st.isFile()) throw new FileReadRefused("ENOTREG", `it is ${kind(st)}, not a regular file`);
+  if (!st.isFile()) throw new FileReadRefused("ENOTREG", `it is ${fileKind(st)}, not a regular file`);
   if (st.size > maxBytes) throw new FileReadRefused("ETOOBIG", `it is ${st.size} bytes, more than the ${maxBytes} lvsctl reads`);
 }
 
@@ -90,7 +93,7 @@ export function secretFileProblem(path: string): string | undefined {
   } catch {
     return undefined; // gone or unreadable: said when the secret is needed (LVS213)
   }
-  if (!st.isFile()) return `it is ${kind(st)}, not a regular file`;
+  if (!st.isFile()) return `it is ${fileKind(st)}, not a regular file`;
   if (st.size > MAX_SECRET_BYTES) return `it is ${st.size} bytes, more than the ${MAX_SECRET_BYTES} lvsctl reads for a secret`;
   return undefined;
 }

@@ -1,10 +1,11 @@
 // known_hosts files on the controller: reading them, and appending a key under accept-new.
 // The decisions are in known-hosts.ts (pure); this is the thin file I/O around them.
-import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readFileSync, existsSync, statSync, type Stats } from "node:fs";
+import { appendFileSync, chmodSync, closeSync, mkdirSync, openSync, readFileSync, existsSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import type { HostKeyPolicy } from "./types.js";
 import { parseKnownHosts, formatKnownHostsLine, type KnownHostEntry, type KnownHostsProblem } from "./known-hosts.js";
+import { fileKind } from "../inventory/files.js";
 
 /** OpenSSH's defaults (ssh_config(5) UserKnownHostsFile, GlobalKnownHostsFile); the first is written. */
 export function defaultKnownHostsFiles(home: string = homedir()): string[] {
@@ -35,7 +36,7 @@ export function loadKnownHosts(files: readonly string[]): KnownHostsDb {
     try {
       const st = statSync(file);
       if (!st.isFile()) {
-        db.problems.push({ file, line: 0, message: `it is ${kindOf(st)}, not a file; its host keys are not used` });
+        db.problems.push({ file, line: 0, message: `it is ${fileKind(st)}, not a file; its host keys are not used` });
         continue;
       }
       if (st.size > MAX_KNOWN_HOSTS_BYTES) {
@@ -77,13 +78,6 @@ function readError(code: string | undefined, e: unknown): string {
   }
 }
 
-function kindOf(st: Stats): string {
-  if (st.isDirectory()) return "a directory";
-  if (st.isFIFO()) return "a FIFO (named pipe)";
-  if (st.isSocket()) return "a socket";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
-  return "not a regular file";
-}
 
 /**
  * Append `host keytype base64` to the file (its directory created 0700, the file 0600 as

@@ -115,12 +115,12 @@ test("render --out onto a regular file: exit 1, says it is not a directory, leav
 test("render --out onto a FIFO, or with a FIFO at a target path: exit 1 and no hang", withTmp(async (tmp) => {
   const fifo = join(tmp, "fifo");
   execFileSync("mkfifo", [fifo]);
-  refused(await renderTo(fifo), /it is a FIFO \(named pipe\), not a directory/);
+  refused(await renderTo(fifo), /it is a named pipe \(FIFO\), not a directory/);
 
   const out = join(tmp, "out");
   mkdirSync(join(out, "ds1/etc/keepalived"), { recursive: true });
   execFileSync("mkfifo", [join(out, "ds1/etc/keepalived/keepalived.conf")]);
-  refused(await renderTo(out), /keepalived\.conf: it is a FIFO \(named pipe\), which lvsctl did not make/);
+  refused(await renderTo(out), /keepalived\.conf: it is a named pipe \(FIFO\), which lvsctl did not make/);
   assert.ok(lstatSync(join(out, "ds1/etc/keepalived/keepalived.conf")).isFIFO());
 }));
 

@@ -67,7 +67,7 @@ test("a file that is a directory, or a FIFO, is one problem at line 0, and readi
   assert.deepEqual(db.entries, []);
   assert.deepEqual(db.problems, [
     { file: dir, line: 0, message: "it is a directory, not a file; its host keys are not used" },
-    { file: fifo, line: 0, message: "it is a FIFO (named pipe), not a file; its host keys are not used" },
+    { file: fifo, line: 0, message: "it is a named pipe (FIFO), not a file; its host keys are not used" },
   ]);
 }));
 
