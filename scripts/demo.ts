@@ -1,9 +1,9 @@
 // The main job on one machine, as root: a lab cluster with a real IPVS kernel, and lvsctl run
 // against it the way an operator would.
 //   - two directors, lb1 and lb2: Debian 12 qemu guests with Debian's kernel (this machine's kernel
-//     may have no IPVS; test/lab/lib/qemu.ts), reached over SSH;
+//     may have no IPVS; src/lab/qemu.ts), reached over SSH;
 //   - two real servers, rs1 and rs2, answering HTTP with their names, and a client: network
-//     namespaces on the lab's bridge (test/lab/lib/qemu-realservers.ts). Nothing leaves the lab.
+//     namespaces on the lab's bridge (src/lab/qemu-realservers.ts). Nothing leaves the lab.
 // Then: validate, render, a dry run with diffs, the deploy (keepalived on both directors, one at a
 // time), requests through the VIP, a second deploy that changes nothing, and a failover drill by
 // hand: keepalived stopped on the master while a client keeps asking, the VIP moves, no request
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { QemuLab, qemuPrerequisites, qemuRealServers, type QemuRealServers } from "../test/lab/lib/index.js";
+import { QemuLab, qemuPrerequisites, qemuRealServers, type QemuRealServers } from "../src/lab/index.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@
 # Installs the Debian packages lvsctl's tests and lab need (as root; uses sudo otherwise).
 # keepalived: `keepalived -t` checks rendered configs, and it is the VRRP peer in lab tests.
 # openssh-server, systemd-container, debootstrap: the lab's hosts. ansible-core: the benchmark peer.
-# qemu-system-x86, qemu-utils: the qemu lab's guests with a real IPVS kernel (test/lab/lib/qemu.ts).
+# qemu-system-x86, qemu-utils: the qemu lab's guests with a real IPVS kernel (src/lab/qemu.ts).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

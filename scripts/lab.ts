@@ -1,4 +1,4 @@
-// The lab by hand (test/lab/lib): a lab started here stays up until `down`.
+// The lab by hand (src/lab): a lab started here stays up until `down`.
 //   npx tsx scripts/lab.ts up [--hosts N] [--prefix P] [--slot S]   boot N hosts (default 3, slot 0)
 //   npx tsx scripts/lab.ts status [--slot S]                       what runs, and whether sshd answers
 //   npx tsx scripts/lab.ts ssh NAME [--user U] [--slot S] [-- CMD...]
@@ -10,8 +10,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { LvsctlError } from "../src/errors/index.js";
-import { Lab, cleanupStale, ensureBase, labDir, labPrerequisites, paths, teardownSlotSync } from "../test/lab/lib/index.js";
-import { sshBanner } from "../test/lab/lib/host.js";
+import { Lab, cleanupStale, ensureBase, labDir, labPrerequisites, paths, teardownSlotSync } from "../src/lab/index.js";
+import { sshBanner } from "../src/lab/host.js";
 
 const USAGE = "usage: npx tsx scripts/lab.ts up [--hosts N] [--prefix P] [--slot S] | down [--slot S] | status [--slot S] | ssh NAME [--user U] [-- CMD] | exec NAME -- CMD | clean | base";
 

@@ -12,7 +12,7 @@ import { loadInventory } from "../../src/inventory/index.js";
 import { bootstrap } from "../../src/run/index.js";
 import { SshConnector } from "../../src/ssh/index.js";
 import type { Command, ConnectTarget, Connector, HostConnection, HostKeyPolicy } from "../../src/ssh/types.js";
-import { Lab, labPrerequisites } from "../../test/lab/lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { writeLabInventory } from "../../test/lab/helpers/index.js";
 
 type Samples = Map<string, number[]>;

@@ -20,8 +20,8 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileCli } from "../compile-cli.js";
-import { Lab, labPrerequisites, projectRoot } from "../../test/lab/lib/index.js";
-import { pool } from "../../test/lab/lib/proc.js";
+import { Lab, labPrerequisites, projectRoot } from "../../src/lab/index.js";
+import { pool } from "../../src/lab/proc.js";
 import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, resetRealServer, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));

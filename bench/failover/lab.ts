@@ -1,12 +1,12 @@
 // The benchmark's network: a bridge in a hub namespace, directors a and b and a client c, each
-// joined to the bridge by a veth (the lab's NetnsLab, test/lab/lib/netns.ts, as lvsd-vrrp.test.ts
+// joined to the bridge by a veth (the lab's NetnsLab, src/lab/netns.ts, as lvsd-vrrp.test.ts
 // uses it). Addresses exist only inside these namespaces (10.66.0.0/24). Names carry this
 // process's pid; `down()` deletes everything, and is safe to call twice.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HUB, NetnsLab, waitUntil } from "../../test/lab/lib/index.js";
+import { HUB, NetnsLab, waitUntil } from "../../src/lab/index.js";
 
 export const VIP = "10.66.0.100";
 export const NET_PREFIX = 24;

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { LvsdConfig } from "../../src/daemon/config.js";
 import { parseInventory } from "../../src/inventory/index.js";
 import { renderKeepalivedConf, renderLvsdJson } from "../../src/render/index.js";
-import { projectRoot, QemuLab, qemuPrerequisites } from "../../test/lab/lib/index.js";
+import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);

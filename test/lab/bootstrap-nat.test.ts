@@ -11,7 +11,7 @@
 //   loses the unit; its VIP goes on lo.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { countStatus, describeRun, GATEWAY_STATE, GATEWAY_UNIT, loAddresses, ofType, runCli, TASK, writeLabInventory, type LabService } from "./helpers/index.js";
 
 const why = labPrerequisites();

@@ -10,7 +10,7 @@
 //   warning naming the route found; one through a director gets none.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { ARP_KEYS, ARP_SYSCTLS, countStatus, describeRun, loAddresses, ofType, runCli, TASK, VIP_UNIT, writeLabInventory, type LabService } from "./helpers/index.js";
 
 const why = labPrerequisites();

@@ -4,7 +4,7 @@
 // unreachable, exit 3) while the others finish.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { BOOTSTRAP_TASKS, CHANGED_ON_FRESH_HOST, changedTasks, countStatus, describeRun, freshChanges, finished, ofType, runCli, snapshotHost, writeLabInventory } from "./helpers/index.js";
 
 const why = labPrerequisites();

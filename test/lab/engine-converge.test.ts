@@ -6,7 +6,7 @@
 // `ip -o addr show lo`, the ARP sysctls and the unit's state.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { ARP_SYSCTLS, BOOTSTRAP_TASKS, CHANGED_ON_FRESH_HOST, changedTasks, countStatus, describeRun, freshChanges, finished, ofType, runCli, snapshotHost, TASK, writeLabInventory, type HostSnapshot } from "./helpers/index.js";
 
 const why = labPrerequisites();

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { fingerprintSha256 } from "../../src/ssh/known-hosts.js";
 import { CHANGED_ON_FRESH_HOST, countStatus, describeRun, ofType, runCli, tempDir, writeLabInventory } from "./helpers/index.js";
 

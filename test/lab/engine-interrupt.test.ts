@@ -6,7 +6,7 @@
 // that reports zero changes.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import type { RunEvent } from "../../src/run/events.js";
 import { ARP_SYSCTLS, countStatus, TASK, describeRun, leftoverTemps, MANAGED_FILES, resetRealServer, runCli, sleep, snapshotHost, writeLabInventory, type CliRun } from "./helpers/index.js";
 

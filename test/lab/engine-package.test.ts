@@ -16,7 +16,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { loadInventory } from "../../src/inventory/index.js";
 import type { Cluster } from "../../src/inventory/model.js";
 import type { RunOptions } from "../../src/run/index.js";

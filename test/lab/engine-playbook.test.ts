@@ -6,7 +6,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { Lab, labPrerequisites } from "./lib/index.js";
+import { Lab, labPrerequisites } from "../../src/lab/index.js";
 import { loadInventory } from "../../src/inventory/index.js";
 import { ofType, runLabPlaybook, writeLabInventory } from "./helpers/index.js";
 

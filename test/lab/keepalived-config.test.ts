@@ -20,7 +20,7 @@ import { renderAll, renderDirector, type RenderedFile } from "../../src/render/i
 import { arbCluster } from "../fixtures/render/arbitrary.js";
 import { fixtureCases, inventoryCases, type RenderCase } from "../fixtures/render/cases.js";
 import { fakeSecret } from "../fixtures/render/index.js";
-import { NetnsLab } from "./lib/index.js";
+import { NetnsLab } from "../../src/lab/index.js";
 import { showArgv } from "../../src/command/index.js";
 
 const KEEPALIVED = "/usr/sbin/keepalived";

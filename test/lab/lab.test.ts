@@ -1,13 +1,13 @@
-// Smoke test of the lab itself (test/lab/lib): hosts boot with real systemd, answer SSH with the
+// Smoke test of the lab itself (src/lab): hosts boot with real systemd, answer SSH with the
 // keys the lab hands out, survive a reboot with their files, go down and come back, change host
 // keys on demand, and leave nothing behind. Needs root; skips saying why otherwise.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { Lab, cleanupStale, labPrerequisites, netNames, parseAptSources, paths, pickMirror, projectRoot } from "./lib/index.js";
-import { findSlotContainers, mountsUnder, sshBanner, systemdCgroupRoots } from "./lib/host.js";
-import { run } from "./lib/proc.js";
+import { Lab, cleanupStale, labPrerequisites, netNames, parseAptSources, paths, pickMirror, projectRoot } from "../../src/lab/index.js";
+import { findSlotContainers, mountsUnder, sshBanner, systemdCgroupRoots } from "../../src/lab/host.js";
+import { run } from "../../src/lab/proc.js";
 
 const why = labPrerequisites();
 
@@ -195,7 +195,7 @@ describe("lab of nspawn hosts", { skip: why ? why : false, timeout: 300_000 }, (
 describe("a lab whose process was killed", { skip: why ? why : false, timeout: 120_000 }, () => {
   test("is found and removed by the next cleanupStale()", async () => {
     // A child process brings a one-host lab up, says which slot, then is SIGKILLed (no cleanup runs).
-    const script = `import { Lab } from "./test/lab/lib/index.js"; const lab = await Lab.up({ hosts: 1, prefix: "crash" }); console.log("SLOT " + lab.slot); setInterval(() => {}, 1000);`;
+    const script = `import { Lab } from "./src/lab/index.js"; const lab = await Lab.up({ hosts: 1, prefix: "crash" }); console.log("SLOT " + lab.slot); setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: projectRoot, stdio: ["ignore", "pipe", "inherit"] });
     const slot = await new Promise<number>((resolve, reject) => {
       let out = "";

@@ -1,7 +1,7 @@
 // Issue 4, items 5 and 6: lvsd as it really runs on a director. The esbuild bundle
 // (scripts/build-lvsd.mjs, target node18) on Debian 12's packaged Node 18, started by real systemd
 // from the unit lvsctl renders, with the lvsd.json lvsctl renders, in the lab's Debian containers
-// (test/lab/lib): ds1 and ds2 are directors, obs is a client on the same segment. Proves install
+// (src/lab): ds1 and ds2 are directors, obs is a client on the same segment. Proves install
 // and --check, election (VIP, ARP seen from obs), a SIGKILL crash with systemd's restart (the VIP
 // never leaves, no second master beyond one advert), SIGHUP reload via `systemctl reload` (a new
 // VIP, the old one untouched, no transition), a clean stop (handover in the skew time, gratuitous
@@ -19,7 +19,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { Lab, labPrerequisites, projectRoot } from "./lib/index.js";
+import { Lab, labPrerequisites, projectRoot } from "../../src/lab/index.js";
 import { parseInventory } from "../../src/inventory/index.js";
 import { renderDirector, type RenderedFile } from "../../src/render/index.js";
 import { masterDownMs, skewMs } from "../../src/daemon/vrrp/timers.js";

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { skewMs, masterDownMs } from "../../src/daemon/vrrp/timers.js";
-import { NetnsLab, waitUntil } from "./lib/index.js";
+import { NetnsLab, waitUntil } from "../../src/lab/index.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 // A private build: other lab suites rebuild dist/lvsd while this one runs.

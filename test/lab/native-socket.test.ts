@@ -51,7 +51,7 @@ import {
 import { AUTH_PASS, decodeVrrpPacket, encodeAdvert, passAuthData } from "../../src/daemon/vrrp/packet.js";
 import { openArpSocket, openVrrpSocket, sendFrame, VRRP_GROUP, vrrpDatagram } from "../../src/daemon/net/sockets.js";
 import { decodeArpFrame, encodeGratuitousArp } from "../../src/daemon/arp/index.js";
-import { NetnsLab, waitUntil } from "./lib/index.js";
+import { NetnsLab, waitUntil } from "../../src/lab/index.js";
 
 const WAIT_MS = 3000;
 

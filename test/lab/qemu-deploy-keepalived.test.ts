@@ -1,5 +1,5 @@
 // `lvsctl deploy` (the real CLI, over SSH) sets up two keepalived directors on real IPVS kernels
-// (two qemu guests, lb1 and lb2, test/lab/lib/qemu.ts) from packages, and the cluster serves:
+// (two qemu guests, lb1 and lb2, src/lab/qemu.ts) from packages, and the cluster serves:
 //   - the guests start without keepalived and ipvsadm (purged with dpkg) and with apt pointed at
 //     ONLY a flat repository on their own disk holding the two .debs the lab base was built from
 //     (the guests have no network): deploy's package task refreshes the lists and installs them;
@@ -23,8 +23,8 @@ import { join } from "node:path";
 import { loadInventory } from "../../src/inventory/index.js";
 import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs-table.js";
 import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
-import { paths, QemuLab, qemuPrerequisites } from "./lib/index.js";
-import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "./lib/qemu-realservers.js";
+import { paths, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
+import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 
 const ARCHIVES = join(paths.base(), "var/cache/apt/archives");
 const PACKAGES = ["keepalived", "ipvsadm"];

@@ -1,4 +1,4 @@
-// A real IPVS kernel for the project's tests: one Debian 12 guest under qemu (test/lab/lib/qemu.ts)
+// A real IPVS kernel for the project's tests: one Debian 12 guest under qemu (src/lab/qemu.ts)
 // with Debian's cloud kernel. Proves (1) the guest has IPVS: ipvsadm programs a service and a
 // destination, and `ipvsadm -Ln`, `ipvsadm -Sn` and /proc/net/ip_vs agree; (2) lvsd's own IPVS
 // generic netlink codecs (src/daemon/netlink/ipvs.ts) over lvsd's own socket (the native addon),
@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { moduleLoadOrder, newcArchive, parseKernelDepends, projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
+import { moduleLoadOrder, newcArchive, parseKernelDepends, projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import {
   canonicalIpvsAddress,
   canonicalServiceKey,

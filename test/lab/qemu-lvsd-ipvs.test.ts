@@ -1,4 +1,4 @@
-// lvsd's IPVS reconciler on a real IPVS kernel (one qemu guest, test/lab/lib/qemu.ts), against
+// lvsd's IPVS reconciler on a real IPVS kernel (one qemu guest, src/lab/qemu.ts), against
 // keepalived on the same guest:
 //   1. for each example inventory (inventory/*.yml), the table lvsd programs from the rendered
 //      lvsd.json and the table keepalived's checker programs from the rendered keepalived.conf are
@@ -26,7 +26,7 @@ import { renderKeepalivedConf, renderLvsdJson } from "../../src/render/index.js"
 import type { Cluster } from "../../src/inventory/model.js";
 import { inventoryCases } from "../fixtures/render/cases.js";
 import { fakeSecret } from "../fixtures/render/index.js";
-import { projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
+import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 
 const ADDON = join(projectRoot, "native/build/Release/lvsd_socket.node");
 const SKIP = qemuPrerequisites() ?? (existsSync(ADDON) ? undefined : "needs the native addon: run npm run build:native");

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { LvsdConfig } from "../../src/daemon/config.js";
 import type { StatusSnapshot } from "../../src/daemon/status/types.js";
-import { projectRoot, QemuLab, qemuPrerequisites } from "./lib/index.js";
+import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 
 const ADDON = join(projectRoot, "native/build/Release/lvsd_socket.node");
 const SKIP = qemuPrerequisites() ?? (existsSync(ADDON) ? undefined : "needs the native addon: run npm run build:native");

@@ -6,16 +6,16 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Lab } from "../lib/index.js";
-import { projectRoot } from "../lib/index.js";
+import type { Lab } from "../../../src/lab/index.js";
+import { projectRoot } from "../../../src/lab/index.js";
 import type { Cluster } from "../../../src/inventory/model.js";
 import type { RunEvent, RunEventOf, TaskStatus } from "../../../src/run/events.js";
 import { runPlaybook, type RunOptions, type RunResult } from "../../../src/run/index.js";
 import { SshConnector } from "../../../src/ssh/index.js";
 
 /** The lab library's sleep and bounded polling loop, offered here too for the engine tests. */
-export { sleep } from "../lib/proc.js";
-export { waitUntil } from "../lib/wait.js";
+export { sleep } from "../../../src/lab/proc.js";
+export { waitUntil } from "../../../src/lab/wait.js";
 
 export const CLI = join(projectRoot, "bin", "lvsctl.js");
 

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { LvsctlError } from "../../../src/errors/index.js";
-import { HUB, NetnsLab, sweepStaleNetns } from "./netns.js";
-import { waitUntil } from "./wait.js";
+import { LvsctlError } from "../../src/errors/index.js";
+import { HUB, NetnsLab, sweepStaleNetns } from "../../src/lab/netns.js";
+import { waitUntil } from "../../src/lab/wait.js";
 
 describe("waitUntil", () => {
   test("resolves with the first truthy answer; errors and falsy answers mean not yet", async () => {
@@ -156,7 +156,7 @@ describe("NetnsLab", { skip: why() ?? false }, () => {
   });
 
   test("a lab is deleted when its process exits, and one of a dead process by the next create()", () => {
-    const netns = pathToFileURL(new URL("./netns.ts", import.meta.url).pathname).href;
+    const netns = pathToFileURL(new URL("../../src/lab/netns.ts", import.meta.url).pathname).href;
     const script = `
       import { NetnsLab } from ${JSON.stringify(netns)};
       const lab = NetnsLab.create({ prefix: ${JSON.stringify(PREFIX)}, hosts: [{ name: "a", addr: "10.97.5.2/24" }] });

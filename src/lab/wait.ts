@@ -2,7 +2,7 @@
 // wait is bounded, and the error on timeout says what was awaited and what was seen last, so a
 // failed run reads without a rerun.
 import { inspect } from "node:util";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import { sleep } from "./proc.js";
 
 export interface WaitOptions {

@@ -2,7 +2,7 @@
 // run is cleaned up by the next one and the CLI can attach to a lab it left running.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import { DEPLOY_USER, PW_USER, ensureBase } from "./base.js";
 import {
   findSlotContainers, generateHostKeys, removeSlotCgroupsSync, hostKeyLines, hostPaths, killContainersSync, mountFreshOverlay, mountsUnder,

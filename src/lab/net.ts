@@ -9,7 +9,7 @@
 // no default route, so nothing they send can leave the lab; the root side does not forward.
 // Addresses: .1 the root side, .10-.199 hosts, .200-.254 free for tests (VIPs), see freeAddress().
 import { readdirSync, writeFileSync } from "node:fs";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import { commandFailed, run, runSync } from "./proc.js";
 
 export const MAX_SLOT = 63;

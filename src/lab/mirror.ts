@@ -4,7 +4,7 @@
 // `deb [options] URI suite [component...]` entries (sources.list(5), "ONE-LINE-STYLE FORMAT").
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 
 export interface AptSource {
   uri: string;

@@ -5,7 +5,7 @@
 // the lab's namespaces. Used by the qemu deploy test and by scripts/demo.ts.
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import type { QemuLab } from "./qemu.js";
 
 const run = promisify(execFile);

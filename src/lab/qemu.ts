@@ -27,8 +27,8 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LvsctlError } from "../../../src/errors/index.js";
-import { shellQuote } from "../../../src/ssh/types.js";
+import { LvsctlError } from "../errors/index.js";
+import { shellQuote } from "../ssh/types.js";
 import { ensureBase, SUITE } from "./base.js";
 import { labDir, paths } from "./paths.js";
 import { alive, exitTeardown, procStat, run, sleep, sleepSync, withLock, type RunOptions, type RunResult } from "./proc.js";

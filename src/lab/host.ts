@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import { alive, childrenOf, cmdline, innermostPid, runOk, runSync, sleep, sleepSync } from "./proc.js";
 
 export interface HostPaths {

@@ -4,7 +4,7 @@
 // host keys, address) are NOT in the base; host.ts writes them into each overlay.
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync, lstatSync } from "node:fs";
 import { join } from "node:path";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import { findMirror } from "./mirror.js";
 import { paths } from "./paths.js";
 import { run, runOk, withLock } from "./proc.js";
@@ -40,7 +40,7 @@ export const MASKED_UNITS = [
 /** Enabled by the packages, disabled in the base: tests enable keepalived when they need it. */
 const DISABLED_WANTS = ["multi-user.target.wants/keepalived.service", "getty.target.wants/getty@tty1.service"];
 
-const SSHD_DROP_IN = `# lvslab: a real-server-like sshd for the lab (test/lab/lib/base.ts)
+const SSHD_DROP_IN = `# lvslab: a real-server-like sshd for the lab (src/lab/base.ts)
 UseDNS no
 PermitRootLogin prohibit-password
 MaxSessions 10

@@ -2,7 +2,7 @@
 // also run from a process 'exit' handler, where nothing async happens any more).
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 
 export interface RunResult {
   code: number;

@@ -14,7 +14,7 @@
 // runner) are removed by the next create() with the same prefix.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { LvsctlError } from "../../../src/errors/index.js";
+import { LvsctlError } from "../errors/index.js";
 import { alive, type RunResult } from "./proc.js";
 
 export type NetnsLink = "bridge" | "pair" | "none";
