@@ -148,10 +148,10 @@ export class SshConnector implements Connector {
   }
 
   #db(policy: HostKeyPolicy): KnownHostsDb {
-    const k = policy.knownHostsFiles.join("\0");
+    const k = [policy.named ? "named" : "", policy.acceptNew ? "new" : "", ...policy.knownHostsFiles].join("\0");
     let db = this.#knownHosts.get(k);
     if (!db) {
-      db = loadKnownHosts(policy.knownHostsFiles);
+      db = loadKnownHosts(policy.knownHostsFiles, { named: policy.named ?? false, acceptNew: policy.acceptNew });
       this.#knownHosts.set(k, db);
     }
     return db;

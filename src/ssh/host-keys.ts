@@ -25,11 +25,13 @@ export interface KnownHostsDb {
 export const MAX_KNOWN_HOSTS_BYTES = 64 * 1024 * 1024;
 
 /**
- * Read every file that exists; a missing file is empty (as for OpenSSH). A file that cannot be
- * read, or is not a regular file (a directory, a FIFO that would block, a device), is one problem
- * at line 0; each line that does not parse is one problem at its line. Never throws.
+ * Read every file that exists; a missing file is empty (as for OpenSSH), and one problem when the
+ * user named it (`named`: a typo in --known-hosts would otherwise make every host unknown without
+ * a word). A file that cannot be read, or is not a regular file (a directory, a FIFO that would
+ * block, a device), is one problem at line 0; each line that does not parse is one problem at its
+ * line. Never throws.
  */
-export function loadKnownHosts(files: readonly string[]): KnownHostsDb {
+export function loadKnownHosts(files: readonly string[], opts: { named?: boolean; acceptNew?: boolean } = {}): KnownHostsDb {
   const db: KnownHostsDb = { entries: [], problems: [] };
   for (const file of files) {
     let text: string;
@@ -46,7 +48,10 @@ export function loadKnownHosts(files: readonly string[]): KnownHostsDb {
       text = readFileSync(file, "utf8");
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") continue;
+      if (code === "ENOENT") {
+        if (opts.named && !opts.acceptNew) db.problems.push({ file, line: 0, message: "it does not exist; no host key can be verified against it (check the path, or add --accept-new-host-keys to create it with the keys first seen)" });
+        continue;
+      }
       db.problems.push({ file, line: 0, message: `it cannot be read (${readError(code, e)}); its host keys are not used` });
       continue;
     }

@@ -58,6 +58,8 @@ export interface HostKeyPolicy {
   knownHostsFiles: string[];
   /** OpenSSH's accept-new: record the key of an unknown host; never accept a changed one. */
   acceptNew: boolean;
+  /** The user named the files (--known-hosts): one that does not exist is worth a warning, unlike a missing default. */
+  named?: boolean;
 }
 
 export interface ConnectTarget {

@@ -62,7 +62,7 @@ async function runBuiltin(choose: PlaybookChoice, args: ParsedArgs, io: CliIo): 
   const splitList = (name: string) => strs(args, name).flatMap((t) => t.split(",")).map((t) => t.trim()).filter(Boolean);
   const knownHosts = strs(args, "known-hosts").map((f) => resolvePath(io.cwd, f));
   const policy = knownHosts.length
-    ? { knownHostsFiles: knownHosts, acceptNew: bool(args, "accept-new-host-keys") }
+    ? { knownHostsFiles: knownHosts, acceptNew: bool(args, "accept-new-host-keys"), named: true }
     : defaultHostKeyPolicy(bool(args, "accept-new-host-keys"));
   // `{prompt: TEXT}` secrets of the hosts this run selects are asked now, each once, before
   // anything connects (a bad --limit fails here too, as the executor would).

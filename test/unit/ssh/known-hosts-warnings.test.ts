@@ -84,6 +84,15 @@ test("a missing file (the default ~/.ssh/known_hosts before the first accept-new
   assert.deepEqual(loadKnownHosts([join(tmp, ".ssh", "known_hosts")]), { entries: [], problems: [] });
 }));
 
+test("a file the user named (--known-hosts) that does not exist is one problem, unless accept-new will create it", withTmp((tmp) => {
+  const file = join(tmp, "typo_known_hosts");
+  const db = loadKnownHosts([file], { named: true });
+  assert.equal(db.problems.length, 1);
+  assert.equal(db.problems[0]!.file, file);
+  assert.match(db.problems[0]!.message, /^it does not exist; .*--accept-new-host-keys/);
+  assert.deepEqual(loadKnownHosts([file], { named: true, acceptNew: true }).problems, []);
+}));
+
 test("malformed lines are problems at their line numbers, never quoting the line; the good lines are still used", withTmp((tmp) => {
   const file = mixedFile(tmp);
   const db = loadKnownHosts([file]);
