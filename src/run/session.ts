@@ -274,7 +274,7 @@ export class HostSession {
       const res = await c.exec(s.cmd, { become, timeoutMs: s.timeoutMs ?? opts.stepTimeoutMs ?? 300_000, ...(s.stdin !== undefined ? { stdin: s.stdin } : {}) });
       if (!(s.okCodes ?? [0]).includes(res.code ?? -1)) {
         const out = tail(res.stderr.toString("utf8") || res.stdout.toString("utf8"));
-        throw new StepFailed(`\`${s.describe}\` ${res.code === null ? `was killed (${res.signal ?? "signal"})` : `exited ${res.code}`}${out ? `: ${out}` : ""}`);
+        throw new StepFailed(`\`${s.describe}\` ${res.code === null ? `was killed (${res.signal ?? "signal"})` : `exited ${res.code}`}${out ? `: ${out}` : ""}${s.failHint ? ` (hint: ${s.failHint})` : ""}`);
       }
     };
 

@@ -53,7 +53,11 @@ export function planModules(facts: HostFacts, d: ModulesDesired, ctx: PlanContex
   const missing = d.names.filter((n) => !facts.exists.includes(sysModulePath(n)));
   if (missing.length) {
     // -a: every name is a module (no parameters); `--`: none is read as an option.
-    steps.push(execStep(["/sbin/modprobe", "-a", "--", ...missing], `modprobe ${missing.join(" ")}`));
+    steps.push(
+      execStep(["/sbin/modprobe", "-a", "--", ...missing], `modprobe ${missing.join(" ")}`, {
+        failHint: "when modprobe says a module is not found, this kernel does not ship it: a container shares its host's kernel, and some cloud or minimal kernels leave IPVS out; `modinfo ip_vs` on the host tells. Run directors on a kernel that has IPVS (Debian's linux-image-amd64 and linux-image-cloud-amd64 do)",
+      }),
+    );
     why.push(`load ${missing.join(", ")}`);
   }
   const f = planFile(facts, { path: d.file, content: d.content ?? modulesFileContent(d.names), mode: 0o644, owner: "root", group: "root" }, ctx);

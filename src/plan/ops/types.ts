@@ -15,6 +15,8 @@ export type Step =
       okCodes?: number[];
       timeoutMs?: number;
       stdin?: string | Buffer;
+      /** What to do when the step fails, for the user (appended to the error as its hint). */
+      failHint?: string;
     }
   | {
       kind: "put";

@@ -352,6 +352,9 @@ test("modules: missing modules loaded in one modprobe, the boot file written; al
   assert.equal(p.status, "change");
   assert.equal(p.reason, "load ip_vs_wrr; /etc/modules-load.d/lvs.conf file missing");
   assert.deepEqual(show(p.steps), ["/sbin/modprobe -a -- ip_vs_wrr", "put /etc/modules-load.d/lvs.conf"]);
+  // A kernel without IPVS (a container's host, a minimal kernel) fails here: the error says so.
+  const probe = p.steps[0]!;
+  assert.ok(probe.kind === "exec" && /this kernel does not ship it/.test(probe.failHint ?? ""));
   const done = withFile({ ...baseFacts(), exists: ["/sys/module/ip_vs", "/sys/module/ip_vs_wrr"] }, d.file, d.content, 0o644);
   assert.equal(planModules(done, d, ctx).status, "ok");
   // The kernel names a module with _ where modprobe takes - as well.
