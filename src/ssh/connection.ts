@@ -543,6 +543,49 @@ export class SshConnection implements HostConnection {
     );
   }
 
+  openLoopback(port: number, opts: { timeoutMs?: number } = {}): Promise<Duplex> {
+    if (this.#lost) return Promise.reject(this.#lost);
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    return new Promise<Duplex>((resolve, reject) => {
+      let settled = false;
+      const onLost = (err: LvsctlError) => settle(() => reject(err));
+      const settle = (f: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#pending.delete(onLost);
+        f();
+      };
+      const timer = setTimeout(
+        () => settle(() => reject(sshError(SshError.ForwardFailed, `${this.host}: no answer within ${timeoutMs} ms to a channel to 127.0.0.1:${port} on the host`, "check that the host is not overloaded and that sshd allows TCP forwarding"))),
+        timeoutMs,
+      );
+      this.#pending.add(onLost);
+      try {
+        // The originator address and port are informational (RFC 4254 7.2); sshd connects from the host itself.
+        this.#client.forwardOut("127.0.0.1", 0, "127.0.0.1", port, (err, stream) => {
+          if (err) {
+            settle(() =>
+              reject(
+                sshError(
+                  SshError.ForwardFailed,
+                  `${this.host}: cannot reach 127.0.0.1:${port} on the host through SSH: ${err.message}`,
+                  /prohibit/i.test(err.message)
+                    ? "sshd on the host forbids TCP forwarding: set AllowTcpForwarding local (or yes) for the login user"
+                    : `nothing answers on 127.0.0.1:${port} there: is the daemon running, and is that its status port?`,
+                  err,
+                ),
+              ),
+            );
+          } else if (settled) stream.destroy();
+          else settle(() => resolve(stream));
+        });
+      } catch (e) {
+        settle(() => reject(this.#lost ?? sshError(SshError.ConnectionLost, `${this.host}: the SSH connection is gone (${(e as Error).message})`, "re-run", e)));
+      }
+    });
+  }
+
   async close(): Promise<void> {
     if (!this.#closing) {
       this.#closing = true;

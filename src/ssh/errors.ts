@@ -22,6 +22,8 @@ export const SshError = {
   /** The connection died (keepalive timeout, reset) while work was pending or after. */
   ConnectionLost: "SSH_CONNECTION_LOST",
   ChannelFailed: "SSH_CHANNEL_FAILED",
+  /** A direct-tcpip channel to a port on the host's loopback was refused (nothing listens, or no forwarding). */
+  ForwardFailed: "SSH_FORWARD_FAILED",
   ExecTimeout: "SSH_EXEC_TIMEOUT",
   BecomeNoSudo: "SSH_BECOME_NO_SUDO",
   BecomeDenied: "SSH_BECOME_DENIED",

@@ -2,6 +2,7 @@
 // scripted responses per command, every call recorded, files kept in memory. It follows the real
 // adapter's contract: non-zero exits are results (not exceptions); connection, become and
 // validate failures are LvsctlErrors with the same codes (see errors.ts).
+import { Duplex } from "node:stream";
 import { LvsctlError } from "../errors/index.js";
 import { closedByLvsctlError, putValidateError, sshError, SshError } from "./errors.js";
 import { tempPathFor } from "./put-file.js";
@@ -66,6 +67,7 @@ export class FakeConnection implements HostConnection {
   readonly calls: FakeCall[] = [];
   readonly files = new Map<string, FakeFile>();
   #rules: Rule[] = [];
+  #loopback = new Map<number, (request: string) => string | Buffer | Error>();
   #lost: LvsctlError | undefined;
   #unscripted: "error" | "ok";
   closed = false;
@@ -91,6 +93,45 @@ export class FakeConnection implements HostConnection {
   once(match: FakeMatcher, response: FakeResponse): this {
     this.#rules.unshift({ match, response, times: 1 });
     return this;
+  }
+
+  /**
+   * Something listening on the host's 127.0.0.1:PORT for openLoopback: it gets the whole request
+   * (up to the blank line) and answers with the raw bytes to send back (the stream then ends), or
+   * an Error to break the stream. A port with no answer refuses the channel, as sshd does when nothing listens there.
+   */
+  onLoopback(port: number, answer: (request: string) => string | Buffer | Error): this {
+    this.#loopback.set(port, answer);
+    return this;
+  }
+
+  /** Loopback channels opened so far, by port. */
+  readonly loopbackOpens: number[] = [];
+
+  async openLoopback(port: number): Promise<Duplex> {
+    this.#check();
+    this.loopbackOpens.push(port);
+    const answer = this.#loopback.get(port);
+    if (!answer) throw sshError(SshError.ForwardFailed, `${this.host}: cannot reach 127.0.0.1:${port} on the host through SSH: Connection refused`, "nothing answers there (fake)");
+    let request = "";
+    let answered = false;
+    const stream: Duplex = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, cb) {
+        request += chunk.toString("latin1");
+        if (!answered && request.includes("\r\n\r\n")) {
+          answered = true;
+          const a = answer(request);
+          if (a instanceof Error) stream.destroy(a);
+          else {
+            stream.push(Buffer.from(a));
+            stream.push(null);
+          }
+        }
+        cb();
+      },
+    });
+    return stream;
   }
 
   /** Put a file in place as if it were already on the host. */

@@ -4,6 +4,7 @@ export * from "./types.js";
 export { SshConnector, SshConnection, DEFAULT_MAX_CHANNELS, DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_COUNT_MAX } from "./connection.js";
 export type { SshConnectorOptions, ConnectionStats } from "./connection.js";
 export { SshError, isUnreachable } from "./errors.js";
+export { httpGetLoopback, httpGetOver, parseHttpResponse, MAX_HTTP_RESPONSE, type HttpResponse } from "./http.js";
 export type { SshErrorCode } from "./errors.js";
 export { defaultHostKeyPolicy, defaultKnownHostsFiles, loadKnownHosts, recordHostKey } from "./host-keys.js";
 export {

@@ -1,6 +1,7 @@
 // The small interface between the executor and SSH (STYLE.md habit 3). The real adapter is
 // ssh2 (connection.ts); tests of planners and the executor use a hand-written fake.
 import type { Command, ValidateArgv } from "../command/index.js";
+import type { Duplex } from "node:stream";
 import type { Secret } from "../errors/index.js";
 
 /** Commands are values, owned by src/command (quoted when rendered, never concatenated). */
@@ -51,6 +52,13 @@ export interface HostConnection {
    * file), the temp file is checked first and the old file stays when the check fails.
    */
   putFile(path: string, content: Buffer | string, opts: PutOptions & { validate?: ValidateArgv }): Promise<void>;
+  /**
+   * A TCP stream to 127.0.0.1:PORT as seen from the host, carried by this connection (an SSH
+   * direct-tcpip channel, RFC 4254 7.2): how a status endpoint that listens on the host's
+   * loopback only is read, with no port opened on the network. Throws when nothing listens
+   * there or sshd forbids forwarding (AllowTcpForwarding). Optional: a fake may not offer it.
+   */
+  openLoopback?(port: number, opts?: { timeoutMs?: number }): Promise<Duplex>;
   close(): Promise<void>;
 }
 

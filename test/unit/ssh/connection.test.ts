@@ -13,6 +13,7 @@ import { LvsctlError, Secret } from "../../../src/errors/index.js";
 import { SshConnector } from "../../../src/ssh/connection.js";
 import { SshError, isUnreachable } from "../../../src/ssh/errors.js";
 import { fingerprintSha256 } from "../../../src/ssh/known-hosts.js";
+import { httpGetLoopback } from "../../../src/ssh/http.js";
 import type { ConnectTarget, HostKeyPolicy } from "../../../src/ssh/types.js";
 
 const fixtures = fileURLToPath(new URL("../../fixtures/ssh/", import.meta.url));
@@ -29,7 +30,12 @@ interface ServerStats {
   peak: number;
   commands: string[];
   stdinSeen: string[];
+  /** direct-tcpip channels asked for (openLoopback), as "ADDR:PORT". */
+  forwards: string[];
 }
+
+/** The port the scripted remote "listens" on for direct-tcpip channels, answering as lvsd's status endpoint would. */
+const STATUS_PORT = 9120;
 
 /** A scripted remote: a few commands, and sudo's -S dialogue played on stderr/stdin. */
 function runCommand(cmd: string, ch: ServerChannel, stats: ServerStats): void {
@@ -103,7 +109,7 @@ function runCommand(cmd: string, ch: ServerChannel, stats: ServerStats): void {
 }
 
 async function startServer(hostKey: string, maxSessions = 8) {
-  const stats: ServerStats = { open: 0, peak: 0, commands: [], stdinSeen: [] };
+  const stats: ServerStats = { open: 0, peak: 0, commands: [], stdinSeen: [], forwards: [] };
   const server = new ssh2.Server({ hostKeys: [readFileSync(fixtures + hostKey)] }, (client) => {
     client.on("error", () => undefined);
     client.on("authentication", (ctx) => {
@@ -115,6 +121,18 @@ async function startServer(hostKey: string, maxSessions = 8) {
       ctx.reject(["publickey", "password"]);
     });
     client.on("ready", () => {
+      client.on("tcpip", (accept, reject, info) => {
+        stats.forwards.push(`${info.destIP}:${info.destPort}`);
+        if (info.destIP !== "127.0.0.1" || info.destPort !== STATUS_PORT) return reject();
+        const ch = accept();
+        let req = "";
+        ch.on("data", (d: Buffer) => {
+          req += d.toString("latin1");
+          if (!req.includes("\r\n\r\n")) return;
+          const body = JSON.stringify({ asked: req.split("\r\n")[0] });
+          ch.end(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+        });
+      });
       client.on("session", (accept, reject) => {
         if (stats.open >= maxSessions) return reject();
         stats.open++;
@@ -260,5 +278,22 @@ test("sudo with a password: prompt answered on stderr, payload after the command
     await assert.rejects(none.exec({ argv: ["cat"] }, { become: true }), code(SshError.BecomePasswordRequired, /^fake1: sudo to root needs a password for deploy/));
   } finally {
     await none.close();
+  }
+});
+
+test("openLoopback: a direct-tcpip channel to the host's 127.0.0.1:PORT carries an HTTP/1.0 GET; a port nobody serves is a clear error", async () => {
+  const { port, stats } = await startServer("test-only-host-a-ed25519");
+  const policy: HostKeyPolicy = { knownHostsFiles: [knownHosts(pubLine(port, "test-only-host-a-ed25519.pub"))], acceptNew: false };
+  const conn = await connector().connect(target(port), policy);
+  try {
+    const r = await httpGetLoopback(conn, STATUS_PORT, "/status");
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body.toString()), { asked: "GET /status HTTP/1.0" });
+    await assert.rejects(httpGetLoopback(conn, STATUS_PORT + 1, "/status"), code(SshError.ForwardFailed, /^fake1: cannot reach 127\.0\.0\.1:9121 on the host through SSH/));
+    assert.deepEqual(stats.forwards, [`127.0.0.1:${STATUS_PORT}`, `127.0.0.1:${STATUS_PORT + 1}`]);
+    assert.equal(stats.commands.length, 0, "no command ran on the host");
+    assert.equal((await conn.exec({ argv: ["true"] })).code, 0, "the connection is still usable");
+  } finally {
+    await conn.close();
   }
 });
