@@ -19,6 +19,8 @@ export interface FactRequest {
   exists: string[];
   /** Files whose content is wanted (state file, stamps, old content for --diff). */
   contents: string[];
+  /** Paths whose symlink target is wanted (`readlink`: the active build of a source install). */
+  symlinks: string[];
   /** Directories whose per-file sha256 manifest is wanted (upload_dir). */
   manifests: string[];
   /** systemd units: unit file state (is-enabled) and active state (is-active). */
@@ -37,7 +39,7 @@ export interface FactRequest {
 }
 
 export function emptyRequest(): FactRequest {
-  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], manifests: [], units: [], packages: [], routeTo: [], guards: [], optional: [] };
+  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], symlinks: [], manifests: [], units: [], packages: [], routeTo: [], guards: [], optional: [] };
 }
 
 type ListKey = Exclude<keyof FactRequest, "guards">;
@@ -122,6 +124,8 @@ export interface HostFacts {
   exists: string[];
   /** Content of requested files; absent key: the file does not exist. */
   contents: Record<string, Buffer>;
+  /** Requested path -> what the symlink there points at, as written (`readlink`); absent: not a symlink. */
+  symlinks: Record<string, string>;
   /** dir -> (path relative to dir -> sha256); absent key: the directory does not exist. */
   manifests: Record<string, Record<string, string>>;
   units: Record<string, UnitFact>;
@@ -188,6 +192,8 @@ export function factScript(req: FactRequest): Shell {
   if (req.stats.length) lines.push(sh`m stats; set --; for f in ${req.stats}; do [ -e "$f" ] && set -- "$@" "$f"; done; [ $# -gt 0 ] && stat -c '%a %U %G %n' -- "$@"`);
   if (req.exists.length) lines.push(sh`m exists; for f in ${req.exists}; do [ -e "$f" ] && printf '%s\\n' "$f"; done`);
   if (req.contents.length) lines.push(sh`m contents; for f in ${req.contents}; do if [ -f "$f" ]; then printf '%s\\t+' "$f"; base64 -w 0 < "$f"; echo; fi; done`);
+  // A target holding a newline would split its line: such a link is not one lvsctl made, and it reads as another target.
+  if (req.symlinks.length) lines.push(sh`m symlinks; for f in ${req.symlinks}; do [ -L "$f" ] && printf '%s\\t%s\\n' "$f" "$(readlink -- "$f")"; done`);
   if (req.manifests.length) lines.push(sh`m manifests; for d in ${req.manifests}; do [ -d "$d" ] && { printf 'dir %s\\n' "$d"; find "$d" -type f -exec sha256sum {} +; }; done`);
   if (req.units.length)
     // One systemctl for all units (is-enabled + is-active per unit would be two each).
@@ -371,6 +377,16 @@ export function parseContents(text: string): Record<string, Buffer> {
   return out;
 }
 
+/** `PATH\tTARGET` per line. */
+export function parseSymlinks(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of nonEmptyLines(text)) {
+    const tab = line.indexOf("\t");
+    if (tab > 0) out[line.slice(0, tab)] = line.slice(tab + 1);
+  }
+  return out;
+}
+
 export function parseManifests(text: string): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   let dir: string | undefined;
@@ -475,6 +491,7 @@ export function parseFacts(stdout: string, req: FactRequest): HostFacts {
     stats: parseStats(get("stats")),
     exists: nonEmptyLines(get("exists")),
     contents: parseContents(get("contents")),
+    symlinks: parseSymlinks(get("symlinks")),
     manifests: parseManifests(get("manifests")),
     units: parseUnits(get("units"), req.units),
     packages: parsePackages(get("packages")),

@@ -42,12 +42,16 @@ export interface KeepalivedPaths {
   fromPackage: boolean;
 }
 
-/** Debian's package: /usr/sbin and /etc; a source build: --prefix and --sysconfdir. */
+/**
+ * Debian's package: /usr/sbin and /etc. A source build: the active build's link under the prefix
+ * (`<prefix>/keepalived` -> `keepalived-<version>-<key>`, src/plan/ops/build.ts lays them out), so
+ * the unit never changes when another build becomes active; the config under --sysconfdir.
+ */
 export function keepalivedPaths(cluster: Cluster): KeepalivedPaths {
   const k = cluster.keepalived;
   if (k.from === "package") return { binary: "/usr/sbin/keepalived", config: "/etc/keepalived/keepalived.conf", fromPackage: true };
   const strip = (p: string) => p.replace(/\/+$/, "");
-  return { binary: `${strip(k.prefix)}/sbin/keepalived`, config: `${strip(k.sysconfdir)}/keepalived/keepalived.conf`, fromPackage: false };
+  return { binary: `${strip(k.prefix)}/keepalived/sbin/keepalived`, config: `${strip(k.sysconfdir)}/keepalived/keepalived.conf`, fromPackage: false };
 }
 
 export function renderKeepalivedUnit(cluster: Cluster, director: string): string {

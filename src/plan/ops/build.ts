@@ -1,64 +1,149 @@
-// build from source (keepalived): unpack the release tarball, ./configure with the given options
-// (always --prefix and --sysconfdir), make -j$(nproc), make install. Keyed by a stamp file holding
-// sha256(version + options + tarball sha256): nothing is rebuilt while those stay the same, and a
-// build that failed half-way leaves no stamp, so the next run builds again.
+// build from source (keepalived): builds sit side by side, one directory per version and options,
+// and a symlink names the active one (what the unit runs), so a rollback is a flip, not a rebuild.
+//
+//   <prefix>/<name>                        -> <name>-<version>-<key>   (the active build, relative)
+//   <prefix>/<name>-<version>-<key>/       ./configure --prefix=<that directory> --sysconfdir=<sysconfdir>
+//   <prefix>/<name>-<version>-<key>/.lvsctl-build   the stamp: what the directory was built from
+//
+// <key> is the first 12 hex digits of sha256(version, sysconfdir, configure options, tarball
+// sha256): a change of any of those is a new directory. The stamp is written last, after `make
+// install`: a build that failed half-way leaves no stamp, and the next run builds that directory
+// again from scratch. A directory with its stamp is never built again; making it active is a flip
+// of the symlink (`ln -sfn` to a temporary name, then `mv -T` over the link: rename(2) is atomic,
+// so the link always names a complete build). Old builds stay (a rollback needs them); removing one
+// is left to the operator.
 import type { HostFacts } from "../facts.js";
 import { sh } from "../../command/index.js";
-import { parentDir, sha256 } from "./file.js";
-import { change, ok, shellStep, type OpPlan, type Operation, type Step } from "./types.js";
+import { PlanError } from "./errors.js";
+import { sha256 } from "./file.js";
+import { change, execStep, ok, shellStep, type OpPlan, type Operation, type Step } from "./types.js";
 
 export interface BuildDesired {
-  /** Short name used for the work directory and the stamp, e.g. "keepalived". */
+  /** Short name for the link, the build directories and the work directory, e.g. "keepalived". */
   name: string;
   version: string;
   /** The tarball's bytes (read on the controller before planning). */
   tarball: Buffer;
+  /** The folder holding the builds and the active link (default /usr/local). */
   prefix: string;
+  /** Shared by every build: the config stays where it is across builds. */
   sysconfdir: string;
   configureOptions: string[];
-  /** Default /usr/local/src/lvsctl-<name>. */
+  /** Where the tarball is unpacked and built. Default /usr/local/src/lvsctl-<name>. */
   workdir?: string;
-  /** Default /var/lib/lvsctl/build-<name>.stamp. */
-  stamp?: string;
 }
 
+/** What a build directory was built from (the stamp's content, one JSON object). */
+export interface BuildStamp {
+  name: string;
+  version: string;
+  sysconfdir: string;
+  configureOptions: string[];
+  tarballSha256: string;
+  key: string;
+}
+
+export const STAMP_FILE = ".lvsctl-build";
+
+export function buildStamp(d: BuildDesired): BuildStamp {
+  const tarballSha256 = sha256(d.tarball);
+  const key = sha256(JSON.stringify({ version: d.version, sysconfdir: d.sysconfdir, options: d.configureOptions, tarball: tarballSha256 })).slice(0, 12);
+  return { name: d.name, version: d.version, sysconfdir: d.sysconfdir, configureOptions: d.configureOptions, tarballSha256, key };
+}
+
+/** The key naming a build's directory (12 hex digits). */
 export function buildKey(d: BuildDesired): string {
-  return sha256(JSON.stringify({ version: d.version, prefix: d.prefix, sysconfdir: d.sysconfdir, options: d.configureOptions, tarball: sha256(d.tarball) }));
+  return buildStamp(d).key;
 }
 
-const paths = (d: BuildDesired) => ({
-  workdir: d.workdir ?? `/usr/local/src/lvsctl-${d.name}`,
-  stamp: d.stamp ?? `/var/lib/lvsctl/build-${d.name}.stamp`,
-});
+const strip = (p: string) => p.replace(/\/+$/, "") || "/";
 
-/** The configure flags, --prefix and --sysconfdir first, as the tarball's INSTALL describes. */
+/** Where a build lives: its directory (by name and absolute), the active link, the stamp. */
+export function buildPaths(d: BuildDesired): { dirName: string; dir: string; link: string; stamp: string; workdir: string } {
+  const prefix = strip(d.prefix);
+  const dirName = `${d.name}-${d.version}-${buildKey(d)}`;
+  const dir = `${prefix === "/" ? "" : prefix}/${dirName}`;
+  return { dirName, dir, link: `${prefix === "/" ? "" : prefix}/${d.name}`, stamp: `${dir}/${STAMP_FILE}`, workdir: d.workdir ?? `/usr/local/src/lvsctl-${d.name}` };
+}
+
+/** The active link of a build: the path the unit runs through (`<prefix>/<name>`). */
+export function activeLink(prefix: string, name: string): string {
+  const p = strip(prefix);
+  return `${p === "/" ? "" : p}/${name}`;
+}
+
+/** The configure flags, --prefix (the build's own directory) and --sysconfdir first, as the tarball's INSTALL describes. */
 export function configureArgs(d: BuildDesired): string[] {
-  return [`--prefix=${d.prefix}`, `--sysconfdir=${d.sysconfdir}`, ...d.configureOptions];
+  return [`--prefix=${buildPaths(d).dir}`, `--sysconfdir=${d.sysconfdir}`, ...d.configureOptions];
+}
+
+function parseStamp(b: Buffer | undefined): Partial<BuildStamp> | undefined {
+  if (b === undefined) return undefined;
+  try {
+    const v = JSON.parse(b.toString("utf8")) as unknown;
+    return v && typeof v === "object" ? (v as Partial<BuildStamp>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** What differs between the active build's stamp and the wanted one, in words ("version 2.2.7 -> 2.2.8"). */
+export function stampDiff(have: Partial<BuildStamp>, want: BuildStamp): string[] {
+  const out: string[] = [];
+  if (have.version !== want.version) out.push(`version ${have.version ?? "?"} -> ${want.version}`);
+  if (JSON.stringify(have.configureOptions) !== JSON.stringify(want.configureOptions))
+    out.push(`configure options [${(have.configureOptions ?? []).join(" ")}] -> [${want.configureOptions.join(" ")}]`);
+  if (have.sysconfdir !== want.sysconfdir) out.push(`sysconfdir ${have.sysconfdir ?? "?"} -> ${want.sysconfdir}`);
+  if (have.tarballSha256 !== want.tarballSha256) out.push(`tarball sha256 ${(have.tarballSha256 ?? "?").slice(0, 12)} -> ${want.tarballSha256.slice(0, 12)}`);
+  return out;
+}
+
+/** The two steps that make `target` (a directory name beside the link) the active build, atomically. */
+function flipSteps(link: string, target: string): Step[] {
+  const tmp = `${link}.lvsctl-tmp`;
+  return [execStep(["ln", "-sfn", target, tmp], `ln -sfn ${target} ${tmp}`), execStep(["mv", "-Tf", tmp, link], `make ${target} the active build (${link})`)];
 }
 
 export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
-  const { workdir, stamp } = paths(d);
-  const key = buildKey(d);
-  const have = facts.contents[stamp]?.toString("utf8").trim();
-  if (have === key) return ok(`${d.name} ${d.version} already built with these options`);
-  const src = `${workdir}/src`;
-  const tar = `${workdir}/${d.name}-${d.version}.tar`;
-  const stampDir = parentDir(stamp);
+  const p = buildPaths(d);
+  const want = buildStamp(d);
+  const target = facts.symlinks[p.link];
+  if (target === undefined && facts.exists.includes(p.link))
+    throw new PlanError(
+      `${p.link} exists and is not a symlink: lvsctl keeps the active ${d.name} build there as a symlink to a build directory beside it`,
+      `move ${p.link} away (an install made by hand?) and run again, or set another director.keepalived.prefix`,
+    );
+  const active = target === p.dirName || target === p.dir;
+  const built = parseStamp(facts.contents[p.stamp])?.key === want.key;
+  const activeStamp = parseStamp(facts.contents[`${p.link}/${STAMP_FILE}`]);
+  const was = target === undefined ? "no active build" : `active: ${target}`;
+  const why = activeStamp && target !== undefined ? `${stampDiff(activeStamp, want).join(", ") || "same inputs"} (${was})` : was;
+  if (built && active) return ok(`${d.name} ${d.version} built with these options and active (${p.dirName})`);
+  if (built) return change(`${p.dirName} is built already: no rebuild, only the link flips; ${why}`, flipSteps(p.link, p.dirName));
+
+  const src = `${p.workdir}/src`;
+  const tar = `${p.workdir}/${d.name}-${d.version}.tar`;
   const steps: Step[] = [
-    shellStep(sh`mkdir -p ${workdir} ${stampDir} && rm -f ${stamp}`, `prepare ${workdir}`),
+    // A directory without its stamp is a build that stopped half-way: start it again from nothing.
+    shellStep(sh`rm -rf ${p.dir} && mkdir -p ${p.workdir}`, `prepare ${p.workdir}, clear ${p.dir}`),
     { kind: "put", path: tar, content: d.tarball, mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },
     // GNU tar detects the compression (gz, xz, bz2) itself.
     shellStep(sh`rm -rf ${src} && mkdir -p ${src} && tar -xf ${tar} -C ${src} --strip-components=1`, "unpack"),
     shellStep(sh`cd ${src} && ./configure ${configureArgs(d)}`, `./configure ${configureArgs(d).join(" ")}`, { timeoutMs: 20 * 60_000 }),
     shellStep(sh`cd ${src} && make -j"$(nproc)"`, "make -j$(nproc)", { timeoutMs: 60 * 60_000 }),
     shellStep(sh`cd ${src} && make install`, "make install", { timeoutMs: 20 * 60_000 }),
-    { kind: "put", path: stamp, content: key + "\n", mode: 0o644, describe: `stamp ${stamp}` },
+    { kind: "put", path: p.stamp, content: JSON.stringify(want) + "\n", mode: 0o644, describe: `stamp ${p.stamp}` },
+    ...flipSteps(p.link, p.dirName),
   ];
-  return change(have === undefined ? "not built by lvsctl yet" : "version, options or tarball changed", steps);
+  const reason = facts.contents[p.stamp] !== undefined ? `${p.dirName} has a stamp of other inputs: building it again` : `building ${p.dirName}; ${why}`;
+  return change(reason, steps);
 }
 
 export const buildOp: Operation<BuildDesired> = {
   name: "build",
-  needs: (d) => ({ contents: [paths(d).stamp] }),
+  needs: (d) => {
+    const p = buildPaths(d);
+    return { contents: [p.stamp, `${p.link}/${STAMP_FILE}`], symlinks: [p.link], exists: [p.link] };
+  },
   plan: planBuild,
 };

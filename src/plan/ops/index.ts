@@ -9,7 +9,7 @@ export { packageOp, planPackage, type PackageDesired } from "./package.js";
 export { serviceOp, planService, unitName, type ServiceDesired } from "./service.js";
 export { commandOp, planCommand, type CommandDesired } from "./command.js";
 export { uploadDirOp, planUploadDir, type UploadDirDesired, type DirFile } from "./upload-dir.js";
-export { buildOp, planBuild, buildKey, configureArgs, type BuildDesired } from "./build.js";
+export { buildOp, planBuild, buildKey, buildPaths, buildStamp, activeLink, configureArgs, STAMP_FILE, type BuildDesired, type BuildStamp } from "./build.js";
 export { defaultRouteOp, planDefaultRoute, GATEWAY_STATE_FILE, type DefaultRouteDesired } from "./route.js";
 export { tunnelOp, planTunnel, TUNL0_RP_FILTER, type TunnelDesired } from "./tunnel.js";
 export { modulesOp, planModules, moduleNameProblem, parseModulesLoad, modulesFileContent, sysModulePath, type ModulesDesired } from "./modules.js";

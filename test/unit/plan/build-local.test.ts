@@ -1,18 +1,48 @@
 // The build operation's shell steps run for real on this machine, in a temp directory: a tiny
 // autotools-shaped tarball (./configure records its options, make builds, make install copies
-// under --prefix). Proves the quoting and the order of the steps, then that the stamp stops a
-// second build.
+// them under --prefix). Proves the quoting and the order of the steps, that the stamp stops a
+// second build, that other options build beside the first and flip the link, and that going back
+// is a flip.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync, lstatSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { planBuild, type BuildDesired } from "../../../src/plan/ops/build.js";
+import { dirname, join } from "node:path";
+import { buildPaths, planBuild, STAMP_FILE, type BuildDesired } from "../../../src/plan/ops/build.js";
 import { renderCommand } from "../../../src/ssh/types.js";
 import { baseFacts } from "../../fixtures/plan/facts.js";
 
-test("build: unpack, configure with the options, make, make install, stamp; then nothing to do", (t) => {
+/** Facts for the build as the fact script would read them here: the stamps and the link. */
+function localFacts(d: BuildDesired) {
+  const p = buildPaths(d);
+  const contents: Record<string, Buffer> = {};
+  for (const f of [p.stamp, `${p.link}/${STAMP_FILE}`]) if (existsSync(f)) contents[f] = readFileSync(f);
+  let target: string | undefined;
+  try {
+    target = lstatSync(p.link).isSymbolicLink() ? readlinkSync(p.link) : undefined;
+  } catch {
+    target = undefined;
+  }
+  return baseFacts({ contents, symlinks: target !== undefined ? { [p.link]: target } : {}, exists: existsSync(p.link) || target !== undefined ? [p.link] : [] });
+}
+
+/** Run a plan's steps for real on this machine; returns the describe of each step run. */
+function apply(d: BuildDesired): string[] {
+  const plan = planBuild(localFacts(d), d);
+  for (const s of plan.steps) {
+    if (s.kind === "put") {
+      mkdirSync(dirname(s.path), { recursive: true });
+      writeFileSync(s.path, s.content);
+      continue;
+    }
+    const r = "argv" in s.cmd ? spawnSync(s.cmd.argv[0]!, s.cmd.argv.slice(1), { encoding: "utf8" }) : spawnSync("sh", ["-c", renderCommand(s.cmd)], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, `${s.describe}: ${r.stderr}`);
+  }
+  return plan.steps.map((s) => s.describe);
+}
+
+test("build: unpack, configure into a versioned directory, make, make install, stamp, flip the link; then nothing; other options beside; back is a flip", (t) => {
   for (const tool of ["make", "tar"]) if (spawnSync(tool, ["--version"]).status !== 0) return t.skip(`needs ${tool}`);
   const dir = mkdtempSync(join(tmpdir(), "lvsctl-build-"));
   try {
@@ -21,11 +51,11 @@ test("build: unpack, configure with the options, make, make install, stamp; then
     mkdirSync(src, { recursive: true });
     writeFileSync(join(src, "configure"), `#!/bin/sh\nprintf '%s\\n' "$@" > configure.args\nfor a in "$@"; do case "$a" in --prefix=*) echo "PREFIX=\${a#--prefix=}" > config.mk;; esac; done\n`);
     chmodSync(join(src, "configure"), 0o755);
-    writeFileSync(join(src, "Makefile"), "include config.mk\nall:\n\techo built > demo.bin\ninstall: all\n\tmkdir -p \"$(PREFIX)/bin\" && cp demo.bin \"$(PREFIX)/bin/demo\"\n");
+    writeFileSync(join(src, "Makefile"), "include config.mk\nall:\n\techo built > demo.bin\ninstall: all\n\tmkdir -p \"$(PREFIX)/bin\" && cp configure.args \"$(PREFIX)/bin/demo\"\n");
     const tarball = join(dir, "demo-1.0.tar.gz");
     assert.equal(spawnSync("tar", ["-czf", tarball, "-C", join(dir, "pkg"), "demo-1.0"]).status, 0);
 
-    const d: BuildDesired = {
+    const a: BuildDesired = {
       name: "demo",
       version: "1.0",
       tarball: readFileSync(tarball),
@@ -33,28 +63,30 @@ test("build: unpack, configure with the options, make, make install, stamp; then
       sysconfdir: join(dir, "etc"),
       configureOptions: ["--with-thing=a b", "--disable-x"],
       workdir: join(dir, "work"),
-      stamp: join(dir, "state", "build-demo.stamp"),
     };
-    const plan = planBuild(baseFacts(), d);
-    assert.equal(plan.status, "change");
-    for (const s of plan.steps) {
-      if (s.kind === "put") {
-        writeFileSync(s.path, s.content);
-        continue;
-      }
-      const r = spawnSync("sh", ["-c", renderCommand(s.cmd)], { encoding: "utf8", timeout: 60_000 });
-      assert.equal(r.status, 0, `${s.describe}: ${r.stderr}`);
-    }
-    assert.equal(readFileSync(join(d.prefix, "bin", "demo"), "utf8"), "built\n");
-    assert.deepEqual(readFileSync(join(d.workdir!, "src", "configure.args"), "utf8").trim().split("\n"), [
-      `--prefix=${d.prefix}`,
-      `--sysconfdir=${d.sysconfdir}`,
-      "--with-thing=a b",
-      "--disable-x",
-    ]);
-    assert.ok(existsSync(d.stamp!));
-    const again = planBuild(baseFacts({ contents: { [d.stamp!]: readFileSync(d.stamp!) } }), d);
-    assert.equal(again.status, "ok");
+    const pa = buildPaths(a);
+    const ran = apply(a);
+    assert.ok(ran.includes("make install"));
+    // The binary through the link is the one built with a's options.
+    assert.deepEqual(readFileSync(join(pa.link, "bin", "demo"), "utf8").trim().split("\n"), [`--prefix=${pa.dir}`, `--sysconfdir=${a.sysconfdir}`, "--with-thing=a b", "--disable-x"]);
+    assert.equal(readlinkSync(pa.link), pa.dirName);
+    assert.equal(JSON.parse(readFileSync(pa.stamp, "utf8")).key, pa.dirName.slice(-12));
+    assert.equal(planBuild(localFacts(a), a).status, "ok", "a second run builds nothing");
+
+    // Another option: a second directory beside the first, the link flips to it.
+    const b: BuildDesired = { ...a, configureOptions: ["--disable-x"] };
+    const pb = buildPaths(b);
+    assert.ok(apply(b).includes("make install"));
+    assert.ok(existsSync(pa.stamp) && existsSync(pb.stamp), "both builds stay");
+    assert.equal(readlinkSync(pb.link), pb.dirName);
+    assert.match(readFileSync(join(pb.link, "bin", "demo"), "utf8"), /^--disable-x$/m);
+    assert.doesNotMatch(readFileSync(join(pb.link, "bin", "demo"), "utf8"), /with-thing/);
+
+    // Back to a's options: a flip, no build.
+    assert.deepEqual(apply(a), [`ln -sfn ${pa.dirName} ${pa.link}.lvsctl-tmp`, `make ${pa.dirName} the active build (${pa.link})`]);
+    assert.equal(readlinkSync(pa.link), pa.dirName);
+    assert.match(readFileSync(join(pa.link, "bin", "demo"), "utf8"), /with-thing=a b/);
+    assert.equal(planBuild(localFacts(a), a).status, "ok");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

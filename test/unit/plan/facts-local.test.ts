@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { factScript, mergeRequests, parseFacts } from "../../../src/plan/facts.js";
@@ -14,11 +14,13 @@ test("the fact script runs under sh and parses (this machine)", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "lvsctl-facts-"));
   try {
     writeFileSync(join(dir, "a file"), "hello\n");
+    symlinkSync("a file", join(dir, "link"));
     const req = mergeRequests({
       sysctls: ["net.ipv4.conf.*.arp_ignore", "net.ipv4.ip_forward"],
       sha256: [join(dir, "a file"), join(dir, "missing")],
       stats: [join(dir, "a file")],
       contents: [join(dir, "a file")],
+      symlinks: [join(dir, "link"), join(dir, "a file"), join(dir, "missing")],
       manifests: [dir],
       exists: [dir, join(dir, "missing")],
       routeTo: ["127.0.0.1"],
@@ -34,7 +36,8 @@ test("the fact script runs under sh and parses (this machine)", (t) => {
     assert.equal(f.sha256[join(dir, "a file")], "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
     assert.equal(f.sha256[join(dir, "missing")], undefined);
     assert.equal(f.contents[join(dir, "a file")]!.toString(), "hello\n");
-    assert.deepEqual(Object.keys(f.manifests[dir]!), ["a file"]);
+    assert.deepEqual(f.symlinks, { [join(dir, "link")]: "a file" }, "only symlinks, their target as written");
+    assert.deepEqual(Object.keys(f.manifests[dir]!), ["a file"], "find -type f: the link is not a file");
     assert.deepEqual(f.exists, [dir]);
     assert.equal(f.routes["127.0.0.1"]!.type, "local");
     assert.deepEqual(f.guards, { true: 0, false: 1 });

@@ -4,6 +4,9 @@ import assert from "node:assert/strict";
 import {
   addressUnitContent,
   buildKey,
+  buildOp,
+  buildPaths,
+  buildStamp,
   planAddress,
   planBuild,
   planCommand,
@@ -246,17 +249,64 @@ test("upload_dir: a trailing slash on dest changes nothing: same paths, same man
   assert.deepEqual(show(planUploadDir(have, { dest: "/opt/x/", files, purge: true }).steps), ["put /opt/x/lib/one.js", "rm -f -- /opt/x/gone.js"]);
 });
 
-test("build: configure with prefix and sysconfdir, make -j$(nproc), install, stamp; no rebuild when the stamp matches", () => {
-  const d = { name: "keepalived", version: "2.2.7", tarball: Buffer.from("tgz"), prefix: "/usr/local", sysconfdir: "/etc", configureOptions: ["--disable-dynamic-linking"] };
+test("build: a directory per version and options, configured with --prefix there and the shared --sysconfdir, then the link flips", () => {
+  const d = { name: "keepalived", version: "2.2.7", tarball: Buffer.from("tgz"), prefix: "/usr/local/", sysconfdir: "/etc", configureOptions: ["--disable-dynamic-linking"] };
+  const key = buildKey(d);
+  assert.match(key, /^[0-9a-f]{12}$/);
+  const dir = `/usr/local/keepalived-2.2.7-${key}`;
+  assert.deepEqual(buildPaths(d), { dirName: `keepalived-2.2.7-${key}`, dir, link: "/usr/local/keepalived", stamp: `${dir}/.lvsctl-build`, workdir: "/usr/local/src/lvsctl-keepalived" });
+  assert.deepEqual(buildOp.needs(d, { diff: false }), { contents: [`${dir}/.lvsctl-build`, "/usr/local/keepalived/.lvsctl-build"], symlinks: ["/usr/local/keepalived"], exists: ["/usr/local/keepalived"] });
   const p = planBuild(baseFacts(), d);
-  const cmds = p.steps.map((s) => s.describe);
-  assert.deepEqual(cmds.slice(3), ["./configure --prefix=/usr/local --sysconfdir=/etc --disable-dynamic-linking", "make -j$(nproc)", "make install", "stamp /var/lib/lvsctl/build-keepalived.stamp"]);
-  const stamped = baseFacts({ contents: { "/var/lib/lvsctl/build-keepalived.stamp": Buffer.from(buildKey(d) + "\n") } });
-  assert.equal(planBuild(stamped, d).status, "ok");
-  // a different option, version or tarball changes the key
-  assert.equal(planBuild(stamped, { ...d, configureOptions: [] }).status, "change");
-  assert.equal(planBuild(stamped, { ...d, tarball: Buffer.from("other") }).status, "change");
-  assert.equal(planBuild(stamped, { ...d, sysconfdir: "/etc/ka" }).status, "change");
+  assert.equal(p.status, "change");
+  assert.match(p.reason, /building keepalived-2\.2\.7-[0-9a-f]{12}; no active build/);
+  assert.deepEqual(p.steps.map((s) => s.describe).slice(3), [
+    `./configure --prefix=${dir} --sysconfdir=/etc --disable-dynamic-linking`,
+    "make -j$(nproc)",
+    "make install",
+    `stamp ${dir}/.lvsctl-build`,
+    `ln -sfn keepalived-2.2.7-${key} /usr/local/keepalived.lvsctl-tmp`,
+    `make keepalived-2.2.7-${key} the active build (/usr/local/keepalived)`,
+  ]);
+  // The stamp says what the directory was built from; the link is relative, flipped by rename.
+  const stamp = p.steps.find((s) => s.kind === "put" && s.path.endsWith(".lvsctl-build"));
+  assert.deepEqual(JSON.parse(String(stamp!.kind === "put" && stamp!.content)), { name: "keepalived", version: "2.2.7", sysconfdir: "/etc", configureOptions: ["--disable-dynamic-linking"], tarballSha256: sha("tgz"), key });
+  const argvs = p.steps.slice(-2).map((s) => (s.kind === "exec" && "argv" in s.cmd ? s.cmd.argv : []));
+  assert.deepEqual(argvs, [["ln", "-sfn", `keepalived-2.2.7-${key}`, "/usr/local/keepalived.lvsctl-tmp"], ["mv", "-Tf", "/usr/local/keepalived.lvsctl-tmp", "/usr/local/keepalived"]]);
+});
+
+test("build: built and active is no change; built but not active is a flip without a rebuild (a rollback); other inputs build beside", () => {
+  const a = { name: "keepalived", version: "2.2.7", tarball: Buffer.from("tgz"), prefix: "/usr/local", sysconfdir: "/etc", configureOptions: [] as string[] };
+  const b = { ...a, configureOptions: ["--disable-lvs"] };
+  const pa = buildPaths(a);
+  const pb = buildPaths(b);
+  assert.notEqual(pa.dir, pb.dir, "other options, another directory");
+  assert.equal(buildPaths({ ...a, tarball: Buffer.from("other") }).dir === pa.dir, false, "another tarball, another directory");
+  assert.equal(buildPaths({ ...a, version: "2.2.8" }).dirName.startsWith("keepalived-2.2.8-"), true);
+  assert.equal(buildPaths({ ...a, sysconfdir: "/etc/ka" }).dir === pa.dir, false);
+  const stampOf = (d: typeof a) => Buffer.from(JSON.stringify(buildStamp(d)) + "\n");
+  // a built and active: nothing to do.
+  const aActive = baseFacts({ symlinks: { [pa.link]: pa.dirName }, exists: [pa.link], contents: { [pa.stamp]: stampOf(a), [`${pa.link}/.lvsctl-build`]: stampOf(a) } });
+  const okPlan = planBuild(aActive, a);
+  assert.equal(okPlan.status, "ok");
+  assert.match(okPlan.reason, /built with these options and active/);
+  // b wanted, never built: a full build, and the reason says what changed against the active build.
+  const toB = planBuild(aActive, b);
+  assert.equal(toB.status, "change");
+  assert.match(toB.reason, /configure options \[\] -> \[--disable-lvs\] \(active: keepalived-2\.2\.7-/);
+  assert.ok(toB.steps.some((s) => s.describe === "make install"));
+  // both built, b active: going back to a is a flip only.
+  const bActive = baseFacts({ symlinks: { [pa.link]: pb.dirName }, exists: [pa.link], contents: { [pa.stamp]: stampOf(a), [pb.stamp]: stampOf(b), [`${pa.link}/.lvsctl-build`]: stampOf(b) } });
+  const back = planBuild(bActive, a);
+  assert.equal(back.status, "change");
+  assert.match(back.reason, /is built already: no rebuild, only the link flips; configure options \[--disable-lvs\] -> \[\]/);
+  assert.deepEqual(back.steps.map((s) => s.describe), [`ln -sfn ${pa.dirName} /usr/local/keepalived.lvsctl-tmp`, `make ${pa.dirName} the active build (/usr/local/keepalived)`]);
+  // An absolute link to the same directory counts as active too.
+  assert.equal(planBuild(baseFacts({ symlinks: { [pa.link]: pa.dir }, exists: [pa.link], contents: { [pa.stamp]: stampOf(a) } }), a).status, "ok");
+  // A half-built directory (no stamp) is built again from nothing.
+  const half = planBuild(baseFacts({ symlinks: { [pa.link]: pb.dirName }, exists: [pa.link] }), a);
+  assert.equal(half.steps[0]!.describe, `prepare /usr/local/src/lvsctl-keepalived, clear ${pa.dir}`);
+  // Something that is not a symlink at the link's path is not overwritten.
+  assert.throws(() => planBuild(baseFacts({ exists: [pa.link] }), a), (e: Error & { hint?: string }) => /\/usr\/local\/keepalived exists and is not a symlink/.test(e.message) && /move \/usr\/local\/keepalived away/.test(e.hint ?? ""));
 });
 
 test("address with a given unit: written as given, refused when it would not restore a wanted address", () => {

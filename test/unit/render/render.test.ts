@@ -101,10 +101,10 @@ test("a prefix or install_dir holding shell syntax: the renderers refuse it (LVS
 test("a keepalived built from source: its prefix and sysconfdir, a forking unit", () => {
   const [conf, unit] = renderDirector(nat, "dir-a", opts);
   assert.equal(conf!.path, "/opt/keepalived/etc/keepalived/keepalived.conf");
-  assert.deepEqual(conf!.validate, ["/opt/keepalived/sbin/keepalived", "-t", "-f", "%s"]);
+  assert.deepEqual(conf!.validate, ["/opt/keepalived/keepalived/sbin/keepalived", "-t", "-f", "%s"]);
   assert.equal(conf!.secret, false);
   assert.match(unit!.content, /^Type=forking$/m);
-  assert.match(unit!.content, /^ExecStart=\/opt\/keepalived\/sbin\/keepalived -f \/opt\/keepalived\/etc\/keepalived\/keepalived\.conf -p \/run\/keepalived\.pid$/m);
+  assert.match(unit!.content, /^ExecStart=\/opt\/keepalived\/keepalived\/sbin\/keepalived -f \/opt\/keepalived\/etc\/keepalived\/keepalived\.conf -p \/run\/keepalived\.pid$/m);
   const pkg = renderDirector(dr, "lb1", opts)[1]!.content;
   assert.match(pkg, /^Type=notify$/m);
   assert.match(pkg, /^ExecStart=\/usr\/sbin\/keepalived --dont-fork -f \/etc\/keepalived\/keepalived\.conf \$DAEMON_ARGS$/m);
