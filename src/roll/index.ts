@@ -6,8 +6,9 @@ import type { Roll } from "./types.js";
 
 export type { Roll, RollProbe, GateOptions, GateResult } from "./types.js";
 export { keepalivedRoll, judgeDirector, parseProbe, type DirectorProbe } from "./keepalived.js";
-export { parseIpvsadmSave, expectedIpvs, compareIpvs, canonicalAddress, type IpvsTable, type IpvsService, type IpvsDest } from "./ipvs-table.js";
-export { parseIpAddrJson, instanceRole, judgeVrrp, mastersNow, type DirectorView, type VrrpRole } from "./vrrp-state.js";
+export { parseIpvsadmSave, expectedIpvs, compareIpvs, diffIpvs, canonicalAddress, endpoint, serviceKey, type IpvsTable, type IpvsService, type IpvsDest, type IpvsDiff, type IpvsDiffKind, type Forward } from "./ipvs-table.js";
+export { parseIpAddrJson, instanceRole, judgeVrrp, expectedRole, mastersNow, type DirectorView, type VrrpRole } from "./vrrp-state.js";
+export { directorProbe, splitDirectorProbe, PROBE_MARK, type DirectorProbeOutput } from "./director-probe.js";
 
 /** `roll: NAME` -> the strategy for a cluster. */
 export const defaultRolls: Record<string, (cluster: Cluster) => Roll> = {

@@ -38,7 +38,8 @@ export function canonicalAddress(address: string): string {
   return new URL(`http://[${a}]/`).hostname.replace(/^\[|\]$/g, "");
 }
 
-function endpoint(address: string, port: number): string {
+/** `ADDR:PORT` as ipvsadm prints it (IPv6 bracketed). */
+export function endpoint(address: string, port: number): string {
   const a = canonicalAddress(address);
   return isIP(a) === 6 ? `[${a}]:${port}` : `${a}:${port}`;
 }
@@ -80,7 +81,8 @@ export function parseIpvsadmSave(text: string): { table: IpvsTable; unknown: str
   return { table: [...services.values()], unknown };
 }
 
-function serviceKey(s: ResolvedService): string {
+/** A service's key as ipvsadm's table names it. */
+export function serviceKey(s: ResolvedService): string {
   if (s.fwmark !== undefined) {
     const v6 = [...s.realServers.map((r) => r.address), s.sorryServer?.address ?? ""].some((a) => isIP(a) === 6);
     return `FWM${v6 ? "6" : ""} ${s.fwmark}`;
@@ -107,37 +109,58 @@ export function expectedIpvs(cluster: Cluster): IpvsTable {
   });
 }
 
+export type IpvsDiffKind = "service-missing" | "service-extra" | "scheduler" | "persistence" | "netmask" | "dest-missing" | "dest-extra" | "forward" | "weight";
+
+/** One difference between the inventory's table and a host's. */
+export interface IpvsDiff {
+  kind: IpvsDiffKind;
+  /** The service's key. */
+  service: string;
+  /** The real server's key, for the dest-* kinds, forward and weight. */
+  dest?: string;
+  /** weight: the host's weight (0 after keepalived's inhibit_on_failure). */
+  actualWeight?: number;
+  /** One sentence. */
+  text: string;
+}
+
 /**
- * What differs, one sentence each, in the expected table's order; [] when the host holds exactly
- * what the inventory says. A real server with weight 0 where a positive weight is expected is
- * reported as such (keepalived's inhibit_on_failure after a failed check).
+ * What differs, in the expected table's order; [] when the host holds exactly what the inventory
+ * says. A real server with weight 0 where a positive weight is expected is reported as such
+ * (keepalived's inhibit_on_failure after a failed check).
  */
-export function compareIpvs(expected: IpvsTable, actual: IpvsTable): string[] {
-  const out: string[] = [];
+export function diffIpvs(expected: IpvsTable, actual: IpvsTable): IpvsDiff[] {
+  const out: IpvsDiff[] = [];
   const have = new Map(actual.map((s) => [s.key, s]));
   for (const e of expected) {
+    const service = e.key;
     const a = have.get(e.key);
     if (!a) {
-      out.push(`service ${e.key} is missing`);
+      out.push({ kind: "service-missing", service, text: `service ${e.key} is missing` });
       continue;
     }
     have.delete(e.key);
-    if (a.scheduler !== e.scheduler) out.push(`service ${e.key}: scheduler ${a.scheduler}, the inventory says ${e.scheduler}`);
-    if (a.persistence !== e.persistence) out.push(`service ${e.key}: persistence ${a.persistence ?? "off"}, the inventory says ${e.persistence ?? "off"}`);
-    if (e.netmask !== undefined && a.netmask !== e.netmask) out.push(`service ${e.key}: persistence netmask ${a.netmask ?? "none"}, the inventory says ${e.netmask}`);
+    if (a.scheduler !== e.scheduler) out.push({ kind: "scheduler", service, text: `service ${e.key}: scheduler ${a.scheduler}, the inventory says ${e.scheduler}` });
+    if (a.persistence !== e.persistence) out.push({ kind: "persistence", service, text: `service ${e.key}: persistence ${a.persistence ?? "off"}, the inventory says ${e.persistence ?? "off"}` });
+    if (e.netmask !== undefined && a.netmask !== e.netmask) out.push({ kind: "netmask", service, text: `service ${e.key}: persistence netmask ${a.netmask ?? "none"}, the inventory says ${e.netmask}` });
     const dests = new Map(a.dests.map((d) => [d.key, d]));
     for (const ed of e.dests) {
       const ad = dests.get(ed.key);
       if (!ad) {
-        out.push(`service ${e.key}: real server ${ed.key} is missing (its check failing?)`);
+        out.push({ kind: "dest-missing", service, dest: ed.key, text: `service ${e.key}: real server ${ed.key} is missing (its check failing?)` });
         continue;
       }
       dests.delete(ed.key);
-      if (ad.forward !== ed.forward) out.push(`service ${e.key}: real server ${ed.key} forwarded by ${ad.forward}, the inventory says ${ed.forward}`);
-      if (ad.weight !== ed.weight) out.push(`service ${e.key}: real server ${ed.key} has weight ${ad.weight}, the inventory says ${ed.weight}${ad.weight === 0 ? " (inhibited after a failed check?)" : ""}`);
+      if (ad.forward !== ed.forward) out.push({ kind: "forward", service, dest: ed.key, text: `service ${e.key}: real server ${ed.key} forwarded by ${ad.forward}, the inventory says ${ed.forward}` });
+      if (ad.weight !== ed.weight) out.push({ kind: "weight", service, dest: ed.key, actualWeight: ad.weight, text: `service ${e.key}: real server ${ed.key} has weight ${ad.weight}, the inventory says ${ed.weight}${ad.weight === 0 ? " (inhibited after a failed check?)" : ""}` });
     }
-    for (const d of dests.values()) out.push(`service ${e.key}: real server ${d.key} is not in the inventory`);
+    for (const d of dests.values()) out.push({ kind: "dest-extra", service, dest: d.key, text: `service ${e.key}: real server ${d.key} is not in the inventory` });
   }
-  for (const a of have.values()) out.push(`service ${a.key} is not in the inventory`);
+  for (const a of have.values()) out.push({ kind: "service-extra", service: a.key, text: `service ${a.key} is not in the inventory` });
   return out;
+}
+
+/** diffIpvs, one sentence each. */
+export function compareIpvs(expected: IpvsTable, actual: IpvsTable): string[] {
+  return diffIpvs(expected, actual).map((d) => d.text);
 }

@@ -10,14 +10,14 @@
 // its VRRP role as the priorities give it, exactly one master per instance across the cluster
 // (vrrp-state.ts), and its IPVS table (`ipvsadm -Sn`) equal to the inventory's (ipvs-table.ts).
 import type { Cluster } from "../inventory/model.js";
-import { shellCode, type Command } from "../command/index.js";
+import type { Command } from "../command/index.js";
+import { directorProbe, splitDirectorProbe } from "./director-probe.js";
 import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "./ipvs-table.js";
 import type { Roll, RollProbe } from "./types.js";
 import { instanceRole, judgeVrrp, mastersNow, parseIpAddrJson, type DirectorView } from "./vrrp-state.js";
 
-const MARK = "@@lvsctl-roll";
-/** One round trip per director: unit state, addresses, IPVS table. A fixed script: nothing from the inventory is in it. */
-const PROBE: Command = shellCode(`systemctl is-active keepalived.service; echo ${MARK}; ip -j addr show; echo ${MARK}; ipvsadm -Sn 2>&1; true`);
+/** One round trip per director: unit state, addresses, IPVS table (director-probe.ts). */
+const PROBE: Command = directorProbe("keepalived.service");
 
 export interface DirectorProbe extends DirectorView {
   /** `ipvsadm -Sn` output, or its error. */
@@ -26,9 +26,9 @@ export interface DirectorProbe extends DirectorView {
 
 /** Pure: the probe's output -> what the gate reads. */
 export function parseProbe(cluster: Cluster, director: string, stdout: string): DirectorProbe {
-  const [active = "", addrs = "", ipvs = ""] = stdout.split(`${MARK}\n`);
+  const { active, addrs, ipvsSave: ipvs } = splitDirectorProbe(stdout);
   const d = cluster.directors.find((x) => x.host.name === director);
-  const view: DirectorProbe = { director, active: active.trim() === "active", roles: {}, ipvs };
+  const view: DirectorProbe = { director, active: active === "active", roles: {}, ipvs };
   try {
     const held = parseIpAddrJson(addrs);
     for (const inst of d?.instances ?? []) view.roles[inst.name] = instanceRole(inst, held);

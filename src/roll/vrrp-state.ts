@@ -46,6 +46,18 @@ export function mastersNow(views: DirectorView[]): Record<string, string[]> {
 }
 
 /**
+ * The role VRRP gives `director` in `instance` when the directors in `running` run the daemon:
+ * with preemption, MASTER exactly when it has the highest priority among them (RFC 5798 6.4.3);
+ * undefined with nopreempt, where either role is right as long as there is one master.
+ */
+export function expectedRole(cluster: Cluster, director: string, instance: DirectorVrrpInstance, running: Set<string>): { want: "MASTER" | "BACKUP"; top: { name: string; prio: number } } | undefined {
+  if (instance.nopreempt) return undefined;
+  const peers = cluster.directors.filter((x) => running.has(x.host.name)).map((x) => ({ name: x.host.name, prio: x.instances.find((i) => i.name === instance.name)?.priority ?? -1 }));
+  const top = peers.reduce((a, b) => (b.prio > a.prio ? b : a), { name: "", prio: -1 });
+  return { want: top.name === director ? "MASTER" : "BACKUP", top };
+}
+
+/**
  * The cluster's VRRP health after `director` was deployed, one sentence per problem ([] = fit):
  * keepalived active on it; exactly one master per instance across the cluster and no director
  * holding part of an instance's VIPs; and its own role as VRRP would give it: with preemption, the
@@ -67,11 +79,10 @@ export function judgeVrrp(cluster: Cluster, director: string, views: DirectorVie
     if (partial.length) out.push(`${inst.name}: ${partial.join(", ")} hold${partial.length === 1 ? "s" : ""} only some of its VIPs`);
     if (masters.length === 0) out.push(`${inst.name}: no director holds its VIPs (no master)`);
     else if (masters.length > 1) out.push(`${inst.name}: ${masters.join(" and ")} both hold its VIPs (two masters)`);
-    if (inst.nopreempt || !mine.active) continue;
-    // The highest priority among the directors running keepalived for this instance.
-    const peers = cluster.directors.filter((x) => running.has(x.host.name)).map((x) => ({ name: x.host.name, prio: x.instances.find((i) => i.name === inst.name)?.priority ?? -1 }));
-    const top = peers.reduce((a, b) => (b.prio > a.prio ? b : a), { name: "", prio: -1 });
-    const want = top.name === director ? "MASTER" : "BACKUP";
+    if (!mine.active) continue;
+    const exp = expectedRole(cluster, director, inst, running);
+    if (!exp) continue;
+    const { want, top } = exp;
     const have = mine.roles[inst.name];
     if (have !== undefined && have !== "PARTIAL" && have !== want) out.push(`${inst.name}: ${director} is ${have}, expected ${want} (priority ${inst.priority}; ${top.name} has the highest priority, ${top.prio}, among the directors running keepalived)`);
   }
