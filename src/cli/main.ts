@@ -11,8 +11,9 @@ import { renderCommand } from "./commands/render.js";
 import { importCommand } from "./commands/import.js";
 import { notBuiltCommands } from "./commands/not-built.js";
 import { bootstrapCommand, deployCommand } from "./commands/playbook.js";
+import { labCommand } from "./commands/lab.js";
 
-export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, ...notBuiltCommands];
+export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, labCommand, ...notBuiltCommands];
 
 export function version(): string {
   // package.json sits two levels above src/cli (and three above dist/src/cli).

@@ -4,9 +4,12 @@
 // by address. The client is the lab's own namespace (clientAddress on its bridge). Nothing leaves
 // the lab's namespaces. Used by the qemu deploy test and by scripts/demo.ts.
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import { get } from "node:http";
 import { promisify } from "node:util";
 import { LvsctlError } from "../errors/index.js";
-import type { QemuLab } from "./qemu.js";
+import { qemuSideNetnsPrefix, type QemuLab } from "./qemu.js";
+import { waitUntil } from "./wait.js";
 
 const run = promisify(execFile);
 
@@ -60,7 +63,7 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
       sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
       sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
       sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
-      const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", `require("http").createServer((q, s) => s.end(${JSON.stringify(name + "\n")})).listen(80, () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
+      const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", "pipe", "inherit"] });
       servers.push({ name, ns, address, server });
       await new Promise<void>((res, rej) => {
         server.stdout!.once("data", () => res());
@@ -80,6 +83,98 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
     return { servers, clientAddress, get, down };
   } catch (e) {
     down();
+    throw e;
+  }
+}
+
+// ---------------------------------------------------------------- real servers that outlive us
+
+export interface DetachedRealServer {
+  name: string;
+  address: string;
+  /** `lvsqS-NAME` (qemuSideNetnsPrefix): teardownQemuSlotSync of the slot removes it with what runs inside. */
+  netns: string;
+  /** The HTTP server's pid (node, in the namespace, in a session of its own). */
+  pid: number;
+}
+
+/** The HTTP server of a lab real server: its name on every path (so /health answers 200 too). */
+export function realServerScript(name: string): string {
+  return `require("http").createServer((q, s) => s.end(${JSON.stringify(name + "\n")})).listen(80, () => console.log("listening"))`;
+}
+
+/** One HTTP GET from this process (the root namespace reaches the lab's subnet): the body, or `error: ...`. */
+export function httpGet(url: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    const req = get(url, { timeout: timeoutMs }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve(res.statusCode === 200 ? body.trim() : `error: HTTP ${res.statusCode}`));
+      res.on("error", (e) => resolve(`error: ${e.message}`));
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
+    req.on("error", (e) => resolve(`error: ${e.message}`));
+  });
+}
+
+/**
+ * Real servers for a lab that outlives this process (`lvsctl lab up`): like qemuRealServers, but
+ * each namespace is named after the slot (`lvsqS-NAME`) and its HTTP server is a detached process
+ * writing to `logFile(name)`, so nothing here has to stay alive; teardownQemuSlotSync(slot) kills
+ * what runs in those namespaces and deletes them. Resolves when each server answers HTTP from this
+ * machine. A failure part way removes what it made (the caller's teardown would too).
+ */
+export async function startDetachedRealServers(
+  lab: { slot: number; netns: string },
+  vip: string,
+  servers: readonly { name: string; address: string }[],
+  logFile: (name: string) => string,
+): Promise<DetachedRealServer[]> {
+  const out: DetachedRealServer[] = [];
+  try {
+    for (const [i, { name, address }] of servers.entries()) {
+      const ns = `${qemuSideNetnsPrefix(lab.slot)}${name}`;
+      const peer = `rsv${i}`;
+      sh(["ip", "netns", "add", ns]);
+      sh(["ip", "-n", lab.netns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+      sh(["ip", "-n", lab.netns, "link", "set", peer, "master", "br0", "up"]);
+      for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
+      sh(["ip", "-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
+      sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
+      sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+      const log = openSync(logFile(name), "a");
+      // `ip netns exec` execs node: the pid is the server's.
+      const child = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", log, log], detached: true });
+      closeSync(log);
+      child.on("error", () => undefined);
+      child.unref();
+      out.push({ name, address, netns: ns, pid: child.pid ?? 0 });
+    }
+    for (const r of out) {
+      await waitUntil(`the HTTP server of ${r.name} (http://${r.address}/)`, async () => (await httpGet(`http://${r.address}/`, 1000)) === r.name, {
+        timeoutMs: 20_000,
+        everyMs: 200,
+        detail: () => {
+          try {
+            return readFileSync(logFile(r.name), "utf8").slice(-500);
+          } catch {
+            return "(no log)";
+          }
+        },
+      });
+    }
+    return out;
+  } catch (e) {
+    for (const r of out) {
+      try {
+        process.kill(r.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+      spawnSync("ip", ["netns", "del", r.netns]);
+    }
     throw e;
   }
 }

@@ -424,6 +424,8 @@ interface GuestState {
 interface QemuLabState {
   slot: number;
   owner: { pid: number; pidStart: number };
+  /** Outlives the process that booted it (`lvsctl lab up`); only an explicit teardown removes it. */
+  persistent?: boolean;
   imageDir: string;
   guests: GuestState[];
 }
@@ -443,11 +445,27 @@ function readState(slot: number): QemuLabState | undefined {
   }
 }
 
-function tryClaim(slot: number): boolean {
+/** Who claimed a slot: the booting process, and whether the lab outlives it (`lvsctl lab`). */
+interface QemuSlotOwner {
+  pid: number;
+  pidStart: number;
+  persistent?: boolean;
+}
+
+function readOwner(slot: number): QemuSlotOwner | undefined {
+  try {
+    return JSON.parse(readFileSync(slotFile(slot), "utf8")) as QemuSlotOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryClaim(slot: number, persistent: boolean): boolean {
   mkdirSync(paths.run(), { recursive: true });
   try {
     const fd = openSync(slotFile(slot), "wx");
-    writeFileSync(fd, JSON.stringify({ pid: process.pid, pidStart: procStat(process.pid)?.startTime ?? 0 }));
+    const owner: QemuSlotOwner = { pid: process.pid, pidStart: procStat(process.pid)?.startTime ?? 0, ...(persistent ? { persistent } : {}) };
+    writeFileSync(fd, JSON.stringify(owner));
     closeSync(fd);
     return true;
   } catch (e) {
@@ -457,12 +475,32 @@ function tryClaim(slot: number): boolean {
 }
 
 function slotOwnerAlive(slot: number): boolean {
-  try {
-    const o = JSON.parse(readFileSync(slotFile(slot), "utf8")) as { pid: number; pidStart: number };
-    return alive(o.pid) && procStat(o.pid)?.startTime === o.pidStart;
-  } catch {
-    return false;
-  }
+  const o = readOwner(slot);
+  return o !== undefined && alive(o.pid) && procStat(o.pid)?.startTime === o.pidStart;
+}
+
+/** Slots of this lab directory whose lab outlives its process (`lvsctl lab up`), running or half made. */
+export function persistentQemuSlots(): number[] {
+  return qemuSlotsInUse().filter((s) => readOwner(s)?.persistent === true);
+}
+
+/** What a slot's state file says (guests, their qemu pids, the image), or undefined without one. */
+export function readQemuSlot(slot: number): { persistent: boolean; guests: { name: string; address: string; pid: number; running: boolean }[] } | undefined {
+  const st = readState(slot);
+  if (!st) return undefined;
+  return {
+    persistent: readOwner(slot)?.persistent === true,
+    guests: st.guests.map((g) => ({ name: g.name, address: g.address, pid: g.pid, running: g.pid > 0 && alive(g.pid) && isSlotQemu(g.pid, slot) })),
+  };
+}
+
+/**
+ * Namespaces that belong to slot S besides its own (`lvsqS-NAME`: the CLI lab's real servers,
+ * qemu-realservers.ts startDetachedRealServers); teardownQemuSlotSync removes them and what runs
+ * inside.
+ */
+export function qemuSideNetnsPrefix(slot: number): string {
+  return `lvsq${slot}-`;
 }
 
 function qemuSlotsInUse(): number[] {
@@ -512,11 +550,39 @@ export function teardownQemuSlotSync(slot: number): string[] {
   const deadline = Date.now() + 5000;
   while (pids.some((p) => alive(p)) && Date.now() < deadline) sleepSync(20);
   for (const p of pids) if (alive(p)) problems.push(`qemu pid ${p} did not exit`);
+  problems.push(...removeSideNetnsSync(slot));
   const n = qemuNetNames(slot);
   if (existsSync(`/run/netns/${n.netns}`) && execSyncQuiet(["ip", "netns", "del", n.netns]) !== 0) problems.push(`ip netns del ${n.netns} failed`);
   if (existsSync(`/sys/class/net/${n.rootLink}`)) execSyncQuiet(["ip", "link", "del", n.rootLink]);
   rmSync(slotDir(slot), { recursive: true, force: true });
   rmSync(slotFile(slot), { force: true });
+  return problems;
+}
+
+/** Kills every process in the slot's side namespaces (`ip netns pids`) and deletes them. */
+function removeSideNetnsSync(slot: number): string[] {
+  const problems: string[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync("/run/netns").filter((ns) => ns.startsWith(qemuSideNetnsPrefix(slot)));
+  } catch {
+    return problems;
+  }
+  for (const ns of names) {
+    const r = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: 10_000 });
+    const pids = (r.stdout ?? "").split("\n").map((l) => Number(l.trim())).filter((p) => p > 0);
+    for (const p of pids) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    const deadline = Date.now() + 5000;
+    while (pids.some((p) => alive(p)) && Date.now() < deadline) sleepSync(20);
+    for (const p of pids) if (alive(p)) problems.push(`pid ${p} in ${ns} did not exit`);
+    if (execSyncQuiet(["ip", "netns", "del", ns]) !== 0 && existsSync(`/run/netns/${ns}`)) problems.push(`ip netns del ${ns} failed`);
+  }
   return problems;
 }
 
@@ -542,13 +608,13 @@ function slotsWithQemu(): Set<number> {
 /**
  * Tears down qemu labs whose process is gone (a crashed or killed test run). A namespace that no
  * slot file here claims but whose qemu still runs belongs to another lab directory (LVSLAB_DIR)
- * and is left alone.
+ * and is left alone, and so is a persistent lab (`lvsctl lab up`: `lvsctl lab down` removes it).
  */
 export function cleanupStaleQemu(log: (line: string) => void = () => undefined): string[] {
   const out: string[] = [];
   const running = slotsWithQemu();
   for (const slot of qemuSlotsInUse()) {
-    if (slotOwnerAlive(slot)) continue;
+    if (slotOwnerAlive(slot) || readOwner(slot)?.persistent === true) continue;
     if (!existsSync(slotFile(slot)) && running.has(slot)) continue;
     const problems = teardownQemuSlotSync(slot);
     const line = `qemu slot ${slot}: stale lab removed${problems.length ? `; problems: ${problems.join("; ")}` : ""}`;
@@ -596,6 +662,12 @@ export interface QemuLabUpOptions {
   memoryMiB?: number;
   /** Per guest, from qemu's start to sshd answering; default 5 minutes (TCG on a busy machine). */
   bootTimeoutMs?: number;
+  /**
+   * The lab may outlive this process (`lvsctl lab up`): qemu runs in a session of its own and the
+   * stale-lab sweep of other runs leaves the slot alone. Until detach() it is still torn down when
+   * this process exits or is interrupted, so a failed or interrupted `up` leaves nothing behind.
+   */
+  persistent?: boolean;
   log?: (line: string) => void;
 }
 
@@ -663,16 +735,17 @@ export class QemuLab {
     let slot: number | undefined;
     if (opts.slot !== undefined) {
       if (!Number.isInteger(opts.slot) || opts.slot < 1 || opts.slot > QEMU_MAX_SLOT) throw new LvsctlError("LAB_SLOT", `qemu lab: slot ${opts.slot} is outside 1..${QEMU_MAX_SLOT}`);
-      if (!tryClaim(opts.slot)) throw new LvsctlError("LAB_SLOT_BUSY", `qemu lab: slot ${opts.slot} is in use`);
+      if (!tryClaim(opts.slot, opts.persistent === true)) throw new LvsctlError("LAB_SLOT_BUSY", `qemu lab: slot ${opts.slot} is in use`);
       slot = opts.slot;
     } else {
       // A namespace without a slot file here is another lab directory's lab: skip its slot.
-      for (let s = 1; s <= QEMU_MAX_SLOT && slot === undefined; s++) if (!existsSync(`/run/netns/${qemuNetNames(s).netns}`) && tryClaim(s)) slot = s;
+      for (let s = 1; s <= QEMU_MAX_SLOT && slot === undefined; s++) if (!existsSync(`/run/netns/${qemuNetNames(s).netns}`) && tryClaim(s, opts.persistent === true)) slot = s;
       if (slot === undefined) throw new LvsctlError("LAB_SLOT_BUSY", "qemu lab: every slot is in use");
     }
     const state: QemuLabState = {
       slot,
       owner: { pid: process.pid, pidStart: procStat(process.pid)?.startTime ?? 0 },
+      ...(opts.persistent ? { persistent: true } : {}),
       imageDir: image.dir,
       guests: names.map((name, index) => ({ name, index, address: guestAddress(slot, index), pid: 0 })),
     };
@@ -788,6 +861,15 @@ export class QemuLab {
     await this.#waitSsh(g, opts.bootTimeoutMs ?? 5 * 60_000, Date.now(), opts.log ?? (() => undefined));
   }
 
+  /**
+   * Lets a persistent lab outlive this process: no teardown at exit any more (teardownQemuSlotSync
+   * of its slot removes it, as `lvsctl lab down` does). Refused for a lab that is not persistent.
+   */
+  detach(): void {
+    if (!this.#state.persistent) throw new LvsctlError("LAB_NOT_PERSISTENT", `qemu lab: slot ${this.slot} was not booted with persistent: true`);
+    untrack(this);
+  }
+
   /** Kills the guests, deletes the namespace (taps, bridge, veth) and the overlays. Safe twice. */
   async down(): Promise<void> {
     this.downSync();
@@ -891,7 +973,9 @@ export class QemuLab {
       "-device", "virtio-rng-pci",
     ];
     const err = openSync(qemuLog(this.slot, g.name), "a");
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", err, err] });
+    // A persistent lab's qemu leaves the terminal's session: closing the terminal (SIGHUP) or a
+    // Ctrl-C after `lab up` returned must not reach it.
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", err, err], detached: this.#state.persistent === true });
     closeSync(err);
     // `ip netns exec` execs qemu: the child's pid is qemu's. The lab kills it in teardown.
     child.unref();
