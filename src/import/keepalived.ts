@@ -131,9 +131,64 @@ function flag(ctx: Ctx, d: Directive): true {
   return true;
 }
 
+/** keepalived's `<BOOL>` (parser.c check_true_false); no word at all is true. */
+function boolArg(ctx: Ctx, d: Directive): boolean | undefined {
+  const t = d.args[0]?.text.toLowerCase();
+  if (t === undefined) return true;
+  if (["true", "on", "yes"].includes(t)) return true;
+  if (["false", "off", "no"].includes(t)) return false;
+  ctx.warn(d, words(d), `"${d.args[0]!.text}" is not true/false (on/off, yes/no); skipped`, "invalid");
+  return undefined;
+}
+
+/**
+ * global_defs `lvs_sync_daemon IF [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group IP]`,
+ * with keepalived's older positional `IF INSTANCE [SYNC_ID]` (global_parser.c lvs_syncd_handler).
+ */
+function readSyncDaemon(ctx: Ctx, d: Directive): Record<string, unknown> | undefined {
+  const iface = d.args[0]?.text;
+  if (iface === undefined) {
+    ctx.warn(d, d.name, "names no interface (keepalived ignores it too); skipped", "invalid");
+    return undefined;
+  }
+  const out: Record<string, unknown> = { interface: iface };
+  const ranges: Record<string, [number, number]> = { id: [0, 255], maxlen: [1, 65535 - 20 - 8], port: [1, 65535], ttl: [1, 255] };
+  for (let i = 1; i < d.args.length; i++) {
+    const k = d.args[i]!.text;
+    const v = d.args[i + 1]?.text;
+    if (k === "inst" && v !== undefined) out.instance = v;
+    else if (ranges[k] && v !== undefined) {
+      const [min, max] = ranges[k]!;
+      if (/^\d+$/.test(v) && Number(v) >= min && Number(v) <= max) out[k] = Number(v);
+      else ctx.warn(d, `${d.name} ... ${k} ${v}`, `"${v}" is not a whole number from ${min} to ${max} (keepalived ignores it too); left out`, "invalid");
+    } else if (k === "group" && v !== undefined) {
+      if (isIP(v) !== 0) out.group = v;
+      else ctx.warn(d, `${d.name} ... group ${v}`, `"${v}" is not an IP address (keepalived ignores it too); left out`, "invalid");
+    } else if (i === 1) {
+      out.instance = k;
+      continue;
+    } else if (i === 2 && /^\d+$/.test(k) && Number(k) <= 255) {
+      out.id = Number(k);
+      continue;
+    } else {
+      ctx.warn(d, `${d.name} ... ${k}`, "is not an option of lvs_sync_daemon (keepalived ignores it too); left out", "invalid");
+      continue;
+    }
+    i++;
+  }
+  if (out.instance === undefined) {
+    ctx.warn(d, words(d), "names no VRRP instance to follow; lvsctl needs one (master where it is MASTER, backup elsewhere), so connection sync is not carried over", "unsupported");
+    return undefined;
+  }
+  // Keys in the schema's order.
+  const o: Record<string, unknown> = {};
+  for (const k of ["interface", "instance", "id", "maxlen", "port", "ttl", "group"]) if (out[k] !== undefined) o[k] = out[k];
+  return o;
+}
+
 /** Obsolete keywords keepalived itself deprecated, and what became of them. */
 const OBSOLETE: Record<string, string> = {
-  lvs_sync_daemon_interface: "obsolete (keepalived 1.x); its successor, global_defs lvs_sync_daemon, is not supported yet either",
+  nat_mask: "obsolete: it only ever applied to Linux 2.2's IPVS and was removed in keepalived 1.2.20 (keepalived 2.x stops on it); skipped",
   debug: "obsolete (keepalived ignores it)",
   dont_track_primary: "obsolete in keepalived 2.x (track_interface decides); skipped",
   global_tracking: "obsolete in keepalived 2.x; skipped",
@@ -172,7 +227,10 @@ interface InstanceConf {
   unicastSrcIp?: string;
   unicastPeers: string[];
   vipDevs: { vip: string; dev?: string; label?: string; prefix?: string }[];
+  excludedVipDevs: { vip: string; dev?: string; label?: string; prefix?: string }[];
   authPass?: string;
+  /** keepalived 1.x's per-instance spelling of global_defs lvs_sync_daemon. */
+  lvsSyncInterface?: { value: string; d: Directive };
 }
 
 interface SyncConf {
@@ -180,6 +238,7 @@ interface SyncConf {
   name: string;
   group: string[];
   notify: Record<string, string>;
+  smtpAlert?: boolean;
 }
 
 interface ServiceConf {
@@ -241,6 +300,16 @@ function readGlobal(ctx: Ctx, block: Directive[], g: GlobalConf): void {
       case "vrrp_strict":
         g.data.vrrp_strict = flag(ctx, d);
         break;
+      case "smtp_alert": {
+        const v = boolArg(ctx, d);
+        if (v !== undefined) g.data.smtp_alert = v;
+        break;
+      }
+      case "lvs_sync_daemon": {
+        const v = readSyncDaemon(ctx, d);
+        if (v !== undefined) g.data.lvs_sync_daemon = v;
+        break;
+      }
       case "enable_script_security":
         g.scriptSecurity = d;
         break;
@@ -287,7 +356,7 @@ function readInstance(ctx: Ctx, d: Directive): InstanceConf | undefined {
     ctx.warn(d, words(d), "an instance needs a name of letters, digits, '_', '.', '-'; the instance is skipped", "invalid");
     return undefined;
   }
-  const inst: InstanceConf = { d, name, common: {}, priority: KEEPALIVED_PRIORITY, state: "BACKUP", stateGiven: false, unicastPeers: [], vipDevs: [] };
+  const inst: InstanceConf = { d, name, common: {}, priority: KEEPALIVED_PRIORITY, state: "BACKUP", stateGiven: false, unicastPeers: [], vipDevs: [], excludedVipDevs: [] };
   const c = inst.common;
   let nopreempt: Directive | undefined;
   for (const x of d.block ?? []) {
@@ -344,9 +413,27 @@ function readInstance(ctx: Ctx, d: Directive): InstanceConf | undefined {
         }
         break;
       }
+      // keepalived reads both into one source address (vrrp_parser.c vrrp_srcip_handler).
       case "unicast_src_ip":
+      case "mcast_src_ip":
         inst.unicastSrcIp = ipArg(ctx, x);
         break;
+      case "virtual_ipaddress_excluded":
+        readVips(ctx, x, inst.excludedVipDevs);
+        break;
+      case "smtp_alert": {
+        const v = boolArg(ctx, x);
+        if (v !== undefined) c.smtp_alert = v;
+        break;
+      }
+      case "lvs_sync_daemon_interface": {
+        const v = wordArg(ctx, x);
+        if (v !== undefined) {
+          inst.lvsSyncInterface = { value: v, d: x };
+          ctx.warn(x, words(x), `keepalived 1.x's spelling (keepalived 2.x warns that it is deprecated); carried over as global_defs lvs_sync_daemon ${v} ${name}`, "obsolete");
+        }
+        break;
+      }
       case "unicast_peer":
         for (const p of x.block ?? []) {
           if (isIP(p.name) === 0) ctx.warn(p, words(p), "is not an IP address; skipped", "invalid");
@@ -431,6 +518,9 @@ function readSyncGroup(ctx: Ctx, d: Directive): SyncConf | undefined {
     else if (NOTIFY_KEYS[x.name]) {
       const v = scriptArg(ctx, x);
       if (v !== undefined) sg.notify[NOTIFY_KEYS[x.name]!] = v;
+    } else if (x.name === "smtp_alert") {
+      const v = boolArg(ctx, x);
+      if (v !== undefined) sg.smtpAlert = v;
     } else if (!x.block && x.args.length === 0 && /^[A-Za-z0-9_.-]+$/.test(x.name)) {
       ctx.warn(x, x.name, "an instance name outside group { } (keepalived 1.x syntax; keepalived 2.x reads it as an unknown keyword too); skipped", "obsolete");
     } else unsupported(ctx, x, "vrrp_sync_group");
@@ -609,6 +699,11 @@ function readRealServer(ctx: Ctx, d: Directive, servicePort: number | undefined)
         if (v !== undefined) e[x.name] = v;
         break;
       }
+      case "smtp_alert": {
+        const v = boolArg(ctx, x);
+        if (v !== undefined) e.smtp_alert = v;
+        break;
+      }
       default:
         if (CHECKS.has(x.name)) {
           if (rs.check) {
@@ -721,6 +816,11 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
         if (v !== undefined) s[x.name] = v;
         break;
       }
+      case "smtp_alert": {
+        const v = boolArg(ctx, x);
+        if (v !== undefined) s.smtp_alert = v;
+        break;
+      }
       case "alpha":
         alpha = flag(ctx, x);
         break;
@@ -765,7 +865,7 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
   return { d, key, service: orderService(s), realServers: rss.map((r) => r.address), kindDefaulted: lbKind === undefined };
 }
 
-const SERVICE_ORDER = ["name", "vip", "port", "fwmark", "protocol", "lb_algo", "lb_kind", "persistence_timeout", "persistence_granularity", "delay_loop", "virtualhost", "sorry_server", "quorum", "hysteresis", "quorum_up", "quorum_down", "check", "real_servers"];
+const SERVICE_ORDER = ["name", "vip", "port", "fwmark", "protocol", "lb_algo", "lb_kind", "persistence_timeout", "persistence_granularity", "delay_loop", "virtualhost", "sorry_server", "quorum", "hysteresis", "quorum_up", "quorum_down", "smtp_alert", "check", "real_servers"];
 
 function orderService(s: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -908,10 +1008,11 @@ export function importKeepalived(files: DirectorFile[], opts: ReadOptions = {}):
     const first = running[0]!.inst;
     const iface = first.interface!;
     const vipsOf = (i: InstanceConf) => i.vipDevs.map((v) => vipString(v, i.interface));
+    const evipsOf = (i: InstanceConf) => i.excludedVipDevs.map((v) => vipString(v, i.interface));
     const out: Record<string, unknown> = { name: iname, interface: iface, virtual_router_id: first.common.virtual_router_id };
     for (const r of running.slice(1)) {
-      const a = { ...r.inst.common, vips: vipsOf(r.inst) };
-      const b = { ...first.common, vips: vipsOf(first) };
+      const a = { ...r.inst.common, vips: vipsOf(r.inst), evips: evipsOf(r.inst) };
+      const b = { ...first.common, vips: vipsOf(first), evips: evipsOf(first) };
       if (JSON.stringify(a) !== JSON.stringify(b)) {
         warnings.push({ file: r.inst.d.file, line: r.inst.d.line, directive: `vrrp_instance ${iname}`, why: `differs from ${where(first.d)} beyond priority, state, interface and unicast peers; the first file's settings are used`, kind: "conflict" });
       }
@@ -924,10 +1025,16 @@ export function importKeepalived(files: DirectorFile[], opts: ReadOptions = {}):
     if (c.version !== undefined && c.version !== 2) out.version = c.version;
     if (first.authPass !== undefined) passwords.set(iname, first.authPass);
     out.virtual_ipaddress = vipsOf(first);
-    for (const k of ["nopreempt", "preempt_delay", "track_interface", "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"]) {
+    if (first.excludedVipDevs.length > 0) out.virtual_ipaddress_excluded = evipsOf(first);
+    for (const k of ["smtp_alert", "nopreempt", "preempt_delay", "track_interface", "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify"]) {
       if (c[k] !== undefined) out[k] = c[k];
     }
     mergeMembers(out, running.map((r) => ({ name: r.name, inst: r.inst })), names, hostAddress, warnings, notes, instances.length);
+    // One source address with multicast adverts: keepalived's name for that case.
+    if (out.unicast_src_ip !== undefined && out.unicast_peer === undefined && out.unicast === undefined) {
+      out.mcast_src_ip = out.unicast_src_ip;
+      delete out.unicast_src_ip;
+    }
     instances.push(out);
   }
   // One environment variable when every instance has the same password, else one per instance.
@@ -946,11 +1053,26 @@ export function importKeepalived(files: DirectorFile[], opts: ReadOptions = {}):
   }
   const inOrder = instances.map((i) => {
     // Keys in the order of the schema, so the file reads like the examples.
-    const order = ["name", "interface", "virtual_router_id", "priority", "state", "advert_int", "version", "authentication", "unicast", "unicast_src_ip", "unicast_peer", "virtual_ipaddress", "nopreempt", "preempt_delay", "track_interface", "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "allow_equal_priority", "members"];
+    const order = ["name", "interface", "virtual_router_id", "priority", "state", "advert_int", "version", "authentication", "unicast", "unicast_src_ip", "mcast_src_ip", "unicast_peer", "virtual_ipaddress", "virtual_ipaddress_excluded", "smtp_alert", "nopreempt", "preempt_delay", "track_interface", "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "notify_master", "notify_backup", "notify_fault", "notify_stop", "notify", "allow_equal_priority", "members"];
     const o: Record<string, unknown> = {};
     for (const k of order) if (i[k] !== undefined) o[k] = i[k];
     return o;
   });
+
+  // keepalived 1.x's per-instance connection sync becomes global_defs lvs_sync_daemon; keepalived
+  // keeps the first setting it reads and ignores the others.
+  for (const c of confs) {
+    for (const i of c.instances) {
+      const old = i.lvsSyncInterface;
+      if (!old || !instanceNames.includes(i.name)) continue;
+      const want = { interface: old.value, instance: i.name };
+      const have = global.lvs_sync_daemon as { interface: string; instance: string } | undefined;
+      if (!have) global.lvs_sync_daemon = want;
+      else if (have.interface !== want.interface || have.instance !== want.instance) {
+        warnings.push({ file: old.d.file, line: old.d.line, directive: words(old.d), why: `connection sync is already set (lvs_sync_daemon ${have.interface} ${have.instance}); keepalived ignores this second setting, and so does the import`, kind: "conflict" });
+      }
+    }
+  }
 
   // Sync groups: the union over the directors (the renderer gives each director its own instances).
   const syncGroups: Record<string, unknown>[] = [];
@@ -963,7 +1085,7 @@ export function importKeepalived(files: DirectorFile[], opts: ReadOptions = {}):
         const list = have.group as string[];
         for (const n of known) if (!list.includes(n)) list.push(n);
         if (JSON.stringify(g.notify) !== JSON.stringify(have._notify)) warnings.push({ file: g.d.file, line: g.d.line, directive: `vrrp_sync_group ${g.name}`, why: "its notify scripts differ from the first file's; the first file's are used", kind: "conflict" });
-      } else if (known.length > 0) syncGroups.push({ name: g.name, group: known, ...g.notify, _notify: g.notify });
+      } else if (known.length > 0) syncGroups.push({ name: g.name, group: known, ...g.notify, ...(g.smtpAlert !== undefined ? { smtp_alert: g.smtpAlert } : {}), _notify: g.notify });
       else warnings.push({ file: g.d.file, line: g.d.line, directive: `vrrp_sync_group ${g.name}`, why: "none of its instances was imported; skipped", kind: "invalid" });
     }
   }

@@ -74,6 +74,12 @@ export const CODES = {
   LVS323: "preempt_delay with initial state MASTER",
   LVS324: "state MASTER under vrrp_strict without being the address owner",
   LVS325: "VIP no director can hold (unspecified, default route, multicast, link-local, loopback, IPv4-mapped)",
+  LVS326: "auth_type AH, which keepalived's VRRP no longer has a standard for",
+  LVS327: "lvs_sync_daemon_interface, keepalived 1.x's spelling of lvs_sync_daemon",
+  LVS328: "lvs_sync_daemon names an instance that does not exist",
+  LVS329: "connection sync given twice",
+  LVS330: "mcast_src_ip and unicast_src_ip both given",
+  LVS331: "lvs_sync_daemon group is not a multicast address",
 
   LVS400: "service needs either vip+port or fwmark",
   LVS401: "two services for one VIP, port and protocol (or one fwmark)",
@@ -108,6 +114,7 @@ export const CODES = {
   LVS430: "real server group has no hosts",
   LVS431: "real_server host var malformed",
   LVS432: "real server entry names a group and a host or address",
+  LVS433: "nat_mask, removed from keepalived",
 
   LVS500: "Ansible inventory has the wrong shape",
   LVS501: "Ansible variable cannot be used",
@@ -115,6 +122,8 @@ export const CODES = {
 
   LVS600: "keepalived from source needs a version or tarball",
   LVS601: "keepalived settings ignored with the lvsd backend",
+  LVS602: "setting lvsd does not carry",
+  LVS603: "smtp_alert with the lvsd backend, which sends no mail",
 } as const;
 
 export type Code = keyof typeof CODES;

@@ -203,6 +203,12 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
       const allowed = allowedKeys(ctx.schema, path, ctx.data);
       for (const key of issue.keys) {
         const keyPath = [...path, key];
+        if (key === "nat_mask") {
+          // keepalived.conf(5) of 1.x had it in virtual_server; it only ever meant something to
+          // Linux 2.2's IPVS, and keepalived removed it in 1.2.20 (2015): 2.x refuses it as unknown.
+          push("LVS433", `${where}: nat_mask is obsolete: it only ever applied to Linux 2.2's IPVS, and keepalived removed it in 1.2.20 (keepalived 2.x stops on it as an unknown keyword)`, "remove it; NAT replies return through the real servers' default route (nat_gateway: sets it to a VIP that moves with the master)", ctx.at(keyPath, { key: true }));
+          continue;
+        }
         const here = valueAt(ctx.data, path);
         const others = here && typeof here === "object" ? Object.keys(here).filter((k) => k !== key && allowed.includes(k)) : [];
         const guess = allowed.includes(key) ? undefined : didYouMean(key, allowed);
@@ -245,6 +251,12 @@ function mapIssue(issue: Issue, prefix: Path, ctx: IssueContext, out: Diagnostic
     }
     case "invalid_value": {
       const values = issue.values.map((v) => JSON.stringify(v));
+      if (last === "auth_type" && value === "AH") {
+        // RFC 3768 (2004) removed IPsec AH authentication from VRRPv2, RFC 5798 (v3) has none;
+        // keepalived keeps AH only when built with --enable-vrrp-auth, and lvsd does not speak it.
+        push("LVS326", `${where}: auth_type AH is not supported: IPsec AH was removed from VRRP by RFC 3768 (2004), VRRPv3 (RFC 5798) has no authentication at all, keepalived keeps it only as a build option and lvsd does not speak it`, "use auth_type: PASS with auth_pass (it stops only accidents, not attacks), or remove authentication: and protect the segment instead");
+        return;
+      }
       if (last === "lb_algo") {
         const guess = typeof value === "string" ? didYouMean(value, Schedulers) : undefined;
         push("LVS409", `${where}: unknown scheduler${quote ? ` ${JSON.stringify(value)}` : ""}`, `${guess ? `did you mean "${guess}"? ` : ""}valid schedulers: ${Schedulers.join(", ")}`);

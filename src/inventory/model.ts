@@ -60,17 +60,34 @@ export interface DirectorVrrpInstance {
   unicastSrcIp?: string;
   unicastPeers: string[]; // empty: multicast
   vips: ResolvedVip[];
+  /** virtual_ipaddress_excluded: moved with the state, not carried in adverts. */
+  excludedVips?: ResolvedVip[];
   nopreempt: boolean;
   preemptDelay?: number;
   trackInterfaces: string[];
   garp: { masterDelay?: number; masterRepeat?: number; masterRefresh?: number };
   notify: { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+  smtpAlert?: boolean;
 }
 
 export interface ResolvedSyncGroup {
   name: string;
   instances: string[];
   notify: { master?: string; backup?: string; fault?: string; stop?: string; generic?: string };
+  smtpAlert?: boolean;
+}
+
+/** The IPVS connection sync daemon (global_defs.lvs_sync_daemon, or an instance's older lvs_sync_daemon_interface). */
+export interface ResolvedSyncDaemon {
+  interface: string;
+  /** The VRRP instance whose state the daemon follows (master while it is MASTER). */
+  instance: string;
+  /** Given sync ID; absent: the instance's VRID (keepalived's default). */
+  syncId?: number;
+  maxlen?: number;
+  port?: number;
+  ttl?: number;
+  group?: string;
 }
 
 export type ResolvedCheck =
@@ -109,6 +126,7 @@ export interface ResolvedRealServer {
   lthreshold?: number;
   notifyUp?: string;
   notifyDown?: string;
+  smtpAlert?: boolean;
   check?: ResolvedCheck;
 }
 
@@ -132,6 +150,7 @@ export interface ResolvedService {
   hysteresis?: number;
   quorumUp?: string;
   quorumDown?: string;
+  smtpAlert?: boolean;
   realServers: ResolvedRealServer[];
 }
 
@@ -159,6 +178,8 @@ export interface Cluster {
     smtpServer?: string;
     smtpConnectTimeout?: number;
     vrrpStrict: boolean;
+    smtpAlert?: boolean;
+    lvsSyncDaemon?: ResolvedSyncDaemon;
   };
   syncGroups: ResolvedSyncGroup[];
   services: ResolvedService[];

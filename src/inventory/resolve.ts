@@ -12,10 +12,11 @@ import type {
   ResolvedHost,
   ResolvedRealServer,
   ResolvedService,
+  ResolvedSyncDaemon,
   ResolvedVip,
   Role,
 } from "./model.js";
-import type { Check, Host, Inventory, VirtualService } from "./schema.js";
+import type { Check, Host, Inventory, VirtualService, Vip } from "./schema.js";
 import { ALL, buildTopology, canonicalIp, instanceMembers, parseVip, serviceName, type Topology } from "./topology.js";
 
 /** SSH port (RFC 4253 section 4.1 / IANA). */
@@ -178,12 +179,17 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
   const perDirector = new Map<string, DirectorVrrpInstance[]>(topo.directors.map((d) => [d, []]));
   for (const inst of inv.vrrp_instances) {
     const members = instanceMembers(inst, topo, addressOf, { vrrpStrict: inv.global_defs.vrrp_strict });
-    const vips: ResolvedVip[] = [];
-    for (const v of inst.virtual_ipaddress) {
-      const p = parseVip(v);
-      if ("error" in p) continue; // rejected by validate.ts
-      vips.push({ address: p.address, prefix: p.prefix, ...(p.dev ? { dev: p.dev } : {}), ...(p.label ? { label: p.label } : {}) });
-    }
+    const vipsOf = (list: readonly Vip[]): ResolvedVip[] => {
+      const out: ResolvedVip[] = [];
+      for (const v of list) {
+        const p = parseVip(v);
+        if ("error" in p) continue; // rejected by validate.ts
+        out.push({ address: p.address, prefix: p.prefix, ...(p.dev ? { dev: p.dev } : {}), ...(p.label ? { label: p.label } : {}) });
+      }
+      return out;
+    };
+    const vips = vipsOf(inst.virtual_ipaddress);
+    const excludedVips = vipsOf(inst.virtual_ipaddress_excluded ?? []);
     for (const m of members) {
       const peers = inst.unicast_peer
         ? inst.unicast_peer.filter((p) => p !== m.unicastSrcIp)
@@ -202,6 +208,7 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
         ...(m.unicastSrcIp !== undefined ? { unicastSrcIp: m.unicastSrcIp } : {}),
         unicastPeers: peers,
         vips,
+        ...(excludedVips.length > 0 ? { excludedVips } : {}),
         nopreempt: inst.nopreempt,
         ...(inst.preempt_delay !== undefined ? { preemptDelay: inst.preempt_delay } : {}),
         trackInterfaces: inst.track_interface ?? [],
@@ -211,6 +218,7 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
           ...(inst.garp_master_refresh !== undefined ? { masterRefresh: inst.garp_master_refresh } : {}),
         },
         notify: notifyOf(inst),
+        ...(inst.smtp_alert !== undefined ? { smtpAlert: inst.smtp_alert } : {}),
       });
     }
   }
@@ -249,10 +257,35 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
       ...(gd.smtp_server !== undefined ? { smtpServer: gd.smtp_server } : {}),
       ...(gd.smtp_connect_timeout !== undefined ? { smtpConnectTimeout: gd.smtp_connect_timeout } : {}),
       vrrpStrict: gd.vrrp_strict,
+      ...(gd.smtp_alert !== undefined ? { smtpAlert: gd.smtp_alert } : {}),
+      ...syncDaemonOf(inv),
     },
-    syncGroups: inv.vrrp_sync_groups.map((g) => ({ name: g.name, instances: [...g.group], notify: notifyOf(g) })),
+    syncGroups: inv.vrrp_sync_groups.map((g) => ({ name: g.name, instances: [...g.group], notify: notifyOf(g), ...(g.smtp_alert !== undefined ? { smtpAlert: g.smtp_alert } : {}) })),
     services,
   };
+}
+
+/**
+ * global_defs.lvs_sync_daemon, else the first instance's older lvs_sync_daemon_interface (keepalived
+ * 1.x: the daemon follows that instance). validate.ts refuses both at once (LVS329).
+ */
+function syncDaemonOf(inv: Inventory): { lvsSyncDaemon?: ResolvedSyncDaemon } {
+  const g = inv.global_defs.lvs_sync_daemon;
+  if (g) {
+    return {
+      lvsSyncDaemon: {
+        interface: g.interface,
+        instance: g.instance,
+        ...(g.id !== undefined ? { syncId: g.id } : {}),
+        ...(g.maxlen !== undefined ? { maxlen: g.maxlen } : {}),
+        ...(g.port !== undefined ? { port: g.port } : {}),
+        ...(g.ttl !== undefined ? { ttl: g.ttl } : {}),
+        ...(g.group !== undefined ? { group: g.group } : {}),
+      },
+    };
+  }
+  const old = inv.vrrp_instances.find((i) => i.lvs_sync_daemon_interface !== undefined);
+  return old ? { lvsSyncDaemon: { interface: old.lvs_sync_daemon_interface!, instance: old.name } } : {};
 }
 
 function notifyOf(x: { notify_master?: string; notify_backup?: string; notify_fault?: string; notify_stop?: string; notify?: string }): DirectorVrrpInstance["notify"] {
@@ -321,6 +354,7 @@ function resolveService(s: VirtualService, inv: Inventory): ResolvedService {
       ...(r.lthreshold !== undefined ? { lthreshold: r.lthreshold } : {}),
       ...(r.notify_up !== undefined ? { notifyUp: r.notify_up } : {}),
       ...(r.notify_down !== undefined ? { notifyDown: r.notify_down } : {}),
+      ...(r.smtp_alert !== undefined ? { smtpAlert: r.smtp_alert } : {}),
       ...(check ? { check: resolveCheck(check) } : {}),
     };
   });
@@ -343,6 +377,7 @@ function resolveService(s: VirtualService, inv: Inventory): ResolvedService {
     ...(s.hysteresis !== undefined ? { hysteresis: s.hysteresis } : {}),
     ...(s.quorum_up !== undefined ? { quorumUp: s.quorum_up } : {}),
     ...(s.quorum_down !== undefined ? { quorumDown: s.quorum_down } : {}),
+    ...(s.smtp_alert !== undefined ? { smtpAlert: s.smtp_alert } : {}),
     realServers,
   };
 }

@@ -141,8 +141,19 @@ export const VrrpInstance = z.strictObject({
   /** true: each director uses its own address as source and the other directors as peers. */
   unicast: z.boolean().optional(),
   unicast_src_ip: IpAddress.optional(),
+  /** keepalived's other name for the same source address (vrrp_parser.c reads both into one). */
+  mcast_src_ip: IpAddress.optional(),
   unicast_peer: z.array(IpAddress).optional(),
   virtual_ipaddress: z.array(Vip).min(1, { error: "an instance needs at least one VIP" }),
+  /**
+   * Addresses that move with the instance but are not in its adverts (keepalived.conf(5)): more
+   * than a v2 advert holds, or the other address family.
+   */
+  virtual_ipaddress_excluded: z.array(Vip).optional(),
+  /** keepalived 1.x's connection sync setting, per instance; global_defs.lvs_sync_daemon replaces it (validate.ts LVS327). */
+  lvs_sync_daemon_interface: InterfaceName.optional(),
+  /** Mail on state changes (keepalived: off unless global_defs.smtp_alert). */
+  smtp_alert: z.boolean().optional(),
   nopreempt: z.boolean().default(false),
   preempt_delay: z.number().min(0).max(1000).optional(),
   track_interface: z.array(InterfaceName).optional(),
@@ -172,6 +183,7 @@ export const SyncGroup = z.strictObject({
   notify_fault: Script.optional(),
   notify_stop: Script.optional(),
   notify: Script.optional(),
+  smtp_alert: z.boolean().optional(),
 });
 export type SyncGroup = z.infer<typeof SyncGroup>;
 
@@ -187,6 +199,27 @@ export const GlobalDefs = z.strictObject({
   smtp_connect_timeout: z.number().int().min(1).max(MAX_TIMER_SEC).optional(),
   /** keepalived's vrrp_strict; off by default, because its sample config makes VIPs unreachable. */
   vrrp_strict: z.boolean().default(false),
+  /** Default of every smtp_alert below (keepalived: mail on VRRP changes off, on checker changes on). */
+  smtp_alert: z.boolean().optional(),
+  /**
+   * The kernel's IPVS connection sync daemon, so connections survive a failover: master on the
+   * director where `instance` is MASTER, backup elsewhere (keepalived's global lvs_sync_daemon;
+   * lvsd's lvsSyncDaemon). Ranges from keepalived's global_parser.c.
+   */
+  lvs_sync_daemon: z
+    .strictObject({
+      interface: InterfaceName,
+      instance: text("kaBare", z.string().min(1)),
+      /** Sync ID 0-255; keepalived's default is the instance's virtual_router_id. */
+      id: z.number().int().min(0).max(255).optional(),
+      /** Largest sync message, bytes (65535 less the IP and UDP headers). */
+      maxlen: z.number().int().min(1).max(65535 - 20 - 8).optional(),
+      port: Port.optional(),
+      ttl: z.number().int().min(1).max(255).optional(),
+      /** Multicast group (kernel default 224.0.0.81). */
+      group: IpAddress.optional(),
+    })
+    .optional(),
 });
 export type GlobalDefs = z.infer<typeof GlobalDefs>;
 
@@ -277,6 +310,8 @@ export const RealServer = z.strictObject({
   lthreshold: z.number().int().min(0).optional(),
   notify_up: Script.optional(),
   notify_down: Script.optional(),
+  /** Mail when this real server goes up or down (keepalived: on unless global_defs.smtp_alert says otherwise). */
+  smtp_alert: z.boolean().optional(),
   /** Overrides the service's `check` for this real server; `false` turns checking off. */
   check: z.union([Check, z.literal(false)]).optional(),
 });
@@ -309,6 +344,8 @@ export const VirtualService = z.strictObject({
   hysteresis: z.number().int().min(0).optional(),
   quorum_up: Script.optional(),
   quorum_down: Script.optional(),
+  /** Mail when the service gains or loses quorum. */
+  smtp_alert: z.boolean().optional(),
   /** Applied to every real server that does not have its own. */
   check: Check.optional(),
   real_servers: z.array(RealServer).min(1, { error: "a virtual service needs at least one real server" }),

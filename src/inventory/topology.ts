@@ -101,7 +101,7 @@ export interface InstanceMember {
   state: "MASTER" | "BACKUP";
   stateGiven: boolean;
   interface: string;
-  /** From members.<host>.unicast_src_ip, the instance's unicast_src_ip, or the host address (unicast: true). */
+  /** From members.<host>.unicast_src_ip, the instance's unicast_src_ip (or mcast_src_ip), or the host address (unicast: true). */
   unicastSrcIp?: string;
 }
 
@@ -119,7 +119,7 @@ export function instanceMembers(inst: VrrpInstance, topo: Topology, hostAddress:
     const m = listed?.[host];
     const priority = m?.priority ?? inst.priority ?? defaultPriority(i);
     const prioritySource = m?.priority !== undefined ? "member" : inst.priority !== undefined ? "instance" : "default";
-    const src = m?.unicast_src_ip ?? inst.unicast_src_ip ?? (inst.unicast ? hostAddress(host) : undefined);
+    const src = m?.unicast_src_ip ?? inst.unicast_src_ip ?? inst.mcast_src_ip ?? (inst.unicast ? hostAddress(host) : undefined);
     return {
       host,
       priority,

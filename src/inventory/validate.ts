@@ -48,7 +48,7 @@ export function validate(inv: Inventory, ctx: ValidateContext): Diagnostic[] {
   };
   const topo = buildTopology(inv);
   const textBad = new Set<string>();
-  const rules: Rule[] = [textRules, hostAndGroupRules, secretRules, vrrpRules, serviceRules, natGatewayRules, unusedRealServers, backendRules];
+  const rules: Rule[] = [textRules, hostAndGroupRules, secretRules, vrrpRules, syncDaemonRules, serviceRules, natGatewayRules, unusedRealServers, backendRules];
   for (const rule of rules) rule(inv, topo, ctx, report, textBad);
   return out;
 }
@@ -325,27 +325,30 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
       report("warning", "LVS302", [...base, "priority"], `priority 255 marks the address owner (RFC 3768 section 5.3.4) and applies here to every director of ${inst.name}`, "use 1-254 and different priorities per director");
     }
 
-    // VIPs: well-formed, one family for v2, not claimed twice.
+    // VIPs: well-formed, one family for v2, not claimed twice. Excluded VIPs (not in adverts)
+    // follow the same rules but the advert's: any family, any number.
     const parsed: ParsedVip[] = [];
-    inst.virtual_ipaddress.forEach((v, j) => {
-      if (textBad.has(JSON.stringify([...base, "virtual_ipaddress", j]))) return;
+    const vipList = (key: "virtual_ipaddress" | "virtual_ipaddress_excluded", vs: readonly (typeof inst.virtual_ipaddress)[number][]) => vs.forEach((v, j) => {
+      if (textBad.has(JSON.stringify([...base, key, j]))) return;
       const p = parseVip(v);
       if ("error" in p) {
-        report("error", "LVS309", [...base, "virtual_ipaddress", j], `VIP ${typeof v === "string" ? JSON.stringify(v) : ""} in instance ${inst.name}: ${p.error}`, 'write ADDRESS[/PREFIX] [dev IFACE] [label NAME], for example "10.0.0.100/24"');
+        report("error", "LVS309", [...base, key, j], `VIP ${typeof v === "string" ? JSON.stringify(v) : ""} in instance ${inst.name}: ${p.error}`, 'write ADDRESS[/PREFIX] [dev IFACE] [label NAME], for example "10.0.0.100/24"');
         return;
       }
-      parsed.push(p);
+      if (key === "virtual_ipaddress") parsed.push(p);
       const unusable = vipProblem(p.address, p.prefix);
-      if (unusable) report("error", "LVS325", [...base, "virtual_ipaddress", j], `VIP ${p.address}${p.prefix === 0 ? "/0" : ""} in instance ${inst.name} ${unusable.message}; no director can hold it`, unusable.hint);
-      const key = canonicalIp(p.address);
-      const prev = vipOwner.get(key);
+      if (unusable) report("error", "LVS325", [...base, key, j], `VIP ${p.address}${p.prefix === 0 ? "/0" : ""} in instance ${inst.name} ${unusable.message}; no director can hold it`, unusable.hint);
+      const canon = canonicalIp(p.address);
+      const prev = vipOwner.get(canon);
       if (prev) {
-        report("error", "LVS307", [...base, "virtual_ipaddress", j], prev.inst === i ? `VIP ${p.address} is listed twice in instance ${inst.name}` : `VIP ${p.address} is in two VRRP instances: ${inv.vrrp_instances[prev.inst]?.name} and ${inst.name}`, "a VIP can belong to only one instance, or both masters would claim it");
-      } else vipOwner.set(key, { inst: i, vip: j });
-      if (p.family === 6 && inst.version === 2) {
-        report("error", "LVS317", [...base, "virtual_ipaddress", j], `IPv6 VIP ${p.address} in instance ${inst.name}, which uses VRRP version 2 (IPv4 only, RFC 3768)`, "set version: 3 for IPv6 VIPs (RFC 5798)");
+        report("error", "LVS307", [...base, key, j], prev.inst === i ? `VIP ${p.address} is listed twice in instance ${inst.name}` : `VIP ${p.address} is in two VRRP instances: ${inv.vrrp_instances[prev.inst]?.name} and ${inst.name}`, "a VIP can belong to only one instance, or both masters would claim it");
+      } else vipOwner.set(canon, { inst: i, vip: j });
+      if (key === "virtual_ipaddress" && p.family === 6 && inst.version === 2) {
+        report("error", "LVS317", [...base, key, j], `IPv6 VIP ${p.address} in instance ${inst.name}, which uses VRRP version 2 (IPv4 only, RFC 3768)`, "set version: 3 for IPv6 VIPs (RFC 5798), or move it to virtual_ipaddress_excluded (not in adverts, so any family)");
       }
     });
+    vipList("virtual_ipaddress", inst.virtual_ipaddress);
+    vipList("virtual_ipaddress_excluded", inst.virtual_ipaddress_excluded ?? []);
     const fams = new Set(parsed.map((p) => p.family));
     if (fams.size > 1) {
       report("error", "LVS318", [...base, "virtual_ipaddress"], `instance ${inst.name} mixes IPv4 and IPv6 VIPs; one VRRP instance speaks one address family (RFC 5798 section 1)`, "split them into two instances (one per family), optionally joined in a sync group");
@@ -380,8 +383,12 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
     if (inst.unicast === false && (inst.unicast_peer || inst.unicast_src_ip)) {
       report("error", "LVS314", [...base, "unicast"], `instance ${inst.name} says unicast: false but gives unicast settings`, "remove unicast: false, or the unicast_src_ip / unicast_peer settings", true);
     }
-    if (inst.unicast_src_ip && members.length > 1 && !members.every((m) => inst.members?.[m.host]?.unicast_src_ip)) {
-      report("error", "LVS314", [...base, "unicast_src_ip"], `instance ${inst.name} gives one unicast_src_ip for ${members.length} directors; each director must send from its own address`, "set members: <director>: unicast_src_ip: for each director, or use unicast: true", true);
+    if (inst.unicast_src_ip !== undefined && inst.mcast_src_ip !== undefined) {
+      report("error", "LVS330", [...base, "mcast_src_ip"], `instance ${inst.name} gives both mcast_src_ip and unicast_src_ip; keepalived reads them into one source address, so one would silently win`, "keep one: mcast_src_ip for multicast adverts, unicast_src_ip with unicast peers (lvsctl writes the one that fits)", true);
+    }
+    const srcKey = inst.unicast_src_ip !== undefined ? "unicast_src_ip" : inst.mcast_src_ip !== undefined ? "mcast_src_ip" : undefined;
+    if (srcKey && members.length > 1 && !members.every((m) => inst.members?.[m.host]?.unicast_src_ip)) {
+      report("error", "LVS314", [...base, srcKey], `instance ${inst.name} gives one ${srcKey} for ${members.length} directors; each director must send from its own address`, "set members: <director>: unicast_src_ip: for each director, or use unicast: true", true);
     }
     if (inst.unicast_peer) {
       const without = members.filter((m) => m.unicastSrcIp === undefined).map((m) => m.host);
@@ -435,6 +442,36 @@ function vrrpRules(inv: Inventory, topo: Topology, ctx: ValidateContext, report:
       else inGroup.set(n, g.name);
     });
   });
+}
+
+// --- connection sync -------------------------------------------------------------------------
+
+/** global_defs.lvs_sync_daemon, and keepalived 1.x's per-instance lvs_sync_daemon_interface. */
+function syncDaemonRules(inv: Inventory, _topo: Topology, _ctx: ValidateContext, report: Report): void {
+  const g = inv.global_defs.lvs_sync_daemon;
+  const names = inv.vrrp_instances.map((i) => i.name);
+  const old = inv.vrrp_instances.flatMap((inst, i) => (inst.lvs_sync_daemon_interface !== undefined ? [{ inst, i }] : []));
+  for (const { inst, i } of old) {
+    report("warning", "LVS327", ["vrrp_instances", i, "lvs_sync_daemon_interface"], `lvs_sync_daemon_interface is keepalived 1.x's spelling (keepalived 2.x warns that it is deprecated); lvsctl reads it as global_defs lvs_sync_daemon on ${inst.lvs_sync_daemon_interface} following instance ${inst.name}, and writes it that way`, `move it: global_defs: { lvs_sync_daemon: { interface: ${inst.lvs_sync_daemon_interface}, instance: ${inst.name} } }`, true);
+  }
+  // keepalived takes the first and ignores the others, with an error each (global_parser.c, vrrp_parser.c).
+  const extra = g ? old : old.slice(1);
+  for (const { inst, i } of extra) {
+    report("error", "LVS329", ["vrrp_instances", i, "lvs_sync_daemon_interface"], g ? `instance ${inst.name} sets lvs_sync_daemon_interface, but global_defs.lvs_sync_daemon already sets connection sync; one director runs one sync daemon` : `instance ${inst.name} sets lvs_sync_daemon_interface, and so does instance ${old[0]!.inst.name}; one director runs one sync daemon, following one instance`, "keep one setting: global_defs.lvs_sync_daemon", true);
+  }
+  if (!g) return;
+  if (!names.includes(g.instance)) {
+    const guess = didYouMean(g.instance, names);
+    report("error", "LVS328", ["global_defs", "lvs_sync_daemon", "instance"], `lvs_sync_daemon follows instance "${g.instance}", which does not exist (keepalived would drop connection sync with an error)`, guess ? `did you mean "${guess}"?` : `defined instances: ${list(names) || "none"}`);
+  }
+  if (g.group !== undefined && !isMulticast(g.group)) {
+    report("error", "LVS331", ["global_defs", "lvs_sync_daemon", "group"], `lvs_sync_daemon group ${g.group} is not a multicast address (keepalived ignores it with an error, and the kernel would use 224.0.0.81)`, "give a multicast group such as 224.0.0.81 (IPv4) or ff02::1:81 (IPv6), or leave group out");
+  }
+}
+
+function isMulticast(ip: string): boolean {
+  if (ipFamily(ip) === 4) return Number(ip.split(".")[0]) >= 224 && Number(ip.split(".")[0]) <= 239;
+  return /^ff/i.test(ip);
 }
 
 // --- virtual services ------------------------------------------------------------------------
@@ -677,6 +714,27 @@ function backendRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, rep
   if (inv.director.backend === "lvsd" && ctx.has?.(["director", "keepalived"])) {
     report("warning", "LVS601", ["director", "keepalived"], "keepalived: settings are ignored because backend is lvsd", "remove them, or set backend: keepalived", true);
   }
+  if (inv.director.backend !== "lvsd") return;
+  // What keepalived has and lvsd does not yet: refused rather than dropped, since each changes
+  // what the directors do on the wire.
+  inv.vrrp_instances.forEach((inst, i) => {
+    if (inst.virtual_ipaddress_excluded?.length) {
+      report("error", "LVS602", ["vrrp_instances", i, "virtual_ipaddress_excluded"], `instance ${inst.name}: lvsd does not carry virtual_ipaddress_excluded yet, so these addresses would never come up`, "move them to virtual_ipaddress (one address family per instance), or use backend: keepalived", true);
+    }
+  });
+  const sync = inv.global_defs.lvs_sync_daemon;
+  for (const k of ["maxlen", "port", "ttl", "group"] as const) {
+    if (sync?.[k] !== undefined) report("error", "LVS602", ["global_defs", "lvs_sync_daemon", k], `lvsd starts the kernel's sync daemon with interface, instance and id only; its ${k} would be the kernel's default instead of ${sync[k]}`, `remove ${k} (the other directors must then use the kernel's default too), or use backend: keepalived`, true);
+  }
+  const alerts: Path[] = [];
+  if (inv.global_defs.smtp_alert !== undefined) alerts.push(["global_defs", "smtp_alert"]);
+  inv.vrrp_instances.forEach((x, i) => x.smtp_alert !== undefined && alerts.push(["vrrp_instances", i, "smtp_alert"]));
+  inv.vrrp_sync_groups.forEach((x, i) => x.smtp_alert !== undefined && alerts.push(["vrrp_sync_groups", i, "smtp_alert"]));
+  inv.virtual_servers.forEach((s, i) => {
+    if (s.smtp_alert !== undefined) alerts.push(["virtual_servers", i, "smtp_alert"]);
+    s.real_servers.forEach((r, j) => r.smtp_alert !== undefined && alerts.push(["virtual_servers", i, "real_servers", j, "smtp_alert"]));
+  });
+  for (const p of alerts) report("warning", "LVS603", p, "lvsd sends no mail: smtp_alert is ignored with backend lvsd", "use notify scripts (notify_master, notify_up, ...) to alert, or backend: keepalived", true);
 }
 
 /**

@@ -61,6 +61,7 @@ export function effectiveInstance(inst: DirectorVrrpInstance, director: string, 
     ...(inst.nopreempt || vrrpStrict ? { preemptDelay: undefined } : {}),
     trackInterfaces: [...new Set(inst.trackInterfaces)].filter((i) => i !== inst.interface),
     vips: inst.vips.map((v) => ({ ...v, dev: v.dev ?? inst.interface })),
+    excludedVips: (inst.excludedVips ?? []).map((v) => ({ ...v, dev: v.dev ?? inst.interface })),
   };
   if (ref !== undefined) {
     const pass = opts.resolveSecret(ref);

@@ -79,6 +79,7 @@ function realServerView(rs: ResolvedRealServer, service: string): object {
     lthreshold: opt(rs.lthreshold),
     notifyUp: kaOpt("script", rs.notifyUp, `${owner}'s notify_up`),
     notifyDown: kaOpt("script", rs.notifyDown, `${owner}'s notify_down`),
+    smtpAlert: smtpAlert(rs.smtpAlert),
     check: rs.check ? checkView(rs.check, `the check of ${owner}`) : undefined,
   };
 }
@@ -104,8 +105,25 @@ function serviceView(s: ResolvedService, index: number): object {
     hysteresis: opt(s.hysteresis),
     quorumUp: kaOpt("script", s.quorumUp, `${owner}'s quorum_up`),
     quorumDown: kaOpt("script", s.quorumDown, `${owner}'s quorum_down`),
+    smtpAlert: smtpAlert(s.smtpAlert),
     realServers: s.realServers.map((r) => realServerView(r, owner)),
   };
+}
+
+/** keepalived's `smtp_alert <BOOL>`: the bare keyword for true (as its samples write it), `false` written out. */
+function smtpAlert(v: boolean | undefined): string | undefined {
+  return v === undefined ? undefined : v ? "smtp_alert" : "smtp_alert false";
+}
+
+/** global_defs `lvs_sync_daemon IF INSTANCE [id N] [maxlen N] [port N] [ttl N] [group IP]`, on a director that runs the instance. */
+function syncDaemonLine(cluster: Cluster, mine: Set<string>): string | undefined {
+  const s = cluster.globalDefs.lvsSyncDaemon;
+  // keepalived clears the setting, with an error, where the instance does not exist (vrrp.c).
+  if (!s || !mine.has(s.instance)) return undefined;
+  const words = [ka("interface", s.interface, "lvs_sync_daemon's interface"), ka("kaBare", s.instance, "lvs_sync_daemon's instance")];
+  for (const [k, v] of [["id", s.syncId], ["maxlen", s.maxlen], ["port", s.port], ["ttl", s.ttl]] as const) if (v !== undefined) words.push(k, String(v));
+  if (s.group !== undefined) words.push("group", ka("word", s.group, "lvs_sync_daemon's group"));
+  return words.join(" ");
 }
 
 function usesScripts(cluster: Cluster, instances: { notify: Notify }[]): boolean {
@@ -133,6 +151,8 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
       smtpServer: kaOpt("kaBare", g.smtpServer, "smtp_server"),
       smtpConnectTimeout: opt(g.smtpConnectTimeout),
       vrrpStrict: g.vrrpStrict,
+      smtpAlert: smtpAlert(g.smtpAlert),
+      lvsSyncDaemon: syncDaemonLine(cluster, mine),
       // keepalived refuses to run scripts as root without this (exit 5 from `keepalived -t`); the
       // scripts are the operator's own, run as root like keepalived's notify scripts always were.
       scriptSecurity: usesScripts(cluster, instances),
@@ -143,6 +163,7 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
         name: ka("kaBare", sg.name, "a vrrp_sync_group name"),
         instances: sg.instances.filter((n) => mine.has(n)).map((n) => ka("kaBare", n, `a member of vrrp_sync_group ${sg.name}`)),
         notify: notifyView(sg.notify, `vrrp_sync_group ${sg.name}`),
+        smtpAlert: smtpAlert(sg.smtpAlert),
       }))
       .filter((sg) => sg.instances.length > 0),
     instances: instances.map((i) => ({
@@ -155,10 +176,18 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
       advertInt: num(i.advertInt, i.version === 3 ? 2 : 0),
       version: String(i.version),
       authPass: i.authPass, // the template's authPass helper guards it (kaSecretValue) and never echoes it
+      // One source address, two names in keepalived: written as the one that matches the transport.
+      srcIpKeyword: i.unicastPeers.length > 0 ? "unicast_src_ip" : "mcast_src_ip",
       unicastSrcIp: kaOpt("word", i.unicastSrcIp, `vrrp_instance ${i.name}'s unicast_src_ip`),
       unicastPeers: i.unicastPeers.map((p) => ka("word", p, `a unicast_peer of vrrp_instance ${i.name}`)),
       vips: i.vips.map((v) => ({
         address: ka("word", v.address, `a virtual_ipaddress of vrrp_instance ${i.name}`),
+        prefix: String(v.prefix),
+        dev: kaOpt("interface", v.dev, `the dev of ${v.address} in vrrp_instance ${i.name}`),
+        label: kaOpt("ipLabel", v.label, `the label of ${v.address} in vrrp_instance ${i.name}`),
+      })),
+      excludedVips: (i.excludedVips ?? []).map((v) => ({
+        address: ka("word", v.address, `a virtual_ipaddress_excluded of vrrp_instance ${i.name}`),
         prefix: String(v.prefix),
         dev: kaOpt("interface", v.dev, `the dev of ${v.address} in vrrp_instance ${i.name}`),
         label: kaOpt("ipLabel", v.label, `the label of ${v.address} in vrrp_instance ${i.name}`),
@@ -170,6 +199,7 @@ export function renderKeepalivedConf(cluster: Cluster, directorName: string, opt
       garpMasterRepeat: opt(i.garp.masterRepeat),
       garpMasterRefresh: opt(i.garp.masterRefresh),
       notify: notifyView(i.notify, `vrrp_instance ${i.name}`),
+      smtpAlert: smtpAlert(i.smtpAlert),
     })),
     services: cluster.services.map(serviceView),
   };

@@ -119,6 +119,18 @@ function service(s: ResolvedService, index: number): LvsdService {
   };
 }
 
+/**
+ * global_defs.lvs_sync_daemon on a director that runs its instance; the sync ID defaults to the
+ * instance's VRID, as in keepalived. maxlen, port, ttl and group are refused for lvsd by
+ * validate.ts (LVS602), so only what lvsd sets reaches here.
+ */
+function syncDaemon(cluster: Cluster, instances: LvsdInstance[]): Pick<LvsdConfig, "lvsSyncDaemon"> {
+  const s = cluster.globalDefs.lvsSyncDaemon;
+  const inst = s ? instances.find((i) => i.name === s.instance) : undefined;
+  if (!s || !inst) return {};
+  return { lvsSyncDaemon: { interface: j("interface", s.interface, "lvs_sync_daemon's interface"), instance: inst.name, syncId: s.syncId ?? inst.vrid } };
+}
+
 /** The lvsd config for one director, as the daemon will parse it. Pure. */
 export function toLvsdConfig(cluster: Cluster, directorName: string, opts: RenderOptions): LvsdConfig {
   const director = findDirector(cluster, directorName);
@@ -169,6 +181,7 @@ export function toLvsdConfig(cluster: Cluster, directorName: string, opts: Rende
       }))
       .filter((g) => g.instances.length > 0),
     services: cluster.services.map(service),
+    ...syncDaemon(cluster, instances),
   };
   // The daemon parses with this schema; a config it would refuse must not leave lvsctl.
   const r = LvsdConfig.safeParse(config);

@@ -18,12 +18,12 @@ test("lvsctl import follows includes, writes --out, refuses to overwrite it, and
   try {
     mkdirSync(join(dir, "a", "conf.d"), { recursive: true });
     writeFileSync(join(dir, "a", "keepalived.conf"), "global_defs {\n  router_id lb1\n}\ninclude conf.d/*.conf\n");
-    writeFileSync(join(dir, "a", "conf.d", "10-vi.conf"), "vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 7\n  priority 150\n  virtual_ipaddress {\n    192.0.2.7/24\n  }\n  smtp_alert\n}\n");
+    writeFileSync(join(dir, "a", "conf.d", "10-vi.conf"), "vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id 7\n  priority 150\n  virtual_ipaddress {\n    192.0.2.7/24\n  }\n  use_vmac\n}\n");
     writeFileSync(join(dir, "a", "conf.d", "20-vs.conf"), "virtual_server 192.0.2.7 443 {\n  lb_kind DR\n  real_server 192.0.2.31 443 {\n  }\n}\n");
     writeFileSync(join(dir, "b.conf"), "global_defs {\n  router_id lb2\n}\nvrrp_instance VI_1 {\n  state BACKUP\n  interface eth0\n  virtual_router_id 7\n  priority 100\n  virtual_ipaddress {\n    192.0.2.7/24\n  }\n}\n");
     const o = io(dir);
     assert.equal(await run(["import", "a/keepalived.conf", "b.conf", "--out", "cluster.yml"], o), 0, o.stderr);
-    assert.match(o.stderr, /^a\/conf\.d\/10-vi\.conf:9: smtp_alert: not supported yet in vrrp_instance; skipped$/m);
+    assert.match(o.stderr, /^a\/conf\.d\/10-vi\.conf:9: use_vmac: not supported yet in vrrp_instance; skipped$/m);
     assert.match(o.stdout, /^wrote cluster\.yml: directors lb1 \(a\/keepalived\.conf, by its router_id\), lb2/);
     const yaml = readFileSync(join(dir, "cluster.yml"), "utf8");
     assert.match(yaml, /real_servers:\n\s+- host: 192\.0\.2\.31/);
