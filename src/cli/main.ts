@@ -12,8 +12,9 @@ import { importCommand } from "./commands/import.js";
 import { notBuiltCommands } from "./commands/not-built.js";
 import { bootstrapCommand, deployCommand } from "./commands/playbook.js";
 import { labCommand } from "./commands/lab.js";
+import { statusCommand } from "./commands/status.js";
 
-export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, labCommand, ...notBuiltCommands];
+export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, statusCommand, labCommand, ...notBuiltCommands];
 
 export function version(): string {
   // package.json sits two levels above src/cli (and three above dist/src/cli).
@@ -47,6 +48,7 @@ export function mainHelp(): string {
     "  1    usage error, or the inventory/playbook is invalid",
     "  2    a task failed on at least one host",
     "  3    at least one host was unreachable (and nothing else failed)",
+    "  4    status: the cluster is not healthy (drift from the inventory, or something down)",
     "  69   the command is not built yet",
     "  70   internal error (a bug in lvsctl: please report it with the output)",
     "  130  interrupted",

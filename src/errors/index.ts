@@ -22,6 +22,8 @@ export const ExitCode = {
   TaskFailed: 2,
   /** At least one host could not be reached (and none failed otherwise). */
   Unreachable: 3,
+  /** `lvsctl status`: the cluster is not healthy (something differs from the inventory, or is down). */
+  Unhealthy: 4,
   /** Interrupted (SIGINT/SIGTERM). */
   Interrupted: 130,
   /** A command that is not built yet. */

@@ -15,3 +15,4 @@ export { plainView } from "./view-plain.js";
 export { jsonView } from "./view-json.js";
 export { recapTable, recapLine } from "./recap.js";
 export { defaultRenderers, defaultRenderTemplate } from "./renderers.js";
+export { probeSessions, type ProbeSessions, type ProbeSessionsParams } from "./probe.js";

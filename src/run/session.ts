@@ -10,7 +10,8 @@
 // invalid input (exit 1), not as unreachable.
 //
 // Besides plays, a session runs read-only probes for whoever needs to ask the host something
-// outside a play (the rolling gates; `status` and `drill` later): `exec` over the same connection.
+// outside a play (the rolling gates, `status`, `drill`): `exec` and `httpGet` over the same connection
+// (src/run/probe.ts).
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
@@ -22,6 +23,7 @@ import { PlanError } from "../plan/ops/errors.js";
 import type { OpPlan, PlanContext, Step } from "../plan/ops/types.js";
 import type { DirFile } from "../plan/ops/upload-dir.js";
 import { isUnreachable } from "../ssh/errors.js";
+import { httpGetLoopback, type HttpResponse } from "../ssh/http.js";
 import type { Command, ConnectTarget, Connector, ExecOptions, ExecResult, HostConnection, HostKeyPolicy } from "../ssh/types.js";
 import type { HostRecap, RunEventInput, TaskStatus } from "./events.js";
 import type { Play, Task } from "./playbook.js";
@@ -139,6 +141,8 @@ export class HostSession {
   private lost = false;
   /** Failed on the user's input before connecting (a secret it needs): the run exits 1. */
   invalid = false;
+  /** Why the host could not be connected, as thrown (probes rethrow it). */
+  connectError: unknown;
   readonly host: ResolvedHost;
   readonly become: boolean;
 
@@ -184,6 +188,7 @@ export class HostSession {
 
   private markUnreachable(e: unknown): void {
     this.lost = true;
+    this.connectError = e;
     this.r.unreachable = 1;
     this.ctx.emit(unreachableEvent(this.name, e));
   }
@@ -192,6 +197,12 @@ export class HostSession {
   async exec(cmd: Command, opts: ExecOptions = {}): Promise<ExecResult> {
     if (!this.conn) throw new Error(`${this.name}: not connected`);
     return this.conn.exec(cmd, { become: this.become, timeoutMs: this.ctx.options.factsTimeoutMs ?? 60_000, ...opts });
+  }
+
+  /** GET http://127.0.0.1:PORT/PATH as the host sees it, through its connection (probes). Throws when not connected. */
+  async httpGet(port: number, path: string, timeoutMs: number): Promise<HttpResponse> {
+    if (!this.conn) throw new Error(`${this.name}: not connected`);
+    return httpGetLoopback(this.conn, port, path, timeoutMs);
   }
 
   async close(): Promise<void> {

@@ -51,7 +51,12 @@ export interface CollectOptions {
   now?: () => Date;
 }
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+/** An error in one line, its hint (LvsctlError) kept: what to do matters most when a host cannot be asked. */
+const message = (e: unknown): string => {
+  if (!(e instanceof Error)) return String(e);
+  const hint = (e as { hint?: unknown }).hint;
+  return typeof hint === "string" && hint ? `${e.message} (hint: ${hint})` : e.message;
+};
 
 /** The unit each backend's daemon runs as. */
 export function daemonUnit(cluster: Cluster): string {

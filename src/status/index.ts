@@ -8,6 +8,7 @@ import type { ClusterStatus, Problem, StatusProbe } from "./types.js";
 export type * from "./types.js";
 export { collect, gather, buildStatus, keepalivedTable, lvsdTable, realServerHosts, daemonUnit, type RawObservations, type RawDirector, type RawRealServer, type CollectOptions } from "./collect.js";
 export { judge, exitCodeFor, EXIT_UNHEALTHY } from "./judge.js";
+export { formatStatus } from "./format.js";
 export { parseIpvsadmList, parseRealServerProbe, arpMissing, REALSERVER_PROBE } from "./facts.js";
 
 export interface ClusterHealth {

@@ -7,7 +7,7 @@ import { expectedRole } from "../roll/index.js";
 import type { ClusterStatus, Problem } from "./types.js";
 
 /** Exit code of `lvsctl status` when the cluster is not healthy: something differs from the inventory, or is down. */
-export const EXIT_UNHEALTHY = 4;
+export const EXIT_UNHEALTHY = ExitCode.Unhealthy;
 
 export function judge(cluster: Cluster, status: Omit<ClusterStatus, "problems" | "healthy">): Problem[] {
   const out: Problem[] = [];

@@ -139,7 +139,7 @@ test("lvsd: its unit stopped and its status port closed is one clear problem per
   const s = await collect(cluster, fakeProbe(h), { now: () => AT });
   assert.deepEqual(s.problems.map((p) => p.message), [
     "lvsd is not active on ds1 (systemctl: inactive)",
-    "ds1: cannot read lvsd's status: ds1: cannot reach 127.0.0.1:9547 on the host through SSH: Connection refused",
+    "ds1: cannot read lvsd's status: ds1: cannot reach 127.0.0.1:9547 on the host through SSH: Connection refused (hint: nothing answers there (fake))",
     "VI_web: ds1 and ds2 all hold its VIPs (2 masters)",
   ]);
 });
