@@ -169,7 +169,7 @@ export interface Cluster {
   realServers: ResolvedHost[];
   backend: "keepalived" | "lvsd";
   keepalived: { from: "package" | "source"; version?: string; tarball?: string; prefix: string; sysconfdir: string; configureOptions: string[] };
-  lvsd: { statusPort: number; installDir: string; v3Checksum: "strict" | "lenient" };
+  lvsd: { statusPort: number; installDir: string; node: string; v3Checksum: "strict" | "lenient" };
   /** The inventory's `director.sysctls`, as strings: they override or extend the baseline that sysctls.ts derives from the services. */
   directorSysctls: Record<string, string>;
   globalDefs: {

@@ -248,7 +248,7 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
       sysconfdir: k.sysconfdir,
       configureOptions: k.configure_options ?? [],
     },
-    lvsd: { statusPort: inv.director.lvsd.status_port, installDir: inv.director.lvsd.install_dir, v3Checksum: inv.director.lvsd.v3_checksum },
+    lvsd: { statusPort: inv.director.lvsd.status_port, installDir: inv.director.lvsd.install_dir, node: inv.director.lvsd.node, v3Checksum: inv.director.lvsd.v3_checksum },
     // Only the overrides: the baseline follows from the services (sysctls.ts).
     directorSysctls: Object.fromEntries(Object.entries(inv.director.sysctls ?? {}).map(([k, v]) => [k, String(v)])),
     globalDefs: {

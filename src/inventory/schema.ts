@@ -372,11 +372,13 @@ export const Director = z.strictObject({
       /** Status JSON and Prometheus metrics on 127.0.0.1:<port>. */
       status_port: Port.default(9547),
       install_dir: text("path", z.string()).default("/opt/lvsd"),
+      /** The Node runtime that runs lvsd (Node 18 or newer): Debian's nodejs package by default, which deploy installs. */
+      node: text("path", z.string()).default("/usr/bin/node"),
       /** VRRPv3 receive checksum: strict (over the IPv4 pseudo-header, RFC 5798 section 5.2.8, what
        * keepalived 2.2.7 accepts) or lenient (also accept a checksum over the message alone). */
       v3_checksum: z.enum(["strict", "lenient"], { error: "v3_checksum must be strict or lenient" }).default("strict"),
     })
-    .default({ status_port: 9547, install_dir: "/opt/lvsd", v3_checksum: "strict" }),
+    .default({ status_port: 9547, install_dir: "/opt/lvsd", node: "/usr/bin/node", v3_checksum: "strict" }),
   /** Director sysctl baseline (ip_forward for NAT, expire_nodest_conn, ...). */
   /** Keys by pattern (sysctls.ts sysctlKeyProblem, checked with the other text rules: LVS125). */
   sysctls: z.record(text("sysctlKey", z.string()), z.union([text("sysctlValue", z.string()), z.number()])).optional(),
@@ -396,7 +398,7 @@ export const Inventory = z.strictObject({
   director: Director.default({
     backend: "keepalived",
     keepalived: { from: "package", prefix: "/usr/local", sysconfdir: "/etc" },
-    lvsd: { status_port: 9547, install_dir: "/opt/lvsd", v3_checksum: "strict" },
+    lvsd: { status_port: 9547, install_dir: "/opt/lvsd", node: "/usr/bin/node", v3_checksum: "strict" },
   }),
   global_defs: GlobalDefs.default({ vrrp_strict: false }),
   vrrp_instances: z.array(VrrpInstance).default([]),

@@ -14,7 +14,7 @@ export const PATHS = {
   keepalivedUnit: "/etc/systemd/system/keepalived.service",
   lvsdConfig: "/etc/lvsd/lvsd.json",
   lvsdUnit: "/etc/systemd/system/lvsd.service",
-  /** Debian's nodejs package; lvsd's bundle targets Node 18 (Debian 12). */
+  /** Debian's nodejs package (the default of director.lvsd.node); lvsd's bundle targets Node 18 (Debian 12). */
   node: "/usr/bin/node",
   directorSysctl: "/etc/sysctl.d/90-lvs-director.conf",
   directorModules: "/etc/modules-load.d/lvs.conf",
@@ -71,11 +71,16 @@ export function lvsdInstallDir(cluster: Cluster): string {
   return unitValue("path", cluster.lvsd.installDir, "director.lvsd.install_dir").replace(/\/+$/, "");
 }
 
+/** The Node runtime that runs lvsd (director.lvsd.node): the unit's ExecStart and the config check. */
+export function lvsdNode(cluster: Cluster): string {
+  return unitValue("path", cluster.lvsd.node, "director.lvsd.node");
+}
+
 export function renderLvsdUnit(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
   return renderTemplate("lvsd.service", {
     director: unitValue("name", director, "the director's name"),
-    node: PATHS.node,
+    node: lvsdNode(cluster),
     installDir: lvsdInstallDir(cluster),
     configPath: PATHS.lvsdConfig,
   });

@@ -10,6 +10,7 @@ import {
   PATHS,
   keepalivedPaths,
   lvsdInstallDir,
+  lvsdNode,
   realServerVips,
   renderDirectorModules,
   renderDirectorSysctl,
@@ -28,7 +29,7 @@ import { renderLvsdJson } from "./lvsd.js";
 export type { RenderOptions } from "./common.js";
 /** How keepalived and lvsd split a script line into argv: text.ts states it beside the rule for scripts. */
 export { splitScript } from "../inventory/text.js";
-export { PATHS, HOST_VARS, keepalivedPaths, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, natGatewayOf, type RealServerVips, type RealServerGateway } from "./hostfiles.js";
+export { PATHS, HOST_VARS, keepalivedPaths, lvsdInstallDir, lvsdNode, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, natGatewayOf, type RealServerVips, type RealServerGateway } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */
 export { renderTemplate, templatesDir } from "./handlebars.js";
@@ -79,7 +80,7 @@ export function renderDirector(cluster: Cluster, director: string, opts: RenderO
         mode: secret ? 0o600 : 0o644,
         owner: "root",
         // lvsd's own check: the same schema plus what this lvsd version cannot run yet.
-        validate: [PATHS.node, `${lvsdInstallDir(cluster)}/lvsd.cjs`, "--config", NEW_FILE, "--check"],
+        validate: [lvsdNode(cluster), `${lvsdInstallDir(cluster)}/lvsd.cjs`, "--config", NEW_FILE, "--check"],
         secret,
       },
       { path: PATHS.lvsdUnit, content: renderLvsdUnit(cluster, director), mode: 0o644, owner: "root" },

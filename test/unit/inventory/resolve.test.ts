@@ -149,9 +149,10 @@ test("backend and keepalived install settings, with defaults", () => {
   const d = cluster(BASE + VI);
   assert.equal(d.backend, "keepalived");
   assert.deepEqual(d.keepalived, { from: "package", prefix: "/usr/local", sysconfdir: "/etc", configureOptions: [] });
-  assert.deepEqual(d.lvsd, { statusPort: 9547, installDir: "/opt/lvsd", v3Checksum: "strict" });
+  assert.deepEqual(d.lvsd, { statusPort: 9547, installDir: "/opt/lvsd", node: "/usr/bin/node", v3Checksum: "strict" });
   assert.deepEqual(d.directorSysctls, {});
   assert.equal(cluster(BASE + VI + "director:\n  lvsd: { v3_checksum: lenient }\n").lvsd.v3Checksum, "lenient");
+  assert.equal(cluster(BASE + VI + "director:\n  lvsd: { node: /opt/node-v20/bin/node }\n").lvsd.node, "/opt/node-v20/bin/node");
   const s = cluster(BASE + VI + "director:\n  keepalived: { from: source, version: 2.2.8, configure_options: [--enable-snmp] }\n  sysctls: { net.ipv4.vs.conntrack: 1, net.ipv4.ip_forward: \"0\" }\n");
   assert.deepEqual(s.keepalived, { from: "source", version: "2.2.8", prefix: "/usr/local", sysconfdir: "/etc", configureOptions: ["--enable-snmp"] });
   assert.deepEqual(s.directorSysctls, { "net.ipv4.vs.conntrack": "1", "net.ipv4.ip_forward": "0" }, "numbers become strings");

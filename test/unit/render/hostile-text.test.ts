@@ -39,7 +39,7 @@ const CLEAN = {
   director: {
     backend: "keepalived",
     keepalived: { from: "source", version: "2.2.8", tarball: "katarball1.tar.gz", prefix: "/opt/kaprefix1", sysconfdir: "/etc/kasysconf1", configure_options: ["--enable-opt1"] },
-    lvsd: { install_dir: "/opt/lvsdinstall1" },
+    lvsd: { install_dir: "/opt/lvsdinstall1", node: "/opt/noderuntime1/bin/node" },
     sysctls: { "net.ipv4.tcp_fin_timeout": "31", "net.core.somaxconn": "4097 8193" },
   },
   global_defs: { router_id: "routerid1", lvs_id: "lvsid1", smtp_server: "smtphost1 25", notification_email: ["ops@example.com"], lvs_sync_daemon: { interface: "ethsync1", instance: "VIname2" } },
