@@ -30,6 +30,8 @@ export interface FactRequest {
    * starts a whole Node runtime, about 90 ms of CPU on a small host).
    */
   optional: string[];
+  /** Node runtimes (absolute paths) whose `--version` is wanted: lvsd's runtime check. */
+  nodes: string[];
   /** Packages: installed version, and on apt hosts the candidate apt would install (`apt-cache policy`). */
   packages: string[];
   /** Addresses to look the route up for (`ip route get`, no traffic is sent). */
@@ -39,7 +41,7 @@ export interface FactRequest {
 }
 
 export function emptyRequest(): FactRequest {
-  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], symlinks: [], manifests: [], units: [], packages: [], routeTo: [], guards: [], optional: [] };
+  return { sysctls: [], sha256: [], stats: [], exists: [], contents: [], symlinks: [], manifests: [], units: [], packages: [], routeTo: [], guards: [], optional: [], nodes: [] };
 }
 
 type ListKey = Exclude<keyof FactRequest, "guards">;
@@ -114,6 +116,10 @@ export interface HostFacts {
   init: "systemd" | "other";
   /** `node --version` without the v; undefined when Node is not installed or not asked for (optional: ["node"]). */
   nodeVersion?: string;
+  /** `uname -m` (x86_64, aarch64, ...): what a native binary built elsewhere must match. */
+  arch?: string;
+  /** Requested Node runtimes (FactRequest.nodes): path -> version without the v; absent: nothing there answered `--version`. */
+  nodes?: Record<string, string>;
   addresses: AddressFact[];
   links: LinkFact[];
   defaultRoutes: RouteFact[];
@@ -173,6 +179,7 @@ export function factScript(req: FactRequest): Shell {
     sh`m() { printf '\\n${shellCode(MARK)} %s@@\\n' "$1"; }`,
     sh`m os; cat /etc/os-release 2>/dev/null`,
     sh`m kernel; uname -r`,
+    sh`m arch; uname -m`,
     sh`m pkgmgr; for p in apt-get dnf yum; do command -v $p >/dev/null 2>&1 && echo $p; done`,
     sh`m init; if [ -d /run/systemd/system ]; then echo systemd; else echo other; fi`,
     ...(req.optional.includes("node") ? [sh`m node; node --version 2>/dev/null`] : []),
@@ -181,6 +188,7 @@ export function factScript(req: FactRequest): Shell {
     sh`m defroute; ip -o route show default 2>/dev/null; ip -o -6 route show default 2>/dev/null`,
   ];
   // `to`: the next word is the address even if it looked like an option.
+  if (req.nodes.length) lines.push(sh`m nodes; for n in ${req.nodes}; do v=$("$n" --version 2>/dev/null </dev/null) && printf '%s\\t%s\\n' "$n" "$v"; done`);
   if (req.routeTo.length) lines.push(sh`m routeto; for a in ${req.routeTo}; do printf '%s|' "$a"; ip -o route get to "$a" 2>/dev/null; echo; done`);
   if (req.sysctls.length)
     // One grep for every value (`path:value` lines). Not the shell's `read`: dash reads byte by
@@ -498,6 +506,15 @@ export function parseFacts(stdout: string, req: FactRequest): HostFacts {
     guards: parseGuards(get("guards"), req.guards),
   };
   if (node) facts.nodeVersion = node;
+  const arch = get("arch").trim();
+  if (arch) facts.arch = arch;
+  if (req.nodes.length) {
+    facts.nodes = {};
+    for (const line of nonEmptyLines(get("nodes"))) {
+      const [path, version] = line.split("\t");
+      if (path && version) facts.nodes[path] = version.trim().replace(/^v/, "");
+    }
+  }
   if (s.has("aptpolicy")) facts.aptCandidates = parseAptPolicy(get("aptpolicy"), req.packages);
   return facts;
 }

@@ -11,7 +11,7 @@
 //     vars: {k: v}
 //     tasks:
 //       - name: ...
-//         sysctl | file | template | render | address | package | service | command | shell | upload_dir | build | default_route: {...}
+//         sysctl | file | template | render | address | package | service | command | shell | upload_dir | lvsd_bundle | build | default_route: {...}
 //         when: "expr"              # see src/plan/expr.ts for the language
 //         tags: [a, b]
 //         notify: [handler name]

@@ -20,6 +20,7 @@ import type {
   TunnelDesired,
   UploadDirDesired,
 } from "../plan/ops/index.js";
+import { elfMachine, LVSD_ADDON, lvsdBundleOp, type LvsdBundleDesired } from "../plan/ops/index.js";
 import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, tunnelOp, UNIT_DIR, unitName, uploadDirOp } from "../plan/ops/index.js";
 import type { Operation } from "../plan/ops/types.js";
 import type { Cluster } from "../inventory/model.js";
@@ -172,6 +173,8 @@ export const ArgSchemas = {
     }),
   ]),
   upload_dir: z.strictObject({ src: z.string().min(1), dest: AbsPath, owner: z.string().optional(), group: z.string().optional(), purge: z.boolean().default(false) }),
+  /** lvsd's bundle (a local dir built by scripts/build-lvsd.mjs) in install_dir, with its runtime and machine checked. */
+  lvsd_bundle: z.strictObject({ src: z.string().min(1), dest: AbsPath, node: AbsPath }),
   build: z.strictObject({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
     version: z.string().min(1),
@@ -347,6 +350,14 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
       if (a.owner) d.owner = a.owner;
       if (a.group) d.group = a.group;
       return any(uploadDirOp, d);
+    }
+    case "lvsd_bundle": {
+      const a = ArgSchemas.lvsd_bundle.parse(args);
+      const files = env.readDir(local(env, a.src));
+      const addon = files.find((f) => f.rel === LVSD_ADDON);
+      const arch = addon ? elfMachine(Buffer.from(addon.content)) : undefined;
+      if (!arch) throw new Error(`lvsd_bundle: ${local(env, a.src)} has no ${LVSD_ADDON} (an ELF shared object); build it with \`npm run build:native\` and \`npm run build:lvsd\``);
+      return any(lvsdBundleOp, { dest: a.dest.replace(/\/+$/, ""), files, node: a.node, arch } satisfies LvsdBundleDesired);
     }
     case "build": {
       const a = ArgSchemas.build.parse(args);
