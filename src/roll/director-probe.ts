@@ -1,21 +1,28 @@
-// One round trip per director, shared by the rolling gates and `lvsctl status`: the daemon's unit
-// state, the addresses it holds, its IPVS table (`ipvsadm -Sn`) and, for status, the same table
-// with connection counts (`ipvsadm -Ln`). A fixed script: only the unit name (one of ours) is
-// interpolated, as a quoted word.
+// One round trip per director, shared by the rolling gates and `lvsctl status`: the daemons' unit
+// states, the addresses it holds, its IPVS table (`ipvsadm -Sn`) and, for status, the same table
+// with connection counts (`ipvsadm -Ln`). A fixed script: only unit names (ours) are
+// interpolated, as quoted words.
 import { sh, type Command } from "../command/index.js";
 
 export const PROBE_MARK = "@@lvsctl-roll";
 
-/** The probe for a director whose daemon runs as `unit` (keepalived.service, lvsd.service). */
-export function directorProbe(unit: string, opts: { list?: boolean } = {}): Command {
+/**
+ * The probe for a director whose daemon runs as `unit` (keepalived.service, lvsd.service), or
+ * several units: `systemctl is-active` prints one state per unit, in order (the rolls ask about
+ * both VRRP daemons, to see a director that runs the other one).
+ */
+export function directorProbe(unit: string | readonly string[], opts: { list?: boolean } = {}): Command {
+  const units = typeof unit === "string" ? [unit] : [...unit];
   return opts.list
-    ? sh`systemctl is-active ${unit}; echo @@lvsctl-roll; ip -j addr show; echo @@lvsctl-roll; ipvsadm -Sn 2>&1; echo @@lvsctl-roll; ipvsadm -Ln 2>&1; true`
-    : sh`systemctl is-active ${unit}; echo @@lvsctl-roll; ip -j addr show; echo @@lvsctl-roll; ipvsadm -Sn 2>&1; true`;
+    ? sh`systemctl is-active ${units}; echo @@lvsctl-roll; ip -j addr show; echo @@lvsctl-roll; ipvsadm -Sn 2>&1; echo @@lvsctl-roll; ipvsadm -Ln 2>&1; true`
+    : sh`systemctl is-active ${units}; echo @@lvsctl-roll; ip -j addr show; echo @@lvsctl-roll; ipvsadm -Sn 2>&1; true`;
 }
 
 export interface DirectorProbeOutput {
-  /** systemctl's word: active, inactive, failed, activating, ... */
+  /** systemctl's word for the (first) unit: active, inactive, failed, activating, ... */
   active: string;
+  /** One word per unit asked about, in order. */
+  states: string[];
   /** `ip -j addr show`. */
   addrs: string;
   /** `ipvsadm -Sn`, or its error. */
@@ -27,5 +34,6 @@ export interface DirectorProbeOutput {
 /** Pure: the probe's output in its parts. */
 export function splitDirectorProbe(stdout: string): DirectorProbeOutput {
   const [active = "", addrs = "", ipvsSave = "", ipvsList = ""] = stdout.split(`${PROBE_MARK}\n`);
-  return { active: active.trim(), addrs, ipvsSave, ipvsList };
+  const states = active.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  return { active: states[0] ?? "", states, addrs, ipvsSave, ipvsList };
 }

@@ -30,8 +30,10 @@ export function instanceRole(instance: DirectorVrrpInstance, held: Set<string>):
 /** What one director says, as the gate sees it. */
 export interface DirectorView {
   director: string;
-  /** keepalived (the unit) active. */
+  /** The roll's daemon (its unit: keepalived or lvsd) active. */
   active: boolean;
+  /** Every VRRP daemon active on it (keepalived, lvsd); absent: only `active` is known. */
+  daemons?: readonly string[];
   /** instance name -> role; absent when the director could not be asked. */
   roles: Record<string, VrrpRole>;
   /** Why the director could not be asked (unreachable, a command failed). */
@@ -59,19 +61,23 @@ export function expectedRole(cluster: Cluster, director: string, instance: Direc
 
 /**
  * The cluster's VRRP health after `director` was deployed, one sentence per problem ([] = fit):
- * keepalived active on it; exactly one master per instance across the cluster and no director
- * holding part of an instance's VIPs; and its own role as VRRP would give it: with preemption, the
- * master of an instance is the director with the highest priority among those running
- * keepalived (so the one just deployed is master exactly when it has that priority); with
- * nopreempt either role is right as long as there is one master.
+ * `daemon` active on it, and no other VRRP daemon beside it; exactly one master per instance
+ * across the cluster and no director holding part of an instance's VIPs; and its own role as
+ * VRRP would give it: with preemption, the master of an instance is the director with the
+ * highest priority among those running a VRRP daemon (keepalived and lvsd speak the same
+ * protocol, so a cluster half way through a switch of backend elects as one), so the one just
+ * deployed is master exactly when it has that priority; with nopreempt either role is right as
+ * long as there is one master.
  */
-export function judgeVrrp(cluster: Cluster, director: string, views: DirectorView[]): string[] {
+export function judgeVrrp(cluster: Cluster, director: string, views: DirectorView[], daemon = "keepalived"): string[] {
   const out: string[] = [];
   const mine = views.find((v) => v.director === director);
   for (const v of views) if (v.error) out.push(`cannot ask ${v.director}: ${v.error}`);
   if (!mine || mine.error) return out;
-  if (!mine.active) out.push(`keepalived is not active on ${director}`);
-  const running = new Set(views.filter((v) => v.active && !v.error).map((v) => v.director));
+  if (!mine.active) out.push(`${daemon} is not active on ${director}`);
+  const others = (mine.daemons ?? []).filter((x) => x !== daemon);
+  if (others.length) out.push(`${others.join(" and ")} ${others.length === 1 ? "is" : "are"} active on ${director} beside ${daemon} (one VRRP daemon per director)`);
+  const running = new Set(views.filter((v) => (v.active || (v.daemons?.length ?? 0) > 0) && !v.error).map((v) => v.director));
   const d = cluster.directors.find((x) => x.host.name === director);
   for (const inst of d?.instances ?? []) {
     const masters = views.filter((v) => v.roles[inst.name] === "MASTER").map((v) => v.director);
@@ -84,7 +90,7 @@ export function judgeVrrp(cluster: Cluster, director: string, views: DirectorVie
     if (!exp) continue;
     const { want, top } = exp;
     const have = mine.roles[inst.name];
-    if (have !== undefined && have !== "PARTIAL" && have !== want) out.push(`${inst.name}: ${director} is ${have}, expected ${want} (priority ${inst.priority}; ${top.name} has the highest priority, ${top.prio}, among the directors running keepalived)`);
+    if (have !== undefined && have !== "PARTIAL" && have !== want) out.push(`${inst.name}: ${director} is ${have}, expected ${want} (priority ${inst.priority}; ${top.name} has the highest priority, ${top.prio}, among the directors running VRRP)`);
   }
   return out;
 }

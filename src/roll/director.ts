@@ -1,0 +1,109 @@
+// The director rolls (`roll: keepalived`, `roll: lvsd`): directors one at a time, never without a
+// master. One strategy for both backends, by the daemon's unit: both speak VRRP and program IPVS,
+// and what the gate reads (the VIPs a director holds, `ipvsadm -Sn`) is the kernel's, not theirs.
+//
+// Order: the directors that hold an instance's VIPs NOW go last (asked from the hosts, not taken
+// from the inventory, which may have been overruled by a failover); the others (backups) go
+// first, in inventory order. When no director holds a VIP (a fresh cluster), the inventory's
+// highest priority goes first, so the VIPs land where the inventory puts them without a
+// preemption flip later.
+//
+// Gate after each director, polled until it holds or the time is up: the roll's daemon active on
+// it (and not the other), its VRRP role as the priorities give it, exactly one master per
+// instance across the cluster (vrrp-state.ts), and its IPVS table (`ipvsadm -Sn`) equal to the
+// inventory's (ipvs-table.ts). A cluster half way through a switch of backend runs keepalived on
+// some directors and lvsd on others: both count as running VRRP when roles are judged.
+import type { Cluster } from "../inventory/model.js";
+import type { Command } from "../command/index.js";
+import { directorProbe, splitDirectorProbe } from "./director-probe.js";
+import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "./ipvs-table.js";
+import type { Roll, RollProbe } from "./types.js";
+import { instanceRole, judgeVrrp, mastersNow, parseIpAddrJson, type DirectorView } from "./vrrp-state.js";
+
+/** The VRRP daemons a director can run, in the order the probe asks systemd about them. */
+export const VRRP_DAEMONS = ["keepalived", "lvsd"] as const;
+export type VrrpDaemon = (typeof VRRP_DAEMONS)[number];
+/** One round trip per director (director-probe.ts): both daemons' unit states, in VRRP_DAEMONS order, addresses, IPVS table. */
+const PROBE: Command = directorProbe(VRRP_DAEMONS.map((d) => `${d}.service`));
+
+export interface DirectorProbe extends DirectorView {
+  /** `ipvsadm -Sn` output, or its error. */
+  ipvs: string;
+}
+
+/** Pure: the probe's output -> what the gate reads; `active` is `daemon`'s unit. */
+export function parseProbe(cluster: Cluster, director: string, stdout: string, daemon: VrrpDaemon = "keepalived"): DirectorProbe {
+  const { states, addrs, ipvsSave: ipvs } = splitDirectorProbe(stdout);
+  const daemons = VRRP_DAEMONS.filter((_, i) => states[i] === "active");
+  const d = cluster.directors.find((x) => x.host.name === director);
+  const view: DirectorProbe = { director, active: daemons.includes(daemon), daemons, roles: {}, ipvs };
+  try {
+    const held = parseIpAddrJson(addrs);
+    for (const inst of d?.instances ?? []) view.roles[inst.name] = instanceRole(inst, held);
+  } catch (e) {
+    view.error = `cannot read its addresses (${e instanceof Error ? e.message : String(e)})`;
+  }
+  return view;
+}
+
+async function probeAll(cluster: Cluster, probe: RollProbe, daemon: VrrpDaemon): Promise<DirectorProbe[]> {
+  return Promise.all(
+    cluster.directors.map(async (d): Promise<DirectorProbe> => {
+      const name = d.host.name;
+      try {
+        const r = await probe.exec(name, PROBE);
+        return parseProbe(cluster, name, r.stdout.toString("utf8"), daemon);
+      } catch (e) {
+        return { director: name, active: false, roles: {}, ipvs: "", error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  );
+}
+
+/** Pure: the gate's verdict on one director from every director's probe. */
+export function judgeDirector(cluster: Cluster, director: string, views: DirectorProbe[], daemon: VrrpDaemon = "keepalived"): string[] {
+  const out = judgeVrrp(cluster, director, views, daemon);
+  const mine = views.find((v) => v.director === director);
+  if (mine && !mine.error && mine.active) {
+    const { table, unknown } = parseIpvsadmSave(mine.ipvs);
+    const diff = compareIpvs(expectedIpvs(cluster), table);
+    if (unknown.length && table.length === 0) out.push(`ipvsadm -Sn on ${director}: ${unknown.join(" ").slice(0, 200)}`);
+    else out.push(...diff.map((d) => `IPVS on ${director}: ${d}`));
+  }
+  return out;
+}
+
+/** Who holds what, for messages: "VI_1 MASTER on ds1". */
+function summary(views: DirectorProbe[]): string {
+  const m = mastersNow(views);
+  return Object.keys(m).length ? Object.entries(m).map(([i, ds]) => `${i} MASTER on ${ds.join(", ")}`).join("; ") : "no director holds a VIP";
+}
+
+/** The roll for directors running `daemon` (its unit is `daemon`.service). */
+export function directorRoll(cluster: Cluster, daemon: VrrpDaemon): Roll {
+  return {
+    async order(hosts, probe) {
+      const views = await probeAll(cluster, probe, daemon);
+      const masters = new Set(Object.values(mastersNow(views)).flat());
+      if (masters.size === 0) {
+        const prio = (h: string) => Math.max(-1, ...(cluster.directors.find((d) => d.host.name === h)?.instances.map((i) => i.priority) ?? []));
+        const sorted = [...hosts].sort((a, b) => prio(b) - prio(a));
+        return { hosts: sorted, reason: `no director holds a VIP now: highest priority first (${sorted.join(", ")})` };
+      }
+      const ordered = [...hosts.filter((h) => !masters.has(h)), ...hosts.filter((h) => masters.has(h))];
+      return { hosts: ordered, reason: `${summary(views)} now: backups first, then the master (${ordered.join(", ")})` };
+    },
+    async gate(host, probe, opts) {
+      const start = opts.now();
+      for (;;) {
+        const views = await probeAll(cluster, probe, daemon);
+        const problems = judgeDirector(cluster, host, views, daemon);
+        if (problems.length === 0) return { ok: true, reason: `${summary(views)}; ${daemon} active on ${host}, its IPVS table as the inventory says (${Math.round(opts.now() - start)} ms)` };
+        if (opts.aborted() || opts.now() - start >= opts.timeoutMs) {
+          return { ok: false, reason: `${problems.join("; ")} (after ${Math.round((opts.now() - start) / 1000)} s; ${summary(views)})` };
+        }
+        await opts.sleep(1000);
+      }
+    },
+  };
+}
