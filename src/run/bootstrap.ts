@@ -21,6 +21,11 @@ export function builtinPlaybookPath(name: string): string {
   throw new LvsctlError("LVS750", `cannot find lvsctl's built-in playbook ${name}.yml`, { hint: "playbooks/ ships next to package.json; reinstall lvsctl or run it from its checkout" });
 }
 
+/** Where scripts/build-lvsd.mjs puts lvsd's bundle by default: dist/lvsd beside playbooks/. */
+export function defaultLvsdBundleDir(): string {
+  return join(dirname(dirname(builtinPlaybookPath("director"))), "dist", "lvsd");
+}
+
 export type BootstrapParams = Omit<RunPlaybookParams, "cluster" | "playbook"> & { playbook?: string };
 
 /** Run the real-server bootstrap on the cluster's `realservers` group. */

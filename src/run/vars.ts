@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import type { Cluster } from "../inventory/model.js";
 import type { HostFacts } from "../plan/facts.js";
 import { WILDCARD, type Vars } from "../plan/expr.js";
-import { keepalivedPaths, natGatewayOf, realServerVips, sysctlIfName } from "../render/index.js";
+import { keepalivedPaths, lvsdInstallDir, lvsdNode, natGatewayOf, realServerVips, sysctlIfName } from "../render/index.js";
 
 export interface RsVip {
   address: string;
@@ -46,6 +46,10 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
     // Where keepalived.conf goes (the package's /etc/keepalived, or the source build's sysconfdir).
     keepalived_conf: keepalivedConf,
     keepalived_conf_dir: keepalivedConf.replace(/\/[^/]*$/, ""),
+    // lvsd (director.lvsd): where its bundle goes and the Node runtime that runs it. The local
+    // bundle (`lvsd_bundle`) is an extra var deploy gives (--lvsd-bundle, else dist/lvsd).
+    lvsd_install_dir: lvsdInstallDir(cluster),
+    lvsd_node: lvsdNode(cluster),
     // Host vars the renderers read too (src/render/hostfiles.ts HOST_VARS); defaults here.
     lvs_vip_before: [],
   };

@@ -42,7 +42,7 @@ const runDetails = [
 ].join("\n");
 
 /** What a command runs on a loaded cluster: its playbook, and what it leaves out (told on stderr). */
-type PlaybookChoice = (cluster: Cluster) => { playbook: Playbook; notes: string[] };
+type PlaybookChoice = (cluster: Cluster) => { playbook: Playbook; notes: string[]; vars?: Record<string, unknown> };
 
 const builtin =
   (name: string): PlaybookChoice =>
@@ -66,7 +66,7 @@ async function runBuiltin(choose: PlaybookChoice, args: ParsedArgs, io: CliIo): 
     : defaultHostKeyPolicy(bool(args, "accept-new-host-keys"));
   // `{prompt: TEXT}` secrets of the hosts this run selects are asked now, each once, before
   // anything connects (a bad --limit fails here too, as the executor would).
-  const { playbook, notes } = choose(loaded.cluster);
+  const { playbook, notes, vars } = choose(loaded.cluster);
   for (const n of notes) io.err(`note: ${n}\n`);
   const limit = str(args, "limit");
   const selected = [...new Set(playbook.plays.flatMap((play) => selectHosts(loaded.cluster, play.hosts, limit)))];
@@ -87,6 +87,7 @@ async function runBuiltin(choose: PlaybookChoice, args: ParsedArgs, io: CliIo): 
       tags: splitList("tags"),
       skipTags: splitList("skip-tags"),
       ...(forks !== undefined ? { forks } : {}),
+      ...(vars && Object.keys(vars).length ? { vars } : {}),
     },
     output: { json: bool(args, "json"), verbose: bool(args, "verbose") },
   });
@@ -105,7 +106,7 @@ export const bootstrapCommand: CommandSpec = {
 
 export const deployCommand: CommandSpec = {
   name: "deploy",
-  summary: "set up the cluster: the real servers, then the keepalived directors one at a time",
+  summary: "set up the cluster: the real servers, then the directors (keepalived or lvsd) one at a time",
   usage: "lvsctl deploy INVENTORY [--check] [--diff] [--limit PATTERN] [options]",
   details: [
     runDetails,
@@ -117,9 +118,20 @@ export const deployCommand: CommandSpec = {
     "the director that holds the VIPs now, each followed by a gate (keepalived active, one master",
     "per VRRP instance, `ipvsadm -Sn` as the inventory says); a failed gate stops the run there.",
     "A changed config reloads keepalived (it keeps its VIPs); only a new package or unit restarts it.",
-    "Directors with backend lvsd, or keepalived built from source, are left out with a note.",
+    "",
+    "With director.backend: lvsd (playbooks/director-lvsd.yml): the distribution's nodejs (or the",
+    "runtime director.lvsd.node names; Node 18 or newer, checked), lvsd's bundle built on this",
+    "controller (dist/lvsd, or --lvsd-bundle; refused on a director of another architecture),",
+    "lvsd.json checked by `lvsd --check` on the director first, the unit enabled and started, in",
+    "the same roll with lvsd's gate. A changed config reloads lvsd (SIGHUP); a new bundle restarts",
+    "it as a crash would (it adopts its VIPs and IPVS table). Switching backends is one deploy:",
+    "each director stops the other daemon just before starting its own.",
+    "Directors whose keepalived is built from source are left out with a note.",
   ].join("\n"),
-  options: runOptions,
+  options: { ...runOptions, "lvsd-bundle": { type: "string", value: "DIR", help: "lvsd's bundle built by scripts/build-lvsd.mjs (default dist/lvsd)" } },
   positionals: [{ name: "inventory", required: true }],
-  run: (args, io) => runBuiltin((cluster) => deployPlaybook(cluster), args, io),
+  run: (args, io) => {
+    const bundle = str(args, "lvsd-bundle");
+    return runBuiltin((cluster) => deployPlaybook(cluster, bundle !== undefined ? { lvsdBundle: resolvePath(io.cwd, bundle) } : {}), args, io);
+  },
 };
