@@ -7,7 +7,10 @@
 //     client through the VIP are answered by each real server in turn (DR, rr);
 //   - a second deploy reports no change and keepalived is not reloaded (its journal and PID);
 //   - a weight change reloads keepalived (same PID, "Reloading" in its journal) while requests go on;
-//   - stopping keepalived on the master moves the VIP to the backup; requests keep being answered.
+//   - stopping keepalived on the master moves the VIP to the backup; requests keep being answered;
+//   - `lvsctl status` on that cluster: with lb1's keepalived stopped, lb2 holds the VIP and status
+//     says so (exit 4); with both running, lb1 holds the VIP, both real servers are in each table
+//     (exit 0); after a hand `ipvsadm -d` of a real server on lb1, status names the drift (exit 4).
 // The real servers are not SSH-managed hosts: two network namespaces on the lab's bridge, each
 // with the VIP on lo, arp_ignore/arp_announce set and an HTTP server naming itself (the inventory
 // gives them by address); the client is the lab's namespace. Nothing leaves that namespace.
@@ -217,6 +220,61 @@ describe("qemu guests: lvsctl deploy installs and runs keepalived on two directo
     assert.deepEqual(afterMove.filter((x) => x.a.startsWith("error")), [], "every request after the move answered");
     assert.deepEqual(new Set(afterMove.map((x) => x.a)), new Set(["rs1", "rs2"]), "both real servers answer through lb2");
     assert.deepEqual(failed, [], "no request failed across the failover");
+  });
+
+  test("lvsctl status: who holds the VIP, both tables with both real servers, keepalived stopped, a hand-removed real server", { timeout: 15 * 60_000 }, async () => {
+    interface Status {
+      healthy: boolean;
+      instances: { name: string; masters: string[] }[];
+      directors: { name: string; daemon: { active: boolean }; instances: { role: string | null; priority: number | null }[]; ipvs: { key: string; realServers: { key: string; health: string; weight: number | null; expectedWeight: number | null; inTable: boolean }[] }[] | null }[];
+      problems: { kind: string; message: string }[];
+    }
+    const status = async (json: boolean) => {
+      const r = await runCli(["status", inventory, "--known-hosts", lab.knownHostsFile, ...(json ? ["--json"] : [])], { timeoutMs: 5 * 60_000 });
+      note(`status${json ? " --json" : ""}: exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s`);
+      return { code: r.code, text: r.stdout, stderr: r.stderr, s: json ? (JSON.parse(r.stdout) as Status) : undefined };
+    };
+    const [rs1, rs2] = rs();
+    const tableOf = (s: Status, d: string) => s.directors.find((x) => x.name === d)?.ipvs?.find((x) => x.key === `TCP ${VIP}:80`)?.realServers ?? [];
+
+    // 1. keepalived stopped on lb1 (as the failover above leaves it): lb2 holds the VIP; unhealthy.
+    await lab.execOk("lb1", "systemctl stop keepalived");
+    await lab.execOk("lb2", "systemctl start keepalived");
+    await waitFor("the VIP on lb2 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb2"]));
+    const down = await status(true);
+    note(`lb1 stopped: ${down.s?.problems.map((p) => `[${p.kind}] ${p.message}`).join("; ")}`);
+    assert.equal(down.code, 4, down.stderr);
+    assert.deepEqual(down.s!.instances[0]!.masters, ["lb2"]);
+    assert.ok(down.s!.problems.some((p) => p.kind === "daemon" && p.message === "keepalived is not active on lb1 (systemctl: inactive)"), JSON.stringify(down.s!.problems));
+
+    // 2. Both running: lb1 (priority 150) takes the VIP back; healthy, both real servers in both tables.
+    await lab.execOk("lb1", "systemctl start keepalived");
+    await waitFor("the VIP on lb1 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb1"]));
+    await waitFor("both real servers in both tables", async () => (await Promise.all(GUESTS.map((g) => lab.execOk(g, "ipvsadm -Sn")))).every((t) => t.includes(`${rs1!.address}:80`) && t.includes(`${rs2!.address}:80`)));
+    const ok = await status(true);
+    assert.equal(ok.code, 0, `${ok.stderr}\n${JSON.stringify(ok.s?.problems)}`);
+    assert.equal(ok.s!.healthy, true);
+    assert.deepEqual(ok.s!.instances[0]!.masters, ["lb1"]);
+    assert.deepEqual(ok.s!.directors.map((d) => [d.name, d.daemon.active, d.instances[0]!.role, d.instances[0]!.priority]), [["lb1", true, "MASTER", 150], ["lb2", true, "BACKUP", 100]]);
+    for (const g of GUESTS) assert.deepEqual(tableOf(ok.s!, g).map((r) => [r.key, r.health, r.weight === r.expectedWeight]), [[`${rs1!.address}:80`, "up", true], [`${rs2!.address}:80`, "up", true]], g);
+    const screen = await status(false);
+    note(`status:\n${screen.text}`);
+    assert.equal(screen.code, 0);
+    assert.match(screen.text, new RegExp(`VI_1 \\(vrid 61; ${VIP.replaceAll(".", "\\.")}\\): master lb1`));
+    assert.match(screen.text, /^healthy: /m);
+
+    // 3. A real server removed by hand from lb1's table: no check in this inventory, so keepalived
+    // never would; status names it as drift. Put back afterwards.
+    await lab.execOk("lb1", `ipvsadm -d -t ${VIP}:80 -r ${rs2!.address}:80`);
+    try {
+      const drift = await status(true);
+      note(`after ipvsadm -d on lb1: ${drift.s?.problems.map((p) => `[${p.kind}] ${p.message}`).join("; ")}`);
+      assert.equal(drift.code, 4);
+      assert.deepEqual(drift.s!.problems.map((p) => [p.kind, p.message]), [["drift", `IPVS on lb1: service TCP ${VIP}:80: real server ${rs2!.address}:80 is missing, and no check would remove it (edited by hand?)`]]);
+      assert.deepEqual(tableOf(drift.s!, "lb1").map((r) => [r.key, r.inTable]), [[`${rs1!.address}:80`, true], [`${rs2!.address}:80`, false]]);
+    } finally {
+      await lab.execOk("lb1", `ipvsadm -a -t ${VIP}:80 -r ${rs2!.address}:80 -g -w 1`);
+    }
   });
 
   async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
