@@ -125,7 +125,7 @@ async function status(deps: LabDeps, io: CliIo, json: boolean): Promise<number> 
   }
   const code = r.healthy ? ExitCode.Ok : ExitCode.Unreachable;
   if (json) {
-    io.out(JSON.stringify({ up: true, healthy: r.healthy, slot: r.state.slot, backend: r.state.backend, inventory: r.state.inventory, knownHosts: r.state.knownHostsFile, vip: { address: r.state.vip, answer: r.vip }, client: r.state.client, directors: r.directors, realServers: r.realServers }, null, 2) + "\n");
+    io.out(JSON.stringify({ up: true, healthy: r.healthy, slot: r.state.slot, backend: r.state.backend, inventory: r.state.inventory, knownHosts: r.state.knownHostsFile, keyFile: r.state.keyFile, vip: { address: r.state.vip, answer: r.vip }, client: r.state.client, directors: r.directors, realServers: r.realServers }, null, 2) + "\n");
     return code;
   }
   const st = r.state;
