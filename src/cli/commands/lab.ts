@@ -49,8 +49,8 @@ export function makeLabCommand(deps: LabDeps): CommandSpec {
       "The lab's real servers are prepared by the lab, not by `lvsctl bootstrap`: they are namespaces",
       "of this machine and share its /etc, so the inventory lists them by address only. Nothing the lab",
       "sends leaves this machine. Needs root, qemu and the tools scripts/install-deps.sh installs.",
-      "With --backend lvsd the inventory names lvsd; deploy leaves lvsd directors out until it can",
-      "install them.",
+      "With --backend lvsd the inventory names lvsd (director.backend), which deploy installs from",
+      "the bundle built here (npm run build:lvsd).",
     ].join("\n"),
     options: {
       directors: { type: "string", value: "N", help: `up: directors, qemu guests lb1..lbN (${LAB_LIMITS.directors.min}-${LAB_LIMITS.directors.max}, default ${LAB_LIMITS.directors.default})` },
