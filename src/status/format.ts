@@ -55,6 +55,7 @@ export function formatStatus(s: ClusterStatus): string {
       out.push(`  table not read${d.error ? `: ${d.error}` : ""}`);
       continue;
     }
+    if (!d.daemon.active) out.push(`  ${d.daemon.unit} is ${d.daemon.state ?? "not active"}: nothing keeps this table`);
     if (d.ipvs.length === 0) out.push("  (empty)");
     for (const svc of d.ipvs) {
       const flags = [svc.scheduler ?? "", !svc.inTable ? "NOT IN THE KERNEL" : "", !svc.inInventory ? "not in the inventory" : ""].filter(Boolean).join(", ");

@@ -26,6 +26,9 @@ export function judge(cluster: Cluster, status: Omit<ClusterStatus, "problems" |
       if (i.daemonState === "MASTER" && i.role === "BACKUP") out.push({ kind: "vrrp", host: d.name, message: `${i.name}: lvsd on ${d.name} says MASTER but ${d.name} holds none of its VIPs` });
       if (i.daemonState !== null && i.daemonState !== "MASTER" && i.role === "MASTER") out.push({ kind: "vrrp", host: d.name, message: `${i.name}: ${d.name} holds its VIPs while lvsd there says ${i.daemonState}` });
     }
+    // The table is the daemon's work: with the daemon stopped (keepalived clears its services on
+    // the way out), what the table lacks is that one problem, not one per service.
+    if (!d.daemon.active) continue;
     for (const t of d.ipvsDrift) out.push({ kind: "drift", host: d.name, message: `IPVS on ${d.name}: ${t}` });
     for (const s of d.ipvs ?? []) {
       for (const r of s.realServers) {

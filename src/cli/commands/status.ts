@@ -26,9 +26,13 @@ export interface StatusDeps {
 /** ANSI: cursor home, clear the screen (ECMA-48 CUP and ED 2). */
 const CLEAR = "\x1b[H\x1b[2J";
 
+/** The first Ctrl-C ends --watch after the asking in flight (each is bounded by --timeout); a second exits at once. */
 function processInterrupt(): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
-  const handler = () => ac.abort();
+  const handler = () => {
+    if (ac.signal.aborted) process.exit(ExitCode.Interrupted);
+    ac.abort();
+  };
   process.on("SIGINT", handler);
   process.on("SIGTERM", handler);
   return {

@@ -103,6 +103,14 @@ test("drift: a hand-removed unchecked real server, an extra service, a scheduler
   assert.equal(exitCodeFor(s.problems), 4);
 });
 
+test("keepalived stopped on a director: that one problem, not the table it cleared on the way out", () => {
+  const raw = healthyRaw();
+  raw.directors[1]!.probe = directorOut("inactive", ["10.77.0.12"], "", listText({ drop: /./ }));
+  const s = buildStatus(cluster, raw, AT);
+  assert.deepEqual(s.problems.map((p) => p.message), ["keepalived is not active on ds2 (systemctl: inactive)"]);
+  assert.deepEqual(s.directors[1]!.ipvs!.map((x) => x.inTable), [false, false], "the table is still shown as it is");
+});
+
 test("the wrong director is master (preemption: the highest priority running should be), or none is", () => {
   const raw = healthyRaw();
   raw.directors[0]!.probe = directorOut("active", ["10.77.0.11"]);
