@@ -9,12 +9,13 @@ import { realIo, type CliIo } from "./io.js";
 import { validateCommand } from "./commands/validate.js";
 import { renderCommand } from "./commands/render.js";
 import { importCommand } from "./commands/import.js";
+import { drillCommand } from "./commands/drill.js";
 import { notBuiltCommands } from "./commands/not-built.js";
 import { bootstrapCommand, deployCommand } from "./commands/playbook.js";
 import { labCommand } from "./commands/lab.js";
 import { statusCommand } from "./commands/status.js";
 
-export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, statusCommand, labCommand, ...notBuiltCommands];
+export const commands: CommandSpec[] = [validateCommand, renderCommand, importCommand, deployCommand, bootstrapCommand, statusCommand, drillCommand, labCommand, ...notBuiltCommands];
 
 export function version(): string {
   // package.json sits two levels above src/cli (and three above dist/src/cli).

@@ -18,5 +18,4 @@ function notBuilt(name: string, summary: string, usage: string, what: string): C
 }
 
 export const notBuiltCommands: CommandSpec[] = [
-  notBuilt("drill", "take each director down in turn and measure the failover", "lvsctl drill INVENTORY", "It will measure how long the VIP was gone and how many requests failed."),
 ];

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { run, commands } from "../../../src/cli/main.js";
+import { notBuiltCommands } from "../../../src/cli/commands/not-built.js";
 import { captureIo, type CapturedIo } from "../../fixtures/cli/io.js";
 
 const root = fileURLToPath(new URL("../../../", import.meta.url));
@@ -56,11 +57,20 @@ test("unknown option and missing argument are usage errors", async () => {
 });
 
 test("commands not built yet say so with their own exit code", async () => {
-  for (const name of ["drill"]) {
+  for (const name of notBuiltCommands.map((c) => c.name)) {
     const o = io();
     assert.equal(await run([name, "inventory/dr.yml"], o), 69, name);
     assert.match(o.stderr, /not built yet/);
   }
+});
+
+test("drill --help names its modes, limits and the restore; a bad --mode is a usage error", async () => {
+  let o = io();
+  assert.equal(await run(["drill", "--help"], o), 0);
+  for (const w of ["--mode MODE", "--max-gap MS", "--max-failed N", "--client HOST", "--json", "always put back"]) assert.ok(o.stdout.includes(w), w);
+  o = io();
+  assert.equal(await run(["drill", "inventory/dr.yml", "--mode", "reboot"], o), 1);
+  assert.match(o.stderr, /--mode must be stop, kill, link, not 'reboot'/);
 });
 
 test("validate accepts every example inventory", async () => {

@@ -1,0 +1,137 @@
+// The drill's plan: for each director in turn, the commands that take it down and bring it back,
+// and where each VRRP instance's VIPs should be meanwhile and afterwards. Pure: commands are values
+// (src/command), decided from the inventory and who holds the VIPs when the drill starts.
+//
+// Modes (what a director's failure looks like to its peers):
+//   stop  the daemon stopped cleanly (keepalived sends a priority-0 advert and drops its VIPs, so
+//         a backup takes over after its skew time, RFC 5798 6.4.2);
+//   kill  SIGKILL to every process of the daemon's unit: no goodbye, the peers wait out the master
+//         down interval (3 adverts plus skew) and the VIPs stay on the dead director's interface
+//         until the daemon starts again;
+//   link  the VRRP interfaces set down. SSH to the director may go with them, so the way back is
+//         armed on the director first: a systemd timer that sets the links up again after
+//         `linkDownSec`; the cut itself is a second timer one second later, so the command that
+//         arms both returns before the link goes.
+import { argv, type Command } from "../command/index.js";
+import type { Cluster, DirectorVrrpInstance } from "../inventory/model.js";
+import { daemonUnit } from "../status/collect.js";
+
+export type DrillMode = "stop" | "kill" | "link";
+export const DRILL_MODES: readonly DrillMode[] = ["stop", "kill", "link"];
+
+/** A command of the plan with what it is for; `mayFail` ones are cleanup whose failure changes nothing. */
+export interface DrillCommand {
+  cmd: Command;
+  describe: string;
+  mayFail?: boolean;
+}
+
+export interface DrillStep {
+  director: string;
+  mode: DrillMode;
+  /** The daemon's unit (keepalived.service or lvsd.service, by the inventory's backend). */
+  unit: string;
+  down: DrillCommand[];
+  /** Brings it back; safe to run twice, and what a restore after an interrupt runs. */
+  up: DrillCommand[];
+  /** link: the director sets its links up by itself this long after the down commands returned. */
+  selfRestoreMs?: number;
+  /** Instances whose VIPs this director holds when its step starts: they must move. */
+  holds: string[];
+  /** instance -> the directors that may hold its VIPs while this one is down. */
+  during: Record<string, string[]>;
+  /** instance -> the directors that may hold its VIPs once this one is back (preempt: the highest priority; nopreempt: where it went). */
+  after: Record<string, string[]>;
+}
+
+export interface DrillPlanOptions {
+  mode: DrillMode;
+  /** link: how long the links stay down, in whole seconds. */
+  linkDownSec: number;
+  /** Names the director's transient timers, so a second drill never meets the first one's. */
+  runId: string;
+  /** Only these directors, in this order (default: every director, inventory order). */
+  only?: string[];
+}
+
+/** The two lead seconds of a link cut: the down timer fires 1 s after arming, the up timer linkDownSec later. */
+export const LINK_CUT_DELAY_SEC = 1;
+
+export { daemonUnit };
+
+/** The directors that run an instance and their priority for it. */
+function members(cluster: Cluster, instance: string): { name: string; inst: DirectorVrrpInstance }[] {
+  return cluster.directors.flatMap((d) => {
+    const inst = d.instances.find((i) => i.name === instance);
+    return inst ? [{ name: d.host.name, inst }] : [];
+  });
+}
+
+/** Who wins an election among `among` (highest priority; ties are broken by address on the wire, so any of the tied). */
+function winners(cluster: Cluster, instance: string, among: (name: string) => boolean): string[] {
+  const ms = members(cluster, instance).filter((m) => among(m.name));
+  const top = Math.max(-1, ...ms.map((m) => m.inst.priority));
+  return ms.filter((m) => m.inst.priority === top).map((m) => m.name);
+}
+
+/** A unit name systemd accepts: letters, digits and `-_.:` only. */
+function unitWord(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.:-]/g, "_");
+}
+
+function commands(mode: DrillMode, unit: string, ifaces: string[], o: DrillPlanOptions, director: string): { down: DrillCommand[]; up: DrillCommand[]; selfRestoreMs?: number } {
+  if (mode === "stop") {
+    return {
+      down: [{ cmd: argv("systemctl", "stop", unit), describe: `systemctl stop ${unit}` }],
+      up: [{ cmd: argv("systemctl", "start", unit), describe: `systemctl start ${unit}` }],
+    };
+  }
+  if (mode === "kill") {
+    return {
+      down: [{ cmd: argv("systemctl", "kill", "--signal=KILL", unit), describe: `systemctl kill --signal=KILL ${unit}` }],
+      // A unit with Restart= may be back already; start is then a no-op.
+      up: [{ cmd: argv("systemctl", "start", unit), describe: `systemctl start ${unit}` }],
+    };
+  }
+  const upAt = LINK_CUT_DELAY_SEC + o.linkDownSec;
+  const name = (what: string, dev: string) => unitWord(`lvsctl-drill-${o.runId}-${what}-${dev}`);
+  const down: DrillCommand[] = [];
+  const up: DrillCommand[] = [];
+  // The way back first: if arming the cut failed after this, the links still come up.
+  for (const dev of ifaces) {
+    down.push({ cmd: argv("systemd-run", "--collect", `--unit=${name("up", dev)}`, `--on-active=${upAt}s`, "ip", "link", "set", "dev", dev, "up"), describe: `on ${director}: ip link set dev ${dev} up in ${upAt} s (a timer on the director)` });
+  }
+  for (const dev of ifaces) {
+    down.push({ cmd: argv("systemd-run", "--collect", `--unit=${name("down", dev)}`, `--on-active=${LINK_CUT_DELAY_SEC}s`, "ip", "link", "set", "dev", dev, "down"), describe: `on ${director}: ip link set dev ${dev} down in ${LINK_CUT_DELAY_SEC} s` });
+  }
+  // A restore before the cut fired must disarm it, or it would cut the link after the drill.
+  for (const dev of ifaces) up.push({ cmd: argv("systemctl", "stop", `${name("down", dev)}.timer`), describe: `disarm the link cut of ${dev}`, mayFail: true });
+  for (const dev of ifaces) up.push({ cmd: argv("ip", "link", "set", "dev", dev, "up"), describe: `ip link set dev ${dev} up` });
+  for (const dev of ifaces) up.push({ cmd: argv("systemctl", "stop", `${name("up", dev)}.timer`), describe: `disarm the timer that sets ${dev} up`, mayFail: true });
+  return { down, up, selfRestoreMs: upAt * 1000 };
+}
+
+/**
+ * The steps, one per director. `holders` is who holds each instance's VIPs now (vrrp-state.ts
+ * mastersNow): a director that holds an instance must lose it to the best of the others; one that
+ * does not leaves it where it is. Afterwards, with preemption the instance returns to the highest
+ * priority; with nopreempt (on the director coming back) it stays where it went.
+ */
+export function planDrill(cluster: Cluster, holders: Record<string, string[]>, o: DrillPlanOptions): DrillStep[] {
+  const unit = daemonUnit(cluster);
+  const names = o.only ?? cluster.directors.map((d) => d.host.name);
+  return names.map((director) => {
+    const d = cluster.directors.find((x) => x.host.name === director);
+    if (!d) throw new Error(`${director} is not a director of the inventory`);
+    const ifaces = [...new Set(d.instances.map((i) => i.interface))];
+    const holds = d.instances.filter((i) => (holders[i.name] ?? []).includes(director)).map((i) => i.name);
+    const during: Record<string, string[]> = {};
+    const after: Record<string, string[]> = {};
+    for (const inst of d.instances) {
+      const now = holders[inst.name] ?? [];
+      during[inst.name] = holds.includes(inst.name) ? winners(cluster, inst.name, (n) => n !== director) : now;
+      after[inst.name] = inst.nopreempt ? during[inst.name]! : winners(cluster, inst.name, () => true);
+    }
+    return { director, mode: o.mode, unit, ...commands(o.mode, unit, ifaces, o, director), holds, during, after };
+  });
+}

@@ -1,0 +1,150 @@
+// The drill's runner against a simulated cluster (sim.ts): a virtual clock, directors that answer
+// the plan's commands, a client whose requests fail while no director answers for the VIP. No
+// timing is asserted against the real clock; every time here is the virtual clock's.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runDrill, type DrillEvent, type DrillOptions } from "../../../src/drill/index.js";
+import { drillCluster, SimCluster, VirtualClock } from "./sim.js";
+
+function setup(opts: { nopreempt?: boolean; abortWhen?: (host: string, words: string) => boolean } = {}) {
+  const clock = new VirtualClock();
+  const sim = new SimCluster(clock, { nopreempt: opts.nopreempt ?? false });
+  let aborted = false;
+  if (opts.abortWhen) sim.onExec = (h, w) => void (opts.abortWhen!(h, w) && (aborted = true));
+  const events: DrillEvent[] = [];
+  const resets: string[] = [];
+  const ports = {
+    exec: sim.exec.bind(sim),
+    reset: async (h: string) => void resets.push(h),
+    client: sim.client(),
+    now: clock.now,
+    sleep: clock.sleep,
+    aborted: () => aborted,
+    emit: (e: DrillEvent) => events.push(e),
+  };
+  return { clock, sim, ports, events, resets, cluster: drillCluster({ nopreempt: opts.nopreempt ?? false }) };
+}
+
+const base = (o: Partial<DrillOptions> = {}): DrillOptions => ({ mode: "stop", linkDownSec: 8, runId: "t1", held: 2, ...o });
+
+test("stop mode over both directors: the VIP moves to ds2 and comes back to ds1 (preempt); gaps measured by the client", async () => {
+  const { ports, sim, cluster } = setup();
+  const rep = await runDrill(cluster, ports, base({ maxGapMs: 2000, maxFailed: 20 }));
+  assert.equal(rep.health.ok, true);
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  assert.deepEqual(rep.steps.map((s) => s.director), ["ds1", "ds2"]);
+  const [s1, s2] = rep.steps;
+  // ds1 held the VIP: a gap of about the takeover time (600 ms) to the client's resolution.
+  assert.ok(s1!.gapMs >= 500 && s1!.gapMs <= 800, `gap ${s1!.gapMs}`);
+  assert.ok(s1!.failed >= 4 && s1!.failed <= 7, `failed ${s1!.failed}`);
+  assert.equal(s1!.vipMoved, true);
+  assert.deepEqual(s1!.finalHolders, { VI_web: ["ds1"] });
+  assert.equal(s1!.held?.survived, 0, "no connection sync in the sim: held connections do not survive a move");
+  // ds2 was a backup: nothing moves, nothing fails.
+  assert.equal(s2!.gapMs, 0);
+  assert.equal(s2!.failed, 0);
+  assert.equal(s2!.held?.survived, 2);
+  assert.deepEqual(rep.restores, [], "each step restored its own director");
+  assert.deepEqual(sim.log, ["ds1: systemctl stop keepalived.service", "ds1: systemctl start keepalived.service", "ds2: systemctl stop keepalived.service", "ds2: systemctl start keepalived.service"]);
+});
+
+test("limits: a gap over --max-gap and failures over --max-failed fail the step and the drill", async () => {
+  const { ports, cluster } = setup();
+  const rep = await runDrill(cluster, ports, base({ maxGapMs: 100, maxFailed: 1 }));
+  assert.equal(rep.pass, false);
+  assert.equal(rep.steps[0]!.pass, false);
+  assert.ok(rep.steps[0]!.failures.some((f) => /over --max-gap 100 ms/.test(f)));
+  assert.ok(rep.steps[0]!.failures.some((f) => /over --max-failed 1/.test(f)));
+  assert.equal(rep.steps[1]!.pass, true, "the backup's step is within the limits");
+});
+
+test("kill mode: the peer takes over after the master down interval; the killed one keeps its stale VIP until started", async () => {
+  const { ports, cluster, events } = setup();
+  const rep = await runDrill(cluster, ports, base({ mode: "kill", only: ["ds1"] }));
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  const s = rep.steps[0]!;
+  assert.ok(s.gapMs >= 3500 && s.gapMs <= 3800, `gap ${s.gapMs}`);
+  const moved = events.find((e) => e.type === "step.moved");
+  assert.deepEqual(moved?.type === "step.moved" && moved.holders, { VI_web: ["ds1", "ds2"] }, "both hold it while ds1 is dead");
+  assert.deepEqual(s.finalHolders, { VI_web: ["ds1"] });
+});
+
+test("link mode: both timers armed on the director (the way back first), the director comes back by itself; the restore disarms", async () => {
+  const { ports, cluster, sim } = setup();
+  const rep = await runDrill(cluster, ports, base({ mode: "link", only: ["ds1"] }));
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  assert.deepEqual(sim.log, [
+    "ds1: systemd-run --collect --unit=lvsctl-drill-t1-up-eth0 --on-active=9s ip link set dev eth0 up",
+    "ds1: systemd-run --collect --unit=lvsctl-drill-t1-down-eth0 --on-active=1s ip link set dev eth0 down",
+    "ds1: timer lvsctl-drill-t1-down-eth0 fired",
+    "ds1: timer lvsctl-drill-t1-up-eth0 fired",
+    "ds1: systemctl stop lvsctl-drill-t1-down-eth0.timer",
+    "ds1: ip link set dev eth0 up",
+    "ds1: systemctl stop lvsctl-drill-t1-up-eth0.timer",
+  ]);
+  assert.ok(rep.steps[0]!.gapMs >= 3500, `gap ${rep.steps[0]!.gapMs}`);
+  assert.deepEqual(rep.steps[0]!.finalHolders, { VI_web: ["ds1"] });
+});
+
+test("nopreempt: the VIP stays on ds2 after ds1 is back; the next step (ds2) then moves it to ds1", async () => {
+  const { ports, cluster } = setup({ nopreempt: true });
+  const rep = await runDrill(cluster, ports, base());
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  assert.deepEqual(rep.steps[0]!.expectedAfter, { VI_web: ["ds2"] });
+  assert.deepEqual(rep.steps[0]!.finalHolders, { VI_web: ["ds2"] });
+  assert.deepEqual(rep.steps[1]!.finalHolders, { VI_web: ["ds1"] });
+  assert.ok(rep.steps[1]!.failed > 0, "ds2 held it in its step");
+});
+
+test("interrupted mid-step (after the stop): the director is started again, no further director is touched, the report says so", async () => {
+  const { ports, cluster, sim, events } = setup({ abortWhen: (h, w) => h === "ds1" && w.includes("systemctl stop keepalived") });
+  const rep = await runDrill(cluster, ports, base());
+  assert.equal(rep.interrupted, true);
+  assert.equal(rep.pass, false);
+  assert.deepEqual(rep.restores, [{ director: "ds1", ok: true, what: ["systemctl start keepalived.service"] }]);
+  assert.deepEqual(sim.log, ["ds1: systemctl stop keepalived.service", "ds1: systemctl start keepalived.service"]);
+  assert.ok(events.some((e) => e.type === "restore" && e.ok));
+  assert.equal(sim.d.ds1!.active, true);
+});
+
+test("interrupted during a link cut: the restore waits for the director's own timer, reconnects and sets the link up", async () => {
+  const { ports, cluster, sim, resets } = setup({ abortWhen: (h, w) => h === "ds1" && w.includes("--on-active=1s") });
+  const rep = await runDrill(cluster, ports, base({ mode: "link" }));
+  assert.equal(rep.interrupted, true);
+  assert.equal(rep.restores.length, 1);
+  assert.equal(rep.restores[0]!.ok, true, rep.restores[0]!.error);
+  assert.equal(sim.d.ds1!.link, true);
+  assert.ok(!sim.log.some((l) => l.startsWith("ds2:")), "ds2 was never touched");
+  // Interrupted right after arming: the restore reached ds1 before the cut fired and disarmed it.
+  assert.ok(sim.log.includes("ds1: systemctl stop lvsctl-drill-t1-down-eth0.timer"));
+  assert.ok(!sim.log.includes("ds1: timer lvsctl-drill-t1-down-eth0 fired"), sim.log.join("\n"));
+  void resets;
+});
+
+test("a director that cannot be reached to restore: reported as not restored, the drill fails and stops", async () => {
+  const { ports, cluster, sim } = setup({ abortWhen: (h, w) => h === "ds1" && w.includes("systemctl stop keepalived") });
+  const unreachable = sim.unreachable;
+  let stopped = false;
+  sim.unreachable = (h) => (h === "ds1" && stopped) || unreachable(h);
+  sim.onExec = (h, w) => void (h === "ds1" && w.includes("systemctl stop keepalived") && (stopped = true));
+  const rep = await runDrill(cluster, ports, base({ restoreTimeoutMs: 5000 }));
+  assert.equal(rep.pass, false);
+  assert.equal(rep.steps[0]!.restored, false);
+  assert.match(rep.steps[0]!.failures.join("\n"), /ds1 was not brought back/);
+  assert.match(rep.stoppedEarly ?? "", /ds1 could not be brought back/);
+  assert.equal(rep.restores.length, 1);
+  assert.equal(rep.restores[0]!.ok, false);
+  assert.match(rep.restores[0]!.error ?? "", /connection lost/);
+  assert.equal(rep.steps.length, 1, "ds2 was not taken down");
+});
+
+test("not healthy: two masters, the drill refuses and runs nothing", async () => {
+  const { ports, cluster, sim } = setup();
+  sim.d.ds2!.holds = true;
+  sim.d.ds2!.prio = 150; // keeps the sim from settling it
+  const rep = await runDrill(cluster, ports, base());
+  assert.equal(rep.health.ok, false);
+  assert.match(rep.health.problems.join("\n"), /ds1 and ds2 all hold its VIPs/);
+  assert.equal(rep.steps.length, 0);
+  assert.deepEqual(sim.log, []);
+});
