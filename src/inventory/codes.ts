@@ -120,10 +120,11 @@ export const CODES = {
   LVS501: "Ansible variable cannot be used",
   LVS502: "Ansible setting ignored",
 
-  LVS600: "keepalived from source needs a version or tarball",
+  LVS600: "keepalived from source needs a tarball",
   LVS601: "keepalived settings ignored with the lvsd backend",
   LVS602: "setting lvsd does not carry",
   LVS603: "smtp_alert with the lvsd backend, which sends no mail",
+  LVS604: "keepalived version not given nor in the tarball's name",
 } as const;
 
 export type Code = keyof typeof CODES;

@@ -168,7 +168,7 @@ export interface Cluster {
   directors: ResolvedDirector[];
   realServers: ResolvedHost[];
   backend: "keepalived" | "lvsd";
-  keepalived: { from: "package" | "source"; version?: string; tarball?: string; prefix: string; sysconfdir: string; configureOptions: string[] };
+  keepalived: { from: "package" | "source"; version?: string; tarball?: string; sha256?: string; prefix: string; sysconfdir: string; configureOptions: string[] };
   lvsd: { statusPort: number; installDir: string; node: string; v3Checksum: "strict" | "lenient" };
   /** The inventory's `director.sysctls`, as strings: they override or extend the baseline that sysctls.ts derives from the services. */
   directorSysctls: Record<string, string>;

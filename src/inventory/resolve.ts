@@ -18,6 +18,7 @@ import type {
 } from "./model.js";
 import type { Check, Host, Inventory, VirtualService, Vip } from "./schema.js";
 import { ALL, buildTopology, canonicalIp, instanceMembers, parseVip, serviceName, type Topology } from "./topology.js";
+import { tarballVersion } from "./tarball-name.js";
 
 /** SSH port (RFC 4253 section 4.1 / IANA). */
 export const DEFAULT_SSH_PORT = 22;
@@ -232,6 +233,8 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
 
   const services = inv.virtual_servers.map((s) => resolveService(s, inv));
   const k = inv.director.keepalived;
+  // A source build's version, when not given, is the one its tarball's name says.
+  const kaVersion = k.version ?? (k.tarball !== undefined ? tarballVersion(k.tarball) : undefined);
 
   return {
     source: file,
@@ -242,8 +245,9 @@ export function resolve(inv: Inventory, file: string, opts: ResolveOptions = {})
     backend: inv.director.backend,
     keepalived: {
       from: k.from,
-      ...(k.version !== undefined ? { version: k.version } : {}),
+      ...(kaVersion !== undefined ? { version: kaVersion } : {}),
       ...(k.tarball !== undefined ? { tarball: k.tarball } : {}),
+      ...(k.sha256 !== undefined ? { sha256: k.sha256.toLowerCase() } : {}),
       prefix: k.prefix,
       sysconfdir: k.sysconfdir,
       configureOptions: k.configure_options ?? [],

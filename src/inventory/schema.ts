@@ -9,6 +9,7 @@
 // point at the YAML node that caused it.
 import { z } from "zod";
 import { text } from "./text.js";
+import { VERSION_PATTERN } from "./tarball-name.js";
 
 // --- scalars ----------------------------------------------------------------------------------
 
@@ -356,9 +357,15 @@ export type VirtualService = z.infer<typeof VirtualService>;
 
 export const KeepalivedInstall = z.strictObject({
   from: z.enum(["package", "source"]).default("package"),
-  version: text("word", z.string().min(1)).optional(),
-  /** A local path or an http(s) URL of the release tarball. */
+  /** Names the build's directory; default: read from the tarball's name (keepalived-2.2.7.tar.gz). */
+  version: text("word", z.string().regex(VERSION_PATTERN, { error: "a version is one word of letters, digits and . + ~ _ - (e.g. 2.2.7)" })).optional(),
+  /**
+   * A local path (relative to the inventory's folder) or an http(s) URL of the release tarball;
+   * a URL is fetched once by the controller and cached (src/run/tarball.ts), never by a director.
+   */
   tarball: text("word", z.string().min(1)).optional(),
+  /** The tarball's sha256 (64 hex digits): checked before anything is built from it. */
+  sha256: text("word", z.string().regex(/^[0-9a-fA-F]{64}$/, { error: "sha256 is 64 hex digits (sha256sum prints it)" })).optional(),
   prefix: text("path", z.string()).default("/usr/local"),
   sysconfdir: text("path", z.string()).default("/etc"),
   configure_options: z.array(text("line", z.string())).optional(),

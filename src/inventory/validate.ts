@@ -10,6 +10,7 @@ import { didYouMean } from "./issues.js";
 import { authPassProblem, KEEPALIVED_DEFAULTS, NAME_PATTERN } from "./limits.js";
 import { jumpList, parseJumpTarget } from "./resolve.js";
 import { DIRECTORS, Inventory as InventorySchema, REALSERVERS, type Inventory, type SecretRef } from "./schema.js";
+import { tarballVersion } from "./tarball-name.js";
 import { textFields, textProblem, walkText } from "./text.js";
 import { ALL, buildTopology, canonicalIp, inSubnet, instanceMembers, ipFamily, natGateway, parseVip, serviceName, vipProblem, VRRP_OWNER_PRIORITY, type GatewayVip, type ParsedVip, type Topology } from "./topology.js";
 
@@ -708,8 +709,11 @@ function isNetmask(mask: string): boolean {
 
 function backendRules(inv: Inventory, _topo: Topology, ctx: ValidateContext, report: Report): void {
   const k = inv.director.keepalived;
-  if (inv.director.backend === "keepalived" && k.from === "source" && k.version === undefined && k.tarball === undefined) {
-    report("error", "LVS600", ["director", "keepalived", "from"], "keepalived from source needs a version or a tarball to build", "add version: 2.2.8 (or tarball: PATH-OR-URL), or use from: package");
+  if (inv.director.backend === "keepalived" && k.from === "source") {
+    if (k.tarball === undefined)
+      report("error", "LVS600", ["director", "keepalived", "from"], "keepalived from source needs a tarball to build", "add tarball: a local path or an http(s) URL of keepalived's release tarball (lvsctl downloads nothing on its own), or use from: package");
+    else if (k.version === undefined && tarballVersion(k.tarball) === undefined)
+      report("error", "LVS604", ["director", "keepalived", "tarball"], `the keepalived version cannot be read from the tarball's name ${JSON.stringify(k.tarball.replace(/^.*\//, ""))}`, "add version: (e.g. version: 2.2.7): it names the build's directory");
   }
   if (inv.director.backend === "lvsd" && ctx.has?.(["director", "keepalived"])) {
     report("warning", "LVS601", ["director", "keepalived"], "keepalived: settings are ignored because backend is lvsd", "remove them, or set backend: keepalived", true);

@@ -1,25 +1,27 @@
 // `lvsctl deploy`: the whole cluster in one run (one SSH connection per host): the real-server
 // bootstrap (playbooks/bootstrap.yml) first, then the directors by their backend:
-// playbooks/director.yml (keepalived from the distribution's packages) or
-// playbooks/director-lvsd.yml (lvsd: the bundle built on the controller, on the director's Node).
+// playbooks/director.yml (keepalived from the distribution's packages, or built from source on
+// each director) or playbooks/director-lvsd.yml (lvsd: the bundle built on the controller, on the
+// director's Node).
 //
-// A cluster whose keepalived is built from source is not set up by them: the director plays are
-// left out and the caller is told why (a note, not a failure: the real servers still get what
-// they need).
+// For a source build the controller has the tarball first (a local file, or a URL fetched once and
+// cached: src/run/tarball.ts), before any host is contacted; the director plays get its local path
+// as the var `keepalived_tarball`.
 import { existsSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { LvsctlError } from "../errors/index.js";
 import type { Cluster } from "../inventory/model.js";
 import { LVSD_BUNDLE_FILES } from "../plan/ops/index.js";
 import { builtinPlaybookPath, defaultLvsdBundleDir } from "./bootstrap.js";
 import { runPlaybook, type RunPlaybookParams, type RunResult } from "./executor.js";
 import { loadPlaybook, type Playbook } from "./playbook.js";
+import { obtainTarball, shownUrl, type LocalTarball, type TarballDeps } from "./tarball.js";
 
 export interface DeployPlan {
   playbook: Playbook;
   /** What deploy leaves out, and why, for the user. */
   notes: string[];
-  /** Extra vars the director plays need (lvsd: `lvsd_bundle`, the local bundle directory). */
+  /** Extra vars the director plays need (lvsd: `lvsd_bundle`, the local bundle directory; a source build: `keepalived_tarball`). */
   vars: Record<string, unknown>;
 }
 
@@ -33,12 +35,27 @@ export interface DeployPaths {
   lvsdBundle?: string;
 }
 
-/** Why the director plays cannot run on this cluster, or undefined when they can. */
-export function directorPlaysUnsupported(cluster: Cluster): string | undefined {
-  if (cluster.directors.length === 0) return undefined;
-  if (cluster.backend === "keepalived" && cluster.keepalived.from === "source")
-    return "the directors are left out: deploy installs keepalived from packages only (director.keepalived.from: source is not built yet); build keepalived on them by hand, or set from: package";
+/** Why the director plays cannot run on this cluster, or undefined when they can (today they always can). */
+export function directorPlaysUnsupported(_cluster: Cluster): string | undefined {
   return undefined;
+}
+
+/** Whether the director plays will build keepalived, so the controller must have its tarball first. */
+export function needsTarball(cluster: Cluster): boolean {
+  return cluster.directors.length > 0 && cluster.backend === "keepalived" && cluster.keepalived.from === "source" && cluster.keepalived.tarball !== undefined;
+}
+
+/**
+ * The source build's tarball on the controller (read, or fetched once into the cache), with a
+ * note saying where it came from; undefined when the cluster builds nothing.
+ */
+export async function keepalivedTarball(cluster: Cluster, deps: Partial<TarballDeps> = {}): Promise<{ tarball: LocalTarball; note: string } | undefined> {
+  if (!needsTarball(cluster)) return undefined;
+  const k = cluster.keepalived;
+  const tarball = await obtainTarball({ tarball: k.tarball!, ...(k.sha256 !== undefined ? { sha256: k.sha256 } : {}) }, { baseDir: dirname(cluster.source), ...deps });
+  const how = tarball.via === "download" ? `downloaded ${shownUrl(k.tarball!)} into ${tarball.path}` : tarball.via === "cache" ? `${shownUrl(k.tarball!)} from the cache (${tarball.path})` : tarball.path;
+  const checked = k.sha256 !== undefined ? "matches the inventory's sha256" : "no sha256 in the inventory to check it against";
+  return { tarball, note: `keepalived ${k.version ?? ""} source: ${how}, sha256 ${tarball.sha256} (${checked})` };
 }
 
 /**
@@ -55,22 +72,33 @@ export function lvsdBundleDir(dir?: string): string {
   return d;
 }
 
-/** The real-server plays, then (when the cluster's directors can be set up) the director plays of its backend. */
-export function deployPlaybook(cluster: Cluster, paths: DeployPaths = {}): DeployPlan {
+/**
+ * The real-server plays, then (when the cluster's directors can be set up) the director plays of
+ * its backend. A source build needs the tarball on the controller first (keepalivedTarball).
+ */
+export function deployPlaybook(cluster: Cluster, paths: DeployPaths = {}, tarball?: LocalTarball): DeployPlan {
   const rs = loadPlaybook(paths.bootstrap ?? builtinPlaybookPath("bootstrap"));
   const unsupported = directorPlaysUnsupported(cluster);
   if (unsupported) return { playbook: rs, notes: [unsupported], vars: {} };
   const lvsd = cluster.backend === "lvsd";
   const ds = loadPlaybook(lvsd ? (paths.directorLvsd ?? builtinPlaybookPath("director-lvsd")) : (paths.director ?? builtinPlaybookPath("director")));
-  const vars = lvsd && cluster.directors.length > 0 ? { lvsd_bundle: lvsdBundleDir(paths.lvsdBundle) } : {};
+  if (needsTarball(cluster) && tarball === undefined) throw new Error("deployPlaybook: a source build needs the tarball on the controller first (keepalivedTarball)");
+  const vars = lvsd && cluster.directors.length > 0 ? { lvsd_bundle: lvsdBundleDir(paths.lvsdBundle) } : tarball ? { keepalived_tarball: tarball.path } : {};
   return { playbook: { file: `${rs.file} + ${ds.file}`, baseDir: rs.baseDir, plays: [...rs.plays, ...ds.plays] }, notes: [], vars };
 }
 
-export type DeployParams = Omit<RunPlaybookParams, "cluster" | "playbook"> & { paths?: DeployPaths };
+/** deployPlaybook, with the source build's tarball had first (its note first among the notes). */
+export async function prepareDeploy(cluster: Cluster, opts: { paths?: DeployPaths; tarball?: Partial<TarballDeps> } = {}): Promise<DeployPlan> {
+  const src = await keepalivedTarball(cluster, opts.tarball);
+  const plan = deployPlaybook(cluster, opts.paths, src?.tarball);
+  return { ...plan, notes: [...(src ? [src.note] : []), ...plan.notes] };
+}
 
-/** Run the whole deploy on the cluster; the notes say what was left out. */
+export type DeployParams = Omit<RunPlaybookParams, "cluster" | "playbook"> & { paths?: DeployPaths; tarball?: Partial<TarballDeps> };
+
+/** Run the whole deploy on the cluster; the notes say what was left out, and where a source tarball came from. */
 export async function deploy(cluster: Cluster, params: DeployParams): Promise<RunResult & { notes: string[] }> {
-  const { playbook, notes, vars } = deployPlaybook(cluster, params.paths);
+  const { playbook, notes, vars } = await prepareDeploy(cluster, { ...(params.paths ? { paths: params.paths } : {}), ...(params.tarball ? { tarball: params.tarball } : {}) });
   const options = { ...params.options, vars: { ...vars, ...(params.options?.vars ?? {}) } };
   const result = await runPlaybook({ ...params, cluster, playbook, options });
   return { ...result, notes };

@@ -2,7 +2,7 @@
 // built-in real-server bootstrap, and the views that turn events into output.
 export { runPlaybook, readDirFiles, type RunOptions, type RunPlaybookParams, type RunResult, type SecretsPort } from "./executor.js";
 export { bootstrap, builtinPlaybookPath, type BootstrapParams } from "./bootstrap.js";
-export { deploy, deployPlaybook, directorPlaysUnsupported, type DeployParams, type DeployPlan } from "./deploy.js";
+export { deploy, deployPlaybook, directorPlaysUnsupported, keepalivedTarball, prepareDeploy, type DeployParams, type DeployPlan } from "./deploy.js";
 export { loadPlaybook, parsePlaybook, type Playbook, type Play, type Task } from "./playbook.js";
 export { emptyRecap, type RunEvent, type RunEventOf, type HostRecap, type TaskStatus } from "./events.js";
 export { selectHosts, batches, taskSelected } from "./select.js";

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { validateArgvProblem, wordsOf, type ValidateArgv } from "../command/index.js";
 import { COMMAND_OPS, CommandTemplateError, toCommand } from "./command-args.js";
 import { sysctlKeyProblem } from "../inventory/sysctls.js";
+import { VERSION_PATTERN } from "../inventory/tarball-name.js";
 import { packageNameProblem } from "../plan/ops/package.js";
 import { moduleNameProblem, modulesOp, parseModulesLoad, type ModulesDesired } from "../plan/ops/modules.js";
 import type { FileDesired } from "../plan/ops/file.js";
@@ -177,7 +178,8 @@ export const ArgSchemas = {
   lvsd_bundle: z.strictObject({ src: z.string().min(1), dest: AbsPath, node: AbsPath }),
   build: z.strictObject({
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
-    version: z.string().min(1),
+    /** Names the build's directory: one word (src/inventory/tarball-name.ts). */
+    version: z.string().regex(VERSION_PATTERN, { error: "a version is one word of letters, digits and . + ~ _ - (e.g. 2.2.7)" }),
     tarball: z.string().min(1),
     prefix: AbsPath.default("/usr/local"),
     sysconfdir: AbsPath.default("/etc"),

@@ -50,6 +50,13 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
     // bundle (`lvsd_bundle`) is an extra var deploy gives (--lvsd-bundle, else dist/lvsd).
     lvsd_install_dir: lvsdInstallDir(cluster),
     lvsd_node: lvsdNode(cluster),
+    // How keepalived is installed (director.keepalived); a source build's tarball on the
+    // controller (`keepalived_tarball`) is an extra var deploy gives once it has the file (src/run/deploy.ts).
+    keepalived_from: cluster.keepalived.from,
+    keepalived_version: cluster.keepalived.version ?? "",
+    keepalived_prefix: cluster.keepalived.prefix,
+    keepalived_sysconfdir: cluster.keepalived.sysconfdir,
+    keepalived_configure_options: cluster.keepalived.configureOptions,
     // Host vars the renderers read too (src/render/hostfiles.ts HOST_VARS); defaults here.
     lvs_vip_before: [],
   };

@@ -7,7 +7,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
 import type { Cluster } from "../../inventory/model.js";
-import { builtinPlaybookPath, defaultRenderers, deployPlaybook, type Playbook, defaultRenderTemplate, loadPlaybook, runWithOutput, selectHosts } from "../../run/index.js";
+import { builtinPlaybookPath, defaultRenderers, prepareDeploy, type Playbook, defaultRenderTemplate, loadPlaybook, runWithOutput, selectHosts } from "../../run/index.js";
 import { collectPrompts, SecretResolver } from "../../secrets/index.js";
 import { defaultHostKeyPolicy, SshConnector } from "../../ssh/index.js";
 import { bool, str, strs, type CommandSpec, type OptionSpec, type ParsedArgs } from "../command.js";
@@ -42,7 +42,7 @@ const runDetails = [
 ].join("\n");
 
 /** What a command runs on a loaded cluster: its playbook, and what it leaves out (told on stderr). */
-type PlaybookChoice = (cluster: Cluster) => { playbook: Playbook; notes: string[]; vars?: Record<string, unknown> };
+type PlaybookChoice = (cluster: Cluster) => { playbook: Playbook; notes: string[]; vars?: Record<string, unknown> } | Promise<{ playbook: Playbook; notes: string[]; vars?: Record<string, unknown> }>;
 
 const builtin =
   (name: string): PlaybookChoice =>
@@ -66,7 +66,7 @@ async function runBuiltin(choose: PlaybookChoice, args: ParsedArgs, io: CliIo): 
     : defaultHostKeyPolicy(bool(args, "accept-new-host-keys"));
   // `{prompt: TEXT}` secrets of the hosts this run selects are asked now, each once, before
   // anything connects (a bad --limit fails here too, as the executor would).
-  const { playbook, notes, vars } = choose(loaded.cluster);
+  const { playbook, notes, vars } = await choose(loaded.cluster);
   for (const n of notes) io.err(`note: ${n}\n`);
   const limit = str(args, "limit");
   const selected = [...new Set(playbook.plays.flatMap((play) => selectHosts(loaded.cluster, play.hosts, limit)))];
@@ -126,12 +126,17 @@ export const deployCommand: CommandSpec = {
     "the same roll with lvsd's gate. A changed config reloads lvsd (SIGHUP); a new bundle restarts",
     "it as a crash would (it adopts its VIPs and IPVS table). Switching backends is one deploy:",
     "each director stops the other daemon just before starting its own.",
-    "Directors whose keepalived is built from source are left out with a note.",
+    "",
+    "director.keepalived.from: source builds keepalived on each director instead: the tarball (a",
+    "local file, or a URL this machine fetches once into ~/.cache/lvsctl, checked against sha256:",
+    "when given) is uploaded, built into <prefix>/keepalived-<version>-<key> and made active by the",
+    "link <prefix>/keepalived; the same version and options again is no rebuild, and going back to",
+    "an earlier build flips the link back (keepalived restarts on a new active build).",
   ].join("\n"),
   options: { ...runOptions, "lvsd-bundle": { type: "string", value: "DIR", help: "lvsd's bundle built by scripts/build-lvsd.mjs (default dist/lvsd)" } },
   positionals: [{ name: "inventory", required: true }],
   run: (args, io) => {
     const bundle = str(args, "lvsd-bundle");
-    return runBuiltin((cluster) => deployPlaybook(cluster, bundle !== undefined ? { lvsdBundle: resolvePath(io.cwd, bundle) } : {}), args, io);
+    return runBuiltin((cluster) => prepareDeploy(cluster, { ...(bundle !== undefined ? { paths: { lvsdBundle: resolvePath(io.cwd, bundle) } } : {}), tarball: { env: io.env } }), args, io);
   },
 };

@@ -153,8 +153,11 @@ test("backend and keepalived install settings, with defaults", () => {
   assert.deepEqual(d.directorSysctls, {});
   assert.equal(cluster(BASE + VI + "director:\n  lvsd: { v3_checksum: lenient }\n").lvsd.v3Checksum, "lenient");
   assert.equal(cluster(BASE + VI + "director:\n  lvsd: { node: /opt/node-v20/bin/node }\n").lvsd.node, "/opt/node-v20/bin/node");
-  const s = cluster(BASE + VI + "director:\n  keepalived: { from: source, version: 2.2.8, configure_options: [--enable-snmp] }\n  sysctls: { net.ipv4.vs.conntrack: 1, net.ipv4.ip_forward: \"0\" }\n");
-  assert.deepEqual(s.keepalived, { from: "source", version: "2.2.8", prefix: "/usr/local", sysconfdir: "/etc", configureOptions: ["--enable-snmp"] });
+  const s = cluster(BASE + VI + "director:\n  keepalived: { from: source, version: 2.2.8, tarball: keepalived-2.2.8.tar.gz, sha256: ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789, configure_options: [--enable-snmp] }\n  sysctls: { net.ipv4.vs.conntrack: 1, net.ipv4.ip_forward: \"0\" }\n");
+  assert.deepEqual(s.keepalived, { from: "source", version: "2.2.8", tarball: "keepalived-2.2.8.tar.gz", sha256: "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", prefix: "/usr/local", sysconfdir: "/etc", configureOptions: ["--enable-snmp"] });
+  // No version: the tarball's name says it (keepalived's release name, or Debian's .orig).
+  assert.equal(cluster(BASE + VI + "director:\n  keepalived: { from: source, tarball: https://example.test/dl/keepalived-2.2.7.tar.gz }\n").keepalived.version, "2.2.7");
+  assert.equal(cluster(BASE + VI + "director:\n  keepalived: { from: source, tarball: src/keepalived_2.2.7.orig.tar.gz }\n").keepalived.version, "2.2.7");
   assert.deepEqual(s.directorSysctls, { "net.ipv4.vs.conntrack": "1", "net.ipv4.ip_forward": "0" }, "numbers become strings");
 });
 

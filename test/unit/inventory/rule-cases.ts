@@ -427,10 +427,17 @@ export const cases: RuleCase[] = [
     ],
   },
   {
-    name: "LVS600 keepalived from source without version",
-    yaml: BASE + "director:\n  keepalived: { from: source }\n",
+    name: "LVS600 keepalived from source without a tarball",
+    yaml: BASE + "director:\n  keepalived: { from: source, version: 2.2.7 }\n",
     expect: [
-      "inv.yml:10:23: error LVS600: keepalived from source needs a version or a tarball to build",
+      "inv.yml:10:23: error LVS600: keepalived from source needs a tarball to build",
+    ],
+  },
+  {
+    name: "LVS604 keepalived from source, no version and none in the tarball's name",
+    yaml: BASE + "director:\n  keepalived: { from: source, tarball: ka.tgz }\n",
+    expect: [
+      "inv.yml:10:40: error LVS604: the keepalived version cannot be read from the tarball's name \"ka.tgz\"",
     ],
   },
   {
@@ -597,16 +604,16 @@ export const cases: RuleCase[] = [
   },
   {
     name: "LVS120 newline in keepalived.prefix adds a unit line",
-    yaml: BASE + VI + 'director: { keepalived: { from: source, version: 2.2.7, prefix: "/usr/local\\nExecStartPre=/bin/touch /tmp/x" } }\n',
+    yaml: BASE + VI + 'director: { keepalived: { from: source, version: 2.2.7, tarball: ka.tgz, prefix: "/usr/local\\nExecStartPre=/bin/touch /tmp/x" } }\n',
     expect: [
-      "inv.yml:14:65: error LVS120: director.keepalived.prefix holds a newline (U+000A) at character 11; in systemd units and commands it would start a new line or end the value",
+      "inv.yml:14:82: error LVS120: director.keepalived.prefix holds a newline (U+000A) at character 11; in systemd units and commands it would start a new line or end the value",
     ],
   },
   {
     name: "LVS120 newline in keepalived.sysconfdir",
-    yaml: BASE + VI + 'director: { keepalived: { from: source, version: 2.2.7, sysconfdir: "/etc\\nExecStartPre=/bin/touch /tmp/x" } }\n',
+    yaml: BASE + VI + 'director: { keepalived: { from: source, version: 2.2.7, tarball: ka.tgz, sysconfdir: "/etc\\nExecStartPre=/bin/touch /tmp/x" } }\n',
     expect: [
-      "inv.yml:14:69: error LVS120: director.keepalived.sysconfdir holds a newline (U+000A) at character 5; in systemd units and commands it would start a new line or end the value",
+      "inv.yml:14:86: error LVS120: director.keepalived.sysconfdir holds a newline (U+000A) at character 5; in systemd units and commands it would start a new line or end the value",
     ],
   },
   {
@@ -640,11 +647,11 @@ export const cases: RuleCase[] = [
   },
   {
     name: "LVS124 sysconfdir that climbs out with .., a prefix with a ';', a relative script",
-    yaml: BASE + VI + '    notify_backup: notify.sh BACKUP\ndirector: { keepalived: { from: source, version: 2.2.7, prefix: "/usr;touch /tmp/x;/usr", sysconfdir: "/../../../../tmp/x" } }\n',
+    yaml: BASE + VI + '    notify_backup: notify.sh BACKUP\ndirector: { keepalived: { from: source, version: 2.2.7, tarball: ka.tgz, prefix: "/usr;touch /tmp/x;/usr", sysconfdir: "/../../../../tmp/x" } }\n',
     expect: [
       "inv.yml:14:20: error LVS124: vrrp_instances[0].notify_backup runs \"notify.sh\", which is not an absolute path (the program to run on the directors)",
-      "inv.yml:15:65: error LVS124: director.keepalived.prefix holds \";\" at character 5; lvsctl writes paths bare into systemd units and commands run as root",
-      "inv.yml:15:103: error LVS124: director.keepalived.sysconfdir is not a normalised path (it has \".\", \"..\" or \"//\")",
+      "inv.yml:15:82: error LVS124: director.keepalived.prefix holds \";\" at character 5; lvsctl writes paths bare into systemd units and commands run as root",
+      "inv.yml:15:120: error LVS124: director.keepalived.sysconfdir is not a normalised path (it has \".\", \"..\" or \"//\")",
     ],
   },
   {

@@ -99,9 +99,9 @@ test("deploy with backend lvsd picks director-lvsd.yml and needs the bundle; kee
     () => lvsdBundleDir(empty),
     (e: unknown) => e instanceof LvsctlError && e.code === "LVS758" && /lacks lvsd\.cjs, lvsd-vrrp\.cjs, lvsd_socket\.node/.test(e.message) && /build-lvsd\.mjs --outdir/.test(e.hint ?? ""),
   );
-  // from: source keepalived is still left out with a note.
+  // keepalived from source: director.yml too (its build: test/unit/run/deploy.test.ts).
   const source = clusterFrom(labClusterYaml() + "director: { keepalived: { from: source, version: '2.2.7', tarball: ka.tar.gz } }\n");
-  assert.match(deployPlaybook(source).notes[0]!, /from: source is not built yet/);
+  assert.match(deployPlaybook(source, {}, { path: "/c/ka.tar.gz", sha256: "0".repeat(64), via: "file" }).playbook.file, /director\.yml$/);
 });
 
 test("deploy lvsd, first run on fresh directors: node and ipvsadm, the bundle, a checked lvsd.json, the unit enabled and started", async () => {

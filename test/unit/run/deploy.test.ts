@@ -4,6 +4,9 @@
 // here (the keepalived roll itself is tested in roll-keepalived tests and proved in the qemu lab).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { deploy, deployPlaybook } from "../../../src/run/deploy.js";
 import type { RunEvent } from "../../../src/run/events.js";
 import type { Roll } from "../../../src/roll/index.js";
@@ -159,11 +162,13 @@ test("deploy --check on fresh directors: reports what it would do, changes nothi
   }
 });
 
-test("a cluster with keepalived from source: deploy runs the real-server plays only, saying why (backend lvsd: test/unit/run/deploy-lvsd.test.ts)", () => {
+test("a cluster with keepalived from source needs its tarball on the controller first; its local path is the director plays' keepalived_tarball (backend lvsd: test/unit/run/deploy-lvsd.test.ts)", () => {
   const source = clusterFrom(labClusterYaml() + "director: { keepalived: { from: source, version: '2.2.7', tarball: ka.tar.gz } }\n");
-  const plan = deployPlaybook(source);
-  assert.deepEqual(plan.playbook.plays.map((p) => p.name), ["real-server bootstrap"]);
-  assert.match(plan.notes[0]!, /from: source is not built yet/);
+  assert.throws(() => deployPlaybook(source), /needs the tarball on the controller first/);
+  const withTarball = deployPlaybook(source, {}, { path: "/cache/ka.tar.gz", sha256: "0".repeat(64), via: "file" });
+  assert.deepEqual(withTarball.notes, []);
+  assert.deepEqual(withTarball.vars, { keepalived_tarball: "/cache/ka.tar.gz" });
+  assert.deepEqual(withTarball.playbook.plays.map((p) => p.name), ["real-server bootstrap", "director kernel modules", "directors (keepalived)"]);
   assert.deepEqual(deployPlaybook(labCluster()).playbook.plays.map((p) => p.name), ["real-server bootstrap", "director kernel modules", "directors (keepalived)"]);
 });
 
@@ -180,4 +185,67 @@ test("a changed unit on a running director: rewritten, systemd reloaded, keepali
   const ran = l.ds1.log.slice(before);
   assert.deepEqual(ran.filter((c) => c.startsWith("systemctl")), ["systemctl daemon-reload", "systemctl restart keepalived.service"]);
   assert.match(l.ds1.file(unit)!, /^ExecStart=\/usr\/sbin\/keepalived --dont-fork/m);
+});
+
+/** labCluster with keepalived built from a local tarball, config under /etc/ka, these configure options. */
+function sourceCluster(tarball: string, options: string[]) {
+  return clusterFrom(labClusterYaml() + `director: { keepalived: { from: source, tarball: ${tarball}, sysconfdir: /etc/ka, configure_options: [${options.join(", ")}] } }\n`);
+}
+
+test("deploy with keepalived from source: built into a versioned directory, the unit runs it through the link; again: no rebuild; other options: a second build beside and a restart; back: a flip, no rebuild", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "lvsctl-deploy-src-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const tarball = join(dir, "keepalived-2.2.7.tar.gz");
+  writeFileSync(tarball, "not really a tarball: the sim host runs no build");
+  const l = lab();
+  const link = "/usr/local/keepalived";
+  const makes = (h: SimHost) => h.log.filter((c) => /make install/.test(c)).length;
+
+  // First run: dependencies, the build, the link, the config under sysconfdir, the unit started.
+  const first = await run(l, { cluster: sourceCluster(tarball, ["--disable-snmp"]) });
+  assert.equal(first.result.exitCode, 0, JSON.stringify(first.results.filter((r) => r.status === "failed")));
+  assert.match(first.result.notes[0]!, /^keepalived 2\.2\.7 source: .*keepalived-2\.2\.7\.tar\.gz, sha256 [0-9a-f]{64} \(no sha256 in the inventory/);
+  const ds1 = first.results.filter((r) => r.host === "ds1");
+  assert.deepEqual(ds1.filter((r) => r.status === "skipped" && !r.handler).map((r) => r.task), ["keepalived and ipvsadm packages", "ipvsadm and keepalived's build dependencies (dnf)"]);
+  assert.ok(first.changed("ds1").includes("ipvsadm and keepalived's build dependencies"));
+  assert.ok(first.changed("ds1").includes("keepalived built from source"));
+  let firstDir = "";
+  for (const ds of [l.ds1, l.ds2]) {
+    for (const p of ["ipvsadm", "gcc", "make", "libssl-dev", "libnl-3-dev", "libnl-genl-3-dev"]) assert.ok(ds.packages[p], `${p} installed`);
+    assert.equal(ds.packages.keepalived, undefined, "no keepalived package");
+    const target = ds.symlinks.get(link)!;
+    assert.match(target, /^keepalived-2\.2\.7-[0-9a-f]{12}$/);
+    firstDir = target;
+    assert.equal(JSON.parse(ds.file(`/usr/local/${target}/.lvsctl-build`)!).configureOptions[0], "--disable-snmp");
+    assert.ok(ds.log.some((c) => c.includes(`./configure --prefix=/usr/local/${target} --sysconfdir=/etc/ka --disable-snmp`)), "configured into its own directory");
+    assert.equal(makes(ds), 1);
+    assert.match(ds.file("/etc/ka/keepalived/keepalived.conf")!, /virtual_server 10\.77\.0\.100 80/);
+    assert.match(ds.file("/etc/systemd/system/keepalived.service")!, /^ExecStart=\/usr\/local\/keepalived\/sbin\/keepalived -f \/etc\/ka\/keepalived\/keepalived\.conf -p \/run\/keepalived\.pid$/m);
+    assert.deepEqual(ds.units["keepalived.service"], { enabled: "enabled", active: "active" });
+  }
+
+  // Second run, nothing changed: no task changes, nothing built, nothing restarted.
+  const second = await run(l, { cluster: sourceCluster(tarball, ["--disable-snmp"]) });
+  assert.deepEqual(second.results.filter((r) => r.status === "changed").map((r) => `${r.host} ${r.task}`), []);
+  assert.equal(makes(l.ds1), 1);
+
+  // Another option: a second directory beside the first, the link flips, keepalived restarts.
+  const before = l.ds1.log.length;
+  const third = await run(l, { cluster: sourceCluster(tarball, ["--disable-snmp", "--enable-json"]) });
+  assert.equal(third.result.exitCode, 0);
+  assert.deepEqual(third.changed("ds1"), ["keepalived built from source", "restart keepalived"]);
+  const secondDir = l.ds1.symlinks.get(link)!;
+  assert.notEqual(secondDir, firstDir);
+  assert.ok(l.ds1.file(`/usr/local/${firstDir}/.lvsctl-build`) && l.ds1.file(`/usr/local/${secondDir}/.lvsctl-build`), "both builds stay");
+  assert.equal(makes(l.ds1), 2);
+  assert.deepEqual(l.ds1.log.slice(before).filter((c) => c.startsWith("systemctl")), ["systemctl restart keepalived.service"], "a restart, not a reload");
+  const flip = third.results.find((r) => r.host === "ds1" && r.task === "keepalived built from source")!;
+  assert.match(flip.reason, /configure options \[--disable-snmp\] -> \[--disable-snmp --enable-json\]/);
+
+  // Back to the first options: no build, the link flips back, keepalived restarts.
+  const back = await run(l, { cluster: sourceCluster(tarball, ["--disable-snmp"]) });
+  assert.deepEqual(back.changed("ds1"), ["keepalived built from source", "restart keepalived"]);
+  assert.equal(makes(l.ds1), 2, "no rebuild");
+  assert.equal(l.ds1.symlinks.get(link), firstDir);
+  assert.match(back.results.find((r) => r.host === "ds1" && r.task === "keepalived built from source")!.reason, /is built already: no rebuild, only the link flips/);
 });
