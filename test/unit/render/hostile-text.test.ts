@@ -38,7 +38,7 @@ const CLEAN = {
   },
   director: {
     backend: "keepalived",
-    keepalived: { from: "source", version: "2.2.8", tarball: "katarball1.tar.gz", prefix: "/opt/kaprefix1", sysconfdir: "/etc/kasysconf1", configure_options: ["--enable-opt1"] },
+    keepalived: { from: "source", version: "2.2.8", tarball: "katarball1.tar.gz", sha256: "ab".repeat(32), prefix: "/opt/kaprefix1", sysconfdir: "/etc/kasysconf1", configure_options: ["--enable-opt1"] },
     lvsd: { install_dir: "/opt/lvsdinstall1", node: "/opt/noderuntime1/bin/node" },
     sysctls: { "net.ipv4.tcp_fin_timeout": "31", "net.core.somaxconn": "4097 8193" },
   },
