@@ -54,6 +54,13 @@ export interface DrillPlanOptions {
   only?: string[];
 }
 
+/**
+ * A timer's AccuracySec defaults to one minute (systemd.timer(5)): systemd may fire it that late to
+ * coalesce wake-ups, so the cut and the way back could fire together. The lab run showed it: the
+ * link was down far shorter than asked and the VIP never moved.
+ */
+const TIMER_ACCURACY = "--timer-property=AccuracySec=100ms";
+
 /** The two lead seconds of a link cut: the down timer fires 1 s after arming, the up timer linkDownSec later. */
 export const LINK_CUT_DELAY_SEC = 1;
 
@@ -99,10 +106,10 @@ function commands(mode: DrillMode, unit: string, ifaces: string[], o: DrillPlanO
   const up: DrillCommand[] = [];
   // The way back first: if arming the cut failed after this, the links still come up.
   for (const dev of ifaces) {
-    down.push({ cmd: argv("systemd-run", "--collect", `--unit=${name("up", dev)}`, `--on-active=${upAt}s`, "ip", "link", "set", "dev", dev, "up"), describe: `on ${director}: ip link set dev ${dev} up in ${upAt} s (a timer on the director)` });
+    down.push({ cmd: argv("systemd-run", "--collect", `--unit=${name("up", dev)}`, `--on-active=${upAt}s`, TIMER_ACCURACY, "ip", "link", "set", "dev", dev, "up"), describe: `on ${director}: ip link set dev ${dev} up in ${upAt} s (a timer on the director)` });
   }
   for (const dev of ifaces) {
-    down.push({ cmd: argv("systemd-run", "--collect", `--unit=${name("down", dev)}`, `--on-active=${LINK_CUT_DELAY_SEC}s`, "ip", "link", "set", "dev", dev, "down"), describe: `on ${director}: ip link set dev ${dev} down in ${LINK_CUT_DELAY_SEC} s` });
+    down.push({ cmd: argv("systemd-run", "--collect", `--unit=${name("down", dev)}`, `--on-active=${LINK_CUT_DELAY_SEC}s`, TIMER_ACCURACY, "ip", "link", "set", "dev", dev, "down"), describe: `on ${director}: ip link set dev ${dev} down in ${LINK_CUT_DELAY_SEC} s` });
   }
   // A restore before the cut fired must disarm it, or it would cut the link after the drill.
   for (const dev of ifaces) up.push({ cmd: argv("systemctl", "stop", `${name("down", dev)}.timer`), describe: `disarm the link cut of ${dev}`, mayFail: true });

@@ -36,8 +36,8 @@ test("plan, link: the way back is armed before the cut, each a timer on the dire
   const [s] = planDrill(drillCluster(), { VI_web: ["ds1"] }, { mode: "link", linkDownSec: 7, runId: "a b;c", only: ["ds1"] });
   assert.equal(s!.selfRestoreMs, 8000);
   assert.deepEqual(words(s!.down), [
-    "systemd-run --collect --unit=lvsctl-drill-a_b_c-up-eth0 --on-active=8s ip link set dev eth0 up",
-    "systemd-run --collect --unit=lvsctl-drill-a_b_c-down-eth0 --on-active=1s ip link set dev eth0 down",
+    "systemd-run --collect --unit=lvsctl-drill-a_b_c-up-eth0 --on-active=8s --timer-property=AccuracySec=100ms ip link set dev eth0 up",
+    "systemd-run --collect --unit=lvsctl-drill-a_b_c-down-eth0 --on-active=1s --timer-property=AccuracySec=100ms ip link set dev eth0 down",
   ]);
   assert.deepEqual(words(s!.up), ["systemctl stop lvsctl-drill-a_b_c-down-eth0.timer", "ip link set dev eth0 up", "systemctl stop lvsctl-drill-a_b_c-up-eth0.timer"]);
   assert.deepEqual(s!.up.map((c) => c.mayFail ?? false), [true, false, true]);

@@ -74,8 +74,8 @@ test("link mode: both timers armed on the director (the way back first), the dir
   const rep = await runDrill(cluster, ports, base({ mode: "link", only: ["ds1"] }));
   assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
   assert.deepEqual(sim.log, [
-    "ds1: systemd-run --collect --unit=lvsctl-drill-t1-up-eth0 --on-active=9s ip link set dev eth0 up",
-    "ds1: systemd-run --collect --unit=lvsctl-drill-t1-down-eth0 --on-active=1s ip link set dev eth0 down",
+    "ds1: systemd-run --collect --unit=lvsctl-drill-t1-up-eth0 --on-active=9s --timer-property=AccuracySec=100ms ip link set dev eth0 up",
+    "ds1: systemd-run --collect --unit=lvsctl-drill-t1-down-eth0 --on-active=1s --timer-property=AccuracySec=100ms ip link set dev eth0 down",
     "ds1: timer lvsctl-drill-t1-down-eth0 fired",
     "ds1: timer lvsctl-drill-t1-up-eth0 fired",
     "ds1: systemctl stop lvsctl-drill-t1-down-eth0.timer",
