@@ -10,40 +10,11 @@ import { parseCommandArgs } from "../../../src/cli/command.js";
 import { statusCommandWith, type StatusDeps } from "../../../src/cli/commands/status.js";
 import { FakeConnection, FakeConnector, fakeUnreachable } from "../../../src/ssh/fake.js";
 import { captureIo } from "../../fixtures/cli/io.js";
-import { directorOut, listText, MASTER_ADDRS, realServerOut, saveText } from "../status/fixtures.js";
+import { directorOut, listText, MASTER_ADDRS, realServerOut, saveText, statusInventory } from "../status/fixtures.js";
 
 const dir = mkdtempSync(join(tmpdir(), "lvsctl-status-cli-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const INVENTORY = `
-defaults: { user: root }
-hosts:
-  ds1: { address: 10.77.0.11 }
-  ds2: { address: 10.77.0.12 }
-  rs1: { address: 10.77.0.21 }
-  rs2: { address: 10.77.0.22 }
-  rs3: { address: 10.77.1.23 }
-groups:
-  directors: { hosts: [ds1, ds2] }
-  realservers: { hosts: [rs1, rs2, rs3] }
-vrrp_instances:
-  - name: VI_web
-    interface: eth0
-    virtual_router_id: 51
-    priority: 100
-    members: { ds1: { priority: 150 }, ds2: { priority: 100 } }
-    authentication: { auth_type: PASS, auth_pass: { env: LVS_VRRP_PASS } }
-    virtual_ipaddress: [10.77.0.100/24, 10.77.1.1/24]
-virtual_servers:
-  - vip: 10.77.0.100
-    port: 80
-    lb_algo: wrr
-    check: { type: HTTP_GET, url: [{ path: /health, status_code: 200 }] }
-    real_servers: [{ host: rs1 }, { host: rs2, weight: 2, inhibit_on_failure: true }]
-  - vip: 10.77.0.101
-    port: 8080
-    lb_kind: NAT
-    real_servers: [{ host: rs3 }]
-`;
+const INVENTORY = statusInventory();
 writeFileSync(join(dir, "cluster.yml"), INVENTORY);
 const AT = new Date("2026-12-03T10:00:00Z");
 

@@ -7,7 +7,12 @@ import type { StatusProbe } from "../../../src/status/index.js";
 
 /** Two directors, rs1 and rs2 (SSH hosts) behind an HTTP_GET-checked DR VIP, rs2 with inhibit_on_failure; rs3 a NAT real server. */
 export function statusCluster(backend: "keepalived" | "lvsd" = "keepalived"): Cluster {
-  return clusterFrom(`
+  return clusterFrom(statusInventory(backend));
+}
+
+/** statusCluster's inventory as a user writes it (the CLI tests load it from a file). */
+export function statusInventory(backend: "keepalived" | "lvsd" = "keepalived"): string {
+  return `
 defaults: { user: root }
 director: { backend: ${backend} }
 hosts:
@@ -37,7 +42,7 @@ virtual_servers:
     port: 8080
     lb_kind: NAT
     real_servers: [{ host: rs3 }]
-`);
+`;
 }
 
 /** `ip -j addr show` as iproute2 6.1 prints it (the fields read, and a few more). */
