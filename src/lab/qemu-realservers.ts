@@ -36,6 +36,21 @@ function sh(argv: string[]): void {
 }
 
 /**
+ * A real server's namespace `ns` on the lab's bridge (a veth `peer` in `labNetns`, eth0 inside) at
+ * `address`/24, the VIP on lo and ARP kept quiet about it (arp_ignore=1 / arp_announce=2).
+ */
+function realServerNetns(labNetns: string, ns: string, peer: string, address: string, vip: string): void {
+  sh(["ip", "netns", "add", ns]);
+  sh(["ip", "-n", labNetns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", ns]);
+  sh(["ip", "-n", labNetns, "link", "set", peer, "master", "br0", "up"]);
+  for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
+  sh(["ip", "-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
+  sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
+  sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
+  sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+}
+
+/**
  * `names.length` real servers at lab.freeAddress(first), (first + 1), ... serving `vip` (DR: the VIP
  * on lo), and the client at lab.freeAddress(first + names.length).
  */
@@ -55,14 +70,7 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
       const ns = `lvsrs-${process.pid}-${name}`;
       const address = lab.freeAddress(first + i);
       const peer = `vrs${process.pid % 1000}x${i}`;
-      sh(["ip", "netns", "add", ns]);
-      sh(["ip", "-n", lab.netns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", ns]);
-      sh(["ip", "-n", lab.netns, "link", "set", peer, "master", "br0", "up"]);
-      for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
-      sh(["ip", "-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
-      sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
-      sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+      realServerNetns(lab.netns, ns, peer, address, vip);
       const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", "pipe", "inherit"] });
       servers.push({ name, ns, address, server });
       await new Promise<void>((res, rej) => {
@@ -136,14 +144,7 @@ export async function startDetachedRealServers(
     for (const [i, { name, address }] of servers.entries()) {
       const ns = `${qemuSideNetnsPrefix(lab.slot)}${name}`;
       const peer = `rsv${i}`;
-      sh(["ip", "netns", "add", ns]);
-      sh(["ip", "-n", lab.netns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", ns]);
-      sh(["ip", "-n", lab.netns, "link", "set", peer, "master", "br0", "up"]);
-      for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
-      sh(["ip", "-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
-      sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
-      sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+      realServerNetns(lab.netns, ns, peer, address, vip);
       const log = openSync(logFile(name), "a");
       // `ip netns exec` execs node: the pid is the server's.
       const child = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", log, log], detached: true });
