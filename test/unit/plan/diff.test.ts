@@ -1,7 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { diffLines, maskedDiff, splitLines, unifiedDiff } from "../../../src/plan/diff.js";
+import { maskedDiff, unifiedDiff } from "../../../src/plan/diff.js";
+
+function splitLines(text: string): string[] {
+  if (text === "") return [];
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
 
 /** Apply a unified diff produced by unifiedDiff to the old text (test helper, strict). */
 function applyPatch(oldText: string, patch: string): string {
@@ -79,9 +86,15 @@ test("a missing final newline is shown", () => {
   assert.match(d, /-b\n\+b\n\\ No newline at end of file\n$/);
 });
 
-test("the edit script is minimal for a known case (Myers' paper: ABCABBA -> CBABAC, D=5)", () => {
-  const edits = diffLines([..."ABCABBA"], [..."CBABAC"]);
-  assert.equal(edits.filter((e) => e.op !== "=").length, 5);
+test("a change next to an empty side: a line added to an empty file, a file emptied", () => {
+  assert.equal(unifiedDiff("", "x\n"), "--- a\n+++ b\n@@ -0,0 +1 @@\n+x\n");
+  assert.equal(unifiedDiff("x\ny\n", ""), "--- a\n+++ b\n@@ -1,2 +0,0 @@\n-x\n-y\n");
+});
+
+test("a line inserted at the top numbers the empty old side from the line before it (GNU: -0,0)", () => {
+  const a = Array.from({ length: 10 }, (_, i) => `l${i}`).join("\n") + "\n";
+  assert.match(unifiedDiff(a, "new\n" + a), /^@@ -1,3 \+1,4 @@$/m);
+  assert.equal(unifiedDiff("a\n", "a\nb\n", { context: 0 }), "--- a\n+++ b\n@@ -1,0 +2 @@\n+b\n");
 });
 
 test("property: applying the diff to the old text gives the new text", () => {
