@@ -2,7 +2,8 @@
 // `lvsctl bootstrap` and through an equivalent ansible-playbook (bootstrap.ansible.yml) against
 // the same N lab hosts, first run and no-change run, wall time of each and the ratio.
 //
-//   npx tsx bench/deploy/run.ts [--hosts 10,50] [--rounds 1] [--lvsctl-only]     (root: it boots the lab)
+//   npx tsx bench/deploy/run.ts [--hosts 10,50] [--rounds 1] [--lvsctl-only] [--cluster N [--cluster-only]]
+//                                                                                (root: it boots the lab)
 //
 // Fair by construction: both log in as the lab's `deploy` user with sudo (NOPASSWD), verify host
 // keys against the lab's known_hosts, start from the same reset hosts, and must end in the same
@@ -13,6 +14,9 @@
 // run (cold connections, as lvsctl has; Ansible's warm-ControlPersist no-change run is printed
 // too). The directors are named in the inventory but are not lab hosts: the bootstrap only
 // connects to real servers (it reads the route to the first director from each real server).
+// --cluster N adds the whole-cluster case (cluster.ts): `lvsctl deploy` over 2 qemu directors and N
+// real servers next to `lvsctl bootstrap` of the same real servers, first and no-change runs
+// (--rounds no-change runs each); it needs qemu as well. --cluster-only runs just that case.
 // Prints a table and, last, one line of JSON with every figure.
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -20,7 +24,8 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { compileCli } from "../compile-cli.js";
-import { Lab, labPrerequisites, projectRoot } from "../../src/lab/index.js";
+import { benchCluster, type ClusterResult } from "./cluster.js";
+import { Lab, labPrerequisites, projectRoot, qemuPrerequisites } from "../../src/lab/index.js";
 import { pool } from "../../src/lab/proc.js";
 import { CHANGED_ON_FRESH_HOST, countStatus, finished, MANAGED_FILES, ofType, resetRealServer, runCli, snapshotHost, writeLabInventory, type CliRun, type HostSnapshot } from "../../test/lab/helpers/index.js";
 
@@ -28,24 +33,32 @@ const here = dirname(fileURLToPath(import.meta.url));
 const BUILD = join(here, ".build");
 const PLAYBOOK = join(here, "bootstrap.ansible.yml");
 
-function parseArgs(argv: string[]): { hosts: number[]; rounds: number; lvsctlOnly: boolean } {
+const USAGE = "usage: bench/deploy/run.ts [--hosts 10,50] [--rounds 1] [--lvsctl-only] [--cluster N [--cluster-only]]";
+
+function parseArgs(argv: string[]): { hosts: number[]; rounds: number; lvsctlOnly: boolean; cluster?: number; clusterOnly: boolean } {
   let hosts = [10, 50];
   let rounds = 1;
   let lvsctlOnly = false;
+  let cluster: number | undefined;
+  let clusterOnly = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === "--lvsctl-only") {
-      lvsctlOnly = true;
+    if (a === "--lvsctl-only" || a === "--cluster-only") {
+      if (a === "--lvsctl-only") lvsctlOnly = true;
+      else clusterOnly = true;
       continue;
     }
     const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
     if (a.startsWith("--hosts")) hosts = (v ?? "").split(",").map(Number);
     else if (a.startsWith("--rounds")) rounds = Number(v);
-    else throw new Error(`unknown argument ${a}; usage: bench/deploy/run.ts [--hosts 10,50] [--rounds 1] [--lvsctl-only]`);
+    else if (a.startsWith("--cluster")) cluster = Number(v);
+    else throw new Error(`unknown argument ${a}; ${USAGE}`);
   }
+  if (cluster !== undefined && !(Number.isInteger(cluster) && cluster >= 1 && cluster <= 100)) throw new Error("--cluster: 1 to 100 real servers");
+  if (clusterOnly && cluster === undefined) throw new Error(`--cluster-only needs --cluster N; ${USAGE}`);
   if (!hosts.every((n) => Number.isInteger(n) && n >= 1 && n <= 190)) throw new Error("--hosts: counts from 1 to 190");
   if (!(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) throw new Error("--rounds: 1 to 10");
-  return { hosts, rounds, lvsctlOnly };
+  return { hosts, rounds, lvsctlOnly, ...(cluster !== undefined ? { cluster } : {}), clusterOnly };
 }
 
 interface Proc {
@@ -230,15 +243,16 @@ async function startupMs(entry: string): Promise<{ compiled: number; tsx: number
 }
 
 async function main() {
-  const { hosts, rounds, lvsctlOnly } = parseArgs(process.argv.slice(2));
-  const why = labPrerequisites();
+  const { hosts: hostCounts, rounds, lvsctlOnly, cluster, clusterOnly } = parseArgs(process.argv.slice(2));
+  const hosts = clusterOnly ? [] : hostCounts;
+  const why = labPrerequisites() ?? (cluster !== undefined ? qemuPrerequisites() : undefined);
   if (why) throw new Error(`cannot run the bench: ${why}`);
   const log = (s: string) => process.stderr.write(`# ${s}\n`);
   const entry = await compileCli(BUILD);
   log(`compiled src/ into ${relative(projectRoot, BUILD)}/`);
   const startup = await startupMs(entry);
   log(`startup (\`lvsctl --version\`, best of 3): compiled ${startup.compiled} ms, through tsx ${startup.tsx} ms`);
-  const ansibleVersion = (await runProc("ansible-playbook", ["--version"], {}, 60_000)).stdout.split("\n")[0] ?? "";
+  const ansibleVersion = hosts.length && !lvsctlOnly ? ((await runProc("ansible-playbook", ["--version"], {}, 60_000)).stdout.split("\n")[0] ?? "") : "";
   const results: Record<string, unknown>[] = [];
   const table: string[] = [];
   const fmt = (ms: number) => (ms / 1000).toFixed(2);
@@ -269,7 +283,20 @@ async function main() {
       });
     }
   }
-  process.stdout.write(table.join("\n") + "\n");
+  let clusterResult: ClusterResult | undefined;
+  if (cluster !== undefined) {
+    const tmp = mkdtempSync(join(tmpdir(), "lvsctl-bench-cluster-"));
+    try {
+      clusterResult = await benchCluster(cluster, rounds, entry, tmp, log);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  if (hosts.length) process.stdout.write(table.join("\n") + "\n");
+  if (clusterResult) {
+    const c = clusterResult.cost;
+    process.stdout.write(`${clusterResult.table}\nno-change: the whole cluster (${clusterResult.directors} directors + ${clusterResult.realServers} real servers) ${(c.noChangeMedianMs.cluster / 1000).toFixed(2)} s, the real servers alone ${(c.noChangeMedianMs.realServersOnly / 1000).toFixed(2)} s (medians; ${c.ratio}x)\n`);
+  }
   const targets = results.map((r) => {
     const x = r as { hosts: number; ratio?: { first: number; noChange: number }; lvsctl: { noChangeMs: number } };
     return {
@@ -278,7 +305,7 @@ async function main() {
       ...(x.hosts === 50 ? { noChange50Under3s: x.lvsctl.noChangeMs < 3000 } : {}),
     };
   });
-  process.stdout.write(JSON.stringify({ bench: "deploy", ansible: ansibleVersion, node: process.version, startupMs: startup, results, targets }) + "\n");
+  process.stdout.write(JSON.stringify({ bench: "deploy", ansible: ansibleVersion, node: process.version, startupMs: startup, results, targets, ...(clusterResult ? { cluster: { ...clusterResult, table: undefined } } : {}) }) + "\n");
 }
 
 main().catch((e: unknown) => {
