@@ -171,12 +171,17 @@ export const LvsdRealServer = z.strictObject({
   notifyDown: opt(Argv),
   /** Absent: no checking, the real server is always up. */
   check: opt(LvsdCheck),
-  /** TUN forwarding only: the encapsulation (IP_VS_CONN_F_TUNNEL_TYPE_*; absent: ipip) and, for
-   * gue, the UDP port (keepalived's tun_type / tun_port). */
+  /** TUN forwarding only: the encapsulation (IP_VS_CONN_F_TUNNEL_TYPE_*; absent: ipip), for gue
+   * the UDP port, and for gue/gre the checksum (IP_VS_TUNNEL_ENCAP_FLAG_*; absent: nocsum), as
+   * keepalived's `lvs_method TUN type gue port N csum`. */
   tunnel: opt(
     z
-      .strictObject({ type: z.enum(["ipip", "gue", "gre"]), port: opt(Port) })
-      .check(z.refine((t) => (t.type === "gue") === (t.port !== undefined), { error: "a gue tunnel needs a port; ipip and gre take none" })),
+      .strictObject({ type: z.enum(["ipip", "gue", "gre"]), port: opt(Port), checksum: opt(z.enum(["nocsum", "csum", "remcsum"])) })
+      .check(
+        z.refine((t) => (t.type === "gue") === (t.port !== undefined), { error: "a gue tunnel needs a port; ipip and gre take none" }),
+        z.refine((t) => !(t.type === "ipip" && t.checksum !== undefined && t.checksum !== "nocsum"), { error: "an ipip tunnel has no checksum option" }),
+        z.refine((t) => !(t.type === "gre" && t.checksum === "remcsum"), { error: "a gre tunnel has no remcsum" }),
+      ),
   ),
 });
 export type LvsdRealServer = z.infer<typeof LvsdRealServer>;
@@ -199,8 +204,9 @@ export const LvsdService = z
     forwarding: z.enum(["DR", "NAT", "TUN"]),
     /** Absent: no persistence. */
     persistenceTimeoutSec: opt(int(1)),
-    /** Dotted netmask (IPv4). */
-    persistenceNetmask: opt(z.ipv4()),
+    /** Persistence granularity: a dotted netmask on an IPv4 service, a prefix length (1-128) on
+     * an IPv6 one (keepalived's persistence_granularity; ipvsadm -M). */
+    persistenceNetmask: opt(z.union([z.ipv4(), int(1, 128)])),
     /** Interval between checks of each real server (keepalived default 60 s). */
     delayLoopSec: z.number().check(z.positive()),
     virtualhost: opt(NonEmpty),

@@ -18,6 +18,8 @@ import {
   serviceKeyFamily,
   type DestSpec,
   type FwdMethod,
+  TUNNEL_CSUM,
+  TUNNEL_TYPES,
 } from "../netlink/ipvs.js";
 import { ipv4MaskNumber, realServerId, serviceId, serviceKeyOf, type RealServerHealth } from "../core/health.js";
 import { destRule, serviceRule, type DestRule, type TableEntry } from "./table.js";
@@ -32,7 +34,6 @@ const SCHED_FLAG: Record<NonNullable<LvsdService["schedulerFlags"]>[number], num
   "flag-3": IP_VS_SVC_F_SCHED3,
 };
 const FWD: Record<LvsdService["forwarding"], FwdMethod> = { DR: "dr", NAT: "nat", TUN: "tun" };
-const TUN_TYPE = { ipip: 0, gue: 1, gre: 2 } as const;
 
 /** Per service id: whether it has quorum (the state hysteresis needs between two evaluations). */
 export type QuorumState = ReadonlyMap<string, boolean>;
@@ -56,8 +57,9 @@ function dest(s: LvsdService, rs: Pick<LvsdRealServer, "address" | "port" | "uth
   if (rs.uthreshold) d.uThresh = rs.uthreshold;
   if (rs.lthreshold) d.lThresh = rs.lthreshold;
   if (s.forwarding === "TUN" && rs.tunnel) {
-    d.tunType = TUN_TYPE[rs.tunnel.type];
+    d.tunType = TUNNEL_TYPES[rs.tunnel.type];
     if (rs.tunnel.port !== undefined) d.tunPort = rs.tunnel.port;
+    if (rs.tunnel.checksum !== undefined) d.tunFlags = TUNNEL_CSUM[rs.tunnel.checksum];
   }
   return destRule(d);
 }
@@ -75,7 +77,9 @@ export function wantedTable(services: readonly LvsdService[], health: (id: strin
     if (s.persistenceTimeoutSec !== undefined) flags |= IP_VS_SVC_F_PERSISTENT;
     if (s.onePacket) flags |= IP_VS_SVC_F_ONEPACKET;
     for (const f of s.schedulerFlags ?? []) flags |= SCHED_FLAG[f];
-    const netmask = s.persistenceNetmask !== undefined && family === "inet" ? ipv4MaskNumber(s.persistenceNetmask) : IPVS_DEFAULT_NETMASK[family];
+    // a dotted mask for IPv4, a prefix length for IPv6 (runtime/config.ts refuses the crossed pairs)
+    const pm = s.persistenceNetmask;
+    const netmask = typeof pm === "string" && family === "inet" ? ipv4MaskNumber(pm) : typeof pm === "number" && family === "inet6" ? pm : IPVS_DEFAULT_NETMASK[family];
     const service = serviceRule({ key, scheduler: s.scheduler, flags, timeout: s.persistenceTimeoutSec ?? 0, netmask });
 
     const live: { rs: LvsdRealServer; weight: number }[] = [];

@@ -43,6 +43,8 @@ export interface DestRule {
   /** Only meaningful for TUNNEL; 0 otherwise (the kernel reports 0 for every other method). */
   tunType: number;
   tunPort: number;
+  /** IP_VS_TUNNEL_ENCAP_FLAG_* (checksum), TUNNEL only. */
+  tunFlags: number;
 }
 
 export interface TableEntry {
@@ -94,6 +96,7 @@ export function destRule(d: DestSpec): DestRule {
     lThresh: d.lThresh ?? 0,
     tunType: tun ? (d.tunType ?? 0) : 0,
     tunPort: tun ? (d.tunPort ?? 0) : 0,
+    tunFlags: tun ? (d.tunFlags ?? 0) : 0,
   };
 }
 
@@ -113,6 +116,7 @@ export function actualDestRule(d: IpvsDest): DestRule {
     lThresh: d.lThresh,
     tunType: tun ? (d.tunType ?? 0) : 0,
     tunPort: tun ? (d.tunPort ?? 0) : 0,
+    tunFlags: tun ? (d.tunFlags ?? 0) : 0,
   };
 }
 
@@ -128,6 +132,8 @@ export function toDestSpec(r: DestRule): DestSpec {
   if (r.fwd === IP_VS_CONN_F_TUNNEL) {
     d.tunType = r.tunType;
     if (r.tunPort !== 0) d.tunPort = r.tunPort;
+    // only when set: a kernel before 5.3 has no TUN_FLAGS, and nocsum is its default anyway
+    if (r.tunFlags !== 0) d.tunFlags = r.tunFlags;
   }
   return d;
 }
@@ -137,5 +143,5 @@ export function sameService(a: ServiceRule, b: ServiceRule): boolean {
 }
 
 export function sameDest(a: DestRule, b: DestRule): boolean {
-  return a.fwd === b.fwd && a.weight === b.weight && a.uThresh === b.uThresh && a.lThresh === b.lThresh && a.tunType === b.tunType && a.tunPort === b.tunPort;
+  return a.fwd === b.fwd && a.weight === b.weight && a.uThresh === b.uThresh && a.lThresh === b.lThresh && a.tunType === b.tunType && a.tunPort === b.tunPort && a.tunFlags === b.tunFlags;
 }

@@ -86,6 +86,12 @@ export const IP_VS_CONN_F_DROUTE = 3;
 export const IP_VS_CONN_F_BYPASS = 4;
 export const FWD_METHODS = { nat: IP_VS_CONN_F_MASQ, tun: IP_VS_CONN_F_TUNNEL, dr: IP_VS_CONN_F_DROUTE } as const;
 export type FwdMethod = keyof typeof FWD_METHODS;
+/** Tunnel encapsulations (include/uapi/linux/ip_vs.h enum IP_VS_CONN_F_TUNNEL_TYPE_*): IPIP
+ * always, GUE since Linux 5.2, GRE since 5.3. */
+export const TUNNEL_TYPES = { ipip: 0, gue: 1, gre: 2 } as const;
+/** Tunnel checksum flags (ip_vs.h IP_VS_TUNNEL_ENCAP_FLAG_*, Linux 5.3): GUE takes all three,
+ * GRE nocsum and csum, IPIP none. */
+export const TUNNEL_CSUM = { nocsum: 0, csum: 1, remcsum: 2 } as const;
 
 /** IP_VS_SVC_F_* (uapi <linux/ip_vs.h>) */
 export const IP_VS_SVC_F_PERSISTENT = 0x1;
@@ -220,6 +226,8 @@ export interface DestSpec {
   tunType?: number;
   /** The GUE tunnel's UDP port (network order on the wire). */
   tunPort?: number;
+  /** GUE/GRE checksum: IP_VS_TUNNEL_ENCAP_FLAG_* (NOCSUM 0, CSUM 1, REMCSUM 2; Linux 5.3). */
+  tunFlags?: number;
 }
 
 // ---- addresses ------------------------------------------------------------------------------
@@ -411,6 +419,7 @@ export function destNest(d: DestSpec | { address: string; port: number }, full: 
   if (full && "fwd" in d) {
     if (d.tunType !== undefined) parts.push(attrU8(IPVS_DEST_ATTR_TUN_TYPE, d.tunType));
     if (d.tunPort !== undefined) parts.push(attrBe16(IPVS_DEST_ATTR_TUN_PORT, d.tunPort));
+    if (d.tunFlags !== undefined) parts.push(attrU16(IPVS_DEST_ATTR_TUN_FLAGS, d.tunFlags));
   }
   return attrNested(IPVS_CMD_ATTR_DEST, parts, { flag: false });
 }

@@ -2,6 +2,8 @@
 // machine's parameters, plus the identity reload uses to tell "same instance" from "new one".
 import type { LvsdConfig, LvsdInstance } from "../config.js";
 import { GARP_DEFAULTS, type VrrpParams } from "../vrrp/types.js";
+import { serviceKeyOf } from "../core/health.js";
+import { serviceKeyFamily } from "../netlink/ipvs.js";
 
 /** Reload identity (issue 4 item 5): an instance is "the same" when name, VRID and interface are. */
 export function instanceIdentity(i: Pick<LvsdInstance, "name" | "vrid" | "interface">): string {
@@ -40,6 +42,8 @@ export function toParams(i: LvsdInstance, primaryIp: string): VrrpParams {
   };
 }
 
+const serviceFamily = (s: LvsdConfig["services"][number]) => serviceKeyFamily(serviceKeyOf(s));
+
 /** Problems lvsd cannot run with even though the schema accepts them (lvsd --check reports these). */
 export function unsupported(cfg: LvsdConfig): string[] {
   const out: string[] = [];
@@ -54,7 +58,12 @@ export function unsupported(cfg: LvsdConfig): string[] {
     s.realServers.forEach((rs, ri) => {
       if (rs.tunnel && s.forwarding !== "TUN") out.push(`${where}.realServers[${ri}].tunnel: a tunnel type needs forwarding TUN, the service has ${s.forwarding}`);
     });
-    if (s.persistenceNetmask !== undefined && s.vip?.includes(":")) out.push(`${where}.persistenceNetmask ${s.persistenceNetmask}: an IPv4 mask on an IPv6 service; IPv6 persistence is per /128 in lvsd today`);
+    if (typeof s.persistenceNetmask === "string" && serviceFamily(s) === "inet6") out.push(`${where}.persistenceNetmask ${s.persistenceNetmask}: an IPv4 mask on an IPv6 service; give a prefix length (1-128)`);
+    if (typeof s.persistenceNetmask === "number" && serviceFamily(s) === "inet") out.push(`${where}.persistenceNetmask ${s.persistenceNetmask}: a prefix length on an IPv4 service; give a dotted netmask`);
+    for (const f of s.schedulerFlags ?? []) {
+      const needs = f.startsWith("sh-") ? "sh" : f.startsWith("mh-") ? "mh" : undefined;
+      if (needs && s.scheduler !== needs) out.push(`${where}.schedulerFlags: ${f} is a flag of the ${needs} scheduler, the service uses ${s.scheduler}`);
+    }
   });
   const seen = new Map<string, string>();
   for (const i of cfg.instances) {

@@ -393,6 +393,17 @@ test("tunnel destinations: TUN_TYPE (u8) and TUN_PORT (network order) encode and
   assert.deepEqual([d.value.fwd, d.value.tunType, d.value.tunPort], [2, 1, 6080]);
 });
 
+test("tunnel destinations: TUN_FLAGS (u16, host order) after TUN_PORT, only when given", () => {
+  const b = encodeNewDest(FAMILY, 9, { protocol: 6, address: "10.0.0.1", port: 80 }, { address: "10.0.0.2", port: 80, fwd: "tun", weight: 1, tunType: 1, tunPort: 6080, tunFlags: 2 });
+  // ... TUN_PORT 6080, then TUN_FLAGS 2 (REMCSUM) as the kernel reads it (nla_get_u16)
+  assert.ok(b.toString("hex").endsWith(hex("06 00 0e 00 17 c0 00 00  06 00 0f 00 02 00 00 00")), b.toString("hex"));
+  const d = decodeDest(asReply(b, IPVS_CMD_NEW_DEST));
+  assert.ok(d.ok);
+  assert.deepEqual([d.value.tunType, d.value.tunPort, d.value.tunFlags], [1, 6080, 2]);
+  const none = encodeNewDest(FAMILY, 9, { protocol: 6, address: "10.0.0.1", port: 80 }, { address: "10.0.0.2", port: 80, fwd: "tun", weight: 1, tunType: 2 });
+  assert.ok(!none.toString("hex").includes(hex("06 00 0f 00")), "no TUN_FLAGS unless asked: a kernel before 5.3 has none");
+});
+
 test("sync daemon: NEW_DAEMON / DEL_DAEMON bytes as libipvs sends them, and the dump decodes back", () => {
   const b = encodeNewDaemon(FAMILY, 3, { role: "backup", ifname: "eth1", syncId: 7 });
   assert.equal(

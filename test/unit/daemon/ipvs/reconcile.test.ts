@@ -71,11 +71,28 @@ test("fwmark, UDP/SCTP, IPv6, NAT and TUN with gue: keys and destinations in the
   ).table;
   assert.deepEqual(t[0]!.service.key, { fwmark: 7, family: "inet6" });
   assert.equal(t[0]!.service.netmask, 128);
-  assert.deepEqual(t[0]!.dests[0], { address: "fd00::21", port: 0, fwd: 3, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0 });
+  assert.deepEqual(t[0]!.dests[0], { address: "fd00::21", port: 0, fwd: 3, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0, tunFlags: 0 });
   assert.equal(t[1]!.service.flags, 4);
   assert.equal(t[1]!.dests[0]!.fwd, 0);
   assert.deepEqual(t[2]!.service.key, { protocol: 132, address: "10.0.0.100", port: 3868 });
   assert.deepEqual([t[2]!.dests[0]!.fwd, t[2]!.dests[0]!.tunType, t[2]!.dests[0]!.tunPort], [2, 1, 6080]);
+});
+
+test("tunnel checksum and IPv6 persistence: the flags and the prefix length the kernel keeps", () => {
+  const t = wantedTable(
+    [
+      web({ forwarding: "TUN", realServers: [{ address: "10.0.0.21", port: 80, weight: 1, inhibitOnFailure: false, tunnel: { type: "gue", port: 6080, checksum: "remcsum" } }] }),
+      web({ port: 81, forwarding: "TUN", realServers: [{ address: "10.0.0.21", port: 81, weight: 1, inhibitOnFailure: false, tunnel: { type: "gre", checksum: "csum" } }] }),
+      web({ vip: "fd00::100", persistenceTimeoutSec: 60, persistenceNetmask: 64, realServers: [{ address: "fd00::21", port: 80, weight: 1, inhibitOnFailure: false }] }),
+    ],
+    up,
+  ).table;
+  assert.deepEqual([t[0]!.dests[0]!.tunType, t[0]!.dests[0]!.tunPort, t[0]!.dests[0]!.tunFlags], [1, 6080, 2]);
+  assert.deepEqual([t[1]!.dests[0]!.tunType, t[1]!.dests[0]!.tunPort, t[1]!.dests[0]!.tunFlags], [2, 0, 1]);
+  assert.equal(t[2]!.service.netmask, 64);
+  // only the checksum changed: one edit of that destination
+  const nocsum = wantedTable([web({ forwarding: "TUN", realServers: [{ address: "10.0.0.21", port: 80, weight: 1, inhibitOnFailure: false, tunnel: { type: "gue", port: 6080 } }] })], up).table;
+  assert.deepEqual(reconcile([t[0]!], nocsum).ops.map((o) => o.kind), ["edit-dest"]);
 });
 
 test("policy: down is removed, or weight 0 with inhibit_on_failure; misc_dynamic weight replaces the configured one", () => {
@@ -131,6 +148,7 @@ const destArb = fc.record({
   lThresh: fc.constantFrom(0, 10),
   tunType: fc.constantFrom(0, 1, 2),
   tunPort: fc.constantFrom(0, 6080),
+  tunFlags: fc.constantFrom(0, 1, 2),
 });
 const entryArb = fc.record({
   key: fc.oneof(
