@@ -157,6 +157,18 @@ export const LvsdCheck = z.discriminatedUnion("type", [
 ]);
 export type LvsdCheck = z.infer<typeof LvsdCheck>;
 
+/** TUN forwarding only: the encapsulation (IP_VS_CONN_F_TUNNEL_TYPE_*; absent: ipip), for gue
+ * the UDP port, and for gue/gre the checksum (IP_VS_TUNNEL_ENCAP_FLAG_*; absent: nocsum), as
+ * keepalived's `lvs_method TUN type gue port N csum`. */
+export const LvsdTunnel = z
+  .strictObject({ type: z.enum(["ipip", "gue", "gre"]), port: opt(Port), checksum: opt(z.enum(["nocsum", "csum", "remcsum"])) })
+  .check(
+    z.refine((t) => (t.type === "gue") === (t.port !== undefined), { error: "a gue tunnel needs a port; ipip and gre take none" }),
+    z.refine((t) => !(t.type === "ipip" && t.checksum !== undefined && t.checksum !== "nocsum"), { error: "an ipip tunnel has no checksum option" }),
+    z.refine((t) => !(t.type === "gre" && t.checksum === "remcsum"), { error: "a gre tunnel has no remcsum" }),
+  );
+export type LvsdTunnel = z.infer<typeof LvsdTunnel>;
+
 export const LvsdRealServer = z.strictObject({
   address: Ip,
   /** 0 for fwmark services that keep the client's destination port. */
@@ -171,18 +183,8 @@ export const LvsdRealServer = z.strictObject({
   notifyDown: opt(Argv),
   /** Absent: no checking, the real server is always up. */
   check: opt(LvsdCheck),
-  /** TUN forwarding only: the encapsulation (IP_VS_CONN_F_TUNNEL_TYPE_*; absent: ipip), for gue
-   * the UDP port, and for gue/gre the checksum (IP_VS_TUNNEL_ENCAP_FLAG_*; absent: nocsum), as
-   * keepalived's `lvs_method TUN type gue port N csum`. */
-  tunnel: opt(
-    z
-      .strictObject({ type: z.enum(["ipip", "gue", "gre"]), port: opt(Port), checksum: opt(z.enum(["nocsum", "csum", "remcsum"])) })
-      .check(
-        z.refine((t) => (t.type === "gue") === (t.port !== undefined), { error: "a gue tunnel needs a port; ipip and gre take none" }),
-        z.refine((t) => !(t.type === "ipip" && t.checksum !== undefined && t.checksum !== "nocsum"), { error: "an ipip tunnel has no checksum option" }),
-        z.refine((t) => !(t.type === "gre" && t.checksum === "remcsum"), { error: "a gre tunnel has no remcsum" }),
-      ),
-  ),
+  /** TUN forwarding only (LvsdTunnel). */
+  tunnel: opt(LvsdTunnel),
 });
 export type LvsdRealServer = z.infer<typeof LvsdRealServer>;
 
@@ -210,7 +212,8 @@ export const LvsdService = z
     /** Interval between checks of each real server (keepalived default 60 s). */
     delayLoopSec: z.number().check(z.positive()),
     virtualhost: opt(NonEmpty),
-    sorryServer: opt(z.strictObject({ address: Ip, port: int(0, 65535) })),
+    /** `tunnel`: TUN only, as the real servers' (keepalived gives the sorry server the service's). */
+    sorryServer: opt(z.strictObject({ address: Ip, port: int(0, 65535), tunnel: opt(LvsdTunnel) })),
     /** Minimum total weight of live real servers (keepalived default 1). */
     quorum: int(1),
     hysteresis: int(0),

@@ -136,11 +136,18 @@ export interface ResolvedService {
   vip?: string;
   port?: number;
   fwmark?: number;
-  protocol: "TCP" | "UDP";
+  protocol: "TCP" | "UDP" | "SCTP";
   lbAlgo: string;
+  /** ipvsadm -b names, in the inventory's order. */
+  schedFlags?: string[];
+  /** One-packet scheduling (keepalived `ops`). */
+  ops?: boolean;
   lbKind: "DR" | "NAT" | "TUN";
+  /** TUN only: the encapsulation of every real server (absent: ipip). */
+  tunnel?: { type: "ipip" | "gue" | "gre"; port?: number; checksum?: "nocsum" | "csum" | "remcsum" };
   persistenceTimeout?: number;
-  persistenceGranularity?: string;
+  /** IPv4: a dotted netmask; IPv6: a prefix length. */
+  persistenceGranularity?: string | number;
   delayLoop?: number;
   virtualhost?: string;
   sorryServer?: { address: string; port?: number };

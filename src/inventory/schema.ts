@@ -293,6 +293,21 @@ export const LbAlgo = z.enum(Schedulers, {
   error: `unknown scheduler; use one of ${Schedulers.join(", ")}`,
 });
 export const LbKind = z.enum(["DR", "NAT", "TUN"], { error: "lb_kind must be DR, NAT or TUN" });
+/**
+ * Scheduler flags, as ipvsadm -b and keepalived's bare keywords name them (IP_VS_SVC_F_SCHED1..3):
+ * sh-fallback = mh-fallback = flag-1, sh-port = mh-port = flag-2, flag-3.
+ */
+export const SchedFlags = ["flag-1", "flag-2", "flag-3", "sh-fallback", "sh-port", "mh-fallback", "mh-port"] as const;
+/** TUN forwarding's encapsulation (keepalived `lvs_method TUN type gue port N csum`). */
+export const Tunnel = z.strictObject({
+  /** ipip (the default), gue (Linux 5.2, needs a port) or gre (Linux 5.3). */
+  type: z.enum(["ipip", "gue", "gre"], { error: "tunnel type must be ipip, gue or gre" }),
+  /** gue only: the UDP port the real servers decapsulate on. */
+  port: Port.optional(),
+  /** gue and gre (Linux 5.3): nocsum (the default), csum, or remcsum (gue only). */
+  checksum: z.enum(["nocsum", "csum", "remcsum"], { error: "checksum must be nocsum, csum or remcsum" }).optional(),
+});
+export type Tunnel = z.infer<typeof Tunnel>;
 
 export const RealServer = z.strictObject({
   /** An inventory host: its address is used unless `address` is given. */
@@ -324,13 +339,21 @@ export const VirtualService = z.strictObject({
   vip: IpAddress.optional(),
   port: Port.optional(),
   fwmark: z.number().int().min(1).max(0xffffffff).optional(),
-  protocol: z.enum(["TCP", "UDP"]).default("TCP"),
+  /** SCTP needs the kernel's ip_vs SCTP support (CONFIG_IP_VS_PROTO_SCTP, in Debian's kernels). */
+  protocol: z.enum(["TCP", "UDP", "SCTP"], { error: "protocol must be TCP, UDP or SCTP" }).default("TCP"),
   lb_algo: LbAlgo.default("wlc"),
+  /** Scheduler flags (ipvsadm -b); sh-* only with lb_algo sh, mh-* only with mh. */
+  sched_flags: z.array(z.enum(SchedFlags, { error: `unknown scheduler flag; use ${SchedFlags.join(", ")}` })).min(1).optional(),
+  /** One-packet scheduling (keepalived `ops`, ipvsadm -o): each UDP datagram scheduled on its own. */
+  ops: z.boolean().optional(),
   lb_kind: LbKind.default("DR"),
+  /** lb_kind TUN only: the encapsulation for every real server (default ipip). */
+  tunnel: Tunnel.optional(),
   /** Seconds; `true` means keepalived's default of 360 s. */
   // The kernel keeps it as seconds * HZ in 32 bits (ip_vs_ctl.c); 31 days stays far inside.
   persistence_timeout: z.union([z.number().int().min(1).max(31 * MAX_TIMER_SEC), z.literal(true)]).optional(),
-  persistence_granularity: ipv4.optional(),
+  /** IPv4: a netmask (255.255.255.0); IPv6: a prefix length (64), as keepalived takes them. */
+  persistence_granularity: z.union([ipv4, z.number().int().min(1).max(128)], { error: "persistence_granularity is an IPv4 netmask (255.255.255.0) or, for IPv6, a prefix length 1-128" }).optional(),
   /** keepalived default 60 s. */
   delay_loop: z.number().positive().max(MAX_TIMER_SEC).optional(),
   virtualhost: text("kaText", z.string().min(1)).optional(),

@@ -508,15 +508,52 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       report("warning", "LVS407", [...base, "vip"], `VIP ${s.vip} of service ${name} is in no VRRP instance, so no director will hold it`, "add it to an instance's virtual_ipaddress, unless something else brings the address up");
     }
 
-    if (s.persistence_granularity !== undefined && s.vip !== undefined && ipFamily(s.vip) === 6) {
-      report("error", "LVS422", [...base, "persistence_granularity"], `persistence_granularity ${s.persistence_granularity} is an IPv4 netmask, but service ${name} is IPv6`, "remove it (keepalived wants a prefix length for IPv6, which lvsctl does not support yet)", true);
+    const family = serviceFamily(s, inv);
+    const pg = s.persistence_granularity;
+    if (pg !== undefined && typeof pg === "string" && family === 6) {
+      report("error", "LVS422", [...base, "persistence_granularity"], `persistence_granularity ${pg} is an IPv4 netmask, but service ${name} is IPv6`, "give IPv6 a prefix length, e.g. persistence_granularity: 64 to keep a /64 of clients on one real server", true);
     }
-    if (s.persistence_granularity !== undefined) {
+    if (pg !== undefined && typeof pg === "number" && family === 4) {
+      report("error", "LVS422", [...base, "persistence_granularity"], `persistence_granularity ${pg} is a prefix length, but service ${name} is IPv4, which takes a netmask`, `write it as a netmask, e.g. ${pg <= 32 ? prefixToMask(pg) : "255.255.255.0"}`, true);
+    }
+    if (pg !== undefined) {
       if (s.persistence_timeout === undefined) {
         report("error", "LVS403", [...base, "persistence_granularity"], `service ${name} sets persistence_granularity without persistence_timeout; granularity only applies to persistent services`, "add persistence_timeout: 360 (seconds), or remove persistence_granularity", true);
       }
-      if (!isNetmask(s.persistence_granularity)) {
-        report("error", "LVS413", [...base, "persistence_granularity"], `persistence_granularity ${s.persistence_granularity} is not a netmask (its one-bits must be contiguous)`, "for example 255.255.255.0 to keep a /24 of clients on one real server");
+      if (typeof pg === "string" && !isNetmask(pg)) {
+        report("error", "LVS413", [...base, "persistence_granularity"], `persistence_granularity ${pg} is not a netmask (its one-bits must be contiguous)`, "for example 255.255.255.0 to keep a /24 of clients on one real server");
+      }
+    }
+
+    // keepalived sets sh-*/mh-* only under that scheduler and otherwise stops on an error
+    // (check_parser.c lbflags_handler); ipvsadm refuses them too
+    (s.sched_flags ?? []).forEach((f, k) => {
+      const needs = f.startsWith("sh-") ? "sh" : f.startsWith("mh-") ? "mh" : undefined;
+      if (needs && s.lb_algo !== needs) {
+        report("error", "LVS434", [...base, "sched_flags", k], `scheduler flag ${f} of service ${name} belongs to the ${needs} scheduler, but lb_algo is ${s.lb_algo}`, `use lb_algo: ${needs}, or the scheduler-neutral name (flag-${f.endsWith("fallback") ? 1 : 2}) if you mean the raw bit`);
+      }
+    });
+    // the kernel applies one-packet scheduling to UDP datagrams only (ip_vs_core.c ip_vs_onepacket_enabled)
+    if (s.ops && s.fwmark === undefined && s.protocol !== "UDP") {
+      report("warning", "LVS435", [...base, "ops"], `ops (one-packet scheduling) on ${s.protocol} service ${name} does nothing: the kernel applies it to UDP only`, "remove ops, or set protocol: UDP", true);
+    }
+    if (s.tunnel) {
+      const t = s.tunnel;
+      if (s.lb_kind !== "TUN") {
+        report("error", "LVS436", [...base, "tunnel"], `service ${name} sets a tunnel but its lb_kind is ${s.lb_kind}; only TUN encapsulates`, "set lb_kind: TUN, or remove tunnel", true);
+      }
+      // keepalived's rules (check_parser.c svr_forwarding_handler), which are the kernel's (ip_vs_ctl.c)
+      if (t.type === "gue" && t.port === undefined) {
+        report("error", "LVS437", [...base, "tunnel"], `the gue tunnel of service ${name} has no port`, "add port: N, the UDP port the real servers decapsulate GUE on (e.g. 6080)");
+      }
+      if (t.type !== "gue" && t.port !== undefined) {
+        report("error", "LVS437", [...base, "tunnel", "port"], `a ${t.type} tunnel takes no port (only gue runs over UDP)`, "remove port, or use type: gue", true);
+      }
+      if (t.type === "ipip" && t.checksum !== undefined && t.checksum !== "nocsum") {
+        report("error", "LVS437", [...base, "tunnel", "checksum"], `an ipip tunnel has no checksum option (${t.checksum})`, "remove checksum, or use type: gue or gre", true);
+      }
+      if (t.type === "gre" && t.checksum === "remcsum") {
+        report("error", "LVS437", [...base, "tunnel", "checksum"], "a gre tunnel has no remote checksum offload (remcsum)", "use checksum: csum or nocsum, or type: gue", true);
       }
     }
 
@@ -524,8 +561,8 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
     if (check && check.type !== "MISC_CHECK" && check.retry !== undefined && check.nb_get_retry !== undefined) {
       report("warning", "LVS415", [...base, "check", "nb_get_retry"], "retry and nb_get_retry are the same setting (nb_get_retry is the old name); retry wins", "remove nb_get_retry", true);
     }
-    if (s.protocol === "UDP" && check && (check.type === "HTTP_GET" || check.type === "SSL_GET")) {
-      report("error", "LVS416", [...base, "check", "type"], `service ${name} is UDP but its check is ${check.type}, which speaks TCP`, "use MISC_CHECK for UDP services, or a TCP_CHECK on a TCP port with connect_port:");
+    if (s.protocol !== "TCP" && check && (check.type === "HTTP_GET" || check.type === "SSL_GET")) {
+      report("error", "LVS416", [...base, "check", "type"], `service ${name} is ${s.protocol} but its check is ${check.type}, which speaks TCP`, `use MISC_CHECK for ${s.protocol} services, or a TCP_CHECK on a TCP port with connect_port:`);
     }
 
     const vipFamily = s.vip !== undefined ? ipFamily(s.vip) : 0;
@@ -574,8 +611,8 @@ function serviceRules(inv: Inventory, topo: Topology, ctx: ValidateContext, repo
       if (r.check && r.check.type !== "MISC_CHECK" && r.check.retry !== undefined && r.check.nb_get_retry !== undefined) {
         report("warning", "LVS415", [...rb, "check", "nb_get_retry"], "retry and nb_get_retry are the same setting (nb_get_retry is the old name); retry wins", "remove nb_get_retry", true);
       }
-      if (s.protocol === "UDP" && r.check && (r.check.type === "HTTP_GET" || r.check.type === "SSL_GET")) {
-        report("error", "LVS416", [...rb, "check", "type"], `service ${name} is UDP but this real server's check is ${r.check.type}, which speaks TCP`, "use MISC_CHECK for UDP services");
+      if (s.protocol !== "TCP" && r.check && (r.check.type === "HTTP_GET" || r.check.type === "SSL_GET")) {
+        report("error", "LVS416", [...rb, "check", "type"], `service ${name} is ${s.protocol} but this real server's check is ${r.check.type}, which speaks TCP`, `use MISC_CHECK for ${s.protocol} services`);
       }
       if (r.uthreshold !== undefined && r.lthreshold !== undefined && r.uthreshold < r.lthreshold) {
         report("error", "LVS412", [...rb, "uthreshold"], `uthreshold ${r.uthreshold} is below lthreshold ${r.lthreshold}; the real server would be switched off and on at once`, "uthreshold (upper connection limit) must be at least lthreshold");
@@ -695,6 +732,20 @@ function unusedRealServers(inv: Inventory, topo: Topology, _ctx: ValidateContext
     const listed = position.get(h) ?? -1;
     report("warning", "LVS421", listed >= 0 ? ["groups", REALSERVERS, "hosts", listed] : ["hosts", h], `real server ${h} is in the realservers group but in no virtual service`, `add { host: ${h} } to a service's real_servers, or take it out of the group`);
   }
+}
+
+/** 4 or 6 by the VIP, or for a fwmark service by its first real server (as lvsd and keepalived
+ * take it); 0 when unknown. */
+function serviceFamily(s: Inventory["virtual_servers"][number], inv: Inventory): 0 | 4 | 6 {
+  if (s.vip !== undefined) return ipFamily(s.vip);
+  const r = s.real_servers[0];
+  const a = r?.address ?? (r?.host !== undefined ? inv.hosts[r.host]?.address : undefined);
+  return a !== undefined ? ipFamily(a) : 0;
+}
+
+function prefixToMask(n: number): string {
+  const m = n === 0 ? 0 : (~0 << (32 - n)) >>> 0;
+  return [24, 16, 8, 0].map((sh) => (m >>> sh) & 255).join(".");
 }
 
 function isNetmask(mask: string): boolean {

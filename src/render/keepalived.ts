@@ -92,10 +92,13 @@ function serviceView(s: ResolvedService, index: number): object {
     delayLoop: opt(s.delayLoop),
     // Enums in the schema; guarded still, since a model can be built without it.
     lbAlgo: ka("word", s.lbAlgo, `${owner}'s lb_algo`),
-    lbKind: ka("word", s.lbKind, `${owner}'s lb_kind`),
+    // bare keywords after lb_algo: keepalived takes sh-*/mh-* only once it knows the scheduler
+    schedFlags: (s.schedFlags ?? []).map((f) => ka("word", f, `${owner}'s sched_flags`)),
+    ops: s.ops === true,
+    lbKind: lbKind(s, owner),
     protocol: s.fwmark !== undefined ? undefined : ka("word", s.protocol, `${owner}'s protocol`),
     persistenceTimeout: opt(s.persistenceTimeout),
-    persistenceGranularity: kaOpt("word", s.persistenceGranularity, `${owner}'s persistence_granularity`),
+    persistenceGranularity: s.persistenceGranularity === undefined ? undefined : ka("word", String(s.persistenceGranularity), `${owner}'s persistence_granularity`),
     virtualhost: kaOpt("kaText", s.virtualhost, `${owner}'s virtualhost`),
     // A fwmark service keeps the client's port: keepalived clears a sorry server port there (warning).
     sorryServer: s.sorryServer
@@ -108,6 +111,18 @@ function serviceView(s: ResolvedService, index: number): object {
     smtpAlert: smtpAlert(s.smtpAlert),
     realServers: s.realServers.map((r) => realServerView(r, owner)),
   };
+}
+
+/** `TUN type gue port 6080 csum`: keepalived 2.2's lvs_method words (lb_kind takes the same);
+ * ipip without a checksum is written as plain `TUN`, what keepalived 2.0 also reads. */
+function lbKind(s: ResolvedService, owner: string): string {
+  const kind = ka("word", s.lbKind, `${owner}'s lb_kind`);
+  const t = s.lbKind === "TUN" ? s.tunnel : undefined;
+  if (!t || (t.type === "ipip" && (t.checksum ?? "nocsum") === "nocsum")) return kind;
+  const words = [kind, "type", t.type];
+  if (t.port !== undefined) words.push("port", String(t.port));
+  if (t.checksum !== undefined) words.push(t.checksum);
+  return words.join(" ");
 }
 
 /** keepalived's `smtp_alert <BOOL>`: the bare keyword for true (as its samples write it), `false` written out. */

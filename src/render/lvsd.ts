@@ -11,6 +11,7 @@ import {
   type LvsdNotify,
   type LvsdRealServer,
   type LvsdService,
+  type LvsdTunnel,
 } from "../daemon/config.js";
 import { LvsctlError } from "../errors/index.js";
 import { KEEPALIVED_DEFAULTS as D } from "../inventory/limits.js";
@@ -95,7 +96,13 @@ function realServer(rs: ResolvedRealServer, s: ResolvedService, service: string)
     ...(up ? { notifyUp: up } : {}),
     ...(down ? { notifyDown: down } : {}),
     ...(rs.check ? { check: check(rs.check, s, `the check of ${owner}`) } : {}),
+    ...tunnelOf(s),
   };
+}
+
+/** keepalived gives each real server (and the sorry server) the service's `lvs_method TUN type ...`. */
+function tunnelOf(s: ResolvedService): { tunnel?: LvsdTunnel } {
+  return s.lbKind === "TUN" && s.tunnel ? { tunnel: { ...s.tunnel } } : {};
 }
 
 function service(s: ResolvedService, index: number): LvsdService {
@@ -105,12 +112,15 @@ function service(s: ResolvedService, index: number): LvsdService {
     ...(s.fwmark !== undefined ? { fwmark: s.fwmark } : { vip: j("word", s.vip!, `the vip of ${owner}`), port: s.port! }),
     protocol: s.protocol,
     scheduler: s.lbAlgo,
+    ...(s.schedFlags?.length ? { schedulerFlags: s.schedFlags as NonNullable<LvsdService["schedulerFlags"]> } : {}),
+    ...(s.ops ? { onePacket: true } : {}),
     forwarding: s.lbKind,
     ...(s.persistenceTimeout !== undefined ? { persistenceTimeoutSec: s.persistenceTimeout } : {}),
-    ...(s.persistenceGranularity ? { persistenceNetmask: j("word", s.persistenceGranularity, `${owner}'s persistence_granularity`) } : {}),
+    ...(typeof s.persistenceGranularity === "number" ? { persistenceNetmask: s.persistenceGranularity } : {}),
+    ...(typeof s.persistenceGranularity === "string" ? { persistenceNetmask: j("word", s.persistenceGranularity, `${owner}'s persistence_granularity`) } : {}),
     delayLoopSec: s.delayLoop ?? D.delayLoopSec,
     ...(s.virtualhost ? { virtualhost: j("kaText", s.virtualhost, `${owner}'s virtualhost`) } : {}),
-    ...(s.sorryServer ? { sorryServer: { address: j("word", s.sorryServer.address, `${owner}'s sorry_server`), port: s.fwmark !== undefined ? 0 : (s.sorryServer.port ?? s.port ?? 0) } } : {}),
+    ...(s.sorryServer ? { sorryServer: { address: j("word", s.sorryServer.address, `${owner}'s sorry_server`), port: s.fwmark !== undefined ? 0 : (s.sorryServer.port ?? s.port ?? 0), ...tunnelOf(s) } } : {}),
     quorum: s.quorum ?? D.quorum,
     hysteresis: s.hysteresis ?? D.hysteresis,
     ...(argv(s.quorumUp, `${owner}'s quorum_up`) ? { quorumUp: argv(s.quorumUp, `${owner}'s quorum_up`)! } : {}),

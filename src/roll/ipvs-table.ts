@@ -3,7 +3,7 @@
 //
 // `ipvsadm -Sn` (ipvsadm(8), "--save" with numeric addresses) prints one rule per line, as the
 // arguments that would add it:
-//   -A -t 10.0.0.100:80 -s wrr -p 300 -M 255.255.255.0     a service (-t TCP, -u UDP, -f fwmark; -6 for an IPv6 fwmark)
+//   -A -t 10.0.0.100:80 -s wrr -p 300 -M 255.255.255.0     a service (-t TCP, -u UDP, --sctp-service SCTP, -f fwmark; -6 for an IPv6 fwmark)
 //   -a -t 10.0.0.100:80 -r 10.0.0.21:80 -g -w 2            a destination (-g DR, -m NAT, -i TUN; -x/-y thresholds)
 // IPv6 addresses are written in brackets: -t [2001:db8::1]:80.
 import { isIP } from "node:net";
@@ -19,7 +19,7 @@ export interface IpvsDest {
 }
 
 export interface IpvsService {
-  /** `TCP ADDR:PORT`, `UDP ADDR:PORT` or `FWM N` (`FWM6 N` for IPv6). */
+  /** `TCP ADDR:PORT`, `UDP ADDR:PORT`, `SCTP ADDR:PORT` or `FWM N` (`FWM6 N` for IPv6). */
   key: string;
   scheduler: string;
   /** Seconds; undefined when not persistent. */
@@ -61,7 +61,7 @@ export function parseIpvsadmSave(text: string): { table: IpvsTable; unknown: str
       return i >= 0 ? w[i + 1] : undefined;
     };
     const six = w.includes("-6");
-    const svcKey = w.includes("-t") ? `TCP ${normEndpoint(opt("-t")!)}` : w.includes("-u") ? `UDP ${normEndpoint(opt("-u")!)}` : w.includes("-f") ? `FWM${six ? "6" : ""} ${opt("-f")}` : undefined;
+    const svcKey = w.includes("-t") ? `TCP ${normEndpoint(opt("-t")!)}` : w.includes("-u") ? `UDP ${normEndpoint(opt("-u")!)}` : w.includes("--sctp-service") ? `SCTP ${normEndpoint(opt("--sctp-service")!)}` : w.includes("-f") ? `FWM${six ? "6" : ""} ${opt("-f")}` : undefined;
     if (w[0] === "-A" && svcKey) {
       const s: IpvsService = { key: svcKey, scheduler: opt("-s") ?? "wlc", dests: [] };
       if (w.includes("-p")) s.persistence = Number(opt("-p"));
@@ -104,7 +104,8 @@ export function expectedIpvs(cluster: Cluster): IpvsTable {
       dests: s.realServers.map((r) => ({ key: endpoint(r.address, r.port), forward: s.lbKind, weight: r.weight })),
     };
     if (s.persistenceTimeout !== undefined) out.persistence = s.persistenceTimeout;
-    if (s.persistenceGranularity !== undefined && s.persistenceGranularity !== "255.255.255.255" && s.persistenceGranularity !== "128") out.netmask = s.persistenceGranularity;
+    const mask = s.persistenceGranularity === undefined ? undefined : String(s.persistenceGranularity);
+    if (mask !== undefined && mask !== "255.255.255.255" && mask !== "128") out.netmask = mask;
     return out;
   });
 }

@@ -103,7 +103,7 @@ export function wantedTable(services: readonly LvsdService[], health: (id: strin
       if (l && !sorry) dests.push(dest(s, rs, l.weight));
       else if (rs.inhibitOnFailure) dests.push(dest(s, rs, 0));
     }
-    if (sorry) dests.push(dest(s, { address: s.sorryServer!.address, port: s.sorryServer!.port }, 1));
+    if (sorry) dests.push(dest(s, s.sorryServer!, 1));
     table.push({ service, dests });
     views.push({ id, name: s.name, quorum: up, liveWeight, sorryServerActive: sorry });
   }

@@ -505,6 +505,51 @@ export const cases: RuleCase[] = [
     ],
   },
   {
+    name: "LVS422 prefix length on an IPv4 service",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    persistence_timeout: 60\n    persistence_granularity: 24\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:5: error LVS422: persistence_granularity 24 is a prefix length, but service 10.77.0.100:80 is IPv4, which takes a netmask",
+    ],
+  },
+  {
+    name: "LVS434 sh-port without the sh scheduler",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_algo: mh\n    sched_flags: [mh-port, sh-fallback]\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:28: error LVS434: scheduler flag sh-fallback of service 10.77.0.100:80 belongs to the sh scheduler, but lb_algo is mh",
+    ],
+  },
+  {
+    name: "LVS435 ops on a TCP service (warning)",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    ops: true\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:5: warning LVS435: ops (one-packet scheduling) on TCP service 10.77.0.100:80 does nothing: the kernel applies it to UDP only",
+    ],
+  },
+  {
+    name: "LVS436 tunnel on a DR service",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    tunnel: { type: gre }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:17:5: error LVS436: service 10.77.0.100:80 sets a tunnel but its lb_kind is DR; only TUN encapsulates",
+    ],
+  },
+  {
+    name: "LVS437 gue without a port, a checksum on ipip, a port and remcsum on gre",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 80\n    lb_kind: TUN\n    tunnel: { type: gue }\n    real_servers: [{ host: rs1 }]\n  - vip: 10.77.0.100\n    port: 81\n    lb_kind: TUN\n    tunnel: { type: ipip, checksum: csum }\n    real_servers: [{ host: rs1 }]\n  - vip: 10.77.0.100\n    port: 82\n    lb_kind: TUN\n    tunnel: { type: gre, port: 6080, checksum: remcsum }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:13: error LVS437: the gue tunnel of service 10.77.0.100:80 has no port",
+      "inv.yml:23:27: error LVS437: an ipip tunnel has no checksum option (csum)",
+      "inv.yml:28:26: error LVS437: a gre tunnel takes no port (only gue runs over UDP)",
+      "inv.yml:28:38: error LVS437: a gre tunnel has no remote checksum offload (remcsum)",
+    ],
+  },
+  {
+    name: "LVS416 HTTP_GET on SCTP",
+    yaml: BASE + VI + "virtual_servers:\n  - vip: 10.77.0.100\n    port: 3868\n    protocol: SCTP\n    check: { type: HTTP_GET, url: [{ path: / }] }\n    real_servers: [{ host: rs1 }]\n",
+    expect: [
+      "inv.yml:18:20: error LVS416: service 10.77.0.100:3868 is SCTP but its check is HTTP_GET, which speaks TCP",
+    ],
+  },
+  {
     name: "LVS215 host name that cannot be a file name",
     yaml: BASE.replace("rs2: { address: 10.77.0.22 }", '"../rs2": { address: 10.77.0.22 }').replace("[rs1, rs2]", '[rs1, "../rs2"]'),
     expect: [
