@@ -48,8 +48,9 @@ function natFamilies(s: ResolvedService): Set<4 | 6> {
  * - NAT: the replies of the real servers are routed back through the director, so forwarding is on
  *   in each family a NAT service uses; for IPv4, no ICMP redirects that would tell the real servers
  *   to bypass the director (IPv6 has no such switch);
- * - always: connections to a removed real server and persistence templates of a quiesced one are
- *   dropped at once, so clients move instead of hanging.
+ * - with any virtual service: connections to a removed real server and persistence templates of a
+ *   quiesced one are dropped at once, so clients move instead of hanging. A VRRP-only cluster
+ *   (keepalived only moves VIPs) has no IPVS table and gets no IPVS keys.
  */
 export function directorSysctls(cluster: Pick<Cluster, "services" | "directorSysctls">): DirectorSysctl[] {
   const families = new Set(cluster.services.filter((s) => s.lbKind === "NAT").flatMap((s) => [...natFamilies(s)]));
@@ -61,8 +62,10 @@ export function directorSysctls(cluster: Pick<Cluster, "services" | "directorSys
     lines.push({ key: "net.ipv4.conf.all.send_redirects", value: "0", why: "NAT: no ICMP redirects that would send real servers around the director." });
     lines.push({ key: "net.ipv4.conf.default.send_redirects", value: "0" });
   }
-  lines.push({ key: "net.ipv4.vs.expire_nodest_conn", value: "1", why: "Drop connections to a removed real server at once, so clients reconnect instead of hanging." });
-  lines.push({ key: "net.ipv4.vs.expire_quiescent_template", value: "1", why: "Persistence templates of a real server at weight 0 expire, so persistent clients move." });
+  if (cluster.services.length > 0) {
+    lines.push({ key: "net.ipv4.vs.expire_nodest_conn", value: "1", why: "Drop connections to a removed real server at once, so clients reconnect instead of hanging." });
+    lines.push({ key: "net.ipv4.vs.expire_quiescent_template", value: "1", why: "Persistence templates of a real server at weight 0 expire, so persistent clients move." });
+  }
   for (const key of Object.keys(cluster.directorSysctls).sort()) {
     const value = String(cluster.directorSysctls[key]);
     const i = lines.findIndex((l) => l.key === key);

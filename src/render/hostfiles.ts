@@ -98,17 +98,27 @@ function directorSysctlLines(cluster: Cluster): { key: string; value: string; co
   }));
 }
 
+/** Whether the directors program IPVS at all: a cluster without virtual services only moves VIPs. */
+export function usesIpvs(cluster: Pick<Cluster, "services">): boolean {
+  return cluster.services.length > 0;
+}
+
 export function renderDirectorSysctl(cluster: Cluster, director: string): string {
   findDirector(cluster, director);
   return renderTemplate("lvs-director.sysctl.conf", {
     director: sysctlValue("name", director, "the director's name"),
+    ipvs: usesIpvs(cluster),
     modulesPath: PATHS.directorModules,
     sysctls: directorSysctlLines(cluster),
   });
 }
 
-/** ip_vs and one ip_vs_<scheduler> per scheduler in use (kernel module names). */
+/**
+ * ip_vs and one ip_vs_<scheduler> per scheduler in use (kernel module names); none for a
+ * VRRP-only cluster (no virtual service: keepalived only moves VIPs, and needs no IPVS).
+ */
 export function directorModules(cluster: Cluster): string[] {
+  if (!usesIpvs(cluster)) return [];
   return ["ip_vs", ...[...new Set(cluster.services.map((s) => s.lbAlgo))].sort().map((a) => `ip_vs_${a}`)];
 }
 

@@ -13,6 +13,7 @@ import {
   lvsdNode,
   realServerVips,
   renderDirectorModules,
+  usesIpvs,
   renderDirectorSysctl,
   renderKeepalivedUnit,
   renderLvsdUnit,
@@ -29,7 +30,7 @@ import { renderLvsdJson } from "./lvsd.js";
 export type { RenderOptions } from "./common.js";
 /** How keepalived and lvsd split a script line into argv: text.ts states it beside the rule for scripts. */
 export { splitScript } from "../inventory/text.js";
-export { PATHS, HOST_VARS, keepalivedPaths, lvsdInstallDir, lvsdNode, directorModules, realServerVips, realServerInterface, servicesOf, sysctlIfName, natGatewayOf, type RealServerVips, type RealServerGateway } from "./hostfiles.js";
+export { PATHS, HOST_VARS, keepalivedPaths, lvsdInstallDir, lvsdNode, directorModules, usesIpvs, realServerVips, realServerInterface, servicesOf, sysctlIfName, natGatewayOf, type RealServerVips, type RealServerGateway } from "./hostfiles.js";
 export { renderKeepalivedConf } from "./keepalived.js";
 /** templates/<name>.hbs with a prepared view (noEscape, strict): for playbook `template` tasks. */
 export { renderTemplate, templatesDir } from "./handlebars.js";
@@ -86,10 +87,9 @@ export function renderDirector(cluster: Cluster, director: string, opts: RenderO
       { path: PATHS.lvsdUnit, content: renderLvsdUnit(cluster, director), mode: 0o644, owner: "root" },
     );
   }
-  files.push(
-    { path: PATHS.directorSysctl, content: renderDirectorSysctl(cluster, director), mode: 0o644, owner: "root" },
-    { path: PATHS.directorModules, content: renderDirectorModules(cluster, director), mode: 0o644, owner: "root" },
-  );
+  files.push({ path: PATHS.directorSysctl, content: renderDirectorSysctl(cluster, director), mode: 0o644, owner: "root" });
+  // A VRRP-only cluster (no virtual service) loads no IPVS module.
+  if (usesIpvs(cluster)) files.push({ path: PATHS.directorModules, content: renderDirectorModules(cluster, director), mode: 0o644, owner: "root" });
   return files;
 }
 

@@ -11,8 +11,9 @@
 // Gate after each director, polled until it holds or the time is up: the roll's daemon active on
 // it (and not the other), its VRRP role as the priorities give it, exactly one master per
 // instance across the cluster (vrrp-state.ts), and its IPVS table (`ipvsadm -Sn`) equal to the
-// inventory's (ipvs-table.ts). A cluster half way through a switch of backend runs keepalived on
-// some directors and lvsd on others: both count as running VRRP when roles are judged.
+// inventory's (ipvs-table.ts) when the inventory has virtual services (a VRRP-only cluster has
+// none). A cluster half way through a switch of backend runs keepalived on some directors and lvsd
+// on others: both count as running VRRP when roles are judged.
 import type { Cluster } from "../inventory/model.js";
 import type { Command } from "../command/index.js";
 import { directorProbe, splitDirectorProbe } from "./director-probe.js";
@@ -64,7 +65,10 @@ async function probeAll(cluster: Cluster, probe: RollProbe, daemon: VrrpDaemon):
 export function judgeDirector(cluster: Cluster, director: string, views: DirectorProbe[], daemon: VrrpDaemon = "keepalived"): string[] {
   const out = judgeVrrp(cluster, director, views, daemon);
   const mine = views.find((v) => v.director === director);
-  if (mine && !mine.error && mine.active) {
+  // A VRRP-only cluster (no virtual service) has no table to hold, and its directors may run on a
+  // kernel without IPVS, where `ipvsadm -Sn` can only fail: the gate reads the table only when
+  // there are services.
+  if (mine && !mine.error && mine.active && cluster.services.length > 0) {
     const { table, unknown } = parseIpvsadmSave(mine.ipvs);
     const diff = compareIpvs(expectedIpvs(cluster), table);
     if (unknown.length && table.length === 0) out.push(`ipvsadm -Sn on ${director}: ${unknown.join(" ").slice(0, 200)}`);

@@ -7,7 +7,7 @@ import { isIP } from "node:net";
 import type { Cluster } from "../inventory/model.js";
 import type { HostFacts } from "../plan/facts.js";
 import { WILDCARD, type Vars } from "../plan/expr.js";
-import { keepalivedPaths, lvsdInstallDir, lvsdNode, natGatewayOf, realServerVips, sysctlIfName } from "../render/index.js";
+import { keepalivedPaths, lvsdInstallDir, lvsdNode, natGatewayOf, realServerVips, sysctlIfName, usesIpvs } from "../render/index.js";
 
 export interface RsVip {
   address: string;
@@ -50,6 +50,9 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
     // bundle (`lvsd_bundle`) is an extra var deploy gives (--lvsd-bundle, else dist/lvsd).
     lvsd_install_dir: lvsdInstallDir(cluster),
     lvsd_node: lvsdNode(cluster),
+    // Whether the directors program IPVS: false for a VRRP-only cluster (no virtual service), whose
+    // directors load no IPVS module (a container or a kernel without IPVS can run them).
+    uses_ipvs: usesIpvs(cluster),
     // How keepalived is installed (director.keepalived); a source build's tarball on the
     // controller (`keepalived_tarball`) is an extra var deploy gives once it has the file (src/run/deploy.ts).
     keepalived_from: cluster.keepalived.from,

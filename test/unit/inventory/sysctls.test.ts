@@ -15,7 +15,11 @@ const kv = (c: Pick<Cluster, "services" | "directorSysctls">) => directorSysctls
 
 test("DR only: the two IPVS expiry keys, nothing forwarded", () => {
   assert.deepEqual(kv({ services: [svc({ lbKind: "DR", vip: "192.0.2.1", port: 80 })], directorSysctls: {} }), IPVS);
-  assert.deepEqual(kv({ services: [], directorSysctls: {} }), IPVS);
+});
+
+test("VRRP-only (no virtual service): no IPVS key, an explicit one still goes in", () => {
+  assert.deepEqual(kv({ services: [], directorSysctls: {} }), []);
+  assert.deepEqual(kv({ services: [], directorSysctls: { "net.ipv4.vs.conntrack": "1" } }), ["net.ipv4.vs.conntrack=1"]);
 });
 
 test("NAT: forwarding in each family a service uses, ICMP redirects off for IPv4 only", () => {

@@ -156,3 +156,13 @@ test("lvsd roll: order as keepalived's (the master now last), gate polls until l
   assert.equal(polls, 3);
   assert.match(ok.reason, /^VI_web MASTER on ds1; lvsd active on ds1/);
 });
+
+test("a VRRP-only cluster (no virtual service): the gate reads no IPVS table, so a kernel without IPVS passes", () => {
+  const vrrpOnly = { ...cluster, services: [] };
+  const noIpvs = "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?\n";
+  const v = [parseProbe(vrrpOnly, "ds1", out("active", MASTER, noIpvs)), parseProbe(vrrpOnly, "ds2", out("active", ["10.77.0.12"], noIpvs))];
+  assert.deepEqual(judgeDirector(vrrpOnly, "ds1", v), []);
+  assert.deepEqual(judgeDirector(vrrpOnly, "ds2", v), []);
+  // The same probe against a cluster with services names the failed read.
+  assert.match(judgeDirector(cluster, "ds1", [parseProbe(cluster, "ds1", out("active", MASTER, noIpvs)), parseProbe(cluster, "ds2", out("active", ["10.77.0.12"], noIpvs))]).join("\n"), /ipvsadm -Sn on ds1: Can't initialize ipvs/);
+});

@@ -99,6 +99,36 @@ test("deploy, first run on fresh directors: packages, modules, sysctls, a checke
   assert.equal(l.rs1.packages.keepalived, undefined);
 });
 
+test("a VRRP-only cluster (directors, a VIP, no virtual service): no IPVS module loaded or listed, no IPVS sysctl, keepalived set up and started", async () => {
+  const l = lab();
+  const cluster = clusterFrom(`
+defaults: { user: root }
+hosts:
+  ds1: { address: 10.77.0.11 }
+  ds2: { address: 10.77.0.12 }
+groups:
+  directors: { hosts: [ds1, ds2] }
+vrrp_instances:
+  - { name: VI_gw, interface: eth0, virtual_router_id: 52, priority: 100, members: { ds1: { priority: 150 }, ds2: { priority: 100 } }, virtual_ipaddress: [10.77.0.1/24] }
+`);
+  const { result, results, changed } = await run(l, { cluster });
+  assert.equal(result.exitCode, 0, JSON.stringify(results.filter((r) => r.status === "failed")));
+  for (const ds of [l.ds1, l.ds2]) {
+    assert.deepEqual([...ds.modules], [], "no module loaded");
+    assert.ok(!ds.log.some((c) => c.includes("modprobe")), ds.log.join("\n"));
+    assert.equal(ds.file("/etc/modules-load.d/lvs.conf"), undefined);
+    const sysctl = ds.file("/etc/sysctl.d/90-lvs-director.conf")!;
+    assert.doesNotMatch(sysctl, /net\.ipv4\.vs\./);
+    assert.match(sysctl, /^# No virtual service: the directors only move VIPs \(VRRP\), so no IPVS module and no IPVS keys\.$/m);
+    assert.doesNotMatch(ds.file(CONF)!, /virtual_server/);
+    assert.match(ds.file(CONF)!, /virtual_router_id 52/);
+    assert.deepEqual(ds.units["keepalived.service"], { enabled: "enabled", active: "active" });
+  }
+  const modules = results.find((r) => r.host === "ds1" && r.task === "IPVS modules")!;
+  assert.deepEqual([modules.status, modules.reason], ["skipped", "when: uses_ipvs is false"]);
+  assert.ok(changed("ds1").includes("keepalived enabled and running"));
+});
+
 test("deploy, second run with nothing changed: no change, no write, no reload", async () => {
   const l = lab();
   await run(l);
