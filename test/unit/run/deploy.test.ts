@@ -241,7 +241,7 @@ test("deploy with keepalived from source: built into a versioned directory, the 
   assert.ok(first.changed("ds1").includes("keepalived built from source"));
   let firstDir = "";
   for (const ds of [l.ds1, l.ds2]) {
-    for (const p of ["ipvsadm", "gcc", "make", "libssl-dev", "libnl-3-dev", "libnl-genl-3-dev"]) assert.ok(ds.packages[p], `${p} installed`);
+    for (const p of ["ipvsadm", "gcc", "libc6-dev", "make", "libssl-dev", "libnl-3-dev", "libnl-genl-3-dev"]) assert.ok(ds.packages[p], `${p} installed`);
     assert.equal(ds.packages.keepalived, undefined, "no keepalived package");
     const target = ds.symlinks.get(link)!;
     assert.match(target, /^keepalived-2\.2\.7-[0-9a-f]{12}$/);
