@@ -10,7 +10,7 @@
 // cluster up (each backend, sync off and on, in turn: each switch is one deploy), then
 // `lvsctl drill --json` runs each mode over both directors with this machine as the client (a
 // request every 100 ms, and --held long-lived HTTP keep-alive connections opened before each step
-// and asked once more after it). While a drill runs, both directors are sampled every few seconds:
+// and asked once more after it). While a drill runs, both directors sample themselves every second:
 // the kernel's sync daemons (`ipvsadm -L --daemon`) and the ESTABLISHED entries to the VIP in its
 // connection table (`ipvsadm -Lnc`), to show where connections were (or were not) synced.
 // Prints a table and, last, one line of JSON with every figure. Emulated guests on a shared 2-core
@@ -24,7 +24,7 @@ import { compileCli } from "../compile-cli.js";
 import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 import { changedTasks, runCli, type CliRun } from "../../test/lab/helpers/index.js";
-import { countEstablished, formatTable, linesOf, parseDaemons, summarizeSamples, targets, type Backend, type DrillRun, type Mode, type StepFigures, type SyncSample } from "./summary.js";
+import { CONNS_MARK, formatTable, linesOf, parseDaemons, parseSampleLog, SAMPLE_MARK, summarizeSamples, syncedLongLived, targets, type Backend, type DrillRun, type Mode, type StepFigures, type SyncSample } from "./summary.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BUILD = join(here, ".build");
@@ -32,7 +32,7 @@ const ADDON = join(projectRoot, "native/build/Release/lvsd_socket.node");
 const GUESTS = ["lb1", "lb2"] as const;
 const MODES: readonly Mode[] = ["stop", "kill", "link"];
 /** How often the directors' sync daemons and connection tables are sampled during a drill. */
-const SAMPLE_MS = 2000;
+const SAMPLE_MS = 1000;
 
 interface Options {
   modes: Mode[];
@@ -97,7 +97,8 @@ async function main() {
   let rs: QemuRealServers | undefined;
   const runs: DrillRun[] = [];
   const deploys: { backend: Backend; sync: boolean; what: string; code: number | null; ms: number; changed: string[] }[] = [];
-  const syncDiag: { backend: Backend; sync: boolean; mode: Mode; daemonsBefore: Record<string, string>; seen: ReturnType<typeof summarizeSamples>; samples: SyncSample[] }[] = [];
+  const syncDiag: { backend: Backend; sync: boolean; mode: Mode; daemonsBefore: Record<string, string>; seen: ReturnType<typeof summarizeSamples>; synced: ReturnType<typeof syncedLongLived>; samples: SyncSample[] }[] = [];
+  const retries: { backend: Backend; sync: boolean; mode: Mode; attempt: number; why: string }[] = [];
   let labUpMs = 0;
   try {
     lab = await QemuLab.up({ guests: [...GUESTS], log });
@@ -127,29 +128,22 @@ async function main() {
       return r;
     };
 
-    /** Both directors' sync daemons and ESTABLISHED entries to the VIP, every SAMPLE_MS, until stopped. */
-    const sampler = () => {
-      const samples: SyncSample[] = [];
-      const s0 = Date.now();
-      let stop = false;
-      const one = async (g: string) => {
-        const t = Date.now() - s0;
-        const r = await L.exec(g, "ipvsadm -L --daemon; echo ---; ipvsadm -Lnc", { timeoutMs: 4000 }).catch(() => undefined);
-        if (!r || r.code !== 0) return samples.push({ t, director: g, daemons: null, established: null });
-        const [daemons = "", conns = ""] = r.stdout.split("\n---\n");
-        samples.push({ t, director: g, daemons: parseDaemons(daemons), established: countEstablished(conns, vip, 80) });
-      };
-      const done = (async () => {
-        while (!stop) {
-          const next = Date.now() + SAMPLE_MS;
-          await Promise.all(GUESTS.map(one));
-          const wait = next - Date.now();
-          if (wait > 0 && !stop) await new Promise((r) => setTimeout(r, wait));
+    /**
+     * Both directors sample themselves during a drill (a loop on each, every SAMPLE_MS: its sync
+     * daemons and the ESTABLISHED entries to the VIP), so a link cut does not blind it and no SSH
+     * round trip per sample loads the emulated guests; read back when the drill is over.
+     */
+    const LOOP = `while :; do echo "${SAMPLE_MARK} $(date +%s%3N)"; ipvsadm -L --daemon; echo ${CONNS_MARK}; ipvsadm -Lnc | grep ESTABLISHED; sleep ${SAMPLE_MS / 1000}; done`;
+    const sampler = async () => {
+      for (const g of GUESTS) await L.execOk(g, ["sh", "-c", `rm -f /run/bench-drill.samples; setsid nohup sh -c '${LOOP}' >/run/bench-drill.samples 2>&1 </dev/null & echo $! >/run/bench-drill.sampler`], { timeoutMs: 30_000 });
+      return async (): Promise<SyncSample[]> => {
+        const samples: SyncSample[] = [];
+        for (const g of GUESTS) {
+          const r = await L.exec(g, ["sh", "-c", "kill $(cat /run/bench-drill.sampler) 2>/dev/null; cat /run/bench-drill.samples"], { timeoutMs: 60_000 });
+          const guestT0 = Number(/@@sample (\d+)/.exec(r.stdout)?.[1] ?? 0);
+          // On each guest's own clock, from its first sample (both loops start within a second or two).
+          samples.push(...parseSampleLog(r.stdout, g, vip, 80, guestT0));
         }
-      })();
-      return async () => {
-        stop = true;
-        await done;
         return samples;
       };
     };
@@ -171,17 +165,29 @@ async function main() {
           runs.push({ backend, sync, mode, code: null, ms: 0, pass: false, steps: [], error: `the deploy before it failed (exit ${d.code})` });
           continue;
         }
-        const stopSampling = sampler();
-        const r = await runCli(["drill", inventory, "--mode", mode, "--json", "--held", String(o.held), ...kh, ...(mode === "link" ? ["--link-down", String(o.linkDown)] : [])], { entry, timeoutMs: 15 * 60_000 });
-        const samples = await stopSampling();
-        const seen = summarizeSamples(samples);
-        syncDiag.push({ backend, sync, mode, daemonsBefore, seen, samples });
-        let rep: { pass: boolean; client: string; steps: StepFigures[]; stoppedEarly?: string } | undefined;
-        try {
-          rep = JSON.parse(r.stdout);
-        } catch {
-          rep = undefined;
+        let rep: { pass: boolean; client: string; steps: StepFigures[]; stoppedEarly?: string; health?: { problems: string[] } } | undefined;
+        let r: CliRun | undefined;
+        let samples: SyncSample[] = [];
+        // A drill that refused to start (its health probe timed out on the loaded machine) is run again, at most twice.
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          const stopSampling = await sampler();
+          r = await runCli(["drill", inventory, "--mode", mode, "--json", "--held", String(o.held), ...kh, ...(mode === "link" ? ["--link-down", String(o.linkDown)] : [])], { entry, timeoutMs: 15 * 60_000 });
+          samples = await stopSampling();
+          try {
+            rep = JSON.parse(r.stdout);
+          } catch {
+            rep = undefined;
+          }
+          if (!rep || rep.steps.length > 0 || attempt === 3) break;
+          const why = [rep.stoppedEarly ?? "?", ...(rep.health?.problems ?? [])].join("; ");
+          log(`drill ${backend} sync ${sync ? "on" : "off"} ${mode}: did not start (${why}); again in 10 s`);
+          retries.push({ backend, sync, mode, attempt, why });
+          await new Promise((res) => setTimeout(res, 10_000));
         }
+        if (!r) continue;
+        const seen = summarizeSamples(samples);
+        const synced = syncedLongLived(samples);
+        syncDiag.push({ backend, sync, mode, daemonsBefore, seen, synced, samples });
         if (!rep) {
           runs.push({ backend, sync, mode, code: r.code, ms: Math.round(r.ms), pass: false, steps: [], error: `no JSON report: ${(r.stdout + r.stderr).slice(-500)}` });
           log(`drill ${backend} sync ${sync ? "on" : "off"} ${mode}: exit ${r.code}, no report:\n${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}`);
@@ -203,7 +209,7 @@ async function main() {
           `drill ${backend} sync ${sync ? "on" : "off"} ${mode}: exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s (client ${rep.client})${rep.stoppedEarly ? `, stopped early: ${rep.stoppedEarly}` : ""}; ` +
             steps.map((s) => `${s.director}: ${s.pass ? "pass" : "FAIL"} gap ${s.gapMs} ms, failed ${s.failed}/${s.sent}, held ${s.held ? `${s.held.survived}/${s.held.opened}` : "-"}${s.held?.notes.length ? ` (${s.held.notes.slice(0, 3).join("; ")})` : ""}${s.failures.length ? ` [${s.failures.join("; ")}]` : ""}`).join(" | "),
         );
-        log(`  sync daemons and ESTABLISHED entries seen: ${Object.entries(seen).map(([g, x]) => `${g} ${x.daemons}, up to ${x.maxEstablished ?? "-"} established${x.unreachable ? `, ${x.unreachable} sample(s) unreachable` : ""}`).join("; ")}`);
+        log(`  sync daemons and ESTABLISHED entries seen: ${Object.entries(seen).map(([g, x]) => `${g} ${x.daemons}, up to ${x.maxEstablished ?? "-"} established`).join("; ")}; long-lived connections and where else they were seen: ${Object.entries(synced).map(([g, x]) => `${g} ${x.longLived} (${Object.entries(x.seenOn).map(([h, k]) => `on ${h} ${k}`).join(", ")})`).join("; ")}`);
       }
     }
   } finally {
@@ -228,7 +234,8 @@ async function main() {
       lines,
       runs,
       deploys,
-      sync: syncDiag.map((x) => ({ backend: x.backend, sync: x.sync, mode: x.mode, daemonsBefore: x.daemonsBefore, seen: x.seen, samples: x.samples.map((s) => [s.t, s.director, s.daemons?.join("+") ?? null, s.established]) })),
+      retries,
+      sync: syncDiag.map((x) => ({ backend: x.backend, sync: x.sync, mode: x.mode, daemonsBefore: x.daemonsBefore, seen: x.seen, synced: x.synced, samples: x.samples.map((s) => [s.t, s.director, s.daemons?.join("+") ?? null, s.established]) })),
     }) + "\n",
   );
 }

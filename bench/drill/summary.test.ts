@@ -1,7 +1,7 @@
 // bench/drill's pure part. Run: node --import tsx --test bench/drill/summary.test.ts
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cellOf, countEstablished, formatTable, GAP_SLACK_MS, linesOf, parseDaemons, summarizeSamples, targets, worseThan, type DrillRun, type StepFigures } from "./summary.js";
+import { cellOf, countEstablished, parseSampleLog, syncedLongLived, formatTable, GAP_SLACK_MS, linesOf, parseDaemons, summarizeSamples, targets, worseThan, type DrillRun, type StepFigures } from "./summary.js";
 
 const step = (director: string, gapMs: number, failed: number, survived: number, opened = 4): StepFigures => ({ director, pass: true, gapMs, sent: 100, failed, held: { opened, survived, notes: [] }, failures: [] });
 const run = (backend: DrillRun["backend"], sync: boolean, mode: DrillRun["mode"], steps: StepFigures[], pass = true): DrillRun => ({ backend, sync, mode, code: pass ? 0 : 1, ms: 60_000, pass, steps });
@@ -64,4 +64,13 @@ test("sync daemons and ESTABLISHED entries, as ipvsadm prints them", () => {
     { t: 6000, director: "lb1", daemons: ["master"], established: 4 },
   ]);
   assert.deepEqual(s, { lb1: { daemons: "master -> backup -> master", maxEstablished: 4, unreachable: 1 }, lb2: { daemons: "backup -> master", maxEstablished: 4, unreachable: 0 } });
+});
+
+test("the directors' sample loop: sync daemons, ESTABLISHED client ports, and what sync carried", () => {
+  const log = (at: number, daemon: string, ports: number[]) =>
+    `@@sample ${at}\n${daemon ? `${daemon} sync daemon (mcast=eth0, syncid=62)\n` : ""}@@conns\n${ports.map((p) => `TCP 14:59  ESTABLISHED 10.78.3.1:${p} 10.78.3.200:80 10.78.3.201:80`).join("\n")}\n`;
+  const lb1 = parseSampleLog(log(1000, "master", [40001, 40002]) + log(2000, "master", [40001, 40002, 40100]) + log(3000, "", [40001, 40002]) + "@@sample 4000\n", "lb1", "10.78.3.200", 80, 1000);
+  assert.deepEqual(lb1.map((s) => [s.t, s.daemons, s.ports]), [[0, ["master"], [40001, 40002]], [1000, ["master"], [40001, 40002, 40100]], [2000, [], [40001, 40002]]]);
+  const lb2 = parseSampleLog(log(1500, "backup", [40001]), "lb2", "10.78.3.200", 80, 1000);
+  assert.deepEqual(syncedLongLived([...lb1, ...lb2]), { lb1: { longLived: 2, seenOn: { lb2: 1 } }, lb2: { longLived: 0, seenOn: { lb1: 0 } } });
 });

@@ -145,6 +145,8 @@ export interface SyncSample {
   daemons: string[] | null;
   /** ESTABLISHED entries to the VIP's port in its connection table (`ipvsadm -Lnc`); null: not reachable. */
   established: number | null;
+  /** Their client ports (a long-lived connection shows up in many samples under one port). */
+  ports?: number[];
 }
 
 /** `ipvsadm -L --daemon` -> the sync daemons running ("master sync daemon (mcast=eth0, syncid=62)" ...). */
@@ -152,12 +154,55 @@ export function parseDaemons(text: string): string[] {
   return [...text.matchAll(/^(master|backup) sync daemon/gm)].map((m) => m[1]!).sort();
 }
 
-/** `ipvsadm -Lnc` -> ESTABLISHED entries whose virtual address is `vip:port`. */
-export function countEstablished(text: string, vip: string, port: number): number {
-  return text.split("\n").filter((l) => {
+/** `ipvsadm -Lnc` -> the client ports of ESTABLISHED entries whose virtual address is `vip:port`. */
+export function establishedPorts(text: string, vip: string, port: number): number[] {
+  return text.split("\n").flatMap((l) => {
     const w = l.trim().split(/\s+/);
-    return w[2] === "ESTABLISHED" && w[4] === `${vip}:${port}`;
-  }).length;
+    return w[2] === "ESTABLISHED" && w[4] === `${vip}:${port}` ? [Number(w[3]!.slice(w[3]!.lastIndexOf(":") + 1))] : [];
+  });
+}
+
+export function countEstablished(text: string, vip: string, port: number): number {
+  return establishedPorts(text, vip, port).length;
+}
+
+/** The loop each director runs during a drill (bench/drill/run.ts): a marker with its clock, the sync daemons, the ESTABLISHED entries. */
+export const SAMPLE_MARK = "@@sample";
+export const CONNS_MARK = "@@conns";
+
+/** That loop's output -> samples, t relative to `t0` (ms on the director's clock). */
+export function parseSampleLog(text: string, director: string, vip: string, port: number, t0: number): SyncSample[] {
+  const out: SyncSample[] = [];
+  for (const block of text.split(`${SAMPLE_MARK} `).slice(1)) {
+    const nl = block.indexOf("\n");
+    const at = Number(block.slice(0, nl < 0 ? undefined : nl));
+    const body = nl < 0 ? "" : block.slice(nl + 1);
+    const cut = body.indexOf(CONNS_MARK);
+    if (!Number.isFinite(at) || cut < 0) continue;
+    const ports = establishedPorts(body.slice(cut), vip, port);
+    out.push({ t: at - t0, director, daemons: parseDaemons(body.slice(0, cut)), established: ports.length, ports });
+  }
+  return out;
+}
+
+/**
+ * Long-lived connections (client ports seen in at least `minSamples` samples of one director) and
+ * how many of them the other directors ever had in their tables: what connection sync carried.
+ */
+export function syncedLongLived(samples: SyncSample[], minSamples = 3): Record<string, { longLived: number; seenOn: Record<string, number> }> {
+  const directors = [...new Set(samples.map((s) => s.director))];
+  const portsOf = (d: string) => {
+    const n = new Map<number, number>();
+    for (const s of samples) if (s.director === d) for (const p of s.ports ?? []) n.set(p, (n.get(p) ?? 0) + 1);
+    return n;
+  };
+  const counts = new Map(directors.map((d) => [d, portsOf(d)]));
+  const out: Record<string, { longLived: number; seenOn: Record<string, number> }> = {};
+  for (const d of directors) {
+    const long = [...counts.get(d)!].filter(([, k]) => k >= minSamples).map(([p]) => p);
+    out[d] = { longLived: long.length, seenOn: Object.fromEntries(directors.filter((x) => x !== d).map((x) => [x, long.filter((p) => counts.get(x)!.has(p)).length])) };
+  }
+  return out;
 }
 
 /** Per director: the sync daemons seen (in order, repeats collapsed) and the most ESTABLISHED entries seen. */
