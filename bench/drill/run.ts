@@ -24,7 +24,7 @@ import { compileCli } from "../compile-cli.js";
 import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 import { changedTasks, runCli, type CliRun } from "../../test/lab/helpers/index.js";
-import { CONNS_MARK, formatTable, linesOf, parseDaemons, parseSampleLog, SAMPLE_MARK, summarizeSamples, syncedLongLived, targets, type Backend, type DrillRun, type Mode, type StepFigures, type SyncSample } from "./summary.js";
+import { CONNS_MARK, STATES_MARK, formatTable, linesOf, parseDaemons, parseSampleLog, SAMPLE_MARK, summarizeSamples, syncedLongLived, targets, type Backend, type DrillRun, type Mode, type StepFigures, type SyncSample } from "./summary.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BUILD = join(here, ".build");
@@ -133,9 +133,21 @@ async function main() {
      * daemons and the ESTABLISHED entries to the VIP), so a link cut does not blind it and no SSH
      * round trip per sample loads the emulated guests; read back when the drill is over.
      */
-    const LOOP = `while :; do echo "${SAMPLE_MARK} $(date +%s%3N)"; ipvsadm -L --daemon; echo ${CONNS_MARK}; ipvsadm -Lnc | grep ESTABLISHED; sleep ${SAMPLE_MS / 1000}; done`;
+    // Every entry to the VIP counted by state (one line per state, so a table of probes' TIME_WAITs stays small), the ESTABLISHED ones listed.
+    const LOOP = [
+      "while :; do",
+      `  echo "${SAMPLE_MARK} $(date +%s%3N)"`,
+      "  ipvsadm -L --daemon",
+      `  echo ${CONNS_MARK}`,
+      `  ipvsadm -Lnc | awk -v v=${vip}:80 '$5 == v { n[$3]++; if ($3 == "ESTABLISHED") print } END { for (s in n) print "${STATES_MARK}", s, n[s] }'`,
+      `  sleep ${SAMPLE_MS / 1000}`,
+      "done",
+    ].join("\n");
     const sampler = async () => {
-      for (const g of GUESTS) await L.execOk(g, ["sh", "-c", `rm -f /run/bench-drill.samples; setsid nohup sh -c '${LOOP}' >/run/bench-drill.samples 2>&1 </dev/null & echo $! >/run/bench-drill.sampler`], { timeoutMs: 30_000 });
+      for (const g of GUESTS) {
+        await L.put(g, "/run/bench-drill-sampler.sh", LOOP + "\n", 0o755);
+        await L.execOk(g, "rm -f /run/bench-drill.samples; setsid nohup sh /run/bench-drill-sampler.sh >/run/bench-drill.samples 2>&1 </dev/null & echo $! >/run/bench-drill.sampler", { timeoutMs: 30_000 });
+      }
       return async (): Promise<SyncSample[]> => {
         const samples: SyncSample[] = [];
         for (const g of GUESTS) {
@@ -235,7 +247,7 @@ async function main() {
       runs,
       deploys,
       retries,
-      sync: syncDiag.map((x) => ({ backend: x.backend, sync: x.sync, mode: x.mode, daemonsBefore: x.daemonsBefore, seen: x.seen, synced: x.synced, samples: x.samples.map((s) => [s.t, s.director, s.daemons?.join("+") ?? null, s.established]) })),
+      sync: syncDiag.map((x) => ({ backend: x.backend, sync: x.sync, mode: x.mode, daemonsBefore: x.daemonsBefore, seen: x.seen, synced: x.synced, samples: x.samples.map((s) => [s.t, s.director, s.daemons?.join("+") ?? null, s.established, s.states ?? null]) })),
     }) + "\n",
   );
 }

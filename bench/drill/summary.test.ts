@@ -69,8 +69,10 @@ test("sync daemons and ESTABLISHED entries, as ipvsadm prints them", () => {
 test("the directors' sample loop: sync daemons, ESTABLISHED client ports, and what sync carried", () => {
   const log = (at: number, daemon: string, ports: number[]) =>
     `@@sample ${at}\n${daemon ? `${daemon} sync daemon (mcast=eth0, syncid=62)\n` : ""}@@conns\n${ports.map((p) => `TCP 14:59  ESTABLISHED 10.78.3.1:${p} 10.78.3.200:80 10.78.3.201:80`).join("\n")}\n`;
-  const lb1 = parseSampleLog(log(1000, "master", [40001, 40002]) + log(2000, "master", [40001, 40002, 40100]) + log(3000, "", [40001, 40002]) + "@@sample 4000\n", "lb1", "10.78.3.200", 80, 1000);
+  const lb1 = parseSampleLog(log(1000, "master", [40001, 40002]) + "@@state TIME_WAIT 7\n@@state ESTABLISHED 2\n" + log(2000, "master", [40001, 40002, 40100]) + log(3000, "", [40001, 40002]) + "@@sample 4000\n", "lb1", "10.78.3.200", 80, 1000);
   assert.deepEqual(lb1.map((s) => [s.t, s.daemons, s.ports]), [[0, ["master"], [40001, 40002]], [1000, ["master"], [40001, 40002, 40100]], [2000, [], [40001, 40002]]]);
+  assert.deepEqual(lb1[0]!.states, { TIME_WAIT: 7, ESTABLISHED: 2 });
+  assert.equal(lb1[1]!.states, undefined);
   const lb2 = parseSampleLog(log(1500, "backup", [40001]), "lb2", "10.78.3.200", 80, 1000);
   assert.deepEqual(syncedLongLived([...lb1, ...lb2]), { lb1: { longLived: 2, seenOn: { lb2: 1 } }, lb2: { longLived: 0, seenOn: { lb1: 0 } } });
 });

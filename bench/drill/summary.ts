@@ -147,6 +147,8 @@ export interface SyncSample {
   established: number | null;
   /** Their client ports (a long-lived connection shows up in many samples under one port). */
   ports?: number[];
+  /** Every entry to the VIP's port, counted by state (ESTABLISHED, SYN_RECV, FIN_WAIT, TIME_WAIT, ...). */
+  states?: Record<string, number>;
 }
 
 /** `ipvsadm -L --daemon` -> the sync daemons running ("master sync daemon (mcast=eth0, syncid=62)" ...). */
@@ -169,6 +171,7 @@ export function countEstablished(text: string, vip: string, port: number): numbe
 /** The loop each director runs during a drill (bench/drill/run.ts): a marker with its clock, the sync daemons, the ESTABLISHED entries. */
 export const SAMPLE_MARK = "@@sample";
 export const CONNS_MARK = "@@conns";
+export const STATES_MARK = "@@state";
 
 /** That loop's output -> samples, t relative to `t0` (ms on the director's clock). */
 export function parseSampleLog(text: string, director: string, vip: string, port: number, t0: number): SyncSample[] {
@@ -179,8 +182,10 @@ export function parseSampleLog(text: string, director: string, vip: string, port
     const body = nl < 0 ? "" : block.slice(nl + 1);
     const cut = body.indexOf(CONNS_MARK);
     if (!Number.isFinite(at) || cut < 0) continue;
-    const ports = establishedPorts(body.slice(cut), vip, port);
-    out.push({ t: at - t0, director, daemons: parseDaemons(body.slice(0, cut)), established: ports.length, ports });
+    const conns = body.slice(cut);
+    const ports = establishedPorts(conns, vip, port);
+    const states = Object.fromEntries([...conns.matchAll(new RegExp(`^${STATES_MARK} (\\S+) (\\d+)$`, "gm"))].map((m) => [m[1]!, Number(m[2])]));
+    out.push({ t: at - t0, director, daemons: parseDaemons(body.slice(0, cut)), established: ports.length, ports, ...(Object.keys(states).length ? { states } : {}) });
   }
   return out;
 }
