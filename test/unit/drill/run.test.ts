@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runDrill, type DrillEvent, type DrillOptions } from "../../../src/drill/index.js";
+import { HELD_SYNC_MS } from "../../../src/drill/run.js";
 import { drillCluster, SimCluster, VirtualClock } from "./sim.js";
 
 function setup(opts: { nopreempt?: boolean; abortWhen?: (host: string, words: string) => boolean } = {}) {
@@ -147,4 +148,19 @@ test("not healthy: two masters, the drill refuses and runs nothing", async () =>
   assert.match(rep.health.problems.join("\n"), /ds1 and ds2 all hold its VIPs/);
   assert.equal(rep.steps.length, 0);
   assert.deepEqual(sim.log, []);
+});
+
+test("held connections are open for the kernel's sync flush time before the director goes down; without them the warm-up is shorter", async () => {
+  const downAfterStart = async (held: number) => {
+    const { ports, sim, cluster, clock } = setup();
+    let startedAt = -1;
+    let downAt = -1;
+    const start = ports.client.start.bind(ports.client);
+    ports.client.start = async () => ((startedAt = clock.now()), start());
+    sim.onExec = (h, w) => void (h === "ds1" && w.includes("systemctl stop") && downAt < 0 && (downAt = clock.now()));
+    await runDrill(cluster, ports, base({ held, only: ["ds1"] }));
+    return downAt - startedAt;
+  };
+  assert.ok((await downAfterStart(2)) >= HELD_SYNC_MS);
+  assert.ok((await downAfterStart(0)) < HELD_SYNC_MS);
 });
