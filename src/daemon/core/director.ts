@@ -152,7 +152,7 @@ export class Director {
     return {
       available: r !== undefined,
       error: this.#openError,
-      lastPass: r?.lastPass ? { at: r.lastPass.at, reason: r.lastPass.reason, ok: r.lastPass.ok, ops: r.lastPass.ops, failed: r.lastPass.failed, repaired: r.lastPass.repaired, dumpMs: r.lastPass.dumpMs, totalMs: r.lastPass.totalMs } : null,
+      lastPass: r?.lastPass ? { at: r.lastPass.at, reason: r.lastPass.reason, ok: r.lastPass.ok, ops: r.lastPass.ops, failed: r.lastPass.failed, repaired: r.lastPass.repaired, dumpMs: r.lastPass.dumpMs, writeMs: r.lastPass.writeMs, totalMs: r.lastPass.totalMs } : null,
       passes: r?.counters.passes ?? 0,
       writes: r?.counters.writes ?? 0,
       writeErrors: r?.counters.writeErrors ?? 0,

@@ -1,8 +1,9 @@
 // The raw IPVS client: one generic netlink conversation with the kernel's "IPVS" family, one
-// request per operation, errors as values. The only I/O of the IPVS side; a FakeIpvs (fake.ts)
-// stands in for it in unit tests.
+// request per operation (writes batched, many per datagram), errors as values. The only I/O of
+// the IPVS side; a FakeIpvs (fake.ts) stands in for it in unit tests.
 import type { Decoded } from "../net/decoded.js";
 import type { NetlinkConnection } from "../netlink/connection.js";
+import type { BatchAcks } from "../netlink/message.js";
 import { resolveFamily } from "../netlink/genl-client.js";
 import {
   decodeDaemon,
@@ -40,6 +41,9 @@ export interface IpvsClient {
   /** The whole table: GET_SERVICE, then GET_DEST per service. */
   dump(): Promise<KernelResult<DumpEntry[]>>;
   apply(op: IpvsOp): Promise<KernelResult<void>>;
+  /** Every operation, in order, one result each. The kernel carries on after a failed one: an
+   * error never drops the operations after it, and each error stays with its own operation. */
+  applyAll(ops: readonly IpvsOp[]): Promise<KernelResult<void>[]>;
   daemons(): Promise<KernelResult<SyncDaemonSpec[]>>;
   startDaemon(d: SyncDaemonSpec): Promise<KernelResult<void>>;
   stopDaemon(role: SyncDaemonRole): Promise<KernelResult<void>>;
@@ -73,12 +77,33 @@ function decodeAll<T>(messages: { type: number }[], decode: (m: never) => Decode
   return { ok: true, value: out };
 }
 
+/** Writes per batch (one requestBatch: a datagram or two, then one wait). Bounded by the answers
+ * the socket must hold at once: with acks "errors" only failures answer besides the last message
+ * of each datagram, but a batch where every write fails (a scheduler module missing, say) answers
+ * 256 times; capped errors (NETLINK_CAP_ACK) take well under 1 KiB of receive buffer each, and
+ * openIpvsClient raises the buffer to hold them. */
+export const BATCH_MAX = 256;
+
+export interface IpvsClientOptions {
+  /** Writes per batch; default BATCH_MAX. 1 is one request and one wait per write. */
+  batchMax?: number;
+  /** Default "errors" (see BatchAcks). */
+  acks?: BatchAcks;
+}
+
 /** Over an open generic netlink connection; `familyId` from resolveIpvsFamily. */
 export class NetlinkIpvsClient implements IpvsClient {
+  readonly #batchMax: number;
+  readonly #acks: BatchAcks;
+
   constructor(
     readonly conn: NetlinkConnection,
     readonly familyId: number,
-  ) {}
+    opts: IpvsClientOptions = {},
+  ) {
+    this.#batchMax = Math.max(1, opts.batchMax ?? BATCH_MAX);
+    this.#acks = opts.acks ?? "errors";
+  }
 
   async dump(): Promise<KernelResult<DumpEntry[]>> {
     // A dump interrupted by a concurrent change (NLM_F_DUMP_INTR) is read again, a few times.
@@ -113,6 +138,33 @@ export class NetlinkIpvsClient implements IpvsClient {
     }
     const r = await this.conn.request(b);
     return r.ok ? { ok: true, value: undefined } : err(r);
+  }
+
+  /** Batches of up to batchMax writes, one after the other (the next batch is sent once the last
+   * answered, so the answers of one batch at most sit in the receive buffer). An operation that
+   * cannot be encoded fails alone with EINVAL and is not sent. */
+  async applyAll(ops: readonly IpvsOp[]): Promise<KernelResult<void>[]> {
+    const out: KernelResult<void>[] = [];
+    for (let i = 0; i < ops.length; i += this.#batchMax) {
+      const chunk = ops.slice(i, i + this.#batchMax);
+      const results: (KernelResult<void> | undefined)[] = [];
+      const sent: { index: number; msg: Buffer }[] = [];
+      for (const [k, op] of chunk.entries()) {
+        try {
+          sent.push({ index: k, msg: encodeOp(this.familyId, this.conn.nextSeq(), op) });
+          results.push(undefined);
+        } catch (e) {
+          results.push({ ok: false, code: "EINVAL", errno: 22, message: (e as Error).message });
+        }
+      }
+      const answers = await this.conn.requestBatch(
+        sent.map((x) => x.msg),
+        { acks: this.#acks },
+      );
+      answers.forEach((r, k) => (results[sent[k]!.index] = r.ok ? { ok: true, value: undefined } : err(r)));
+      for (const r of results) out.push(r!);
+    }
+    return out;
   }
 
   async daemons(): Promise<KernelResult<SyncDaemonSpec[]>> {

@@ -42,6 +42,13 @@ export class FakeIpvs implements IpvsClient {
     return e ? { ok: false, code: e.code, errno: 1 } : { ok: true, value: undefined };
   }
 
+  /** One by one through apply(), as the kernel runs a batch: in order, carrying on after errors. */
+  async applyAll(ops: readonly IpvsOp[]): Promise<KernelResult<void>[]> {
+    const out: KernelResult<void>[] = [];
+    for (const op of ops) out.push(await this.apply(op));
+    return out;
+  }
+
   async daemons(): Promise<KernelResult<SyncDaemonSpec[]>> {
     return { ok: true, value: this.daemonsRunning.map((d) => ({ ...d })) };
   }

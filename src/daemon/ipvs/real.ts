@@ -2,9 +2,42 @@
 // family is not registered yet, as keepalived does (modprobe, argv, no shell). Needs CAP_NET_ADMIN.
 import { execFile } from "node:child_process";
 import { RawSocket } from "../native/index.js";
-import { AF_NETLINK, NETLINK_GENERIC, SOCK_RAW } from "../native/constants.js";
+import { AF_NETLINK, NETLINK_CAP_ACK, NETLINK_GENERIC, SO_RCVBUF, SO_RCVBUFFORCE, SOCK_RAW, SOL_NETLINK, SOL_SOCKET } from "../native/constants.js";
+import type { DatagramSocket } from "../native/types.js";
 import { NetlinkConnection } from "../netlink/connection.js";
-import { NetlinkIpvsClient, resolveIpvsFamily, type IpvsClient } from "./client.js";
+import { BATCH_MAX, NetlinkIpvsClient, resolveIpvsFamily, type IpvsClient, type IpvsClientOptions } from "./client.js";
+
+/** Receive buffer asked for: a whole batch of failed writes must fit (BATCH_MAX answers). */
+const RCVBUF = 1 << 20;
+
+/** Room for a batch's answers: errors without the request echoed back (NETLINK_CAP_ACK, the
+ * errno and the header are all the reconciler reads) and a receive buffer of 1 MiB (the kernel
+ * doubles it), past net.core.rmem_max with CAP_NET_ADMIN (SO_RCVBUFFORCE), which lvsd needs for
+ * IPVS anyway. A smaller buffer only risks ENOBUFS when a whole batch fails, and then the writes
+ * whose answers were lost are reported as such and the next pass reads the table again. */
+function roomForAnswers(socket: DatagramSocket): void {
+  try {
+    socket.setsockopt(SOL_NETLINK, NETLINK_CAP_ACK, 1);
+  } catch {
+    /* kernels before 4.3: errors echo the request, which is only bigger */
+  }
+  try {
+    socket.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF);
+  } catch {
+    try {
+      socket.setsockopt(SOL_SOCKET, SO_RCVBUF, RCVBUF);
+    } catch {
+      /* the default buffer then */
+    }
+  }
+}
+
+/** LVSD_IPVS_BATCH=<acks>:<size> ("errors:256", "each:64", "each:1" = one write, one wait):
+ * for bench/ipvs to compare write strategies on one build; unset in service. */
+function batchFromEnv(v: string | undefined): IpvsClientOptions {
+  const m = /^(each|errors):(\d+)$/.exec(v ?? "");
+  return m ? { acks: m[1] as "each" | "errors", batchMax: Math.min(Number(m[2]), BATCH_MAX) } : {};
+}
 
 function modprobe(module: string): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -12,8 +45,10 @@ function modprobe(module: string): Promise<string | undefined> {
   });
 }
 
-export async function openIpvsClient(): Promise<IpvsClient> {
-  const conn = new NetlinkConnection(RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), { timeoutMs: 20_000 });
+export async function openIpvsClient(opts: IpvsClientOptions = batchFromEnv(process.env.LVSD_IPVS_BATCH)): Promise<IpvsClient> {
+  const socket = RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC);
+  roomForAnswers(socket);
+  const conn = new NetlinkConnection(socket, { timeoutMs: 20_000 });
   let f = await resolveIpvsFamily(conn);
   if (!f.ok && f.code === "ENOENT") {
     const why = await modprobe("ip_vs");
@@ -27,5 +62,5 @@ export async function openIpvsClient(): Promise<IpvsClient> {
     conn.close();
     throw new Error(`cannot resolve the IPVS netlink family: ${f.code}${f.message ? ` ${f.message}` : ""}`);
   }
-  return new NetlinkIpvsClient(conn, f.value);
+  return new NetlinkIpvsClient(conn, f.value, opts);
 }

@@ -1,5 +1,5 @@
 // The impure shell around reconcile(): one pass = one dump, the pure diff, then only the
-// differences written, one request each. Passes never overlap. Counts writes (what a SIGHUP or a
+// differences written, one request each, batched (IpvsClient.applyAll). Passes never overlap. Counts writes (what a SIGHUP or a
 // health change cost), write errors (logged with the operation that caused them) and repairs
 // (differences found while the wanted table had not changed since a pass that converged: someone
 // changed the kernel's table by hand).
@@ -19,6 +19,8 @@ export interface PassReport {
   repaired: number;
   foreign: number;
   dumpMs: number;
+  /** The writes alone (0 when there were none). */
+  writeMs: number;
   totalMs: number;
 }
 
@@ -43,11 +45,6 @@ export function syncDaemonOps(wanted: SyncDaemonSpec | undefined, running: reado
   if (wanted && !running.some(same)) ops.push({ start: wanted });
   return ops;
 }
-
-/** Writes in flight at once in a pass. One request per write, but not one wait per write: a
- * 10,000-write start-up otherwise pays a round trip through the event loop for each (bench/ipvs).
- * Each success is a ~36-byte ACK; 64 of them sit well inside the socket's receive buffer. */
-export const WRITE_WINDOW = 64;
 
 const now = (): number => Number(process.hrtime.bigint() / 1000n) / 1000;
 
@@ -104,24 +101,25 @@ export class IpvsReconciler {
     if (!dump.ok) {
       this.counters.dumpErrors++;
       this.#log.error("IPVS: cannot read the kernel's table; retrying on the next pass", { op: "dump", code: dump.code, ...(dump.message ? { message: dump.message } : {}) });
-      return this.#done({ reason, ok: false, ops: 0, failed: 0, repaired: 0, foreign: 0, dumpMs, totalMs: now() - t0 });
+      return this.#done({ reason, ok: false, ops: 0, failed: 0, repaired: 0, foreign: 0, dumpMs, writeMs: 0, totalMs: now() - t0 });
     }
     this.lastDump = dump.value;
     const { ops, foreign } = reconcile(this.#wanted, tableOfDump(dump.value), this.#owned);
     const drift = ops.length > 0 && this.#convergedVersion === version;
     if (drift) this.#log.warn("IPVS table changed outside lvsd: putting it back", { ops: ops.map(describeOp) });
     let failed = 0;
-    for (let i = 0; i < ops.length; i += WRITE_WINDOW) {
-      // up to WRITE_WINDOW requests on the socket at once, sent in the plan's order (the kernel
-      // runs each in its send, so order holds); results read in that order
-      const batch = ops.slice(i, i + WRITE_WINDOW);
-      this.counters.writes += batch.length;
-      const results = await Promise.all(batch.map((op) => this.#client.apply(op)));
-      batch.forEach((op, k) => {
-        if (!this.#wrote(op, results[k]!, reason, drift, ops.length)) failed++;
-      });
-    }
-    if (!drift && ops.length > 50) this.#log.info("IPVS table programmed", { reason, ops: ops.length, failed });
+    const tw = now();
+    // in the plan's order (a service before its destinations, a service's destinations deleted
+    // before it): the kernel runs a batch in order and carries on after an error, so every write
+    // is tried and each failure is logged with its own operation. A write that depends on one that
+    // failed (the destinations of a service the kernel refused) fails too, with its own line.
+    const results = ops.length > 0 ? await this.#client.applyAll(ops) : [];
+    const writeMs = now() - tw;
+    this.counters.writes += ops.length;
+    ops.forEach((op, k) => {
+      if (!this.#wrote(op, results[k] ?? { ok: false, code: "EIO", errno: 5, message: "no result" }, reason, drift, ops.length)) failed++;
+    });
+    if (!drift && ops.length > 50) this.#log.info("IPVS table programmed", { reason, ops: ops.length, failed, writeMs: Math.round(writeMs) });
     if (drift) this.counters.repairs += ops.length - failed;
     if (failed === 0) this.#convergedVersion = version;
     if (ops.length > 0) {
@@ -130,7 +128,7 @@ export class IpvsReconciler {
       if (again.ok) this.lastDump = again.value;
     }
     await this.#syncDaemon();
-    return this.#done({ reason, ok: failed === 0, ops: ops.length, failed, repaired: drift ? ops.length - failed : 0, foreign: foreign.length, dumpMs, totalMs: now() - t0 });
+    return this.#done({ reason, ok: failed === 0, ops: ops.length, failed, repaired: drift ? ops.length - failed : 0, foreign: foreign.length, dumpMs, writeMs, totalMs: now() - t0 });
   }
 
   /** Counts and logs one write's result; false when it failed. */
@@ -162,7 +160,7 @@ export class IpvsReconciler {
   }
 
   #done(r: PassReport): PassReport {
-    const rounded = { ...r, dumpMs: Math.round(r.dumpMs * 10) / 10, totalMs: Math.round(r.totalMs * 10) / 10 };
+    const rounded = { ...r, dumpMs: Math.round(r.dumpMs * 10) / 10, writeMs: Math.round(r.writeMs * 10) / 10, totalMs: Math.round(r.totalMs * 10) / 10 };
     this.lastPass = { ...rounded, at: new Date().toISOString() };
     return rounded;
   }

@@ -9,6 +9,8 @@ import {
   decodeError,
   decodeHeader,
   decodeMessages,
+  encodeBatch,
+  type EncodedBatch,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_DUMP_INTR,
@@ -17,6 +19,7 @@ import {
   NLMSG_ERROR,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
+  type BatchAcks,
   type NlMessage,
 } from "./message.js";
 
@@ -24,6 +27,36 @@ import {
 export type NlResult =
   | { ok: true; messages: NlMessage[]; interrupted: boolean }
   | { ok: false; errno: number; code: string; message?: string; messages: NlMessage[] };
+
+/** One batch in flight: its messages' answers by index, until the last one expected arrives. */
+interface PendingBatch {
+  results: (NlResult | undefined)[];
+  /** Data replies per message (none for IPVS's writes). */
+  replies: NlMessage[][];
+  acked: boolean[];
+  /** Messages with NLM_F_ACK that have not answered yet: the batch is done at 0. */
+  awaiting: number;
+  seqs: number[];
+  resolve: (r: NlResult[]) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  done: boolean;
+}
+
+export interface BatchOptions {
+  /** Bytes of messages per datagram (sendmsg). Default 65536, well inside the default send
+   * buffer (the kernel refuses a datagram longer than sk_sndbuf - 32 with EMSGSIZE). */
+  maxBytes?: number;
+  /** Default "errors": only the last message and any failing one answer (see BatchAcks). */
+  acks?: BatchAcks;
+}
+
+/** What a message of a batch whose answer was lost is told (the receive buffer overflowed). */
+const LOST: Omit<NlResult & { ok: false }, "messages"> = {
+  ok: false,
+  errno: 105,
+  code: "ENOBUFS",
+  message: "the answer was lost: the netlink socket's receive buffer overflowed, so whether this request took effect is unknown",
+};
 
 interface Pending {
   seq: number;
@@ -47,6 +80,7 @@ export class NetlinkConnection {
   readonly socket: DatagramSocket;
   #seq: number;
   #pending = new Map<number, Pending>();
+  #batchSeqs = new Map<number, { batch: PendingBatch; index: number }>();
   #dumps: Promise<unknown> = Promise.resolve();
   #opts: NetlinkConnectionOptions;
 
@@ -66,7 +100,11 @@ export class NetlinkConnection {
     }
     socket.onMessage(
       (d) => this.#onDatagram(d.data, d.from !== null && "groups" in d.from ? d.from.groups : 0),
-      (e) => this.#opts.onProblem?.({ kind: "recv", error: e }),
+      (e) => {
+        // ENOBUFS: answers were dropped; a batch cannot tell which, so it ends now (see #lost)
+        if (e.code === "ENOBUFS") this.#lost();
+        this.#opts.onProblem?.({ kind: "recv", error: e });
+      },
     );
   }
 
@@ -112,10 +150,82 @@ export class NetlinkConnection {
     });
   }
 
+  /** Sends many non-dump requests (each from nextSeq(), each encoded alone) packed into as few
+   * datagrams as `maxBytes` allows, and resolves with one result per request, in order, once the
+   * last one has answered. The kernel runs every message of a datagram in order and carries on
+   * after one fails, so a batch is never cut short by an error: each failing request has its own
+   * result with its errno. The caller bounds the batch so that every answer it may get fits in the
+   * socket's receive buffer; if answers are lost anyway (ENOBUFS), the batch resolves at once and
+   * the requests that had not answered get ENOBUFS (unknown outcome: read the state again). */
+  requestBatch(encoded: readonly Buffer[], opts: BatchOptions = {}): Promise<NlResult[]> {
+    if (encoded.length === 0) return Promise.resolve([]);
+    const refuse = (errno: number, code: string, message?: string): Promise<NlResult[]> =>
+      Promise.resolve(encoded.map(() => ({ ok: false as const, errno, code, ...(message ? { message } : {}), messages: [] })));
+    if (this.socket.closed) return refuse(125, "ECANCELED");
+    let b: EncodedBatch;
+    try {
+      b = encodeBatch(encoded, { maxBytes: opts.maxBytes ?? 65536, acks: opts.acks ?? "errors" });
+      const seen = new Set<number>();
+      for (const [i, seq] of b.seqs.entries()) {
+        if (seq === 0 || seen.has(seq) || this.#pending.has(seq) || this.#batchSeqs.has(seq)) throw new Error(`seq ${seq} of batch message ${i} is 0 or already in use`);
+        seen.add(seq);
+        if ((encoded[i]!.readUInt16LE(6) & NLM_F_DUMP) === NLM_F_DUMP) throw new Error(`batch message ${i} is a dump`);
+      }
+    } catch (e) {
+      return refuse(22, "EINVAL", (e as Error).message);
+    }
+    const { datagrams, starts, seqs, acked } = b;
+    return new Promise<NlResult[]>((resolve) => {
+      const batch: PendingBatch = { results: seqs.map(() => undefined), replies: seqs.map(() => []), acked, awaiting: acked.filter(Boolean).length, seqs, resolve, timer: undefined, done: false };
+      for (const [index, seq] of seqs.entries()) this.#batchSeqs.set(seq, { batch, index });
+      const timeoutMs = this.#opts.timeoutMs ?? 5000;
+      batch.timer = setTimeout(() => this.#finishBatch(batch, { ok: false, errno: 110, code: "ETIMEDOUT" }), timeoutMs);
+      for (const [k, d] of datagrams.entries()) {
+        try {
+          this.socket.send(d, { pid: 0, groups: 0 });
+        } catch (e) {
+          // this datagram and those after it never reached the kernel; those before did, each
+          // ends with an acked message, and answer as usual
+          const err = e as ErrnoError;
+          const failed: NlResult = { ok: false, errno: err.errno ?? 0, code: err.code ?? "EIO", message: `not sent: ${err.message}`, messages: [] };
+          for (let i = starts[k]!; i < seqs.length; i++) this.#answer(batch, i, failed);
+          return;
+        }
+      }
+    });
+  }
+
   /** Pending requests resolve with ECANCELED; the socket is closed. */
   close(): void {
     for (const p of [...this.#pending.values()]) this.#finish(p, { ok: false, errno: 125, code: "ECANCELED", messages: p.messages });
+    for (const { batch } of [...this.#batchSeqs.values()]) this.#finishBatch(batch, { ok: false, errno: 125, code: "ECANCELED" });
     this.socket.close();
+  }
+
+  /** One answer for message `index` of a batch; the batch resolves when nothing more is awaited. */
+  #answer(batch: PendingBatch, index: number, r: NlResult): void {
+    if (batch.done || batch.results[index] !== undefined) return;
+    batch.results[index] = r;
+    if (batch.acked[index]) batch.awaiting--;
+    if (batch.awaiting === 0) this.#finishBatch(batch, undefined);
+  }
+
+  /** Resolves a batch: a message that did not answer succeeded if the batch completed
+   * (`unanswered` undefined: the kernel answers in order), otherwise it gets `unanswered`. */
+  #finishBatch(batch: PendingBatch, unanswered: Omit<NlResult & { ok: false }, "messages"> | undefined): void {
+    if (batch.done) return;
+    batch.done = true;
+    if (batch.timer) clearTimeout(batch.timer);
+    for (const seq of batch.seqs) this.#batchSeqs.delete(seq);
+    batch.resolve(
+      batch.results.map((r, i) => r ?? (unanswered ? { ...unanswered, messages: batch.replies[i]! } : { ok: true, messages: batch.replies[i]!, interrupted: false })),
+    );
+  }
+
+  /** The kernel dropped answers (receive buffer overrun): every batch in flight ends now. */
+  #lost(): void {
+    const batches = new Set([...this.#batchSeqs.values()].map((x) => x.batch));
+    for (const b of batches) this.#finishBatch(b, LOST);
   }
 
   #finish(p: Pending, r: NlResult): void {
@@ -135,6 +245,11 @@ export class NetlinkConnection {
       return;
     }
     for (const m of msgs.value) {
+      const inBatch = m.seq !== 0 && groups === 0 ? this.#batchSeqs.get(m.seq) : undefined;
+      if (inBatch) {
+        this.#batchReply(inBatch.batch, inBatch.index, m);
+        continue;
+      }
       const p = m.seq !== 0 && groups === 0 ? this.#pending.get(m.seq) : undefined;
       if (!p) {
         if (m.type !== NLMSG_NOOP && m.type !== NLMSG_OVERRUN) this.#opts.onEvent?.(m);
@@ -160,6 +275,24 @@ export class NetlinkConnection {
       }
       p.messages.push({ ...m, payload: Buffer.from(m.payload) });
       if (!(m.flags & NLM_F_MULTI) && !p.expectAck) this.#finish(p, { ok: true, messages: p.messages, interrupted: p.interrupted });
+    }
+  }
+
+  #batchReply(batch: PendingBatch, index: number, m: NlMessage): void {
+    const replies = batch.replies[index]!;
+    if (m.type !== NLMSG_ERROR) {
+      replies.push({ ...m, payload: Buffer.from(m.payload) });
+      // like request(): without NLM_F_ACK the first reply that is not part of a dump is the answer
+      if (!batch.acked[index] && !(m.flags & NLM_F_MULTI)) this.#answer(batch, index, { ok: true, messages: replies, interrupted: false });
+      return;
+    }
+    const e = decodeError(m);
+    if (!e.ok) this.#answer(batch, index, { ok: false, errno: 5, code: "EIO", message: "undecodable NLMSG_ERROR", messages: replies });
+    else if (e.value.ack) this.#answer(batch, index, { ok: true, messages: replies, interrupted: false });
+    else {
+      const r: NlResult = { ok: false, errno: e.value.errno, code: e.value.code, messages: replies };
+      if (e.value.message !== undefined) r.message = e.value.message;
+      this.#answer(batch, index, r);
     }
   }
 }

@@ -173,3 +173,59 @@ export function encodeError(errno: number, request: NlHeader, opts: { seq?: numb
 export function encodeDone(seq: number, pid = 0): Buffer {
   return encodeMessage({ type: NLMSG_DONE, flags: NLM_F_MULTI, seq, pid, payload: Buffer.alloc(4) });
 }
+
+/** How a batch asks for answers. "each": NLM_F_ACK on every message, so every message answers
+ * (an ACK or its error). "errors": NLM_F_ACK on the last message of each datagram only; the kernel
+ * still answers any message that fails (netlink_rcv_skb acks when NLM_F_ACK is set or the handler
+ * returned an error), and it runs and answers a datagram's messages in order, so once the last one
+ * has answered, every earlier one without an error succeeded. */
+export type BatchAcks = "each" | "errors";
+
+export interface EncodedBatch {
+  /** The messages packed back to back (each already 4-byte aligned), at most `maxBytes` a
+   * datagram (a single larger message goes alone). */
+  datagrams: Buffer[];
+  /** Index of each datagram's first message. */
+  starts: number[];
+  /** Per message, in order: its seq and whether it carries NLM_F_ACK (so answers either way). */
+  seqs: number[];
+  acked: boolean[];
+}
+
+/** Many requests in few datagrams: the kernel's netlink receive path (netlink_rcv_skb) walks every
+ * message of a datagram, runs each and answers each on its own, so one sendmsg can carry hundreds
+ * of requests. Pure: copies the messages, sets or clears NLM_F_ACK per `acks`, keeps the seqs
+ * (each must be distinct so an answer maps back to its message). Dumps do not belong here: the
+ * kernel runs one dump per socket at a time. */
+export function encodeBatch(messages: readonly Buffer[], opts: { maxBytes: number; acks: BatchAcks }): EncodedBatch {
+  const groups: Buffer[][] = [];
+  const starts: number[] = [];
+  let size = 0;
+  messages.forEach((m, i) => {
+    if (m.length < NLMSG_HDRLEN) throw new Error(`batch message ${i} is ${m.length} bytes, shorter than nlmsghdr`);
+    if (m.length % NLMSG_ALIGNTO !== 0) throw new Error(`batch message ${i} is ${m.length} bytes, not 4-byte aligned`);
+    if (groups.length === 0 || size + m.length > opts.maxBytes) {
+      groups.push([]);
+      starts.push(i);
+      size = 0;
+    }
+    groups[groups.length - 1]!.push(m);
+    size += m.length;
+  });
+  const seqs: number[] = [];
+  const acked: boolean[] = [];
+  const datagrams = groups.map((g) => {
+    const d = Buffer.concat(g);
+    let off = 0;
+    g.forEach((m, k) => {
+      const ack = opts.acks === "each" || k === g.length - 1;
+      const flags = d.readUInt16LE(off + 6);
+      d.writeUInt16LE(ack ? flags | NLM_F_ACK : flags & ~NLM_F_ACK, off + 6);
+      seqs.push(d.readUInt32LE(off + 8));
+      acked.push(ack);
+      off += m.length;
+    });
+    return d;
+  });
+  return { datagrams, starts, seqs, acked };
+}

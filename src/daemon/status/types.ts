@@ -81,7 +81,7 @@ export interface IpvsStatus {
   /** False while the kernel's IPVS could not be opened (error says why). */
   available: boolean;
   error: string | null;
-  lastPass: { at: string; reason: string; ok: boolean; ops: number; failed: number; repaired: number; dumpMs: number; totalMs: number } | null;
+  lastPass: { at: string; reason: string; ok: boolean; ops: number; failed: number; repaired: number; dumpMs: number; writeMs: number; totalMs: number } | null;
   passes: number;
   writes: number;
   writeErrors: number;
