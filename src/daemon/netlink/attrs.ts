@@ -24,42 +24,57 @@ export interface NlAttr {
 
 /** One attribute, padded. `type` may already carry NLA_F_* bits. */
 export function attr(type: number, value: Buffer): Buffer {
-  const len = NLA_HDRLEN + value.length;
-  if (len > 0xffff) throw new RangeError(`netlink attribute ${type} too long (${len})`);
-  const b = Buffer.alloc(align4(len));
-  b.writeUInt16LE(len, 0);
-  b.writeUInt16LE(type, 2);
+  const b = header(type, NLA_HDRLEN + value.length);
   value.copy(b, NLA_HDRLEN);
   return b;
 }
 
+/** An attribute's buffer with its header written and its padding zeroed; the value is the
+ * caller's to write. One pooled allocation (allocUnsafe): a large table is tens of thousands of
+ * attributes, and a zero-filled ArrayBuffer of its own for each was most of the encoding time. */
+function header(type: number, len: number): Buffer {
+  if (len > 0xffff) throw new RangeError(`netlink attribute ${type} too long (${len})`);
+  const size = align4(len);
+  const b = Buffer.allocUnsafe(size);
+  b.writeUInt16LE(len, 0);
+  b.writeUInt16LE(type, 2);
+  if (size > len) b.fill(0, len, size);
+  return b;
+}
+
 export function attrU8(type: number, v: number): Buffer {
-  return attr(type, Buffer.from([v & 0xff]));
+  const b = header(type, NLA_HDRLEN + 1);
+  b[NLA_HDRLEN] = v & 0xff;
+  return b;
 }
 export function attrU16(type: number, v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16LE(v, 0);
-  return attr(type, b);
+  const b = header(type, NLA_HDRLEN + 2);
+  b.writeUInt16LE(v, NLA_HDRLEN);
+  return b;
 }
 /** u16 in network order (ports in IPVS); the NET_BYTEORDER flag is not set, as libipvs does. */
 export function attrBe16(type: number, v: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(v, 0);
-  return attr(type, b);
+  const b = header(type, NLA_HDRLEN + 2);
+  b.writeUInt16BE(v, NLA_HDRLEN);
+  return b;
 }
 export function attrU32(type: number, v: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32LE(v >>> 0, 0);
-  return attr(type, b);
+  const b = header(type, NLA_HDRLEN + 4);
+  b.writeUInt32LE(v >>> 0, NLA_HDRLEN);
+  return b;
 }
 export function attrU64(type: number, v: bigint): Buffer {
-  const b = Buffer.alloc(8);
-  b.writeBigUInt64LE(v, 0);
-  return attr(type, b);
+  const b = header(type, NLA_HDRLEN + 8);
+  b.writeBigUInt64LE(v, NLA_HDRLEN);
+  return b;
 }
 /** NUL-terminated string (NLA_NUL_STRING / NLA_STRING as iproute2 sends them). */
 export function attrString(type: number, s: string): Buffer {
-  return attr(type, Buffer.concat([Buffer.from(s, "utf8"), Buffer.from([0])]));
+  const n = Buffer.byteLength(s, "utf8");
+  const b = header(type, NLA_HDRLEN + n + 1);
+  b.write(s, NLA_HDRLEN, "utf8");
+  b[NLA_HDRLEN + n] = 0;
+  return b;
 }
 export function attrIpv4(type: number, address: string): Buffer {
   return attr(type, ipv4ToBytes(address));
