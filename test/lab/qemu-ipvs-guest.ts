@@ -3,6 +3,7 @@
 // (src/daemon/netlink/ipvs.ts) over lvsd's own socket (the native addon) against a real kernel.
 //   node ipvs-genl.cjs '<json Plan>'   ->  one line of JSON (Report) on stdout
 // The plan's requests are sent in order; each answer (ACK or errno) is reported, never thrown.
+// With `batch`, they go as one batch (NetlinkConnection.requestBatch: many to a datagram).
 // Then, when asked, GET_INFO and GET_CONFIG are read, and the table is dumped back with
 // GET_SERVICE / GET_DEST, all through our decoders; `raw` adds the kernel's reply messages as hex
 // (whole netlink messages, for unit-test fixtures).
@@ -57,6 +58,8 @@ export interface Plan {
   config?: boolean;
   /** The kernel's replies to GET_INFO / GET_CONFIG / the dumps as hex, in `raw`. */
   raw?: boolean;
+  /** Send `ops` as one batch, with these acks and at most this many bytes a datagram. */
+  batch?: { acks: "each" | "errors"; maxBytes: number };
 }
 
 export interface RawReplies {
@@ -92,9 +95,7 @@ async function main(): Promise<Report> {
     }
     const id = f.family.id;
     report.family = { id, version: f.family.version, maxattr: f.family.maxattr };
-    for (const o of plan.ops ?? []) {
-      const seq = conn.nextSeq();
-      const msg =
+    const encode = (o: PlanOp, seq: number): Buffer =>
         o.op === "newService" ? encodeNewService(id, seq, o.service)
         : o.op === "setService" ? encodeSetService(id, seq, o.service)
         : o.op === "setConfig" ? encodeSetConfig(id, seq, o.timeouts)
@@ -102,8 +103,14 @@ async function main(): Promise<Report> {
         : o.op === "newDest" ? encodeNewDest(id, seq, o.key, o.dest)
         : o.op === "setDest" ? encodeSetDest(id, seq, o.key, o.dest)
         : encodeDelDest(id, seq, o.key, o.dest);
-      const r = await conn.request(msg);
+    const result = (o: PlanOp, r: Awaited<ReturnType<typeof conn.request>>) =>
       report.results.push(r.ok ? { op: o.op, ok: true } : { op: o.op, ok: false, code: r.code, ...(r.message ? { message: r.message } : {}) });
+    if (plan.batch) {
+      const ops = plan.ops ?? [];
+      const answers = await conn.requestBatch(ops.map((o) => encode(o, conn.nextSeq())), plan.batch);
+      ops.forEach((o, i) => result(o, answers[i]!));
+    } else {
+      for (const o of plan.ops ?? []) result(o, await conn.request(encode(o, conn.nextSeq())));
     }
     const raw: RawReplies = { services: [], dests: [] };
     if (plan.raw) report.raw = raw;

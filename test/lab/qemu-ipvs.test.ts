@@ -293,6 +293,35 @@ describe("qemu guest: a real IPVS kernel", { skip: SKIP ?? false }, () => {
     await lab.execOk(GUEST, "ipvsadm -C");
   });
 
+  test("a batch of requests in few datagrams: each answer maps to its own request, a failure does not stop the rest", { skip: needsAddon, timeout: 5 * 60_000 }, async () => {
+    await lab.execOk(GUEST, "modprobe ip_vs && ipvsadm -C");
+    const web: ServiceKey = { protocol: IPPROTO_TCP, address: VIP, port: 80 };
+    const dns: ServiceKey = { protocol: IPPROTO_UDP, address: VIP, port: 53 };
+    const ops: Plan["ops"] = [
+      { op: "newService", service: { key: web, scheduler: "wrr" } },
+      { op: "newDest", key: web, dest: { address: RS1, port: 80, fwd: "dr", weight: 2 } },
+      { op: "newService", service: { key: web, scheduler: "wrr" } },
+      { op: "newDest", key: { protocol: IPPROTO_TCP, address: VIP, port: 81 }, dest: { address: RS1, port: 80, fwd: "dr", weight: 1 } },
+      { op: "newDest", key: web, dest: { address: RS2, port: 80, fwd: "dr", weight: 3 } },
+      { op: "newService", service: { key: dns, scheduler: "rr" } },
+      { op: "newDest", key: dns, dest: { address: RS1, port: 53, fwd: "dr", weight: 1 } },
+    ];
+    const want = ["ok", "ok", "EEXIST", "ESRCH", "ok", "ok", "ok"];
+    const table = [`-A -t ${VIP}:80 -s wrr`, `-a -t ${VIP}:80 -r ${RS1}:80 -g -w 2`, `-a -t ${VIP}:80 -r ${RS2}:80 -g -w 3`, `-A -u ${VIP}:53 -s rr`, `-a -u ${VIP}:53 -r ${RS1}:53 -g -w 1`].sort();
+    // lvsd's way: an ACK asked of each datagram's last message only, the failures answering anyway;
+    // 300 bytes a datagram: [0, 1] [2, 3] [4, 5] [6]; the EEXIST comes from a request that asked
+    // for no ACK (2), the ESRCH from one that did (3)
+    const errors = await runGuest({ ops, dump: false, batch: { acks: "errors", maxBytes: 300 } });
+    assert.deepEqual(codes(errors), want, JSON.stringify(errors.results));
+    assert.deepEqual(saved(await lab.execOk(GUEST, "ipvsadm -Sn")), table);
+    // an ACK for every request, all in one datagram
+    await lab.execOk(GUEST, "ipvsadm -C");
+    const each = await runGuest({ ops, dump: false, batch: { acks: "each", maxBytes: 65536 } });
+    assert.deepEqual(codes(each), want, JSON.stringify(each.results));
+    assert.deepEqual(saved(await lab.execOk(GUEST, "ipvsadm -Sn")), table);
+    await lab.execOk(GUEST, "ipvsadm -C");
+  });
+
   test("GET_INFO matches ipvsadm's header; timeouts set by SET_CONFIG show in ipvsadm and read back by GET_CONFIG", { skip: needsAddon, timeout: 5 * 60_000 }, async () => {
     await lab.execOk(GUEST, "modprobe ip_vs");
     const timeoutLine = async () => (await lab.execOk(GUEST, "ipvsadm -L --timeout")).trim();
