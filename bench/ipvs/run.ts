@@ -4,7 +4,9 @@
 // checker (the rendered keepalived.conf of the same inventory); then lvsd's no-change reconcile
 // (SIGHUP with the same file, and a SIGKILL + restart that adopts the table): writes and time.
 // Usage (root, qemu lab prerequisites, npm run build:native first; run it under the lab's qemu lock):
-//   npm run bench:ipvs -- [--services 1000] [--reals 10] [--reps 1]
+//   npm run bench:ipvs -- [--services 1000] [--reals 10] [--reps 1] [--compare]
+// --compare also runs lvsd with other write strategies (LVSD_IPVS_BATCH, src/daemon/ipvs/README.md):
+// an ACK for every write ("each:256") and one write, one wait ("each:1").
 // "Table complete" = /proc/net/ip_vs holds every service and destination, polled every 0.2 s
 // inside the guest from the moment the program is started. The guest runs under qemu's software
 // emulation, about 16x slower than the host: compare the columns, not the absolute figures.
@@ -24,6 +26,8 @@ const arg = (name: string, dflt: number): number => {
 const SERVICES = arg("services", 1000);
 const REALS = arg("reals", 10);
 const REPS = arg("reps", 1);
+/** lvsd's write strategies to run, the default ("" = batches of 256, ACK per datagram) last. */
+const VARIANTS = process.argv.includes("--compare") ? ["each:1", "each:256", ""] : [""];
 const G = "lb1";
 const PORT = 9100;
 
@@ -62,7 +66,7 @@ ${vs.join("\n")}
 // Runs in the guest: start one programmer, wait for the whole table, print the milliseconds.
 const GUEST_SCRIPT = `#!/bin/bash
 set -u
-mode=$1; want=$2
+mode=$1; want=$2; batch=\${3:-}
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 count() { echo $(( $(wc -l < /proc/net/ip_vs) - 3 )); }
 ipvsadm -C
@@ -70,7 +74,7 @@ t0=$(ms)
 case $mode in
   ipvsadm) ipvsadm -R < /root/bench/rules ;;
   keepalived) setsid nohup keepalived --check --dont-fork --log-console -f /root/bench/keepalived.conf -p /run/ka.pid -c /run/ka-check.pid >/root/bench/ka.log 2>&1 </dev/null & echo $! > /run/ka-main.pid ;;
-  lvsd) setsid nohup node /opt/lvsd/lvsd.cjs --config /root/bench/lvsd.json >/root/bench/lvsd.log 2>&1 </dev/null & echo $! > /run/lvsd.pid ;;
+  lvsd) LVSD_IPVS_BATCH=$batch setsid nohup node /opt/lvsd/lvsd.cjs --config /root/bench/lvsd.json >/root/bench/lvsd.log 2>&1 </dev/null & echo $! > /run/lvsd.pid ;;
 esac
 while [ "$(count)" -lt "$want" ]; do sleep 0.2; done
 t1=$(ms)
@@ -99,7 +103,7 @@ async function main(): Promise<void> {
     // One pass's own report, from lvsd's log: "start: ..." or "reload: ..." carries the pass's
     // ops, dumpMs and totalMs. (The status page's lastPass is whatever pass ran last: the periodic
     // ones every 5 s soon replace the start pass there.)
-    interface PassLog { msg: string; reason: string; ops: number; dumpMs: number; totalMs: number }
+    interface PassLog { msg: string; reason: string; ops: number; dumpMs: number; writeMs: number; totalMs: number }
     const logRecords = async () =>
       (await lab.exec(G, "cat /root/bench/lvsd.log")).stdout
         .split("\n")
@@ -114,28 +118,44 @@ async function main(): Promise<void> {
       throw new Error(`lvsd never logged "${prefix}": ${(await lab.exec(G, "tail -5 /root/bench/lvsd.log")).stdout}`);
     };
     const startupMs = async () => Number((await logRecords()).find((r) => r.msg === "lvsd started")?.startupMs ?? NaN);
-    const rows: Record<string, number[]> = { ipvsadm: [], keepalived: [], lvsd: [], lvsdStartup: [], lvsdPass: [], lvsdDump: [], noChangeHup: [], noChangeRestart: [] };
-    const writes: Record<string, number[]> = { lvsdPass: [], noChangeHup: [], noChangeRestart: [] };
+    const rows: Record<string, number[]> = { ipvsadm: [], keepalived: [], noChangeHup: [], noChangeRestart: [], noChangeHupDump: [], noChangeRestartDump: [] };
+    const writes: Record<string, number[]> = { noChangeHup: [], noChangeRestart: [] };
+    const label = (v: string) => v || "batched";
+    for (const v of VARIANTS) {
+      for (const k of ["lvsd", "lvsdStartup", "lvsdPass", "lvsdDump", "lvsdWrites"]) rows[`${k}:${label(v)}`] = [];
+      writes[`lvsdPass:${label(v)}`] = [];
+    }
     for (let rep = 0; rep < REPS; rep++) {
-      for (const mode of ["ipvsadm", "keepalived", "lvsd"] as const) {
+      for (const mode of ["ipvsadm", "keepalived"] as const) {
         const ms = Number((await lab.execOk(G, ["/root/bench/run.sh", mode, String(input.lines)], { timeoutMs: 30 * 60_000 })).trim());
         rows[mode]!.push(ms);
         console.error(`bench/ipvs: ${mode} ${ms} ms`);
         if (mode === "keepalived") await lab.exec(G, "kill -KILL $(cat /run/ka-main.pid) $(cat /run/ka-check.pid) 2>/dev/null; sleep 1");
       }
-      // lvsd is running with its table: its start-up and its own pass, then the no-change reconciles
-      const first = await waitLog("start:");
-      rows.lvsdStartup!.push(await startupMs());
-      rows.lvsdPass!.push(first.totalMs);
-      rows.lvsdDump!.push(first.dumpMs);
-      writes.lvsdPass!.push(first.ops);
+      for (const [n, v] of VARIANTS.entries()) {
+        const l = label(v);
+        const ms = Number((await lab.execOk(G, ["/root/bench/run.sh", "lvsd", String(input.lines), v], { timeoutMs: 30 * 60_000 })).trim());
+        rows[`lvsd:${l}`]!.push(ms);
+        // lvsd is running with its table: its start-up and its own pass
+        const first = await waitLog("start:");
+        rows[`lvsdStartup:${l}`]!.push(await startupMs());
+        rows[`lvsdPass:${l}`]!.push(first.totalMs);
+        rows[`lvsdDump:${l}`]!.push(first.dumpMs);
+        rows[`lvsdWrites:${l}`]!.push(first.writeMs);
+        writes[`lvsdPass:${l}`]!.push(first.ops);
+        console.error(`bench/ipvs: lvsd (${l}) ${ms} ms to table complete, writes ${first.writeMs} ms`);
+        if (n < VARIANTS.length - 1) await lab.exec(G, "kill -KILL $(cat /run/lvsd.pid); sleep 0.5");
+      }
+      // the default lvsd is still running: the no-change reconciles
       await lab.execOk(G, "kill -HUP $(cat /run/lvsd.pid)");
       const hup = await waitLog("reload:");
       rows.noChangeHup!.push(hup.totalMs);
+      rows.noChangeHupDump!.push(hup.dumpMs);
       writes.noChangeHup!.push(hup.ops);
       await lab.execOk(G, "kill -KILL $(cat /run/lvsd.pid); sleep 0.5; setsid nohup node /opt/lvsd/lvsd.cjs --config /root/bench/lvsd.json >/root/bench/lvsd.log 2>&1 </dev/null & echo $! > /run/lvsd.pid");
       const adopted = await waitLog("start:");
       rows.noChangeRestart!.push(adopted.totalMs);
+      rows.noChangeRestartDump!.push(adopted.dumpMs);
       writes.noChangeRestart!.push(adopted.ops);
       // the counters agree: a restart that adopts has written nothing since it started
       const st = await status();
@@ -148,11 +168,15 @@ async function main(): Promise<void> {
     console.log(`| what | time |\n| --- | --- |`);
     console.log(`| ipvsadm -R (restore file), to table complete | ${s(med(rows.ipvsadm!))} |`);
     console.log(`| keepalived --check (rendered keepalived.conf), start to table complete | ${s(med(rows.keepalived!))} |`);
-    console.log(`| lvsd (rendered lvsd.json), start to table complete | ${s(med(rows.lvsd!))} |`);
-    console.log(`| lvsd's start-up, process start to VRRP running (before its first pass) | ${s(med(rows.lvsdStartup!))} |`);
-    console.log(`| lvsd's first pass alone (dump ${s(med(rows.lvsdDump!))} + ${writes.lvsdPass!.join(",")} writes) | ${s(med(rows.lvsdPass!))} |`);
-    console.log(`| lvsd no-change reconcile on SIGHUP (writes: ${writes.noChangeHup!.join(",")}) | ${s(med(rows.noChangeHup!))} |`);
-    console.log(`| lvsd SIGKILL + restart, adoption pass (writes: ${writes.noChangeRestart!.join(",")}) | ${s(med(rows.noChangeRestart!))} |`);
+    for (const v of VARIANTS) {
+      const l = label(v);
+      const how = v === "" ? "batches of 256 writes, an ACK per datagram" : v === "each:1" ? "one write, one wait" : "batches of 256, an ACK per write";
+      console.log(`| lvsd (${how}), start to table complete | ${s(med(rows[`lvsd:${l}`]!))} |`);
+      console.log(`| ... its start-up, process start to VRRP running (before its first pass) | ${s(med(rows[`lvsdStartup:${l}`]!))} |`);
+      console.log(`| ... its first pass: ${writes[`lvsdPass:${l}`]!.join(",")} writes in ${s(med(rows[`lvsdWrites:${l}`]!))} (the apply); whole pass with its dumps | ${s(med(rows[`lvsdPass:${l}`]!))} |`);
+    }
+    console.log(`| lvsd no-change reconcile on SIGHUP (writes: ${writes.noChangeHup!.join(",")}; dump ${s(med(rows.noChangeHupDump!))}) | ${s(med(rows.noChangeHup!))} |`);
+    console.log(`| lvsd SIGKILL + restart, adoption pass (writes: ${writes.noChangeRestart!.join(",")}; dump ${s(med(rows.noChangeRestartDump!))}) | ${s(med(rows.noChangeRestart!))} |`);
     console.log(JSON.stringify({ bench: "ipvs", services: SERVICES, reals: REALS, rules: input.lines, reps: REPS, guest: "qemu-tcg", ms: rows, writes }));
   } finally {
     await lab.down();
