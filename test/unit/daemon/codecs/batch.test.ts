@@ -154,7 +154,7 @@ const key = (s: number) => ({ protocol: 6, address: `10.0.${s >> 8}.${s & 255}`,
 const ops = (services: number, reals: number): IpvsOp[] =>
   Array.from({ length: services }, (_, s): IpvsOp[] => [
     { kind: "add-service", service: { key: key(s), scheduler: "wrr", flags: 0, timeout: 0, netmask: 0xffffffff } },
-    ...Array.from({ length: reals }, (_, r): IpvsOp => ({ kind: "add-dest", key: key(s), dest: { address: `10.1.${s}.${r + 1}`, port: 80, fwd: 3, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0 } })),
+    ...Array.from({ length: reals }, (_, r): IpvsOp => ({ kind: "add-dest", key: key(s), dest: { address: `10.1.${s}.${r + 1}`, port: 80, fwd: 3, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0, tunFlags: 0 } })),
   ]).flat();
 
 test("NetlinkIpvsClient.applyAll: batches of BATCH_MAX, one result per operation in order", async () => {
@@ -187,7 +187,7 @@ test("the reconciler over the real client: a kernel error in the middle of a bat
   rcvSkbKernel(sock, (_m, n) => (n === 4 ? 2 : n === 5 || n === 6 ? 3 : 0));
   const logs: LogRecord[] = [];
   const rec = new IpvsReconciler(new NetlinkIpvsClient(new NetlinkConnection(sock), 42), createLogger({ level: "debug", sink: (l) => logs.push(l) }));
-  const dest = (s: number, r: number) => ({ address: `10.1.${s}.${r}`, port: 80, fwd: 3, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0 });
+  const dest = (s: number, r: number) => ({ address: `10.1.${s}.${r}`, port: 80, fwd: 3, weight: 1, uThresh: 0, lThresh: 0, tunType: 0, tunPort: 0, tunFlags: 0 });
   const table = [0, 1, 2].map((s) => ({ service: { key: key(s), scheduler: "wrr", flags: 0, timeout: 0, netmask: 0xffffffff }, dests: [dest(s, 1), dest(s, 2)] }));
   rec.setWanted(table);
   const rep = await rec.pass("start");
