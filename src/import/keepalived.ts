@@ -201,6 +201,29 @@ function unsupported(ctx: Ctx, d: Directive, where_: string): void {
   else ctx.warn(d, words(d), `not supported yet in ${where_}; skipped${block}`, "unsupported");
 }
 
+/** `TUN type gue port 6080 csum`, keepalived 2.2's words after lvs_method TUN (check_parser.c
+ * svr_forwarding_handler); undefined (with a warning) where keepalived would stop on them too. */
+function tunnelWords(ctx: Ctx, d: Directive): { type: string; port?: number; checksum?: string } | undefined {
+  let type = "ipip";
+  let port: number | undefined;
+  let checksum: string | undefined;
+  const a = d.args.map((x) => x.text);
+  for (let i = 1; i < a.length; i++) {
+    if (a[i] === "type" && ["ipip", "gue", "gre"].includes(a[i + 1] ?? "")) type = a[++i]!;
+    else if (a[i] === "port" && /^\d+$/.test(a[i + 1] ?? "") && Number(a[i + 1]) >= 1 && Number(a[i + 1]) <= 65535) port = Number(a[++i]);
+    else if (["nocsum", "csum", "remcsum"].includes(a[i]!)) checksum = a[i];
+    else {
+      ctx.warn(d, words(d), `"${a[i]}" is not a tunnel option keepalived knows (type ipip|gue|gre, port N, nocsum|csum|remcsum); skipped`, "invalid");
+      return undefined;
+    }
+  }
+  if ((type === "gue") !== (port !== undefined) || (type === "ipip" && checksum !== undefined && checksum !== "nocsum") || (type === "gre" && checksum === "remcsum")) {
+    ctx.warn(d, words(d), "a tunnel keepalived refuses (gue needs a port and only gue takes one; ipip has no checksum; gre no remcsum); skipped", "invalid");
+    return undefined;
+  }
+  return { type, ...(port !== undefined ? { port } : {}), ...(checksum !== undefined && checksum !== "nocsum" ? { checksum } : {}) };
+}
+
 function countLines(d: Directive): number {
   let n = 0;
   for (const c of d.block ?? []) n += 1 + (c.block ? countLines(c) : 0);
@@ -752,6 +775,7 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
   let lbKind: string | undefined;
   let lbAlgo: string | undefined;
   let protocol: Directive | undefined;
+  const schedFlags: Directive[] = [];
   for (const x of d.block ?? []) {
     switch (x.name) {
       case "delay_loop": {
@@ -768,11 +792,34 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
       }
       case "lb_kind":
       case "lvs_method": {
-        const v = wordArg(ctx, x)?.toUpperCase();
-        if (v === "DR" || v === "NAT" || v === "TUN") lbKind = v;
-        else if (v !== undefined) ctx.warn(x, words(x), `lb_kind is DR, NAT or TUN; keepalived's default ${KEEPALIVED_LB_KIND} is used`, "invalid");
+        const v = x.args[0]?.text.toUpperCase();
+        if (v === "TUN" && x.args.length > 1) {
+          const t = tunnelWords(ctx, x);
+          if (t === undefined) break;
+          lbKind = v;
+          if (t.type !== "ipip" || t.checksum !== undefined) s.tunnel = t;
+          else delete s.tunnel;
+        } else {
+          const w = wordArg(ctx, x)?.toUpperCase();
+          if (w === "DR" || w === "NAT" || w === "TUN") lbKind = w;
+          else if (w !== undefined) ctx.warn(x, words(x), `lb_kind is DR, NAT or TUN; keepalived's default ${KEEPALIVED_LB_KIND} is used`, "invalid");
+          delete s.tunnel;
+        }
         break;
       }
+      case "ops":
+        if (flag(ctx, x)) s.ops = true;
+        break;
+      case "flag-1":
+      case "flag-2":
+      case "flag-3":
+      case "sh-port":
+      case "sh-fallback":
+      case "mh-port":
+      case "mh-fallback":
+        flag(ctx, x);
+        schedFlags.push(x);
+        break;
       case "protocol":
         protocol = x;
         break;
@@ -784,7 +831,8 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
         }
         break;
       case "persistence_granularity": {
-        const v = ipArg(ctx, x);
+        // an IPv6 service's is a prefix length (check_parser.c pgr_handler)
+        const v = /^\d+$/.test(x.args[0]?.text ?? "") ? intArg(ctx, x, 1, 128) : ipArg(ctx, x);
         if (v !== undefined) s.persistence_granularity = v;
         break;
       }
@@ -839,13 +887,21 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
   if (protocol) {
     const v = protocol.args[0]?.text;
     if (s.fwmark !== undefined) ctx.warn(protocol, words(protocol), "a fwmark service has no protocol (keepalived ignores it with a warning); dropped", "obsolete");
-    else if (v === "UDP") s.protocol = "UDP";
-    else if (v !== "TCP") {
-      ctx.warn(protocol, words(protocol), "lvsctl supports TCP and UDP services only; the service is skipped", "unsupported");
+    else if (v?.toUpperCase() === "UDP" || v?.toUpperCase() === "SCTP") s.protocol = v.toUpperCase();
+    else if (v?.toUpperCase() !== "TCP") {
+      ctx.warn(protocol, words(protocol), "keepalived knows TCP, UDP and SCTP services only; the service is skipped", "invalid");
       return undefined;
     }
   }
   if (lbAlgo !== undefined && lbAlgo !== "wlc") s.lb_algo = lbAlgo;
+  // keepalived takes sh-*/mh-* only under that scheduler (check_parser.c lbflags_handler): others are dropped, as it drops them
+  const flags: string[] = [];
+  for (const x of schedFlags) {
+    const needs = x.name.startsWith("sh-") ? "sh" : x.name.startsWith("mh-") ? "mh" : undefined;
+    if (needs && (lbAlgo ?? KEEPALIVED_LB_ALGO) !== needs) ctx.warn(x, words(x), `applies to the ${needs} scheduler only (keepalived ignores it with an error); dropped`, "invalid");
+    else if (!flags.includes(x.name)) flags.push(x.name);
+  }
+  if (flags.length > 0) s.sched_flags = flags;
   // keepalived's default forwarding is NAT, lvsctl's DR: written whenever it is not DR.
   const kind = lbKind ?? KEEPALIVED_LB_KIND;
   if (kind !== LVSCTL_LB_KIND) s.lb_kind = kind;
@@ -865,7 +921,7 @@ function readService(ctx: Ctx, d: Directive, rendered: boolean): ServiceConf | u
   return { d, key, service: orderService(s), realServers: rss.map((r) => r.address), kindDefaulted: lbKind === undefined };
 }
 
-const SERVICE_ORDER = ["name", "vip", "port", "fwmark", "protocol", "lb_algo", "lb_kind", "persistence_timeout", "persistence_granularity", "delay_loop", "virtualhost", "sorry_server", "quorum", "hysteresis", "quorum_up", "quorum_down", "smtp_alert", "check", "real_servers"];
+const SERVICE_ORDER = ["name", "vip", "port", "fwmark", "protocol", "lb_algo", "sched_flags", "ops", "lb_kind", "tunnel", "persistence_timeout", "persistence_granularity", "delay_loop", "virtualhost", "sorry_server", "quorum", "hysteresis", "quorum_up", "quorum_down", "smtp_alert", "check", "real_servers"];
 
 function orderService(s: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};

@@ -16,53 +16,15 @@ import { unsupported } from "../../../src/daemon/runtime/config.js";
 import type { Cluster } from "../../../src/inventory/model.js";
 import { renderKeepalivedConf, renderLvsdJson } from "../../../src/render/index.js";
 import { fakeSecret } from "../../fixtures/render/index.js";
-import { BASE, parse } from "./helpers.js";
+import { IPVS_KEYWORDS_YAML as YAML } from "../../fixtures/render/ipvs-keywords.js";
+import { parse } from "./helpers.js";
+import { formatWarning, importInventory } from "../../../src/import/index.js";
+import { parseInventory } from "../../../src/inventory/index.js";
+import { renderConfs } from "../import/helpers.js";
 
 const KEEPALIVED = "/usr/sbin/keepalived";
 const MISSING_INTERFACE = /doesn't exist|Non-existent interface specified in configuration/;
 
-const YAML = `${BASE}vrrp_instances:
-  - { name: VI_1, interface: eth0, virtual_router_id: 51, virtual_ipaddress: [10.77.0.100/24] }
-  - { name: VI_6, interface: eth0, virtual_router_id: 61, version: 3, virtual_ipaddress: [fd00:77::100/64] }
-virtual_servers:
-  - vip: 10.77.0.100
-    port: 3868
-    protocol: SCTP
-    lb_algo: sh
-    sched_flags: [sh-port, sh-fallback]
-    persistence_timeout: 300
-    persistence_granularity: 255.255.255.0
-    real_servers: [{ host: rs1 }, { host: rs2 }]
-  - vip: 10.77.0.100
-    port: 53
-    protocol: UDP
-    lb_algo: mh
-    sched_flags: [mh-port, flag-3]
-    ops: true
-    lb_kind: NAT
-    real_servers: [{ host: rs1, uthreshold: 100, lthreshold: 10 }]
-  - vip: 10.77.0.100
-    port: 80
-    lb_kind: TUN
-    tunnel: { type: gue, port: 6080, checksum: remcsum }
-    sorry_server: { address: 10.77.0.30 }
-    real_servers: [{ host: rs1 }, { host: rs2 }]
-  - vip: 10.77.0.100
-    port: 81
-    lb_kind: TUN
-    tunnel: { type: gre, checksum: csum }
-    real_servers: [{ host: rs1 }]
-  - vip: 10.77.0.100
-    port: 82
-    lb_kind: TUN
-    tunnel: { type: ipip }
-    real_servers: [{ host: rs1 }]
-  - vip: fd00:77::100
-    port: 443
-    persistence_timeout: 60
-    persistence_granularity: 64
-    real_servers: [{ address: "fd00:77::21" }]
-`;
 
 function cluster(): Cluster {
   const r = parse(YAML);
@@ -133,4 +95,32 @@ test("lvsd: the same settings in its config, accepted by --check, and the table 
   assert.deepEqual([t[3]!.dests[0]!.tunType, t[3]!.dests[0]!.tunPort, t[3]!.dests[0]!.tunFlags], [2, 0, 1]);
   assert.deepEqual([t[4]!.dests[0]!.tunType, t[4]!.dests[0]!.tunFlags], [0, 0]);
   assert.deepEqual([t[5]!.service.key, t[5]!.service.netmask], [{ protocol: 6, address: "fd00:77::100", port: 443 }, 64]);
+});
+
+test("lvsctl import reads them back from the rendered keepalived.conf: the same file again, and a keepalived file's own spellings", () => {
+  const original = renderConfs(cluster(), {});
+  const imported = importInventory([...original].map(([name, text]) => ({ file: `${name}/keepalived.conf`, text })));
+  assert.notEqual(imported.status, "refused", imported.why.join("\n"));
+  assert.deepEqual(imported.warnings, [], "rendered files import without warnings");
+  const again = parseInventory(imported.yaml, "imported.yml", { env: { ...imported.secrets } });
+  assert.ok(again.ok, JSON.stringify(again.diagnostics));
+  const rendered = renderConfs(again.cluster, imported.secrets);
+  for (const [name, text] of original) assert.equal(rendered.get(name), text, `director ${name}: keepalived.conf differs after the round trip\n${imported.yaml}`);
+
+  // lvs_method with the same words, lvs_sched, a lower-case protocol, a flag of another scheduler
+  const hand = `virtual_server 10.0.0.1 80 {
+  lvs_sched rr
+  sh-port
+  lvs_method TUN type gre csum
+  protocol sctp
+  real_server 10.0.0.21 80 {
+    weight 1
+  }
+}
+`;
+  const r = importInventory([{ file: "lb1/keepalived.conf", text: hand }]);
+  assert.match(r.yaml, /protocol: SCTP/);
+  assert.match(r.yaml, /tunnel:\s*\n?\s*(\{ )?type: gre/);
+  assert.doesNotMatch(r.yaml, /sched_flags/);
+  assert.ok(r.warnings.some((w) => /sh-port.*applies to the sh scheduler only/.test(formatWarning(w))), r.warnings.map(formatWarning).join("\n"));
 });
