@@ -10,8 +10,10 @@
 // install`: a build that failed half-way leaves no stamp, and the next run builds that directory
 // again from scratch. A directory with its stamp is never built again; making it active is a flip
 // of the symlink (`ln -sfn` to a temporary name, then `mv -T` over the link: rename(2) is atomic,
-// so the link always names a complete build). Old builds stay (a rollback needs them); removing one
-// is left to the operator.
+// so the link always names a complete build). After a flip, the builds kept are the new active one
+// and the one active before it (the rollback target); older build directories of this name (those
+// with a stamp: lvsctl's own) are removed. A build that is neither is only ever a flip away from
+// being built again.
 import type { HostFacts } from "../facts.js";
 import { sh } from "../../command/index.js";
 import { PlanError } from "./errors.js";
@@ -104,6 +106,21 @@ function flipSteps(link: string, target: string): Step[] {
   return [execStep(["ln", "-sfn", target, tmp], `ln -sfn ${target} ${tmp}`), execStep(["mv", "-Tf", tmp, link], `make ${target} the active build (${link})`)];
 }
 
+/**
+ * After a flip to `target`: remove the stamped build directories of this name other than `target`
+ * and `previous` (the build active before it), printing each one removed.
+ */
+function pruneStep(prefix: string, name: string, target: string, previous: string | undefined): Step {
+  const keep = previous !== undefined && previous !== target ? [target, previous] : [target];
+  const dir = strip(prefix);
+  // The glob is the shell's, the names compared are quoted words; only a directory holding
+  // lvsctl's stamp is removed.
+  return shellStep(
+    sh`cd ${dir} && for d in ${name}-*/; do d=\${d%/}; keep=; for k in ${keep}; do [ "$d" = "$k" ] && keep=1; done; if [ -z "$keep" ] && [ -f "$d"/${STAMP_FILE} ]; then rm -rf -- "$d" && echo "removed $d"; fi; done; true`,
+    `remove older ${name} builds than ${keep.join(" and ")}`,
+  );
+}
+
 export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
   const p = buildPaths(d);
   const want = buildStamp(d);
@@ -119,7 +136,11 @@ export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
   const was = target === undefined ? "no active build" : `active: ${target}`;
   const why = activeStamp && target !== undefined ? `${stampDiff(activeStamp, want).join(", ") || "same inputs"} (${was})` : was;
   if (built && active) return ok(`${d.name} ${d.version} built with these options and active (${p.dirName})`);
-  if (built) return change(`${p.dirName} is built already: no rebuild, only the link flips; ${why}`, flipSteps(p.link, p.dirName));
+  // The build active now, by its directory's name (the link is relative; an absolute one is read too).
+  const previous = target === undefined ? undefined : target.replace(/\/+$/, "").replace(/^.*\//, "");
+  const prune = pruneStep(d.prefix, d.name, p.dirName, previous);
+  const keeps = `; ${previous !== undefined && previous !== p.dirName ? `${previous} stays as the rollback target, ` : ""}older builds are removed`;
+  if (built) return change(`${p.dirName} is built already: no rebuild, only the link flips; ${why}${keeps}`, [...flipSteps(p.link, p.dirName), prune]);
 
   const src = `${p.workdir}/src`;
   const tar = `${p.workdir}/${d.name}-${d.version}.tar`;
@@ -134,8 +155,9 @@ export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
     shellStep(sh`cd ${src} && make install`, "make install", { timeoutMs: 20 * 60_000 }),
     { kind: "put", path: p.stamp, content: JSON.stringify(want) + "\n", mode: 0o644, describe: `stamp ${p.stamp}` },
     ...flipSteps(p.link, p.dirName),
+    prune,
   ];
-  const reason = facts.contents[p.stamp] !== undefined ? `${p.dirName} has a stamp of other inputs: building it again` : `building ${p.dirName}; ${why}`;
+  const reason = `${facts.contents[p.stamp] !== undefined ? `${p.dirName} has a stamp of other inputs: building it again` : `building ${p.dirName}; ${why}`}${keeps}`;
   return change(reason, steps);
 }
 

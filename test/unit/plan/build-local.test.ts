@@ -42,7 +42,7 @@ function apply(d: BuildDesired): string[] {
   return plan.steps.map((s) => s.describe);
 }
 
-test("build: unpack, configure into a versioned directory, make, make install, stamp, flip the link; then nothing; other options beside; back is a flip", (t) => {
+test("build: unpack, configure into a versioned directory, make, make install, stamp, flip the link; then nothing; other options beside; back is a flip; a third build removes all but it and the one before", (t) => {
   for (const tool of ["make", "tar"]) if (spawnSync(tool, ["--version"]).status !== 0) return t.skip(`needs ${tool}`);
   const dir = mkdtempSync(join(tmpdir(), "lvsctl-build-"));
   try {
@@ -82,11 +82,27 @@ test("build: unpack, configure into a versioned directory, make, make install, s
     assert.match(readFileSync(join(pb.link, "bin", "demo"), "utf8"), /^--disable-x$/m);
     assert.doesNotMatch(readFileSync(join(pb.link, "bin", "demo"), "utf8"), /with-thing/);
 
-    // Back to a's options: a flip, no build.
-    assert.deepEqual(apply(a), [`ln -sfn ${pa.dirName} ${pa.link}.lvsctl-tmp`, `make ${pa.dirName} the active build (${pa.link})`]);
+    // Back to a's options: a flip, no build; b stays (the build active before).
+    assert.deepEqual(apply(a), [`ln -sfn ${pa.dirName} ${pa.link}.lvsctl-tmp`, `make ${pa.dirName} the active build (${pa.link})`, `remove older demo builds than ${pa.dirName} and ${pb.dirName}`]);
     assert.equal(readlinkSync(pa.link), pa.dirName);
     assert.match(readFileSync(join(pa.link, "bin", "demo"), "utf8"), /with-thing=a b/);
     assert.equal(planBuild(localFacts(a), a).status, "ok");
+    assert.ok(existsSync(pa.stamp) && existsSync(pb.stamp), "both builds stay");
+
+    // A third build: it and a (active before it) stay, b is removed; a directory without lvsctl's
+    // stamp and one of another name are left alone.
+    mkdirSync(join(a.prefix, "demo-by-hand"), { recursive: true });
+    mkdirSync(join(a.prefix, "other-1.0-abc"), { recursive: true });
+    writeFileSync(join(a.prefix, "other-1.0-abc", STAMP_FILE), "{}");
+    const c: BuildDesired = { ...a, configureOptions: ["--enable-y"] };
+    const pc = buildPaths(c);
+    const plan = planBuild(localFacts(c), c);
+    assert.match(plan.reason, new RegExp(`; ${pa.dirName} stays as the rollback target, older builds are removed$`));
+    assert.ok(apply(c).includes("make install"));
+    assert.equal(readlinkSync(pc.link), pc.dirName);
+    assert.ok(existsSync(pc.stamp) && existsSync(pa.stamp), "the active build and the one before it stay");
+    assert.equal(existsSync(pb.dir), false, "the older build is removed");
+    assert.ok(existsSync(join(a.prefix, "demo-by-hand")) && existsSync(join(a.prefix, "other-1.0-abc")), "what lvsctl did not build is left alone");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

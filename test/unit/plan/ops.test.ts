@@ -266,11 +266,12 @@ test("build: a directory per version and options, configured with --prefix there
     `stamp ${dir}/.lvsctl-build`,
     `ln -sfn keepalived-2.2.7-${key} /usr/local/keepalived.lvsctl-tmp`,
     `make keepalived-2.2.7-${key} the active build (/usr/local/keepalived)`,
+    `remove older keepalived builds than keepalived-2.2.7-${key}`,
   ]);
   // The stamp says what the directory was built from; the link is relative, flipped by rename.
   const stamp = p.steps.find((s) => s.kind === "put" && s.path.endsWith(".lvsctl-build"));
   assert.deepEqual(JSON.parse(String(stamp!.kind === "put" && stamp!.content)), { name: "keepalived", version: "2.2.7", sysconfdir: "/etc", configureOptions: ["--disable-dynamic-linking"], tarballSha256: sha("tgz"), key });
-  const argvs = p.steps.slice(-2).map((s) => (s.kind === "exec" && "argv" in s.cmd ? s.cmd.argv : []));
+  const argvs = p.steps.slice(-3, -1).map((s) => (s.kind === "exec" && "argv" in s.cmd ? s.cmd.argv : []));
   assert.deepEqual(argvs, [["ln", "-sfn", `keepalived-2.2.7-${key}`, "/usr/local/keepalived.lvsctl-tmp"], ["mv", "-Tf", "/usr/local/keepalived.lvsctl-tmp", "/usr/local/keepalived"]]);
 });
 
@@ -299,7 +300,8 @@ test("build: built and active is no change; built but not active is a flip witho
   const back = planBuild(bActive, a);
   assert.equal(back.status, "change");
   assert.match(back.reason, /is built already: no rebuild, only the link flips; configure options \[--disable-lvs\] -> \[\]/);
-  assert.deepEqual(back.steps.map((s) => s.describe), [`ln -sfn ${pa.dirName} /usr/local/keepalived.lvsctl-tmp`, `make ${pa.dirName} the active build (/usr/local/keepalived)`]);
+  assert.deepEqual(back.steps.map((s) => s.describe), [`ln -sfn ${pa.dirName} /usr/local/keepalived.lvsctl-tmp`, `make ${pa.dirName} the active build (/usr/local/keepalived)`, `remove older keepalived builds than ${pa.dirName} and ${pb.dirName}`]);
+  assert.match(back.reason, new RegExp(`; ${pb.dirName} stays as the rollback target, older builds are removed$`));
   // An absolute link to the same directory counts as active too.
   assert.equal(planBuild(baseFacts({ symlinks: { [pa.link]: pa.dir }, exists: [pa.link], contents: { [pa.stamp]: stampOf(a) } }), a).status, "ok");
   // A half-built directory (no stamp) is built again from nothing.
