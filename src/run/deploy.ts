@@ -15,7 +15,7 @@ import { LVSD_BUNDLE_FILES } from "../plan/ops/index.js";
 import { builtinPlaybookPath, defaultLvsdBundleDir } from "./bootstrap.js";
 import { runPlaybook, type RunPlaybookParams, type RunResult } from "./executor.js";
 import { loadPlaybook, type Playbook } from "./playbook.js";
-import { obtainTarball, shownUrl, type LocalTarball, type TarballDeps } from "./tarball.js";
+import { defaultCacheDir, isUrl, localTarball, obtainTarball, shownUrl, type LocalTarball, type TarballDeps } from "./tarball.js";
 
 export interface DeployPlan {
   playbook: Playbook;
@@ -49,10 +49,17 @@ export function needsTarball(cluster: Cluster): boolean {
  * The source build's tarball on the controller (read, or fetched once into the cache), with a
  * note saying where it came from; undefined when the cluster builds nothing.
  */
-export async function keepalivedTarball(cluster: Cluster, deps: Partial<TarballDeps> = {}): Promise<{ tarball: LocalTarball; note: string } | undefined> {
+export async function keepalivedTarball(cluster: Cluster, deps: Partial<TarballDeps> = {}, opts: { check?: boolean } = {}): Promise<{ tarball?: LocalTarball; note: string } | undefined> {
   if (!needsTarball(cluster)) return undefined;
   const k = cluster.keepalived;
-  const tarball = await obtainTarball({ tarball: k.tarball!, ...(k.sha256 !== undefined ? { sha256: k.sha256 } : {}) }, { baseDir: dirname(cluster.source), ...deps });
+  const spec = { tarball: k.tarball!, ...(k.sha256 !== undefined ? { sha256: k.sha256 } : {}) };
+  const tdeps = { baseDir: dirname(cluster.source), ...deps };
+  // --check changes nothing, on the hosts or here: a URL not cached yet is not downloaded.
+  if (opts.check && isUrl(k.tarball!) && localTarball(spec, tdeps) === undefined) {
+    const sum = k.sha256 !== undefined ? `, checked against sha256 ${k.sha256}` : "";
+    return { note: `keepalived ${k.version ?? ""} source: --check downloads nothing; deploy would fetch ${shownUrl(k.tarball!)} once into ${tdeps.cacheDir ?? defaultCacheDir(tdeps.env)}${sum}, then upload it to the directors that build` };
+  }
+  const tarball = await obtainTarball(spec, tdeps);
   const how = tarball.via === "download" ? `downloaded ${shownUrl(k.tarball!)} into ${tarball.path}` : tarball.via === "cache" ? `${shownUrl(k.tarball!)} from the cache (${tarball.path})` : tarball.path;
   const checked = k.sha256 !== undefined ? "matches the inventory's sha256" : "no sha256 in the inventory to check it against";
   return { tarball, note: `keepalived ${k.version ?? ""} source: ${how}, sha256 ${tarball.sha256} (${checked})` };
@@ -76,21 +83,23 @@ export function lvsdBundleDir(dir?: string): string {
  * The real-server plays, then (when the cluster's directors can be set up) the director plays of
  * its backend. A source build needs the tarball on the controller first (keepalivedTarball).
  */
-export function deployPlaybook(cluster: Cluster, paths: DeployPaths = {}, tarball?: LocalTarball): DeployPlan {
+export function deployPlaybook(cluster: Cluster, paths: DeployPaths = {}, tarball?: LocalTarball, opts: { check?: boolean } = {}): DeployPlan {
   const rs = loadPlaybook(paths.bootstrap ?? builtinPlaybookPath("bootstrap"));
   const unsupported = directorPlaysUnsupported(cluster);
   if (unsupported) return { playbook: rs, notes: [unsupported], vars: {} };
   const lvsd = cluster.backend === "lvsd";
   const ds = loadPlaybook(lvsd ? (paths.directorLvsd ?? builtinPlaybookPath("director-lvsd")) : (paths.director ?? builtinPlaybookPath("director")));
-  if (needsTarball(cluster) && tarball === undefined) throw new Error("deployPlaybook: a source build needs the tarball on the controller first (keepalivedTarball)");
-  const vars = lvsd && cluster.directors.length > 0 ? { lvsd_bundle: lvsdBundleDir(paths.lvsdBundle) } : tarball ? { keepalived_tarball: tarball.path } : {};
+  if (needsTarball(cluster) && tarball === undefined && !opts.check) throw new Error("deployPlaybook: a source build needs the tarball on the controller first (keepalivedTarball)");
+  // Under --check a URL not fetched yet is "": the build task then plans from the inventory's sha256 alone.
+  const vars = lvsd && cluster.directors.length > 0 ? { lvsd_bundle: lvsdBundleDir(paths.lvsdBundle) } : tarball ? { keepalived_tarball: tarball.path } : needsTarball(cluster) ? { keepalived_tarball: "" } : {};
   return { playbook: { file: `${rs.file} + ${ds.file}`, baseDir: rs.baseDir, plays: [...rs.plays, ...ds.plays] }, notes: [], vars };
 }
 
 /** deployPlaybook, with the source build's tarball had first (its note first among the notes). */
-export async function prepareDeploy(cluster: Cluster, opts: { paths?: DeployPaths; tarball?: Partial<TarballDeps> } = {}): Promise<DeployPlan> {
-  const src = await keepalivedTarball(cluster, opts.tarball);
-  const plan = deployPlaybook(cluster, opts.paths, src?.tarball);
+export async function prepareDeploy(cluster: Cluster, opts: { paths?: DeployPaths; tarball?: Partial<TarballDeps>; check?: boolean } = {}): Promise<DeployPlan> {
+  const check = opts.check === true;
+  const src = await keepalivedTarball(cluster, opts.tarball, { check });
+  const plan = deployPlaybook(cluster, opts.paths, src?.tarball, { check });
   return { ...plan, notes: [...(src ? [src.note] : []), ...plan.notes] };
 }
 
@@ -98,7 +107,7 @@ export type DeployParams = Omit<RunPlaybookParams, "cluster" | "playbook"> & { p
 
 /** Run the whole deploy on the cluster; the notes say what was left out, and where a source tarball came from. */
 export async function deploy(cluster: Cluster, params: DeployParams): Promise<RunResult & { notes: string[] }> {
-  const { playbook, notes, vars } = await prepareDeploy(cluster, { ...(params.paths ? { paths: params.paths } : {}), ...(params.tarball ? { tarball: params.tarball } : {}) });
+  const { playbook, notes, vars } = await prepareDeploy(cluster, { ...(params.paths ? { paths: params.paths } : {}), ...(params.tarball ? { tarball: params.tarball } : {}), check: params.options?.check === true });
   const options = { ...params.options, vars: { ...vars, ...(params.options?.vars ?? {}) } };
   const result = await runPlaybook({ ...params, cluster, playbook, options });
   return { ...result, notes };

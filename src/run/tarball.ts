@@ -106,8 +106,11 @@ function writeAtomic(path: string, content: Buffer | string): void {
   renameSync(tmp, path);
 }
 
-/** The tarball as a local file with its sha256: read, or fetched once and cached. */
-export async function obtainTarball(spec: TarballSpec, deps: TarballDeps): Promise<LocalTarball> {
+/**
+ * The tarball without any download: the user's local file, or a URL's bytes from the cache;
+ * undefined when a URL is not cached yet (`deploy --check` says what it would fetch instead).
+ */
+export function localTarball(spec: TarballSpec, deps: TarballDeps): LocalTarball | undefined {
   const want = spec.sha256?.toLowerCase();
   if (!isUrl(spec.tarball)) {
     const path = resolve(deps.baseDir, spec.tarball);
@@ -134,6 +137,18 @@ export async function obtainTarball(spec: TarballSpec, deps: TarballDeps): Promi
     const bytes = readIf(cachedPath(known));
     if (bytes !== undefined && sha256(bytes) === known) return { path: cachedPath(known), sha256: known, via: "cache" };
   }
+  return undefined;
+}
+
+/** The tarball as a local file with its sha256: read, or fetched once and cached. */
+export async function obtainTarball(spec: TarballSpec, deps: TarballDeps): Promise<LocalTarball> {
+  const had = localTarball(spec, deps);
+  if (had) return had;
+  const want = spec.sha256?.toLowerCase();
+  const url = spec.tarball;
+  const cache = deps.cacheDir ?? defaultCacheDir(deps.env);
+  const urlKey = join(cache, "urls", sha256(url));
+  const cachedPath = (digest: string) => join(cache, "tarballs", digest, fileName(url));
 
   const doFetch = deps.fetch ?? ((u: string, init: { signal: AbortSignal; headers: Record<string, string> }) => fetch(u, init));
   // fetch refuses a URL with a user and password in it (and its error repeats the URL): they go

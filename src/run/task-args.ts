@@ -180,7 +180,9 @@ export const ArgSchemas = {
     name: z.string().regex(/^[A-Za-z0-9_.-]+$/),
     /** Names the build's directory: one word (src/inventory/tarball-name.ts). */
     version: z.string().regex(VERSION_PATTERN, { error: "a version is one word of letters, digits and . + ~ _ - (e.g. 2.2.7)" }),
-    tarball: z.string().min(1),
+    /** The local tarball; "" under --check when the controller has not fetched it (sha256 then names the build). */
+    tarball: z.string(),
+    sha256: z.string().regex(/^([0-9a-fA-F]{64})?$/, { error: "a sha256 is 64 hex digits" }).optional(),
     prefix: AbsPath.default("/usr/local"),
     sysconfdir: AbsPath.default("/etc"),
     configure_options: z.array(z.string()).default([]),
@@ -366,7 +368,8 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
       return any(buildOp, {
         name: a.name,
         version: a.version,
-        tarball: env.readFile(local(env, a.tarball)),
+        ...(a.tarball !== "" ? { tarball: env.readFile(local(env, a.tarball)) } : {}),
+        ...(a.sha256 ? { tarballSha256: a.sha256.toLowerCase() } : {}),
         prefix: a.prefix,
         sysconfdir: a.sysconfdir,
         configureOptions: a.configure_options,

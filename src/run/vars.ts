@@ -60,6 +60,8 @@ export function clusterVars(cluster: Cluster, hostName: string): Vars {
     keepalived_prefix: cluster.keepalived.prefix,
     keepalived_sysconfdir: cluster.keepalived.sysconfdir,
     keepalived_configure_options: cluster.keepalived.configureOptions,
+    // The inventory's sha256 of the tarball, or "": under --check a URL not fetched yet is planned from it.
+    keepalived_sha256: cluster.keepalived.sha256 ?? "",
     // Host vars the renderers read too (src/render/hostfiles.ts HOST_VARS); defaults here.
     lvs_vip_before: [],
   };

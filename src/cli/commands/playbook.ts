@@ -137,6 +137,6 @@ export const deployCommand: CommandSpec = {
   positionals: [{ name: "inventory", required: true }],
   run: (args, io) => {
     const bundle = str(args, "lvsd-bundle");
-    return runBuiltin((cluster) => prepareDeploy(cluster, { ...(bundle !== undefined ? { paths: { lvsdBundle: resolvePath(io.cwd, bundle) } } : {}), tarball: { env: io.env } }), args, io);
+    return runBuiltin((cluster) => prepareDeploy(cluster, { ...(bundle !== undefined ? { paths: { lvsdBundle: resolvePath(io.cwd, bundle) } } : {}), tarball: { env: io.env }, check: bool(args, "check") }), args, io);
   },
 };

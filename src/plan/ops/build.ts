@@ -18,14 +18,19 @@ import type { HostFacts } from "../facts.js";
 import { sh } from "../../command/index.js";
 import { PlanError } from "./errors.js";
 import { sha256 } from "./file.js";
-import { change, execStep, ok, shellStep, type OpPlan, type Operation, type Step } from "./types.js";
+import { change, execStep, ok, shellStep, type OpPlan, type Operation, type PlanContext, type Step } from "./types.js";
 
 export interface BuildDesired {
   /** Short name for the link, the build directories and the work directory, e.g. "keepalived". */
   name: string;
   version: string;
-  /** The tarball's bytes (read on the controller before planning). */
-  tarball: Buffer;
+  /**
+   * The tarball's bytes (read on the controller before planning). Absent only under --check when
+   * the controller has not fetched it yet: then `tarballSha256` (the inventory's) names the build,
+   * and without it the plan can only say a build would follow the download.
+   */
+  tarball?: Buffer;
+  tarballSha256?: string;
   /** The folder holding the builds and the active link (default /usr/local). */
   prefix: string;
   /** Shared by every build: the config stays where it is across builds. */
@@ -48,7 +53,7 @@ export interface BuildStamp {
 export const STAMP_FILE = ".lvsctl-build";
 
 export function buildStamp(d: BuildDesired): BuildStamp {
-  const tarballSha256 = sha256(d.tarball);
+  const tarballSha256 = d.tarball !== undefined ? sha256(d.tarball) : (d.tarballSha256 ?? "");
   const key = sha256(JSON.stringify({ version: d.version, sysconfdir: d.sysconfdir, options: d.configureOptions, tarball: tarballSha256 })).slice(0, 12);
   return { name: d.name, version: d.version, sysconfdir: d.sysconfdir, configureOptions: d.configureOptions, tarballSha256, key };
 }
@@ -121,7 +126,12 @@ function pruneStep(prefix: string, name: string, target: string, previous: strin
   );
 }
 
-export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
+export function planBuild(facts: HostFacts, d: BuildDesired, ctx: Partial<PlanContext> = {}): OpPlan {
+  if (d.tarball === undefined) {
+    if (!ctx.check) throw new PlanError(`${d.name} ${d.version}: the tarball is not on the controller`, "deploy fetches it before planning; this is a bug if it happens outside --check");
+    if (!d.tarballSha256)
+      return change(`the ${d.name} tarball is not on this controller yet (--check downloads nothing): deploy fetches it, then builds ${d.name} ${d.version} in a directory named after its sha256 (give sha256: in the inventory to have --check tell whether that build exists)`, []);
+  }
   const p = buildPaths(d);
   const want = buildStamp(d);
   const target = facts.symlinks[p.link];
@@ -147,7 +157,8 @@ export function planBuild(facts: HostFacts, d: BuildDesired): OpPlan {
   const steps: Step[] = [
     // A directory without its stamp is a build that stopped half-way: start it again from nothing.
     shellStep(sh`rm -rf ${p.dir} && mkdir -p ${p.workdir}`, `prepare ${p.workdir}, clear ${p.dir}`),
-    { kind: "put", path: tar, content: d.tarball, mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },
+    // No bytes only under --check, where nothing is uploaded.
+    { kind: "put", path: tar, content: d.tarball ?? Buffer.alloc(0), mode: 0o644, describe: `upload the ${d.name} ${d.version} tarball` },
     // GNU tar detects the compression (gz, xz, bz2) itself.
     shellStep(sh`rm -rf ${src} && mkdir -p ${src} && tar -xf ${tar} -C ${src} --strip-components=1`, "unpack"),
     shellStep(sh`cd ${src} && ./configure ${configureArgs(d)}`, `./configure ${configureArgs(d).join(" ")}`, { timeoutMs: 20 * 60_000 }),

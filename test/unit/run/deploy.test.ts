@@ -41,7 +41,7 @@ function recordingRoll() {
   return { gates, make };
 }
 
-async function run(l: ReturnType<typeof lab>, opts: { cluster?: Cluster; check?: boolean; renderers?: Parameters<typeof deploy>[1]["renderers"] } = {}) {
+async function run(l: ReturnType<typeof lab>, opts: { cluster?: Cluster; check?: boolean; renderers?: Parameters<typeof deploy>[1]["renderers"]; tarball?: Parameters<typeof deploy>[1]["tarball"] } = {}) {
   const events: RunEvent[] = [];
   const roll = recordingRoll();
   const result = await deploy(opts.cluster ?? labCluster(), {
@@ -51,6 +51,7 @@ async function run(l: ReturnType<typeof lab>, opts: { cluster?: Cluster; check?:
     rolls: { keepalived: roll.make },
     secrets: { resolve: () => "s3cretpw", mask: (t: string) => t.replaceAll("s3cretpw", "***") },
     ...(opts.renderers ? { renderers: opts.renderers } : {}),
+    ...(opts.tarball ? { tarball: opts.tarball } : {}),
     onEvent: (e) => events.push(e),
   });
   const results = events.filter((e): e is Result => e.type === "task.result");
@@ -278,4 +279,34 @@ test("deploy with keepalived from source: built into a versioned directory, the 
   assert.equal(makes(l.ds1), 2, "no rebuild");
   assert.equal(l.ds1.symlinks.get(link), firstDir);
   assert.match(back.results.find((r) => r.host === "ds1" && r.task === "keepalived built from source")!.reason, /is built already: no rebuild, only the link flips/);
+});
+
+test("deploy --check with a tarball URL not cached yet: nothing downloaded, the note says what deploy would fetch, the build task plans from the inventory's sha256", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "lvsctl-deploy-check-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const fetched: string[] = [];
+  const tarball = { cacheDir: join(dir, "cache"), fetch: async (u: string) => (fetched.push(u), { ok: true, status: 200, statusText: "OK", arrayBuffer: async () => new ArrayBuffer(0) }) };
+  const url = "https://user:pw@example.test/keepalived-2.2.7.tar.gz";
+  const withSum = (sum: string) => clusterFrom(labClusterYaml() + `director: { keepalived: { from: source, tarball: "${url}"${sum ? `, sha256: ${sum}` : ""} } }\n`);
+
+  // No sha256: the build cannot be named; the task says a build follows the download.
+  const l = lab();
+  const bare = await run(l, { cluster: withSum(""), check: true, tarball });
+  assert.equal(bare.result.exitCode, 0, JSON.stringify(bare.results.filter((r) => r.status === "failed")));
+  assert.deepEqual(fetched, [], "--check downloads nothing");
+  assert.match(bare.result.notes[0]!, /^keepalived 2\.2\.7 source: --check downloads nothing; deploy would fetch https:\/\/\*\*\*@example\.test\/keepalived-2\.2\.7\.tar\.gz once into .*cache, then upload it/);
+  assert.doesNotMatch(bare.result.notes.join(" "), /pw@/, "no password in the note");
+  const build = bare.results.find((r) => r.host === "ds1" && r.task === "keepalived built from source")!;
+  assert.equal(build.status, "changed");
+  assert.match(build.reason, /tarball is not on this controller yet \(--check downloads nothing\): deploy fetches it, then builds keepalived 2\.2\.7/);
+  assert.equal(l.ds1.conn.calls.filter((c) => c.kind === "put").length, 0, "nothing written on the director");
+
+  // With the inventory's sha256 the build directory is known: --check tells a build from a flip.
+  const sum = "ab".repeat(32);
+  const named = await run(lab(), { cluster: withSum(sum), check: true, tarball });
+  assert.match(named.result.notes[0]!, new RegExp(`checked against sha256 ${sum}`));
+  const planned = named.results.find((r) => r.host === "ds1" && r.task === "keepalived built from source")!;
+  assert.match(planned.reason, /^building keepalived-2\.2\.7-[0-9a-f]{12}; no active build/);
+  assert.ok(planned.steps.includes("make install"));
+  assert.deepEqual(fetched, []);
 });
