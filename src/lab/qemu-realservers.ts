@@ -26,6 +26,10 @@ export interface QemuRealServers {
   clientAddress: string;
   /** One HTTP GET through `vip` from the client: the real server's name, or `error: ...`. */
   get(vip: string, timeoutSec?: number): Promise<string>;
+  /** Stops one real server's HTTP server (its namespace and VIP stay): port 80 there refuses connections. Resolves once it exited. */
+  stopWeb(name: string): Promise<void>;
+  /** Starts it again; resolves once it listens. */
+  startWeb(name: string): Promise<void>;
   /** Stops the servers and deletes their namespaces. Safe to call twice. */
   down(): void;
 }
@@ -71,12 +75,7 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
       const address = lab.freeAddress(first + i);
       const peer = `vrs${process.pid % 1000}x${i}`;
       realServerNetns(lab.netns, ns, peer, address, vip);
-      const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", "pipe", "inherit"] });
-      servers.push({ name, ns, address, server });
-      await new Promise<void>((res, rej) => {
-        server.stdout!.once("data", () => res());
-        server.once("exit", (code) => rej(new LvsctlError("LAB_COMMAND", `lab: the HTTP server of ${name} exited ${code} before listening`)));
-      });
+      servers.push({ name, ns, address, server: await startServer(ns, name) });
     }
     const clientAddress = lab.freeAddress(first + names.length);
     sh(["ip", "-n", lab.netns, "addr", "add", `${clientAddress}/24`, "dev", "br0"]);
@@ -88,11 +87,38 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
         return `error: ${(e as { stderr?: string }).stderr?.trim() ?? String(e)}`;
       }
     };
-    return { servers, clientAddress, get, down };
+    const named = (name: string): QemuRealServer => {
+      const r = servers.find((x) => x.name === name);
+      if (!r) throw new LvsctlError("LAB_COMMAND", `lab: no real server named ${name} (have ${servers.map((x) => x.name).join(", ")})`);
+      return r;
+    };
+    const stopWeb = async (name: string): Promise<void> => {
+      const r = named(name);
+      if (r.server.exitCode !== null || r.server.signalCode !== null) return;
+      const exited = new Promise<void>((res) => r.server.once("exit", () => res()));
+      r.server.kill();
+      await exited;
+    };
+    const startWeb = async (name: string): Promise<void> => {
+      const r = named(name);
+      if (r.server.exitCode === null && r.server.signalCode === null) return;
+      r.server = await startServer(r.ns, name);
+    };
+    return { servers, clientAddress, get, stopWeb, startWeb, down };
   } catch (e) {
     down();
     throw e;
   }
+}
+
+/** The HTTP server of a real server in namespace `ns` (`ip netns exec` execs node: the child is the server); resolves once it listens. */
+async function startServer(ns: string, name: string): Promise<ChildProcess> {
+  const server = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((res, rej) => {
+    server.stdout!.once("data", () => res());
+    server.once("exit", (code) => rej(new LvsctlError("LAB_COMMAND", `lab: the HTTP server of ${name} exited ${code} before listening`)));
+  });
+  return server;
 }
 
 // ---------------------------------------------------------------- real servers that outlive us
