@@ -13,11 +13,15 @@
 // instance across the cluster (vrrp-state.ts), and its IPVS table (`ipvsadm -Sn`) equal to the
 // inventory's (ipvs-table.ts) when the inventory has virtual services (a VRRP-only cluster has
 // none). A cluster half way through a switch of backend runs keepalived on some directors and lvsd
-// on others: both count as running VRRP when roles are judged.
+// on others: both count as running VRRP when roles are judged. lvsd is also asked itself (its GET
+// /status, lvsd-status.ts) once the kernel looks right: the VIPs and table a killed lvsd left
+// behind look the same as a running one's.
 import type { Cluster } from "../inventory/model.js";
 import type { Command } from "../command/index.js";
 import { directorProbe, splitDirectorProbe } from "./director-probe.js";
 import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "./ipvs-table.js";
+import { judgeLvsdStatus } from "./lvsd-status.js";
+import type { StatusSnapshot } from "../daemon/status/types.js";
 import type { Roll, RollProbe } from "./types.js";
 import { instanceRole, judgeVrrp, mastersNow, parseIpAddrJson, type DirectorView } from "./vrrp-state.js";
 
@@ -77,6 +81,25 @@ export function judgeDirector(cluster: Cluster, director: string, views: Directo
   return out;
 }
 
+/**
+ * lvsd's own view on `host` (GET /status on its loopback through the SSH connection): [] when it
+ * agrees with the kernel and the inventory, else why not (not answering yet, another VRRP state, a
+ * table not programmed). Without a way to GET (a probe that only runs commands), not asked.
+ */
+async function askLvsd(cluster: Cluster, host: string, views: DirectorProbe[], probe: RollProbe): Promise<string[]> {
+  const view = views.find((v) => v.director === host);
+  if (!probe.httpGet || !view) return [];
+  let snap: StatusSnapshot;
+  try {
+    const r = await probe.httpGet(host, cluster.lvsd.statusPort, "/status");
+    if (r.status !== 200) return [`lvsd's status on ${host} (127.0.0.1:${cluster.lvsd.statusPort}): GET /status answered ${r.status}`];
+    snap = JSON.parse(r.body.toString("utf8")) as StatusSnapshot;
+  } catch (e) {
+    return [`cannot read lvsd's status on ${host} (127.0.0.1:${cluster.lvsd.statusPort}): ${e instanceof Error ? e.message : String(e)}`];
+  }
+  return judgeLvsdStatus(cluster, host, view.roles, snap);
+}
+
 /** Who holds what, for messages: "VI_1 MASTER on ds1". */
 function summary(views: DirectorProbe[]): string {
   const m = mastersNow(views);
@@ -102,7 +125,12 @@ export function directorRoll(cluster: Cluster, daemon: VrrpDaemon): Roll {
       for (;;) {
         const views = await probeAll(cluster, probe, daemon);
         const problems = judgeDirector(cluster, host, views, daemon);
-        if (problems.length === 0) return { ok: true, reason: `${summary(views)}; ${daemon} active on ${host}, its IPVS table as the inventory says (${Math.round(opts.now() - start)} ms)` };
+        const asked = daemon === "lvsd" && problems.length === 0 && probe.httpGet !== undefined;
+        if (asked) problems.push(...(await askLvsd(cluster, host, views, probe)));
+        if (problems.length === 0) {
+          const lvsd = asked ? "; lvsd's status agrees (its VRRP state, its IPVS table programmed)" : "";
+          return { ok: true, reason: `${summary(views)}; ${daemon} active on ${host}, its IPVS table as the inventory says${lvsd} (${Math.round(opts.now() - start)} ms)` };
+        }
         if (opts.aborted() || opts.now() - start >= opts.timeoutMs) {
           return { ok: false, reason: `${problems.join("; ")} (after ${Math.round((opts.now() - start) / 1000)} s; ${summary(views)})` };
         }

@@ -11,6 +11,7 @@ export { lvsdRoll } from "./lvsd.js";
 export { directorRoll, judgeDirector, parseProbe, VRRP_DAEMONS, type DirectorProbe, type VrrpDaemon } from "./director.js";
 export { parseIpvsadmSave, expectedIpvs, compareIpvs, diffIpvs, canonicalAddress, endpoint, serviceKey, type IpvsTable, type IpvsService, type IpvsDest, type IpvsDiff, type IpvsDiffKind, type Forward } from "./ipvs-table.js";
 export { parseIpAddrJson, instanceRole, judgeVrrp, expectedRole, mastersNow, type DirectorView, type VrrpRole } from "./vrrp-state.js";
+export { judgeLvsdStatus, lvsdServiceKey } from "./lvsd-status.js";
 export { directorProbe, splitDirectorProbe, PROBE_MARK, type DirectorProbeOutput } from "./director-probe.js";
 
 /** `roll: NAME` -> the strategy for a cluster. */

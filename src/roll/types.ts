@@ -2,10 +2,13 @@
 // the order of the play's hosts, asked from the hosts, and a gate after each batch that says
 // whether the cluster is fit for the next one. Probes only read; they go over the run's sessions.
 import type { Command, ExecResult } from "../ssh/types.js";
+import type { HttpResponse } from "../ssh/http.js";
 
 export interface RollProbe {
   /** A read-only command on a host of the inventory (connected on first use); throws when the host cannot be reached. */
   exec(host: string, cmd: Command): Promise<ExecResult>;
+  /** GET http://127.0.0.1:PORT/PATH as seen from the host, through its SSH connection (lvsd's status); throws when the host or the port cannot be reached. */
+  httpGet?(host: string, port: number, path: string): Promise<HttpResponse>;
 }
 
 export interface GateOptions {

@@ -89,6 +89,8 @@ async function pool<T, R>(items: T[], limit: number, fn: (x: T) => Promise<R>): 
   return out;
 }
 
+/** A rolling gate's GET of a daemon's status on the host's loopback: it answers at once or is not up yet (the gate polls again). */
+const ROLL_HTTP_TIMEOUT_MS = 10_000;
 const bad = (o: HostOutcome | undefined) => o === "failed" || o === "unreachable";
 
 export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
@@ -136,12 +138,18 @@ export async function runPlaybook(p: RunPlaybookParams): Promise<RunResult> {
     return make(p.cluster);
   });
   /** Read-only commands for the rolls, over the run's sessions (a director outside the play is connected on first use). */
+  const connected = async (host: string) => {
+    const s = sessions.get(host);
+    const c = await s.connect("roll");
+    if (c !== "ok") throw new Error(c === "unreachable" ? "unreachable" : "its connection settings cannot be resolved");
+    return s;
+  };
   const probe: RollProbe = {
     async exec(host, cmd) {
-      const s = sessions.get(host);
-      const c = await s.connect("roll");
-      if (c !== "ok") throw new Error(c === "unreachable" ? "unreachable" : "its connection settings cannot be resolved");
-      return s.exec(cmd);
+      return (await connected(host)).exec(cmd);
+    },
+    async httpGet(host, port, path) {
+      return (await connected(host)).httpGet(port, path, ROLL_HTTP_TIMEOUT_MS);
     },
   };
   const sleep = p.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));

@@ -12,6 +12,7 @@ import {
   endpoint,
   expectedIpvs,
   instanceRole,
+  lvsdServiceKey,
   parseIpAddrJson,
   parseIpvsadmSave,
   serviceKey,
@@ -271,12 +272,6 @@ export function keepalivedTable(cluster: Cluster, save: string, list: string): {
   return { rows, drift: diffIpvs(expected, table).filter((d) => !explained(d)).map(text) };
 }
 
-/** lvsd's "FWM 1 IPv6" is the roll's "FWM6 1". */
-function lvsdKey(id: string): string {
-  const m = /^FWM (\d+) IPv6$/.exec(id);
-  return m ? `FWM6 ${m[1]}` : id;
-}
-
 /**
  * lvsd: the table from its status (what it wants, what the kernel has, each real server's health
  * from its own checks) beside the inventory's.
@@ -285,7 +280,7 @@ export function lvsdTable(cluster: Cluster, snap: StatusSnapshot): { rows: Servi
   const drift: string[] = [];
   const ipvs = snap.ipvs;
   const byKey = new Map(cluster.services.map((s) => [serviceKey(s), s]));
-  const theirs = new Map<string, LvsdService>((ipvs?.services ?? []).map((s) => [lvsdKey(s.id), s]));
+  const theirs = new Map<string, LvsdService>((ipvs?.services ?? []).map((s) => [lvsdServiceKey(s.id), s]));
   if (!ipvs) {
     if (cluster.services.length) drift.push("lvsd keeps no IPVS table: its running config has no service (deploy again?)");
   } else if (!ipvs.available) drift.push(`lvsd cannot reach the kernel's IPVS: ${ipvs.error ?? "no reason given"}`);
