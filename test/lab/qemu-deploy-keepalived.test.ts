@@ -11,6 +11,11 @@
 //   - `lvsctl status` on that cluster: with lb1's keepalived stopped, lb2 holds the VIP and status
 //     says so (exit 4); with both running, lb1 holds the VIP, both real servers are in each table
 //     (exit 0); after a hand `ipvsadm -d` of a real server on lb1, status names the drift (exit 4).
+//   - with an HTTP_GET check: a real server's web service stopped is out of the master's table
+//     within the check's timers (delay_loop, retry, delay_before_retry, connect_timeout) and no
+//     request started after that fails; status names it down on both directors (exit 4); started
+//     again it is back on the next check, none failing meanwhile; healthy again (exit 0). The
+//     figures (time out, time back, requests) are printed.
 // The real servers are not SSH-managed hosts: two network namespaces on the lab's bridge, each
 // with the VIP on lo, arp_ignore/arp_announce set and an HTTP server naming itself (the inventory
 // gives them by address); the client is the lab's namespace. Nothing leaves that namespace.
@@ -28,6 +33,7 @@ import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs
 import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
 import { paths, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
+import { backBoundMs, bringBack, esc, failedOf, outBoundMs, SLACK_MS, statusTable, statusUntil as statusUntilOf, takeOut, type CheckTimers, type StatusJson } from "./helpers/web-outage.js";
 
 const ARCHIVES = join(paths.base(), "var/cache/apt/archives");
 const PACKAGES = ["keepalived", "ipvsadm"];
@@ -50,14 +56,14 @@ describe("qemu guests: lvsctl deploy installs and runs keepalived on two directo
   const rs = (): QemuRealServer[] => realServers?.servers ?? [];
   const dir = tempDir("lvsctl-deploy-ka-");
 
-  const inventoryText = (weight1: number) =>
+  const inventoryText = (weight1: number, check?: Record<string, unknown>, delayLoop = 5) =>
     JSON.stringify(
       {
         defaults: { user: "root", key_file: lab.keyFile, connect_timeout: 20 },
         hosts: Object.fromEntries(GUESTS.map((g) => [g, { address: lab.guest(g).address }])),
         groups: { directors: { hosts: [...GUESTS] } },
         vrrp_instances: [{ name: "VI_1", interface: "eth0", virtual_router_id: 61, priority: 100, members: { lb1: { priority: 150 }, lb2: { priority: 100 } }, advert_int: 1, virtual_ipaddress: [`${VIP}/24`] }],
-        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: 5, real_servers: rs().map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
+        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: delayLoop, ...(check ? { check } : {}), real_servers: rs().map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
       },
       null,
       2,
@@ -276,6 +282,49 @@ describe("qemu guests: lvsctl deploy installs and runs keepalived on two directo
     } finally {
       await lab.execOk("lb1", `ipvsadm -a -t ${VIP}:80 -r ${rs2!.address}:80 -g -w 1`);
     }
+  });
+
+  test("a stopped web service: keepalived's HTTP_GET takes it out within its timers, status names it, back on the next success", { timeout: 15 * 60_000 }, async () => {
+    // keepalived brings a server back on one success (rise is lvsd's alone).
+    const timers: CheckTimers = { delayLoopSec: 3, connectTimeoutSec: 2, retry: 1, delayBeforeRetrySec: 1, rise: 1 };
+    const check = { type: "HTTP_GET", url: [{ path: "/", status_code: 200 }], connect_timeout: timers.connectTimeoutSec, retry: timers.retry, delay_before_retry: timers.delayBeforeRetrySec };
+    writeFileSync(inventory, inventoryText(3, check, timers.delayLoopSec));
+    const d = await deploy();
+    assert.equal(d.code, 0, describeRun(d));
+    assert.deepEqual(changedTasks(d.events), ["lb1:keepalived.conf", "lb1:reload keepalived", "lb2:keepalived.conf", "lb2:reload keepalived"]);
+    await waitFor("the VIP on lb1 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb1"]));
+    const [rs1, rs2] = rs();
+    const tableOf = (s: StatusJson, g: string) => statusTable(s, g, `TCP ${VIP}:80`);
+    const statusUntil = (code: number, what: string) => statusUntilOf(inventory, lab.knownHostsFile, code, what, note);
+    const healthy = await statusUntil(0, "healthy with the check deployed");
+    for (const g of GUESTS) assert.deepEqual(tableOf(healthy.s!, g).map((r) => [r.key, r.health, r.healthReason]), [[`${rs1!.address}:80`, "up", "in the table: keepalived's HTTP_GET passes"], [`${rs2!.address}:80`, "up", "in the table: keepalived's HTTP_GET passes"]], g);
+
+    // 1. rs2's web service stopped: out of lb1's table within the check's timers; no request
+    // started after that fails.
+    const outage = { lab, realServers: realServers!, vip: VIP, port: 80, master: "lb1", server: rs2! };
+    const out = await takeOut(outage);
+    note(`${out.text}; bound ${outBoundMs(timers)} ms (+${SLACK_MS} ms)`);
+    assert.ok(out.outMs <= outBoundMs(timers) + SLACK_MS, `out after ${out.outMs} ms, the check's timers allow ${outBoundMs(timers)} ms`);
+    assert.ok(out.after.length >= 10, `requests ran after it was out (${out.after.length})`);
+    assert.deepEqual(failedOf(out.after), [], "no failed request after it was taken out");
+    assert.deepEqual(new Set(out.after.map((r) => r.answer)), new Set(["rs1"]));
+    await waitFor("rs2 out of lb2's table too", async () => !(await lab.execOk("lb2", "ipvsadm -Sn")).includes(`${rs2!.address}:80`), 30_000);
+
+    // 2. status names it: absent from both tables, which with a check is keepalived's doing; exit 4.
+    const down = await statusUntil(4, "rs2 down");
+    note(`status with rs2's web service stopped: exit ${down.code}; ${down.s!.problems.map((p) => `[${p.kind}] ${p.message}`).join("; ")}\n${down.screen}`);
+    assert.deepEqual(down.s!.problems.map((p) => [p.kind, p.host, p.message]), GUESTS.map((g) => ["health", g, `IPVS on ${g}: service TCP ${VIP}:80: real server ${rs2!.address}:80 is down: absent from the table: keepalived's HTTP_GET removed it`]));
+    for (const g of GUESTS) assert.deepEqual(tableOf(down.s!, g).map((r) => [r.key, r.health, r.inTable]), [[`${rs1!.address}:80`, "up", true], [`${rs2!.address}:80`, "down", false]], g);
+    assert.match(down.screen, new RegExp(esc(rs2!.address)));
+
+    // 3. Started again: back on the next check; no request fails meanwhile; healthy again.
+    const back = await bringBack(outage);
+    note(`${back.text}; bound ${backBoundMs(timers)} ms (+${SLACK_MS} ms)`);
+    assert.ok(back.backMs <= backBoundMs(timers) + SLACK_MS, `back after ${back.backMs} ms, the check's timers allow ${backBoundMs(timers)} ms`);
+    assert.deepEqual(failedOf(back.requests), [], "no failed request while it came back");
+    await waitFor("rs2 back in lb2's table", async () => (await lab.execOk("lb2", "ipvsadm -Sn")).includes(`${rs2!.address}:80`), 30_000);
+    const again = await statusUntil(0, "healthy again");
+    assert.equal(again.s!.healthy, true);
   });
 
   async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -4,7 +4,8 @@
 //   - from nothing (no lvsd on the guests; their image has Debian's nodejs 18, keepalived and
 //     ipvsadm installed, keepalived not running): lvsd's bundle, built on this machine by
 //     scripts/build-lvsd.mjs, is uploaded, lvsd.json checked by `lvsd --check` on the guest, the
-//     unit enabled and started, one director at a time;
+//     unit enabled and started, one director at a time, each gated on lvsd's own status (its VRRP
+//     state as the VIPs say, its IPVS table programmed) as well as the kernel's;
 //   - the master holds the VIP, its `ipvsadm -Sn` is the inventory's table, and requests from a
 //     client through the VIP are answered by each real server in turn (DR, rr);
 //   - a second deploy changes nothing (same lvsd PIDs);
@@ -15,6 +16,12 @@
 //     moment, while Node starts slowly under emulation, is reported);
 //   - backend keepalived, then back to lvsd: each switch is one deploy while a client sends
 //     requests the whole time; the failed ones are counted and reported, and none may fail.
+//   - with an HTTP_GET check (rise 2): a real server's web service stopped is out of the master's
+//     table within the check's timers and no request started after that fails; `lvsctl status`
+//     (lvsd's status endpoint read through the SSH connection) names it down on both directors
+//     (exit 4); started again it is back after two successes, none failing meanwhile; healthy
+//     again (exit 0). The figures (time out, time back, requests) are printed;
+//   - `lvsctl drill` over both lvsd directors, --mode stop and kill, passes; its gaps are printed.
 // The real servers are not SSH-managed hosts: two network namespaces on the lab's bridge, each
 // with the VIP on lo, arp_ignore/arp_announce set and an HTTP server naming itself (the inventory
 // gives them by address); the client is the lab's namespace. Nothing leaves that namespace.
@@ -32,6 +39,8 @@ import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs
 import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
 import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
+import type { DrillReport } from "../../src/drill/index.js";
+import { backBoundMs, backFloorMs, bringBack, esc, failedOf, outBoundMs, SLACK_MS, statusTable, statusUntil as statusUntilOf, takeOut, type CheckTimers, type StatusJson } from "./helpers/web-outage.js";
 
 const SKIP = qemuPrerequisites();
 const GUESTS = ["lb1", "lb2"] as const;
@@ -48,7 +57,7 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
   const rs = (): QemuRealServer[] => realServers?.servers ?? [];
   const dir = tempDir("lvsctl-deploy-lvsd-");
 
-  const inventoryText = (backend: "lvsd" | "keepalived", weight1: number) =>
+  const inventoryText = (backend: "lvsd" | "keepalived", weight1: number, check?: Record<string, unknown>, delayLoop = 5) =>
     JSON.stringify(
       {
         defaults: { user: "root", key_file: lab.keyFile, connect_timeout: 20 },
@@ -56,7 +65,7 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
         groups: { directors: { hosts: [...GUESTS] } },
         director: { backend },
         vrrp_instances: [{ name: "VI_1", interface: "eth0", virtual_router_id: 62, priority: 100, members: { lb1: { priority: 150 }, lb2: { priority: 100 } }, advert_int: 1, virtual_ipaddress: [`${VIP}/24`] }],
-        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: 5, real_servers: rs().map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
+        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "DR", lb_algo: "rr", delay_loop: delayLoop, ...(check ? { check } : {}), real_servers: rs().map((r, i) => ({ address: r.address, port: 80, weight: i === 0 ? weight1 : 1 })) }],
       },
       null,
       2,
@@ -149,6 +158,11 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
     note(`roll: ${order?.hosts.join(", ")} (${order?.reason})`);
     assert.deepEqual(order?.hosts, ["lb1", "lb2"], "fresh cluster: highest priority first");
     assert.equal(ofType(first.events, "gate.result").length, 2);
+    // The gate asked lvsd itself (its GET /status through the SSH connection), not only the kernel.
+    for (const g of ofType(first.events, "gate.result")) {
+      note(`gate ${g.host}: ${g.reason}`);
+      assert.match(g.reason, /lvsd's status agrees \(its VRRP state, its IPVS table programmed\)/);
+    }
     await waitFor("the VIP on lb1 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb1"]));
     note(`lb1 ipvsadm -Sn:\n${(await tableIsInventory("lb1")).trim()}`);
     await tableIsInventory("lb2");
@@ -261,6 +275,98 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
     assert.deepEqual(r4.failed, [], "no failed request during the switch to keepalived");
     assert.deepEqual(r5.failed, [], "no failed request during the switch back to lvsd");
   });
+
+  test("a stopped web service: out within the check's timers, status names it, back after rise successes; status and drill (stop, kill) over lvsd", { timeout: 20 * 60_000 }, async () => {
+    // An HTTP_GET check on every real server: taken out after retry + 1 failures, back after rise
+    // successes. Deployed as a config change (a reload on both directors).
+    const timers: CheckTimers = { delayLoopSec: 3, connectTimeoutSec: 2, retry: 1, delayBeforeRetrySec: 1, rise: 2 };
+    const check = { type: "HTTP_GET", url: [{ path: "/", status_code: 200 }], connect_timeout: timers.connectTimeoutSec, retry: timers.retry, delay_before_retry: timers.delayBeforeRetrySec, rise: timers.rise };
+    writeFileSync(inventory, inventoryText("lvsd", 3, check, timers.delayLoopSec));
+    const d = await deploy("an HTTP_GET check");
+    assert.equal(d.code, 0, describeRun(d));
+    assert.deepEqual(changedTasks(d.events).sort(), ["lb1:lvsd.json", "lb1:reload lvsd", "lb2:lvsd.json", "lb2:reload lvsd"]);
+    await waitFor("the VIP on lb1 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb1"]));
+    const [rs1, rs2] = rs();
+    const statusPort = 9547; // the inventory's default director.lvsd.status_port
+
+    // 1. lvsctl status reads each lvsd's status endpoint through its SSH connection: healthy.
+    const healthy = await statusUntil(0, "healthy with the check deployed");
+    const s0 = healthy.s!;
+    note(`status (lvsd):\n${healthy.screen}`);
+    assert.equal(s0.backend, "lvsd");
+    assert.deepEqual(s0.instances[0]!.masters, ["lb1"]);
+    assert.deepEqual(
+      s0.directors.map((x) => [x.name, x.daemon.active, typeof x.lvsd?.pid, x.instances[0]!.role, x.instances[0]!.daemonState, x.instances[0]!.priority, x.instances[0]!.prioritySource]),
+      [["lb1", true, "number", "MASTER", "MASTER", 150, "lvsd"], ["lb2", true, "number", "BACKUP", "BACKUP", 100, "lvsd"]],
+      "VRRP state and priority as lvsd reports them",
+    );
+    for (const g of GUESTS) {
+      assert.equal(s0.directors.find((x) => x.name === g)!.lvsd!.pid, Number((await unitState(g, "lvsd")).pid), `${g}: the pid lvsd reports is the unit's`);
+      assert.deepEqual(tableOf(s0, g).map((r) => [r.key, r.health, r.healthReason, r.weight]), [[`${rs1!.address}:80`, "up", "lvsd's HTTP_GET passes", 3], [`${rs2!.address}:80`, "up", "lvsd's HTTP_GET passes", 1]], g);
+    }
+
+    // 2. rs2's web service stopped: out of lb1's table within the check's timers; no request
+    // started after that fails.
+    const outage = { lab, realServers: realServers!, vip: VIP, port: 80, master: "lb1", server: rs2!, alsoAsk: `curl -s --max-time 2 http://127.0.0.1:${statusPort}/status` };
+    const out = await takeOut(outage);
+    note(`${out.text}; bound ${outBoundMs(timers)} ms (+${SLACK_MS} ms)`);
+    assert.ok(out.outMs <= outBoundMs(timers) + SLACK_MS, `out after ${out.outMs} ms, the check's timers allow ${outBoundMs(timers)} ms`);
+    assert.ok(out.after.length >= 10, `requests ran after it was out (${out.after.length})`);
+    assert.deepEqual(failedOf(out.after), [], "no failed request after it was taken out");
+    assert.deepEqual(new Set(out.after.map((r) => r.answer)), new Set(["rs1"]));
+    await waitFor("rs2 out of lb2's table too", async () => !(await lab.execOk("lb2", "ipvsadm -Sn")).includes(`${rs2!.address}:80`), 30_000);
+
+    // 3. status names it: down on both directors, by lvsd's own check; exit 4.
+    const down = await statusUntil(4, "rs2 down");
+    note(`status with rs2's web service stopped: exit ${down.code}; ${down.s!.problems.map((p) => `[${p.kind}] ${p.message}`).join("; ")}\n${down.screen}`);
+    assert.deepEqual(down.s!.problems.map((p) => [p.kind, p.host]), [["health", "lb1"], ["health", "lb2"]]);
+    for (const p of down.s!.problems) assert.match(p.message, new RegExp(`service TCP ${esc(VIP)}:80: real server ${esc(rs2!.address)}:80 is down: lvsd's HTTP_GET: `));
+    for (const g of GUESTS) assert.deepEqual(tableOf(down.s!, g).map((r) => [r.key, r.health, r.inTable]), [[`${rs1!.address}:80`, "up", true], [`${rs2!.address}:80`, "down", false]], g);
+    assert.match(down.screen, new RegExp(esc(rs2!.address)));
+
+    // 4. Started again: back after rise (2) successes, delay_loop apart; lvsd's status showed a
+    // success while the server was still out (the rise count at work). No request fails.
+    const back = await bringBack(outage);
+    const rsHealth = (json: string) => {
+      try {
+        const snap = JSON.parse(json) as { ipvs?: { services: { realServers: { address: string; health: { up: boolean; lastResult?: string } }[] }[] } };
+        return snap.ipvs?.services.flatMap((x) => x.realServers).find((r) => r.address === rs2!.address)?.health;
+      } catch {
+        return undefined;
+      }
+    };
+    const pending = back.samples.filter((x) => !x.inTable && rsHealth(x.also)?.up === false && rsHealth(x.also)?.lastResult === "success");
+    note(`${back.text}; bound ${backFloorMs(timers)}-${backBoundMs(timers)} ms (+${SLACK_MS} ms); samples with a success but still out (rise ${timers.rise}): ${pending.map((x) => `${x.t} ms`).join(", ") || "none"}`);
+    assert.ok(back.backMs <= backBoundMs(timers) + SLACK_MS, `back after ${back.backMs} ms, the check's timers allow ${backBoundMs(timers)} ms`);
+    assert.ok(back.backMs >= backFloorMs(timers), `back after ${back.backMs} ms: rise ${timers.rise} needs at least ${backFloorMs(timers)} ms`);
+    assert.ok(pending.length > 0, "a sample of lvsd's status showed a success while rs2 was still out (rise)");
+    assert.deepEqual(failedOf(back.requests), [], "no failed request while it came back");
+    await waitFor("rs2 back in lb2's table", async () => (await lab.execOk("lb2", "ipvsadm -Sn")).includes(`${rs2!.address}:80`), 30_000);
+    const again = await statusUntil(0, "healthy again");
+    assert.equal(again.s!.healthy, true);
+
+    // 5. lvsctl drill over both lvsd directors: stop and kill.
+    for (const mode of ["stop", "kill"]) {
+      const r = await runCli(["drill", inventory, "--mode", mode, "--json", "--known-hosts", lab.knownHostsFile], { timeoutMs: 10 * 60_000 });
+      let rep: DrillReport;
+      try {
+        rep = JSON.parse(r.stdout) as DrillReport;
+      } catch {
+        assert.fail(`drill --mode ${mode}: exit ${r.code}, no JSON report:\n${r.stdout}\n${r.stderr}`);
+      }
+      note(`drill ${mode} (lvsd): exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s; client ${rep.client}; ${rep.steps.map((x) => `${x.director}: ${x.pass ? "pass" : "FAIL"} gap ${x.gapMs} ms, failed ${x.failed}/${x.sent}, moved ${x.movedMs ?? "-"} ms, back ${x.backMs ?? "-"} ms${x.failures.length ? ` (${x.failures.join("; ")})` : ""}`).join(" | ")}`);
+      assert.equal(r.code, 0, `${mode}: ${r.stdout}\n${r.stderr}`);
+      assert.equal(rep.pass, true);
+      assert.deepEqual(rep.steps.map((x) => x.director), ["lb1", "lb2"]);
+      for (const x of rep.steps) assert.deepEqual(x.finalHolders, { VI_1: ["lb1"] }, `${mode} ${x.director}: preempt puts the VIP back on lb1`);
+      assert.deepEqual(rep.restores, []);
+    }
+    const last = await statusUntil(0, "healthy after the drills");
+    assert.equal(last.s!.healthy, true);
+  });
+
+  const tableOf = (s: StatusJson, g: string) => statusTable(s, g, `TCP ${VIP}:80`);
+  const statusUntil = (code: number, what: string) => statusUntilOf(inventory, lab.knownHostsFile, code, what, note);
 
   async function waitFor(what: string, f: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
     const t0 = Date.now();
