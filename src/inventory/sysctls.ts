@@ -29,6 +29,8 @@ export interface DirectorSysctl {
   value: string;
   /** Why the baseline sets it (written above the line); overrides and additions have none. */
   why?: string;
+  /** The key may not exist on the host (an interface not up yet): sysctl.d(5)'s "-" prefix. */
+  optional?: boolean;
 }
 
 /** The address families a NAT service forwards: its VIP's, or for a fwmark service its real servers'. */
@@ -47,12 +49,16 @@ function natFamilies(s: ResolvedService): Set<4 | 6> {
  * `director.sysctls`, which override a baseline key in place or add keys at the end (by name).
  * - NAT: the replies of the real servers are routed back through the director, so forwarding is on
  *   in each family a NAT service uses; for IPv4, no ICMP redirects that would tell the real servers
- *   to bypass the director (IPv6 has no such switch);
+ *   to bypass the director (IPv6 has no such switch). The kernel sends redirects on an interface
+ *   when all/send_redirects OR its own send_redirects is 1 (ip-sysctl.rst), and `default` only
+ *   applies to interfaces made later: each of the director's own interfaces (`interfaces`: its
+ *   VRRP interfaces, where one-arm NAT receives the replies and sends them back out) gets its own
+ *   line, optional since a VLAN or bond may not be up when the file is applied;
  * - with any virtual service: connections to a removed real server and persistence templates of a
  *   quiesced one are dropped at once, so clients move instead of hanging. A VRRP-only cluster
  *   (keepalived only moves VIPs) has no IPVS table and gets no IPVS keys.
  */
-export function directorSysctls(cluster: Pick<Cluster, "services" | "directorSysctls">): DirectorSysctl[] {
+export function directorSysctls(cluster: Pick<Cluster, "services" | "directorSysctls">, interfaces: readonly string[] = []): DirectorSysctl[] {
   const families = new Set(cluster.services.filter((s) => s.lbKind === "NAT").flatMap((s) => [...natFamilies(s)]));
   const lines: DirectorSysctl[] = [];
   const routed = "NAT: replies from the real servers are routed back through the director.";
@@ -61,6 +67,15 @@ export function directorSysctls(cluster: Pick<Cluster, "services" | "directorSys
   if (families.has(4)) {
     lines.push({ key: "net.ipv4.conf.all.send_redirects", value: "0", why: "NAT: no ICMP redirects that would send real servers around the director." });
     lines.push({ key: "net.ipv4.conf.default.send_redirects", value: "0" });
+    // sysctl(8) spells a dot inside an interface name (eth0.100) as `/`.
+    [...new Set(interfaces)].forEach((i, n) =>
+      lines.push({
+        key: `net.ipv4.conf.${i.replace(/\./g, "/")}.send_redirects`,
+        value: "0",
+        optional: true,
+        ...(n === 0 ? { why: "all/ alone leaves an existing interface's own switch on (either one enables redirects); \"-\": an interface that is not up yet is skipped." } : {}),
+      }),
+    );
   }
   if (cluster.services.length > 0) {
     lines.push({ key: "net.ipv4.vs.expire_nodest_conn", value: "1", why: "Drop connections to a removed real server at once, so clients reconnect instead of hanging." });

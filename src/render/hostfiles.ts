@@ -1,6 +1,6 @@
 // systemd units, sysctl and modules-load files for directors and real servers: views prepared
 // here, laid out by the matching templates/*.hbs.
-import type { Cluster, ResolvedHost, ResolvedService } from "../inventory/model.js";
+import type { Cluster, ResolvedDirector, ResolvedHost, ResolvedService } from "../inventory/model.js";
 import { LvsctlError } from "../errors/index.js";
 import { directorSysctls } from "../inventory/sysctls.js";
 import { canonicalIp, natGateway } from "../inventory/topology.js";
@@ -90,9 +90,10 @@ export function renderLvsdUnit(cluster: Cluster, director: string): string {
  * The director's sysctls (src/inventory/sysctls.ts decides them) as sysctl.d(5) lines: IPVS keys
  * exist only while ip_vs is loaded, and a leading "-" makes a missing key not an error.
  */
-function directorSysctlLines(cluster: Cluster): { key: string; value: string; comment?: string }[] {
-  return directorSysctls(cluster).map((s) => ({
-    key: `${s.key.startsWith("net.ipv4.vs.") ? "-" : ""}${sysctlValue("sysctlKey", s.key, "a director.sysctls key")}`,
+function directorSysctlLines(cluster: Cluster, d: ResolvedDirector): { key: string; value: string; comment?: string }[] {
+  const interfaces = d.instances.flatMap((i) => [i.interface, ...[...i.vips, ...(i.excludedVips ?? [])].flatMap((v) => (v.dev !== undefined ? [v.dev] : []))]);
+  return directorSysctls(cluster, interfaces).map((s) => ({
+    key: `${s.optional || s.key.startsWith("net.ipv4.vs.") ? "-" : ""}${sysctlValue("sysctlKey", s.key, "a director.sysctls key")}`,
     value: sysctlValue("sysctlValue", s.value, `the value of director.sysctls ${s.key}`),
     ...(s.why !== undefined ? { comment: s.why } : {}),
   }));
@@ -104,12 +105,12 @@ export function usesIpvs(cluster: Pick<Cluster, "services">): boolean {
 }
 
 export function renderDirectorSysctl(cluster: Cluster, director: string): string {
-  findDirector(cluster, director);
+  const d = findDirector(cluster, director);
   return renderTemplate("lvs-director.sysctl.conf", {
     director: sysctlValue("name", director, "the director's name"),
     ipvs: usesIpvs(cluster),
     modulesPath: PATHS.directorModules,
-    sysctls: directorSysctlLines(cluster),
+    sysctls: directorSysctlLines(cluster, d),
   });
 }
 

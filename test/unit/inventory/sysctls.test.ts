@@ -57,3 +57,15 @@ test("director.sysctls from the inventory: replaces a baseline value in place, a
   );
   assert.match(lines.find((l) => l.key === "net.ipv4.vs.expire_nodest_conn")!.why ?? "", /removed real server/, "an overridden baseline key keeps its place and comment");
 });
+
+test("NAT: each of the director's interfaces gets its own send_redirects 0, optional (all/ alone leaves an existing interface's switch on)", () => {
+  const lines = directorSysctls({ services: [svc({ vip: "192.0.2.1", port: 80 })], directorSysctls: {} }, ["eth0", "eth1.100", "eth0"]);
+  assert.deepEqual(
+    lines.map((l) => `${l.optional ? "-" : ""}${l.key}=${l.value}`),
+    [...NAT4, "-net.ipv4.conf.eth0.send_redirects=0", "-net.ipv4.conf.eth1/100.send_redirects=0", ...IPVS],
+  );
+  assert.match(lines[3]!.why ?? "", /either one enables redirects/);
+  // DR and IPv6-only NAT send no redirects to worry about: no interface lines.
+  assert.deepEqual(directorSysctls({ services: [svc({ lbKind: "DR", vip: "192.0.2.1", port: 80 })], directorSysctls: {} }, ["eth0"]).map((l) => `${l.key}=${l.value}`), IPVS);
+  assert.deepEqual(directorSysctls({ services: [svc({ vip: "2001:db8::1", port: 80 })], directorSysctls: {} }, ["eth0"]).map((l) => l.key), ["net.ipv6.conf.all.forwarding", "net.ipv4.vs.expire_nodest_conn", "net.ipv4.vs.expire_quiescent_template"]);
+});
