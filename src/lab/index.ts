@@ -25,5 +25,5 @@ export { waitUntil } from "./wait.js";
 export type { WaitOptions } from "./wait.js";
 export { qemuRealServers, startDetachedRealServers, httpGet, realServerScript } from "./qemu-realservers.js";
 export type { QemuRealServer, QemuRealServers, DetachedRealServer } from "./qemu-realservers.js";
-export { QemuLab, ensureQemuImage, qemuPrerequisites, cleanupStaleQemu, teardownQemuSlotSync, persistentQemuSlots, readQemuSlot, qemuSideNetnsPrefix, moduleLoadOrder, newcArchive, parseKernelDepends, qemuNetNames, qemuSubnet, guestAddress, KERNEL_PACKAGE, GUEST_EXTRA_PACKAGES, INITRD_MODULES, INIT_SCRIPT, IMAGE_CONFIG_VERSION, DEFAULT_MEMORY_MIB, QEMU_MAX_SLOT, QEMU_MAX_GUESTS } from "./qemu.js";
+export { QemuLab, ensureQemuImage, qemuPrerequisites, cleanupStaleQemu, teardownQemuSlotSync, persistentQemuSlots, readQemuSlot, qemuSideNetnsPrefix, moduleLoadOrder, newcArchive, parseKernelDepends, qemuNetNames, qemuSubnet, qemuInsideSubnet, guestAddress, KERNEL_PACKAGE, GUEST_EXTRA_PACKAGES, INITRD_MODULES, INIT_SCRIPT, IMAGE_CONFIG_VERSION, DEFAULT_MEMORY_MIB, QEMU_MAX_SLOT, QEMU_MAX_GUESTS } from "./qemu.js";
 export type { QemuGuest, QemuImage, QemuLabUpOptions, QemuExecOptions, QemuLabTimings, CpioEntry } from "./qemu.js";

@@ -1,8 +1,12 @@
-// Real servers beside a QemuLab's directors: each a network namespace on the lab's bridge with the
-// VIP on lo, ARP kept quiet about it (arp_ignore=1 / arp_announce=2, kernel ip-sysctl.rst) and an
-// HTTP server that answers with its name. They are not SSH-managed hosts: an inventory lists them
-// by address. The client is the lab's own namespace (clientAddress on its bridge). Nothing leaves
-// the lab's namespaces. Used by the qemu deploy test and by scripts/demo.ts.
+// Real servers beside a QemuLab's directors: each a network namespace on the lab's bridge with an
+// HTTP server that answers with its name. For DR (the default) the VIP is on lo and ARP kept quiet
+// about it (arp_ignore=1 / arp_announce=2, kernel ip-sysctl.rst); for NAT the real server sits on
+// the lab's inside /24 (QemuLab.insideAddress) with its default route through the gateway VIP the
+// directors pass between them with VRRP. They are not SSH-managed hosts: an inventory lists them
+// by address, so `lvsctl deploy` does not bootstrap them and this file sets what bootstrap would
+// (the NAT default route included). The client is the lab's own namespace (clientAddress on its
+// bridge, in the lab's subnet, never the inside one). Nothing leaves the lab's namespaces. Used by
+// the qemu deploy, drill and NAT tests and by scripts/demo.ts.
 import { spawn, spawnSync, execFile, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import { get } from "node:http";
@@ -39,26 +43,36 @@ function sh(argv: string[]): void {
   if (x.status !== 0) throw new LvsctlError("LAB_COMMAND", `lab: \`${argv.join(" ")}\` exited ${x.status}: ${x.stderr.trim()}`);
 }
 
+/** How a real server is reached: DR (the VIP on lo) or NAT (replies through `gateway`). */
+export type RealServerMode = { kind: "DR"; vip: string } | { kind: "NAT"; gateway: string };
+
 /**
  * A real server's namespace `ns` on the lab's bridge (a veth `peer` in `labNetns`, eth0 inside) at
- * `address`/24, the VIP on lo and ARP kept quiet about it (arp_ignore=1 / arp_announce=2).
+ * `address`/24. DR: the VIP on lo and ARP kept quiet about it (arp_ignore=1 / arp_announce=2).
+ * NAT: the default route via the gateway VIP (on-link: it is in the same /24), as `lvsctl
+ * bootstrap` sets it on a managed NAT real server.
  */
-function realServerNetns(labNetns: string, ns: string, peer: string, address: string, vip: string): void {
+function realServerNetns(labNetns: string, ns: string, peer: string, address: string, mode: RealServerMode): void {
   sh(["ip", "netns", "add", ns]);
   sh(["ip", "-n", labNetns, "link", "add", peer, "type", "veth", "peer", "name", "eth0", "netns", ns]);
   sh(["ip", "-n", labNetns, "link", "set", peer, "master", "br0", "up"]);
-  for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
+  if (mode.kind === "DR") {
+    for (const kv of ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2"]) sh(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", kv]);
+  }
   sh(["ip", "-n", ns, "addr", "add", `${address}/24`, "dev", "eth0"]);
-  sh(["ip", "-n", ns, "addr", "add", `${vip}/32`, "dev", "lo"]);
+  if (mode.kind === "DR") sh(["ip", "-n", ns, "addr", "add", `${mode.vip}/32`, "dev", "lo"]);
   sh(["ip", "-n", ns, "link", "set", "lo", "up"]);
   sh(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+  if (mode.kind === "NAT") sh(["ip", "-n", ns, "route", "add", "default", "via", mode.gateway, "dev", "eth0"]);
 }
 
 /**
- * `names.length` real servers at lab.freeAddress(first), (first + 1), ... serving `vip` (DR: the VIP
- * on lo), and the client at lab.freeAddress(first + names.length).
+ * `names.length` real servers serving `vip`, and the client at lab.freeAddress(first + names.length).
+ * DR (no `nat`): the real servers at lab.freeAddress(first), (first + 1), ..., the VIP on lo.
+ * NAT (`nat.gateway`, an inside address the directors hold as a VRRP VIP): the real servers at
+ * lab.insideAddress(first), (first + 1), ..., their default route through that gateway.
  */
-export async function qemuRealServers(lab: QemuLab, vip: string, names: string[], first = 1): Promise<QemuRealServers> {
+export async function qemuRealServers(lab: QemuLab, vip: string, names: string[], first = 1, opts: { nat?: { gateway: string } } = {}): Promise<QemuRealServers> {
   const servers: QemuRealServer[] = [];
   let isDown = false;
   const down = () => {
@@ -72,9 +86,9 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
   try {
     for (const [i, name] of names.entries()) {
       const ns = `lvsrs-${process.pid}-${name}`;
-      const address = lab.freeAddress(first + i);
+      const address = opts.nat ? lab.insideAddress(first + i) : lab.freeAddress(first + i);
       const peer = `vrs${process.pid % 1000}x${i}`;
-      realServerNetns(lab.netns, ns, peer, address, vip);
+      realServerNetns(lab.netns, ns, peer, address, opts.nat ? { kind: "NAT", gateway: opts.nat.gateway } : { kind: "DR", vip });
       servers.push({ name, ns, address, server: await startServer(ns, name) });
     }
     const clientAddress = lab.freeAddress(first + names.length);
@@ -170,7 +184,7 @@ export async function startDetachedRealServers(
     for (const [i, { name, address }] of servers.entries()) {
       const ns = `${qemuSideNetnsPrefix(lab.slot)}${name}`;
       const peer = `rsv${i}`;
-      realServerNetns(lab.netns, ns, peer, address, vip);
+      realServerNetns(lab.netns, ns, peer, address, { kind: "DR", vip });
       const log = openSync(logFile(name), "a");
       // `ip netns exec` execs node: the pid is the server's.
       const child = spawn("ip", ["netns", "exec", ns, process.execPath, "-e", realServerScript(name)], { stdio: ["ignore", log, log], detached: true });

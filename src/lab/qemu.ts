@@ -10,6 +10,8 @@
 // qemu runs inside the namespace (`ip netns exec`), so its taps exist nowhere else; this machine
 // reaches the guests only through the veth, and guests get no default route: nothing leaves.
 // Addresses: .1 this machine, .10-.199 guests, .200-.254 free for tests (VIPs, real servers).
+// NAT real servers sit on a second /24 of the same bridge, 10.79.S.0/24 (insideAddress), which
+// only they and the gateway VIP use: their replies can only go back through a director.
 //
 // The image (ensureQemuImage): a copy of the container lab's base tree (base.ts: sshd, keepalived,
 // ipvsadm, nodejs 18, the lab key for root) plus udev and the cloud kernel's modules, made into an
@@ -411,6 +413,14 @@ export function qemuNetNames(slot: number) {
 export function qemuSubnet(slot: number) {
   return { cidr: `10.78.${slot}.0/24`, gateway: `10.78.${slot}.1`, prefixLen: 24 };
 }
+/**
+ * A second /24 on the lab's bridge for NAT real servers (the directors' inside network): only the
+ * real servers' namespaces and the gateway VIP use it; no guest has an address there of its own
+ * and this machine has no route to it, so the real servers' replies can only go through a director.
+ */
+export function qemuInsideSubnet(slot: number) {
+  return { cidr: `10.79.${slot}.0/24`, prefixLen: 24 };
+}
 export function guestAddress(slot: number, index: number): string {
   return `10.78.${slot}.${GUEST_OFFSET + index}`;
 }
@@ -776,6 +786,12 @@ export class QemuLab {
   freeAddress(k: number): string {
     if (!Number.isInteger(k) || k < 0 || FREE_FIRST + k > 254) throw new LvsctlError("LAB_NO_ADDRESS", `qemu lab: free address ${k} is outside 0..${254 - FREE_FIRST}`);
     return `10.78.${this.slot}.${FREE_FIRST + k}`;
+  }
+
+  /** An address in the inside /24 (qemuInsideSubnet: NAT real servers, the gateway VIP): k = 0..253 gives 10.79.S.(1+k). */
+  insideAddress(k: number): string {
+    if (!Number.isInteger(k) || k < 0 || k > 253) throw new LvsctlError("LAB_NO_ADDRESS", `qemu lab: inside address ${k} is outside 0..253`);
+    return `10.79.${this.slot}.${1 + k}`;
   }
 
   /** argv for OpenSSH's client to the guest as root: the lab key, strict checking on the lab's
