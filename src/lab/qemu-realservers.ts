@@ -12,7 +12,7 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { get } from "node:http";
 import { promisify } from "node:util";
 import { LvsctlError } from "../errors/index.js";
-import { qemuSideNetnsPrefix, type QemuLab } from "./qemu.js";
+import { qemuInsideSubnet, qemuNetNames, qemuSideNetnsPrefix, type QemuLab } from "./qemu.js";
 import { waitUntil } from "./wait.js";
 
 const run = promisify(execFile);
@@ -74,6 +74,10 @@ function realServerNetns(labNetns: string, ns: string, peer: string, address: st
  */
 export async function qemuRealServers(lab: QemuLab, vip: string, names: string[], first = 1, opts: { nat?: { gateway: string } } = {}): Promise<QemuRealServers> {
   const servers: QemuRealServer[] = [];
+  // NAT: this machine's packets to the inside /24 (a reset answering a reply that a broken NAT
+  // path let through un-translated) go into the lab's veth, never out of the default route. The
+  // route goes with the veth when the lab is torn down; down() removes it earlier.
+  const inside = opts.nat ? ["ip", "route", "replace", qemuInsideSubnet(lab.slot).cidr, "dev", qemuNetNames(lab.slot).rootLink] : undefined;
   let isDown = false;
   const down = () => {
     if (isDown) return;
@@ -82,8 +86,10 @@ export async function qemuRealServers(lab: QemuLab, vip: string, names: string[]
       r.server.kill();
       spawnSync("ip", ["netns", "del", r.ns]);
     }
+    if (inside) spawnSync("ip", ["route", "del", ...inside.slice(3)]);
   };
   try {
+    if (inside) sh(inside);
     for (const [i, name] of names.entries()) {
       const ns = `lvsrs-${process.pid}-${name}`;
       const address = opts.nat ? lab.insideAddress(first + i) : lab.freeAddress(first + i);
