@@ -92,12 +92,13 @@ describe("container lab: lvsctl deploy builds keepalived from source on a VRRP-o
   const buildOf = (r: CliRun) => ofType(r.events, "task.result").find((e) => e.task === BUILD_TASK && !e.handler);
 
   before(async () => {
+    // The lab first: it builds the base when LVSLAB_DIR has none, and the .debs are what that base lacks.
+    lab = await Lab.up({ hosts: [DIRECTOR] });
     const t0 = performance.now();
     const debs = baseMissingDebs(BUILD_PACKAGES);
     const src = debianSourceTarball("keepalived");
     tarball = src;
     note(`cache: ${debs.files.length} .debs in ${debs.dir}; ${src.path} (${src.fetched ? "fetched now" : "cached"}, sha256 ${src.sha256}) in ${Math.round(performance.now() - t0)} ms`);
-    lab = await Lab.up({ hosts: [DIRECTOR] });
     VIP = lab.freeAddress(0);
     const source = writeFlatRepo(lab.host(DIRECTOR).root, REPO, debs);
     // Only the flat repository; the base's sources (a mirror the lab cannot reach) moved aside and
