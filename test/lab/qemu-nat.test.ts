@@ -11,8 +11,8 @@
 //   - a second deploy changes nothing;
 //   - switching the backend keepalived -> lvsd is one deploy while a client sends requests the
 //     whole time (the failed ones are counted and printed; none may fail); then the same requests,
-//     and the same drill over lvsd. The switch and the lvsd drill are todo until a lab run has
-//     passed them (UNRUN_TODO): they print their figures either way.
+//     and the same drill over lvsd. The lvsd drill is todo (LVSD_NAT_DRILL): it prints its figures
+//     either way.
 // One-arm NAT on the lab's one bridge: the VIP and the client are in the lab's subnet (10.78.S.0/24:
 // the client is the lab's namespace for the test's requests and this machine for the drill's), the
 // real servers and the gateway VIP in the inside subnet (10.79.S.0/24), where no director has an
@@ -219,10 +219,12 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
   // could be told to reach the client around the director. With eth0's own switch off the next
   // run passed both steps with no failed request. A failed drill prints the NAT path (ARP,
   // addresses, IPVS connections, a capture of the bridge).
-  // todo until a lab run has passed them: the switch to lvsd and the drill over lvsd (the one
-  // run so far had a bundle without the native addon, which `npm test` builds first, and stopped
-  // there). They print their figures either way.
-  const UNRUN_TODO = "not yet passed on a lab: the next run of this file is the first";
+  // The drill over lvsd in NAT has not passed yet. Its first run with the addon built: lb2's step
+  // passed (gap 0, 0/163 failed), lb1's failed with 4/199 requests over --max-failed 3, gap 1093 ms:
+  // the failures came apart, around lb1's return (lvsd takes 8 s to start in the emulated guest,
+  // then takes both VIPs back from lb2; connections lb2 had NATed lose their way back through the
+  // gateway VIP). keepalived passed the same drill with 0 failed. Not understood yet: todo, printed.
+  const LVSD_NAT_DRILL = "lvsd's NAT drill failed its one run (4/199 on lb1's step, around the failback): not understood yet";
 
   test("keepalived: drill --mode stop over both directors passes", { timeout: 10 * 60_000 }, async () => {
     await drillStop("keepalived");
@@ -234,7 +236,7 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     assert.deepEqual(changedTasks(again.events), [], "a second deploy changes nothing");
   });
 
-  test("keepalived -> lvsd in one deploy with a client running; then every real server answers", { timeout: 30 * 60_000, todo: UNRUN_TODO }, async () => {
+  test("keepalived -> lvsd in one deploy with a client running; then every real server answers", { timeout: 30 * 60_000 }, async () => {
     writeFileSync(inventory, inventoryText("lvsd"));
     const c = client();
     const sw = await deploy("switch to lvsd");
@@ -253,7 +255,7 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     await everyRealServerAnswers("lvsd");
   });
 
-  test("lvsd: drill --mode stop over both directors passes", { timeout: 10 * 60_000, todo: UNRUN_TODO }, async () => {
+  test("lvsd: drill --mode stop over both directors passes", { timeout: 10 * 60_000, todo: LVSD_NAT_DRILL }, async () => {
     await drillStop("lvsd");
   });
 
