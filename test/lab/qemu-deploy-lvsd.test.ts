@@ -41,6 +41,7 @@ import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js"
 import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 import type { DrillReport } from "../../src/drill/index.js";
 import { backBoundMs, backFloorMs, bringBack, esc, failedOf, outBoundMs, SLACK_MS, statusTable, statusUntil as statusUntilOf, takeOut, type CheckTimers, type StatusJson } from "./helpers/web-outage.js";
+import { vipClient } from "./helpers/vip-client.js";
 
 const SKIP = qemuPrerequisites();
 const GUESTS = ["lb1", "lb2"] as const;
@@ -113,26 +114,7 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
     return { active, enabled, pid };
   };
   const lvsdReloads = async (g: string) => Number((await lab.execOk(g, "journalctl -u lvsd --no-pager -o cat | grep -c 'reload applied' || true")).trim());
-  /** A client sending a request through the VIP every 200 ms until stopped: every answer, timed. */
-  const client = () => {
-    let stop = false;
-    const t0 = Date.now();
-    const answers: { t: number; a: string }[] = [];
-    const done = (async () => {
-      while (!stop) {
-        answers.push({ t: Date.now() - t0, a: await get() });
-        await sleep(200);
-      }
-    })();
-    return {
-      async stop() {
-        stop = true;
-        await done;
-        const failed = answers.filter((x) => x.a.startsWith("error"));
-        return { answers, failed, text: `${answers.length} requests, ${failed.length} failed${failed.length ? ` (${failed.slice(0, 5).map((x) => `${x.t} ms: ${x.a}`).join(" | ")})` : ""}` };
-      },
-    };
-  };
+  const client = () => vipClient(get);
   const tableIsInventory = async (g: string) => {
     const loaded = await loadInventory(inventory);
     assert.ok(loaded.ok);

@@ -39,6 +39,7 @@ import type { DrillReport } from "../../src/drill/index.js";
 import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
 import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
+import { vipClient } from "./helpers/vip-client.js";
 
 const SKIP = qemuPrerequisites();
 /** Only for explaining a failed drill (a capture of the lab's bridge); the test runs without it. */
@@ -138,26 +139,7 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     assert.deepEqual(new Set(answers), new Set(["rs1", "rs2"]), `every real server answers (${answers.join(" ")})`);
     for (let i = 1; i < answers.length; i++) assert.notEqual(answers[i], answers[i - 1], `rr: each real server in turn (${answers.join(" ")})`);
   };
-  /** A client sending a request through the VIP every 200 ms until stopped. */
-  const client = () => {
-    let stop = false;
-    const t0 = Date.now();
-    const answers: { t: number; a: string }[] = [];
-    const done = (async () => {
-      while (!stop) {
-        answers.push({ t: Date.now() - t0, a: await get() });
-        await sleep(200);
-      }
-    })();
-    return {
-      async stop() {
-        stop = true;
-        await done;
-        const failed = answers.filter((x) => x.a.startsWith("error"));
-        return { answers, failed, text: `${answers.length} requests, ${failed.length} failed${failed.length ? ` (${failed.slice(0, 5).map((x) => `${x.t} ms: ${x.a}`).join(" | ")})` : ""}` };
-      },
-    };
-  };
+  const client = () => vipClient(get);
   /** What the NAT path looked like, printed when a drill fails: who answers ARP for what, the directors' addresses and IPVS connections, the daemons' last words, and (with tcpdump) the bridge's ARP, SYN and RST packets during the drill. */
   const explain = async (backend: Backend, pcap: string | undefined) => {
     const sh = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: "utf8" }).stdout.trim().replace(/\n/g, " | ");
