@@ -5,14 +5,20 @@
 // Modes (what a director's failure looks like to its peers):
 //   stop  the daemon stopped cleanly (keepalived sends a priority-0 advert and drops its VIPs, so
 //         a backup takes over after its skew time, RFC 5798 6.4.2);
-//   kill  SIGKILL to every process of the daemon's unit: no goodbye, the peers wait out the master
-//         down interval (3 adverts plus skew) and the VIPs stay on the dead director's interface
-//         until the daemon starts again;
+//   kill  SIGKILL to every process of the daemon's unit, which stays dead until the drill starts
+//         it again: no goodbye, the peers wait out the master down interval (3 adverts plus skew)
+//         and take over, and the VIPs stay on the dead director's interface until the daemon
+//         starts again. systemd would restart a unit with Restart=on-failure (lvsd's) at once, and
+//         a restarted lvsd adopts the VIPs it finds, so a backup would take over late or never: the
+//         drill would time systemd and Node's start-up, not a failover, and the two backends'
+//         figures would not compare. So the drill first holds the restart with a runtime drop-in
+//         (Restart=no under /run, gone at reboot anyway) and removes it when it brings the daemon
+//         back, also after Ctrl-C, an error or a lost connection (the step's `up` commands);
 //   link  the VRRP interfaces set down. SSH to the director may go with them, so the way back is
 //         armed on the director first: a systemd timer that sets the links up again after
 //         `linkDownSec`; the cut itself is a second timer one second later, so the command that
 //         arms both returns before the link goes.
-import { argv, type Command } from "../command/index.js";
+import { argv, sh, type Command } from "../command/index.js";
 import type { Cluster, DirectorVrrpInstance } from "../inventory/model.js";
 import { daemonUnit } from "../status/collect.js";
 
@@ -24,6 +30,8 @@ export interface DrillCommand {
   cmd: Command;
   describe: string;
   mayFail?: boolean;
+  /** A down command that only prepares the failure (nothing fails yet): the step's clock starts after it. */
+  prepares?: boolean;
 }
 
 export interface DrillStep {
@@ -61,6 +69,16 @@ export interface DrillPlanOptions {
  */
 const TIMER_ACCURACY = "--timer-property=AccuracySec=100ms";
 
+/**
+ * The drop-in that holds systemd's restart of a killed daemon (systemd.unit(5): drop-ins under
+ * /run/systemd/system/UNIT.d/ apply after a daemon-reload and vanish at reboot). One fixed name, so
+ * a drill that could not remove it (lvsctl itself killed) is cleaned up by the next kill drill,
+ * and a person can find it.
+ */
+export const KILL_DROP_IN = "lvsctl-drill-no-restart.conf";
+export const killDropInDir = (unit: string) => `/run/systemd/system/${unit}.d`;
+const KILL_DROP_IN_TEXT = ["# lvsctl drill --mode kill: the daemon stays dead until the drill starts it; the drill removes this file", "[Service]", "Restart=no"];
+
 /** The two lead seconds of a link cut: the down timer fires 1 s after arming, the up timer linkDownSec later. */
 export const LINK_CUT_DELAY_SEC = 1;
 
@@ -94,10 +112,20 @@ function commands(mode: DrillMode, unit: string, ifaces: string[], o: DrillPlanO
     };
   }
   if (mode === "kill") {
+    const dir = killDropInDir(unit);
+    const file = `${dir}/${KILL_DROP_IN}`;
     return {
-      down: [{ cmd: argv("systemctl", "kill", "--signal=KILL", unit), describe: `systemctl kill --signal=KILL ${unit}` }],
-      // A unit with Restart= may be back already; start is then a no-op.
-      up: [{ cmd: argv("systemctl", "start", unit), describe: `systemctl start ${unit}` }],
+      down: [
+        { cmd: sh`mkdir -p ${dir} && printf '%s\\n' ${KILL_DROP_IN_TEXT} > ${file}`, describe: `hold systemd's restart of ${unit} (Restart=no in ${file})`, prepares: true },
+        { cmd: argv("systemctl", "daemon-reload"), describe: "systemctl daemon-reload", prepares: true },
+        { cmd: argv("systemctl", "kill", "--signal=KILL", unit), describe: `systemctl kill --signal=KILL ${unit}` },
+      ],
+      // The unit's own Restart= back before it starts; each is a no-op when already done.
+      up: [
+        { cmd: argv("rm", "-f", file), describe: `rm -f ${file}` },
+        { cmd: argv("systemctl", "daemon-reload"), describe: "systemctl daemon-reload" },
+        { cmd: argv("systemctl", "start", unit), describe: `systemctl start ${unit}` },
+      ],
     };
   }
   const upAt = LINK_CUT_DELAY_SEC + o.linkDownSec;

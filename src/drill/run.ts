@@ -246,8 +246,9 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
       if (aborted()) return undefined;
       // From the first command on, the director counts as down: a restore is owed even if the command fails half way.
       pending.set(d, step);
-      const tDown = now();
+      let tDown: number | undefined;
       for (const c of step.down) {
+        if (!c.prepares) tDown ??= now();
         try {
           const r = await ports.exec(d, c.cmd, 15_000);
           if (r.code !== 0) throw new Error(`exited ${r.code}: ${(r.stderr.toString("utf8") || r.stdout.toString("utf8")).trim().slice(0, 300)}`);
@@ -256,6 +257,7 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
           break;
         }
       }
+      tDown ??= now();
       emit({ type: "step.down", director: d, commands: step.down.map((c) => c.describe), ...(errors.length ? { error: errors[0]! } : {}) });
       const cutUntil = step.selfRestoreMs !== undefined ? tDown + step.selfRestoreMs + 2000 : undefined;
       const skip = () => (cutUntil !== undefined && now() < cutUntil ? new Set([d]) : new Set<string>());

@@ -8,7 +8,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { ExitCode, LvsctlError } from "../../errors/index.js";
 import { formatDiagnostic, loadInventory } from "../../inventory/index.js";
 import type { Cluster } from "../../inventory/model.js";
-import { DRILL_MODES, localClient, oneRequest, remoteClient, runDrill, type DrillClient, type DrillEvent, type DrillMode, type DrillReport, type DrillTarget, type LoadLimits, type ProbeKind, type StepReport } from "../../drill/index.js";
+import { DRILL_MODES, KILL_DROP_IN, killDropInDir, localClient, oneRequest, remoteClient, runDrill, type DrillClient, type DrillEvent, type DrillMode, type DrillReport, type DrillTarget, type LoadLimits, type ProbeKind, type StepReport } from "../../drill/index.js";
 import { defaultRenderers, emptyRecap } from "../../run/index.js";
 import { cachedReads, connectTarget, HostSession, type RunContext } from "../../run/session.js";
 import { collectPrompts, SecretResolver } from "../../secrets/index.js";
@@ -87,7 +87,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const cluster = loaded.cluster;
 
   const mode = (str(args, "mode") ?? "stop") as DrillMode;
-  if (!DRILL_MODES.includes(mode)) throw new LvsctlError("LVS772", `--mode must be ${DRILL_MODES.join(", ")}, not '${mode}'`, { hint: "stop: a clean stop of the daemon; kill: SIGKILL; link: the VRRP interfaces cut for --link-down seconds" });
+  if (!DRILL_MODES.includes(mode)) throw new LvsctlError("LVS772", `--mode must be ${DRILL_MODES.join(", ")}, not '${mode}'`, { hint: "stop: a clean stop of the daemon; kill: SIGKILL, and systemd does not restart it until the drill does; link: the VRRP interfaces cut for --link-down seconds" });
   const probe = (str(args, "probe") ?? "http") as ProbeKind;
   if (probe !== "http" && probe !== "tcp") throw new LvsctlError("LVS772", `--probe must be http or tcp, not '${probe}'`);
   const maxGap = num(args, "max-gap", undefined, 0);
@@ -187,7 +187,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
       ac.abort(new Error("interrupted"));
     } else if (sigints === 2) io.err("still restoring; Ctrl-C once more leaves a director down\n");
     else {
-      io.err("left without restoring: check the directors (systemctl start the daemon, ip link set dev IF up)\n");
+      io.err(`left without restoring: check the directors (systemctl start the daemon, ip link set dev IF up; after --mode kill also rm ${killDropInDir("UNIT")}/${KILL_DROP_IN} and systemctl daemon-reload)\n`);
       process.exit(ExitCode.Interrupted);
     }
   };
@@ -233,7 +233,7 @@ export const drillCommand: CommandSpec = {
   summary: "take each director down in turn while a client asks the VIP; measure the failover",
   usage: "lvsctl drill INVENTORY [--mode stop|kill|link] [--max-gap MS] [--max-failed N] [--json] [options]",
   options: {
-    mode: { type: "string", short: "m", value: "MODE", help: "stop (clean stop of the daemon, default), kill (SIGKILL) or link (VRRP interfaces cut)" },
+    mode: { type: "string", short: "m", value: "MODE", help: "stop (clean stop of the daemon, default), kill (SIGKILL, no restart by systemd until the drill starts it) or link (VRRP interfaces cut)" },
     "max-gap": { type: "string", value: "MS", help: "a step fails when the VIP did not answer for longer than this" },
     "max-failed": { type: "string", value: "N", help: "a step fails when more requests than this failed" },
     json: { type: "boolean", help: "the report as one JSON document on stdout" },
@@ -257,8 +257,15 @@ export const drillCommand: CommandSpec = {
     "preemption says (the highest priority; with nopreempt, where they went). Each step reports the",
     "gap (longest time the VIP did not answer, to the client's interval), requests sent and failed,",
     "and how many held connections survived (without connection sync, expect none to survive a",
-    "move). --mode link arms a timer on the director that sets its links up again, so it comes",
-    "back even though SSH to it goes with the link.",
+    "move).",
+    "--mode kill sends SIGKILL to every process of the daemon's unit, and systemd does not restart",
+    "it: the drill first writes Restart=no into a runtime drop-in",
+    `(${killDropInDir("UNIT")}/${KILL_DROP_IN}) and removes it when it starts`,
+    "the daemon again. A crash a peer must take over, the same for both backends; left to systemd,",
+    "lvsd (Restart=on-failure) would be back and adopt its VIPs about when the backup's master down",
+    "interval ends, and the step would time that race, not a failover.",
+    "--mode link arms a timer on the director that sets its links up again, so it comes back even",
+    "though SSH to it goes with the link.",
     "The cluster is always put back: Ctrl-C, a failed step or a lost connection start the daemon",
     "again or set the links up, and the report says what was restored and what could not be.",
     "Exit 0 when every step passed; 1 invalid input; 2 not healthy to start, a step failed, or a",

@@ -4,6 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { renderCommand } from "../../../src/command/index.js";
 import { judgeStep, longestGap, loopLoad, parseRemoteLoad, planDrill, remoteLoadScript, type RequestResult, type StepObservation } from "../../../src/drill/index.js";
 import { drillCluster, VirtualClock } from "./sim.js";
@@ -21,7 +24,24 @@ test("plan, stop and kill: the daemon's unit by the backend; the holder's VIPs g
   assert.deepEqual(words(steps[0]!.up), ["systemctl start keepalived.service"]);
   const kill = planDrill(cluster, { VI_web: ["ds1"] }, { mode: "kill", linkDownSec: 10, runId: "r", only: ["ds2"] });
   assert.deepEqual(kill.map((s) => s.director), ["ds2"]);
-  assert.deepEqual(words(kill[0]!.down), ["systemctl kill --signal=KILL keepalived.service"]);
+  // kill: systemd's restart held by a runtime drop-in first, removed again before the start.
+  const dropIn = "/run/systemd/system/keepalived.service.d/lvsctl-drill-no-restart.conf";
+  assert.deepEqual(words(kill[0]!.down), [
+    `sh -c 'mkdir -p /run/systemd/system/keepalived.service.d && printf '\\''%s\\n'\\'' '\\''# lvsctl drill --mode kill: the daemon stays dead until the drill starts it; the drill removes this file'\\'' '\\''[Service]'\\'' Restart=no > ${dropIn}'`,
+    "systemctl daemon-reload",
+    "systemctl kill --signal=KILL keepalived.service",
+  ]);
+  assert.deepEqual(kill[0]!.down.map((c) => c.prepares ?? false), [true, true, false], "the step's clock starts at the kill");
+  assert.deepEqual(words(kill[0]!.up), [`rm -f ${dropIn}`, "systemctl daemon-reload", "systemctl start keepalived.service"]);
+  // What the first command writes, run by a real sh with the directory moved somewhere harmless.
+  const tmp = mkdtempSync(join(tmpdir(), "drill-dropin-"));
+  try {
+    const script = (kill[0]!.down[0]!.cmd as { shell: string }).shell.replaceAll("/run/systemd/system", tmp);
+    execFileSync("sh", ["-c", script]);
+    assert.equal(readFileSync(join(tmp, "keepalived.service.d", "lvsctl-drill-no-restart.conf"), "utf8"), "# lvsctl drill --mode kill: the daemon stays dead until the drill starts it; the drill removes this file\n[Service]\nRestart=no\n");
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
   const lvsd = planDrill({ ...cluster, backend: "lvsd" }, {}, { mode: "stop", linkDownSec: 10, runId: "r" });
   assert.deepEqual(words(lvsd[0]!.down), ["systemctl stop lvsd.service"]);
 });

@@ -7,9 +7,9 @@ import { runDrill, type DrillEvent, type DrillOptions } from "../../../src/drill
 import { HELD_SYNC_MS } from "../../../src/drill/run.js";
 import { drillCluster, SimCluster, VirtualClock } from "./sim.js";
 
-function setup(opts: { nopreempt?: boolean; abortWhen?: (host: string, words: string) => boolean } = {}) {
+function setup(opts: { nopreempt?: boolean; restartMs?: number; abortWhen?: (host: string, words: string) => boolean } = {}) {
   const clock = new VirtualClock();
-  const sim = new SimCluster(clock, { nopreempt: opts.nopreempt ?? false });
+  const sim = new SimCluster(clock, { nopreempt: opts.nopreempt ?? false, ...(opts.restartMs !== undefined ? { restartMs: opts.restartMs } : {}) });
   let aborted = false;
   if (opts.abortWhen) sim.onExec = (h, w) => void (opts.abortWhen!(h, w) && (aborted = true));
   const events: DrillEvent[] = [];
@@ -59,15 +59,49 @@ test("limits: a gap over --max-gap and failures over --max-failed fail the step 
   assert.equal(rep.steps[1]!.pass, true, "the backup's step is within the limits");
 });
 
-test("kill mode: the peer takes over after the master down interval; the killed one keeps its stale VIP until started", async () => {
-  const { ports, cluster, events } = setup();
+test("kill mode: systemd's restart is held, the peer takes over after the master down interval, the killed one keeps its stale VIP until the drill starts it", async () => {
+  // The unit restarts itself 1 s after a kill (lvsd's Restart=on-failure), sooner than ds2's
+  // master down interval (3.6 s): without the held restart the VIP would never move.
+  const { ports, cluster, events, sim } = setup({ restartMs: 1000 });
   const rep = await runDrill(cluster, ports, base({ mode: "kill", only: ["ds1"] }));
   assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
   const s = rep.steps[0]!;
   assert.ok(s.gapMs >= 3500 && s.gapMs <= 3800, `gap ${s.gapMs}`);
+  assert.ok(s.movedMs !== undefined && s.movedMs >= 3600, `moved ${s.movedMs} ms after the kill itself (the drop-in and daemon-reload before it not counted)`);
   const moved = events.find((e) => e.type === "step.moved");
   assert.deepEqual(moved?.type === "step.moved" && moved.holders, { VI_web: ["ds1", "ds2"] }, "both hold it while ds1 is dead");
   assert.deepEqual(s.finalHolders, { VI_web: ["ds1"] });
+  assert.deepEqual(sim.log, [
+    "ds1: write the no-restart drop-in",
+    "ds1: systemctl daemon-reload",
+    "ds1: systemctl kill --signal=KILL keepalived.service",
+    "ds1: rm -f /run/systemd/system/keepalived.service.d/lvsctl-drill-no-restart.conf",
+    "ds1: systemctl daemon-reload",
+    "ds1: systemctl start keepalived.service",
+  ]);
+  assert.deepEqual(sim.d.ds1!.dropIn, { file: false, loaded: false }, "the unit's own Restart= is back");
+});
+
+test("kill mode, interrupted after the kill: the restore removes the drop-in before it starts the daemon; nothing else is touched", async () => {
+  const { ports, cluster, sim } = setup({ restartMs: 1000, abortWhen: (h, w) => h === "ds1" && w.includes("systemctl kill") });
+  const rep = await runDrill(cluster, ports, base({ mode: "kill" }));
+  assert.equal(rep.interrupted, true);
+  assert.deepEqual(rep.restores.map((r) => [r.director, r.ok, r.what]), [["ds1", true, ["rm -f /run/systemd/system/keepalived.service.d/lvsctl-drill-no-restart.conf", "systemctl daemon-reload", "systemctl start keepalived.service"]]]);
+  assert.ok(!sim.log.includes("ds1: systemd restarted the daemon"), "systemd never restarted it by itself");
+  assert.deepEqual(sim.d.ds1!.dropIn, { file: false, loaded: false });
+  assert.equal(sim.d.ds1!.active, true);
+  assert.ok(!sim.log.some((l) => l.startsWith("ds2:")), "ds2 was never touched");
+});
+
+test("kill mode, the kill itself fails after the drop-in went in: the step fails and the drop-in is removed all the same", async () => {
+  const { ports, cluster, sim } = setup({ restartMs: 1000 });
+  const exec = ports.exec;
+  ports.exec = async (h, cmd, t) => ("argv" in cmd && cmd.argv[1] === "kill" ? { code: 1, stdout: Buffer.from(""), stderr: Buffer.from("Failed to kill unit: Access denied") } : exec(h, cmd, t));
+  const rep = await runDrill(cluster, ports, base({ mode: "kill", only: ["ds1"] }));
+  assert.equal(rep.pass, false);
+  assert.match(rep.steps[0]!.failures.join("\n"), /systemctl kill --signal=KILL keepalived.service` on ds1 failed: exited 1: Failed to kill unit: Access denied/);
+  assert.equal(rep.steps[0]!.restored, true);
+  assert.deepEqual(sim.d.ds1!.dropIn, { file: false, loaded: false });
 });
 
 test("link mode: both timers armed on the director (the way back first), the director comes back by itself; the restore disarms", async () => {

@@ -68,6 +68,8 @@ interface Director {
   /** Holds the VIP on its interface (a master, or a killed one that never let go). */
   holds: boolean;
   timers: { unit: string; at: number; run: () => void }[];
+  /** The drill's no-restart drop-in: on disk, and loaded by a daemon-reload. */
+  dropIn: { file: boolean; loaded: boolean };
 }
 
 const res = (stdout = "", code = 0, stderr = ""): ExecResult => ({ code, stdout: Buffer.from(stdout), stderr: Buffer.from(stderr) });
@@ -86,11 +88,12 @@ export class SimCluster {
 
   constructor(
     readonly clock: VirtualClock,
-    private readonly opts: { nopreempt?: boolean; stopTakeoverMs?: number; deadTakeoverMs?: number } = {},
+    /** restartMs: the unit has Restart=on-failure (lvsd's): systemd starts a killed daemon again this long after, and it adopts the VIPs it still holds. */
+    private readonly opts: { nopreempt?: boolean; stopTakeoverMs?: number; deadTakeoverMs?: number; restartMs?: number } = {},
   ) {
     this.d = {
-      ds1: { name: "ds1", prio: 150, active: true, link: true, holds: true, timers: [] },
-      ds2: { name: "ds2", prio: 100, active: true, link: true, holds: false, timers: [] },
+      ds1: { name: "ds1", prio: 150, active: true, link: true, holds: true, timers: [], dropIn: { file: false, loaded: false } },
+      ds2: { name: "ds2", prio: 100, active: true, link: true, holds: false, timers: [], dropIn: { file: false, loaded: false } },
     };
   }
 
@@ -144,6 +147,11 @@ export class SimCluster {
     const x = this.d[host]!;
     const words = cmd instanceof Shell ? cmd.shell : cmd.argv.join(" ");
     this.onExec?.(host, words);
+    if (cmd instanceof Shell && words.includes("Restart=no")) {
+      this.log.push(`${host}: write the no-restart drop-in`);
+      x.dropIn.file = true;
+      return res();
+    }
     if (cmd instanceof Shell) {
       this.tick();
       if (!words.includes("ip -j addr show")) return res("", 127);
@@ -166,9 +174,28 @@ export class SimCluster {
       x.holds = false;
       return res();
     }
+    if (a[0] === "systemctl" && a[1] === "daemon-reload") {
+      x.dropIn.loaded = x.dropIn.file;
+      return res();
+    }
+    if (a[0] === "rm" && a[1] === "-f" && a[2]?.endsWith(".conf")) {
+      x.dropIn.file = false;
+      return res();
+    }
     if (a[0] === "systemctl" && a[1] === "kill") {
       this.lose(x, this.opts.deadTakeoverMs ?? 3600);
       x.active = false; // the VIP stays on its interface
+      if (this.opts.restartMs !== undefined && !x.dropIn.loaded) {
+        x.timers.push({
+          unit: "restart",
+          at: this.clock.now() + this.opts.restartMs,
+          run: () => {
+            this.log.push(`${host}: systemd restarted the daemon`);
+            x.active = true; // adopts the VIPs still on its interface, and its adverts win (preempt)
+            if (x.holds && !this.opts.nopreempt) for (const o of Object.values(this.d)) if (o !== x) o.holds = false;
+          },
+        });
+      }
       return res();
     }
     if (a[0] === "systemctl" && a[1] === "start") {
