@@ -4,7 +4,7 @@
 // the only I/O is the probe's.
 import type { Cluster, ResolvedRealServer, ResolvedService } from "../inventory/model.js";
 import type { StatusSnapshot, ServiceStatus as LvsdService } from "../daemon/status/types.js";
-import { realServerVips } from "../render/index.js";
+import { realServerVips, usesIpvs } from "../render/index.js";
 import {
   canonicalAddress,
   diffIpvs,
@@ -187,7 +187,9 @@ function buildDirector(cluster: Cluster, name: string, raw: RawDirector): Direct
     if (t) {
       out.ipvs = t.rows;
       out.ipvsDrift = t.drift;
-    } else problems.push(`cannot read its IPVS table: ${p.ipvsSave.trim().slice(0, 200) || "ipvsadm printed nothing"}`);
+    } else if (usesIpvs(cluster)) problems.push(`cannot read its IPVS table: ${p.ipvsSave.trim().slice(0, 200) || "ipvsadm printed nothing"}`);
+    // VRRP only (no virtual service): keepalived keeps no table, and a director without ip_vs
+    // (deploy loads no module for such a cluster) is right, not broken. The table stays unread.
   }
   if (problems.length) out.error = problems.join("; ");
   return out;

@@ -52,7 +52,8 @@ export function formatStatus(s: ClusterStatus): string {
       continue;
     }
     if (d.ipvs === null) {
-      out.push(`  table not read${d.error ? `: ${d.error}` : ""}`);
+      // No error with no table: a VRRP-only cluster whose director cannot read IPVS (collect.ts).
+      out.push(d.error ? `  table not read: ${d.error}` : "  table not read: the inventory has no virtual service (VRRP only)");
       continue;
     }
     if (!d.daemon.active) out.push(`  ${d.daemon.unit} is ${d.daemon.state ?? "not active"}: nothing keeps this table`);

@@ -4,9 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { buildStatus, clusterHealth, collect, exitCodeFor, parseIpvsadmList, parseRealServerProbe, arpMissing, type RawObservations } from "../../../src/status/index.js";
+import { buildStatus, clusterHealth, collect, exitCodeFor, formatStatus, parseIpvsadmList, parseRealServerProbe, arpMissing, type RawObservations } from "../../../src/status/index.js";
+import { clusterFrom } from "../../fixtures/plan/clusters.js";
 import { FakeConnection, fakeUnreachable } from "../../../src/ssh/fake.js";
-import { directorOut, fakeProbe, listText, MASTER_ADDRS, realServerOut, saveText, statusCluster } from "./fixtures.js";
+import { directorOut, fakeProbe, listText, MASTER_ADDRS, realServerOut, saveText, statusCluster, statusInventory } from "./fixtures.js";
 
 const cluster = statusCluster();
 const AT = new Date("2026-12-03T10:00:00Z");
@@ -150,4 +151,28 @@ test("collect: one command per host (directors and the DR real servers; not rs3,
   assert.match(h.problems[0]!.message, /^cannot ask rs2: rs2: no SSH login/);
   const all = await collect(cluster, fakeProbe({ ds1, ds2, rs1, rs2: rs1 }), { now: () => AT });
   assert.equal(all.healthy, true, JSON.stringify(all.problems));
+});
+
+test("VRRP only (no virtual service): a director without ip_vs is healthy, its table unread; with a service the same answer is a problem", () => {
+  // What ipvsadm prints on a kernel without IPVS (a container on a host that has no ip_vs module).
+  const noIpvs = "modprobe: FATAL: Module ip_vs not found in directory /lib/modules/6.1.0-28-amd64\nCan't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module\n";
+  const text = statusInventory().replace(/\n  rs\d: .*/g, "").replace(/\n  realservers: .*/, "").replace(/\nvirtual_servers:[\s\S]*$/, "\n");
+  const vrrpOnly = clusterFrom(text);
+  assert.equal(vrrpOnly.services.length, 0);
+  const raw: RawObservations = {
+    directors: [
+      { name: "ds1", probe: directorOut("active", MASTER_ADDRS, noIpvs, noIpvs) },
+      { name: "ds2", probe: directorOut("active", ["10.77.0.12"], noIpvs, noIpvs) },
+    ],
+    realServers: [],
+  };
+  const s = buildStatus(vrrpOnly, raw, AT);
+  assert.deepEqual(s.problems, []);
+  assert.deepEqual(s.instances.map((i) => [i.name, i.masters]), [["VI_web", ["ds1"]]]);
+  assert.deepEqual(s.directors.map((d) => [d.name, d.ipvs, d.error]), [["ds1", null, null], ["ds2", null, null]]);
+  assert.match(formatStatus(s), /IPVS on ds1 \(MASTER\)\n  table not read: the inventory has no virtual service \(VRRP only\)\n/);
+
+  const withServices = buildStatus(cluster, { ...raw, realServers: healthyRaw().realServers }, AT);
+  assert.deepEqual(withServices.problems.map((p) => [p.kind, p.host]), [["daemon", "ds1"], ["daemon", "ds2"]]);
+  assert.match(withServices.problems[0]!.message, /^ds1: cannot read its IPVS table: modprobe: FATAL: Module ip_vs not found/);
 });
