@@ -248,8 +248,10 @@ describe("containers: lvsctl drill --client on a VRRP-only cluster; nopreempt an
         }
       }
       const delayMs = PREEMPT_DELAY_SEC * 1000;
-      // At the latest: the delay, then the master-down interval from the last advert it accepted, and slack for a loaded machine.
-      const latestMs = delayMs + DOWN_DS1_MS + ADVERT_MS + 5000;
+      // At the latest: the delay, then the master-down interval from the last advert it accepted, and
+      // slack for the daemon's own start (the delay counts from it: Node's start-up for lvsd) on a
+      // loaded machine. Two runs here: keepalived 7.6-8.1 s, lvsd 9.3-10.4 s after `systemctl start`.
+      const latestMs = delayMs + DOWN_DS1_MS + ADVERT_MS + 8000;
       const { moved, seen } = await restartDs1(unit, latestMs + 5000, "ds1");
       // Both interfaces are read at nearly the same time, not at once: a sample between ds2 dropping
       // the VIP and ds1 adding it may see neither. That is the handover, and it must be short.
