@@ -878,6 +878,368 @@ static napi_value js_if_hwaddr(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* ---- health-check connections ------------------------------------------------------------ */
+
+/*
+ * One TCP_CHECK or HTTP_GET attempt done in C, the way keepalived's checker does it: a
+ * non-blocking connect (after bind to the source address when asked), the prebuilt request
+ * written, the answer read until the server closes, close. It runs on node's own loop (one
+ * uv_poll per attempt, no thread) and calls back once with (code, phase, data, truncated):
+ * code undefined on success, else the errno name; phase 0 connect, 1 after the connection (the
+ * request and the answer); data the bytes read (kept up to `cap`, the rest read and dropped,
+ * `truncated` then). Parsing and judging stay in TypeScript (src/daemon/check/native.ts); the
+ * deadline is the caller's: checkCancel() stops an attempt at once, without a callback.
+ *
+ * Ownership of one attempt (struct lcheck): shared by the JS external (its finalizer) and the
+ * uv_poll handle (its close callback); freed when both have let go.
+ */
+
+#define CHECK_READS_PER_WAKE 64
+
+typedef struct lcheck {
+  int fd;
+  int phase;       /* 0 connecting, 1 connected: writing the request, then reading */
+  int done;        /* called back or cancelled: the fd is closed */
+  int ext_alive;   /* the JS external has not been finalized */
+  int poll_open;   /* uv_poll_init done, on_check_closed not yet run */
+  int polling;
+  int truncated;
+  napi_env env;
+  napi_ref cb;
+  uv_poll_t poll;
+  unsigned char *data;
+  size_t len, size, cap;
+  size_t reqlen, reqoff;
+  unsigned char req[]; /* the request to write; empty for TCP_CHECK */
+} lcheck;
+
+/* One async context for every attempt of an environment (created at its first attempt). */
+typedef struct { napi_async_context actx; } check_env;
+
+static void check_env_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data); /* the context itself goes with the environment */
+}
+
+static __thread unsigned char check_rbuf[16384];
+
+static void check_maybe_free(lcheck *c) {
+  if (!c->ext_alive && !c->poll_open) {
+    free(c->data);
+    free(c);
+  }
+}
+
+static void on_check_closed(uv_handle_t *h) {
+  lcheck *c = (lcheck *)h->data;
+  c->poll_open = 0;
+  check_maybe_free(c);
+}
+
+/* Stops polling, closes the fd and the poll handle, drops the callback. Idempotent. */
+static void check_close(lcheck *c) {
+  if (c->polling) {
+    uv_poll_stop(&c->poll);
+    c->polling = 0;
+  }
+  if (c->fd >= 0) {
+    close(c->fd);
+    c->fd = -1;
+  }
+  c->done = 1;
+  if (c->cb) {
+    napi_delete_reference(c->env, c->cb);
+    c->cb = NULL;
+  }
+  if (c->poll_open && !uv_is_closing((uv_handle_t *)&c->poll)) uv_close((uv_handle_t *)&c->poll, on_check_closed);
+}
+
+static void check_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  lcheck *c = (lcheck *)data;
+  c->ext_alive = 0;
+  check_maybe_free(c);
+}
+
+/* Calls back once (err 0: success) and closes the attempt. */
+static void check_done(lcheck *c, int err) {
+  napi_env env = c->env;
+  napi_handle_scope scope;
+  napi_value cb = NULL, recv, argv[4], result;
+  check_env *ce = NULL;
+  if (c->done) return;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    check_close(c);
+    return;
+  }
+  if (c->cb) napi_get_reference_value(env, c->cb, &cb);
+  napi_get_instance_data(env, (void **)&ce);
+  if (err) {
+    const char *code = errno_name(err);
+    char codebuf[16];
+    if (code == NULL) {
+      snprintf(codebuf, sizeof codebuf, "E%d", err);
+      code = codebuf;
+    }
+    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[0]);
+  } else napi_get_undefined(env, &argv[0]);
+  napi_create_uint32(env, (uint32_t)c->phase, &argv[1]);
+  if (c->phase == 1) napi_create_buffer_copy(env, c->len, c->len ? c->data : (const void *)"", NULL, &argv[2]);
+  else napi_get_undefined(env, &argv[2]);
+  napi_get_boolean(env, c->truncated != 0, &argv[3]);
+  /* closed before the callback, so whatever it starts never meets this fd */
+  napi_ref ref = c->cb;
+  c->cb = NULL;
+  check_close(c);
+  if (cb != NULL && ce != NULL) {
+    napi_get_global(env, &recv);
+    napi_status st = napi_make_callback(env, ce->actx, recv, cb, 4, argv, &result);
+    if (st != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (pending) {
+        napi_value ex;
+        napi_get_and_clear_last_exception(env, &ex);
+        napi_fatal_exception(env, ex);
+      }
+    }
+  }
+  if (ref) napi_delete_reference(env, ref);
+  napi_close_handle_scope(env, scope);
+}
+
+/* Reads what is there. Returns 1 at the server's close, -errno on an error, 0 for "more later". */
+static int check_read(lcheck *c) {
+  for (int i = 0; i < CHECK_READS_PER_WAKE; i++) {
+    ssize_t n = recv(c->fd, check_rbuf, sizeof check_rbuf, 0);
+    if (n == 0) return 1;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      return -errno;
+    }
+    size_t keep = (size_t)n;
+    if (c->len + keep > c->cap) {
+      keep = c->cap - c->len;
+      c->truncated = 1;
+    }
+    if (keep > 0) {
+      if (c->len + keep > c->size) {
+        size_t size = c->size ? c->size : 1024;
+        while (size < c->len + keep) size *= 2;
+        if (size > c->cap) size = c->cap;
+        unsigned char *d = realloc(c->data, size);
+        if (d == NULL) return -ENOMEM;
+        c->data = d;
+        c->size = size;
+      }
+      memcpy(c->data + c->len, check_rbuf, keep);
+      c->len += keep;
+    }
+  }
+  return 0;
+}
+
+static int check_sock_error(lcheck *c, int fallback) {
+  int e = 0;
+  socklen_t l = sizeof e;
+  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &l) < 0) return errno;
+  return e ? e : fallback;
+}
+
+static void on_check_io(uv_poll_t *h, int status, int events) {
+  lcheck *c = (lcheck *)h->data;
+  if (c->done) return;
+  if (status < 0) c->polling = 0; /* libuv stopped the handle (POLLERR) */
+  if (c->phase == 0) {
+    /* connected or failed: SO_ERROR tells which */
+    int e = check_sock_error(c, status < 0 ? -status : 0);
+    if (e) return check_done(c, e);
+    if (c->reqlen == 0) return check_done(c, 0); /* TCP_CHECK: the connection is the answer */
+    c->phase = 1;
+    events = UV_WRITABLE;
+  }
+  if (c->reqoff < c->reqlen) {
+    if (!(events & UV_WRITABLE) && status >= 0) return;
+    for (;;) {
+      ssize_t n = send(c->fd, c->req + c->reqoff, c->reqlen - c->reqoff, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (status < 0) return check_done(c, check_sock_error(c, -status));
+        break;
+      }
+      if (n < 0) return check_done(c, errno);
+      c->reqoff += (size_t)n;
+      if (c->reqoff == c->reqlen) break;
+    }
+    int want = c->reqoff < c->reqlen ? UV_WRITABLE : UV_READABLE;
+    int r = uv_poll_start(&c->poll, want, on_check_io);
+    if (r < 0) return check_done(c, -r);
+    c->polling = 1;
+    if (want == UV_WRITABLE) return;
+    if (status >= 0) return; /* the answer comes later */
+  }
+  /* reading: take what is there even after an error (a reset after a complete answer) */
+  int r = check_read(c);
+  if (r == 1) return check_done(c, 0);
+  if (r < 0) return check_done(c, -r);
+  if (status < 0) return check_done(c, check_sock_error(c, -status));
+  if (!c->polling) {
+    int s = uv_poll_start(&c->poll, UV_READABLE, on_check_io);
+    if (s < 0) return check_done(c, -s);
+    c->polling = 1;
+  }
+}
+
+static int parse_ip_port(const char *ip, uint32_t port, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+  struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+  if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    *len = sizeof *sin;
+    return 0;
+  }
+  if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *sin6;
+    return 0;
+  }
+  return -1;
+}
+
+/* checkStart(address, port, bindto | undefined, request: Buffer | undefined, cap, callback)
+ *   -> handle, or the errno name when the attempt failed at once (socket, bind, connect).
+ * callback(code | undefined, phase, data | undefined, truncated), once, unless cancelled. */
+static napi_value js_check_start(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 6) THROW("checkStart(address, port, bindto, request, cap, callback)");
+  char ip[64], src[64];
+  uint32_t port, cap;
+  napi_valuetype t;
+  if (get_string(env, argv[0], ip, sizeof ip) != 0) THROW("checkStart: address must be an IP address string");
+  CHECK(napi_get_value_uint32(env, argv[1], &port));
+  if (port == 0 || port > 65535) THROW("checkStart: port must be 1..65535");
+  src[0] = 0;
+  napi_typeof(env, argv[2], &t);
+  if (t != napi_undefined && t != napi_null && get_string(env, argv[2], src, sizeof src) != 0) THROW("checkStart: bindto must be an IP address string");
+  void *req = NULL;
+  size_t reqlen = 0;
+  napi_typeof(env, argv[3], &t);
+  if (t != napi_undefined && t != napi_null) {
+    bool isbuf = false;
+    napi_is_buffer(env, argv[3], &isbuf);
+    if (!isbuf) THROW("checkStart: request must be a Buffer");
+    CHECK(napi_get_buffer_info(env, argv[3], &req, &reqlen));
+  }
+  CHECK(napi_get_value_uint32(env, argv[4], &cap));
+  napi_typeof(env, argv[5], &t);
+  if (t != napi_function) THROW("checkStart: callback must be a function");
+
+  check_env *ce = NULL;
+  napi_get_instance_data(env, (void **)&ce);
+  if (ce == NULL) {
+    napi_value name, res;
+    ce = calloc(1, sizeof *ce);
+    if (ce == NULL) {
+      throw_errno(env, "calloc", ENOMEM);
+      return NULL;
+    }
+    CHECK(napi_create_object(env, &res));
+    CHECK(napi_create_string_utf8(env, "lvsd_check", NAPI_AUTO_LENGTH, &name));
+    if (napi_async_init(env, res, name, &ce->actx) != napi_ok || napi_set_instance_data(env, ce, check_env_free, NULL) != napi_ok) {
+      free(ce);
+      napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot set up the check context");
+      return NULL;
+    }
+  }
+
+  struct sockaddr_storage dst, bsrc;
+  socklen_t dlen = 0, blen = 0;
+  const char *fail = NULL;
+  int fd = -1, e = 0;
+  if (parse_ip_port(ip, port, &dst, &dlen) != 0) { e = EINVAL; fail = "address"; }
+  else if (src[0] && (parse_ip_port(src, 0, &bsrc, &blen) != 0 || bsrc.ss_family != dst.ss_family)) { e = EINVAL; fail = "bindto"; }
+  if (fail == NULL) {
+    fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) e = errno;
+    else if (src[0] && bind(fd, (struct sockaddr *)&bsrc, blen) < 0) e = errno;
+    else if (connect(fd, (struct sockaddr *)&dst, dlen) < 0 && errno != EINPROGRESS) e = errno;
+  }
+  if (e) {
+    if (fd >= 0) close(fd);
+    const char *code = errno_name(e);
+    char codebuf[16];
+    if (code == NULL) {
+      snprintf(codebuf, sizeof codebuf, "E%d", e);
+      code = codebuf;
+    }
+    CHECK(napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &out));
+    return out;
+  }
+
+  lcheck *c = calloc(1, sizeof *c + reqlen);
+  if (c == NULL) {
+    close(fd);
+    throw_errno(env, "calloc", ENOMEM);
+    return NULL;
+  }
+  c->fd = fd;
+  c->env = env;
+  c->cap = cap;
+  c->reqlen = reqlen;
+  if (reqlen) memcpy(c->req, req, reqlen);
+  uv_loop_t *loop;
+  int r;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) r = -EINVAL;
+  else r = uv_poll_init(loop, &c->poll, fd);
+  if (r < 0) {
+    close(fd);
+    free(c);
+    throw_errno(env, "uv_poll_init", -r);
+    return NULL;
+  }
+  c->poll.data = c;
+  c->poll_open = 1;
+  c->ext_alive = 1;
+  if (napi_create_reference(env, argv[5], 1, &c->cb) != napi_ok ||
+      napi_create_external(env, c, check_finalize, NULL, &out) != napi_ok) {
+    c->ext_alive = 0;
+    check_close(c);
+    napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot wrap the check");
+    return NULL;
+  }
+  r = uv_poll_start(&c->poll, UV_WRITABLE, on_check_io);
+  if (r < 0) {
+    check_close(c);
+    throw_errno(env, "uv_poll_start", -r);
+    return NULL;
+  }
+  c->polling = 1;
+  return out;
+}
+
+/* checkCancel(handle) -> the phase the attempt was in (0 connecting, 1 connected), or undefined
+ * when it had already called back. Stops it at once, without a callback. */
+static napi_value js_check_cancel(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], out = NULL;
+  lcheck *c = NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok || c == NULL) THROW("checkCancel(handle)");
+  if (!c->done) {
+    CHECK(napi_create_uint32(env, (uint32_t)c->phase, &out));
+    check_close(c);
+  }
+  return out;
+}
+
 /* ---- module ------------------------------------------------------------------------------ */
 
 static napi_value Init(napi_env env, napi_value exports) {
@@ -895,10 +1257,12 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ifNameToIndex", NULL, js_if_nametoindex, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifIndexToName", NULL, js_if_indextoname, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifHwAddr", NULL, js_if_hwaddr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"checkStart", NULL, js_check_start, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"checkCancel", NULL, js_check_cancel, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   napi_value ver;
-  napi_create_uint32(env, 1, &ver);
+  napi_create_uint32(env, 2, &ver);
   napi_set_named_property(env, exports, "abiVersion", ver);
   return exports;
 }

@@ -179,10 +179,19 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
   const { realServerId } = await import("./core/health.js");
   // The health checks (check/) run on this thread too, never in the VRRP worker: one scheduler,
   // timers on the real clock, each attempt bounded by its deadline.
-  const { CheckHealth, realCheckers } = await import("./check/index.js");
+  // TCP_CHECK and HTTP_GET connections run in the native addon (a C checker's CPU, bench/checks);
+  // node:net's checkers remain for a daemon whose addon cannot be loaded here.
+  const { CheckHealth, nativeCheckers, realCheckers } = await import("./check/index.js");
   const { realClock } = await import("./runtime/clock.js");
   const { SpawnNotify } = await import("./runtime/kernel.js");
-  const health = new CheckHealth({ clock: realClock, checkers: realCheckers, notify: new SpawnNotify(log.child({ part: "notify" })), log: log.child({ part: "check" }), idOf: realServerId });
+  const { loadAddon } = await import("./native/index.js");
+  let checkers = realCheckers;
+  try {
+    checkers = nativeCheckers(loadAddon());
+  } catch (e) {
+    log.warn("health checks on node:net: the native addon did not load", { error: e });
+  }
+  const health = new CheckHealth({ clock: realClock, checkers, notify: new SpawnNotify(log.child({ part: "notify" })), log: log.child({ part: "check" }), idOf: realServerId });
   const director = new Director({
     openIpvs: async () => (await import("./ipvs/real.js")).openIpvsClient(),
     health,

@@ -15,3 +15,4 @@ import type { CheckerSet } from "./types.js";
 
 /** The real checkers (sockets and processes). */
 export const realCheckers: CheckerSet = { TCP: tcpChecker, HTTP: httpChecker, SSL: httpChecker, MISC: miscChecker };
+export { ANSWER_CAP, DIGEST_CAP, nativeCheckers, nativeHttpChecker, nativeTcpChecker, type CheckAddon } from "./native.js";

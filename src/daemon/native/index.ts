@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LvsctlError } from "../../errors/index.js";
+import type { CheckAddon } from "../check/native.js";
 import type {
   Ancillary,
   DatagramSocket,
@@ -40,12 +41,15 @@ export interface NativeAddon {
   ifNameToIndex(name: string, netns?: string): number;
   ifIndexToName(index: number, netns?: string): string;
   ifHwAddr(name: string, netns?: string): Buffer;
+  /** Health-check connections (src/daemon/check/native.ts). */
+  checkStart: CheckAddon["checkStart"];
+  checkCancel: CheckAddon["checkCancel"];
 }
 /** Opaque handle object owned by the addon. */
 export type NativeHandle = object & { readonly __lvsdSocket?: never };
 
 export const ADDON_FILE = "lvsd_socket.node";
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** Where the addon may be, in order: $LVSD_NATIVE_ADDON, next to the running script (the bundled
  * daemon), next to this module (a bundle loaded as a library), and the source checkout's build. */

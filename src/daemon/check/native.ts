@@ -1,0 +1,120 @@
+// TCP_CHECK and HTTP_GET with the connections in C (native/lvsd_socket.c, checkStart): connect,
+// the request, the answer read to the server's close and close happen in the addon on node's own
+// loop, and only the result crosses into JavaScript, one callback an attempt. node:net costs about
+// twice a C checker's CPU per connection (bench/checks), which a thousand checks a second feel.
+// Parsing and judging stay here and in http.ts, the same for both paths; SSL_GET stays on
+// node:tls (http.ts). The deadline is still the caller's signal: on abort the attempt is
+// cancelled in C at once and judged by the phase it was in, as http.ts does.
+import { judge, parseResponse, httpChecker, httpRequest } from "./http.js";
+import { abortReason, connectError, type Phase } from "./connect.js";
+import { miscChecker } from "./misc.js";
+import type { Checker, CheckerSet, CheckResult, HttpTarget, HttpUrlSpec, TcpTarget } from "./types.js";
+
+/** The addon's two check functions (see the comments above them in lvsd_socket.c). */
+export interface CheckAddon {
+  /** Starts an attempt; returns its handle, or the errno name when it failed at once (socket,
+   * bind, connect). The callback comes once: code undefined on success, phase 0 (connect) or 1
+   * (request and answer), the bytes read (kept up to `cap`; `truncated` when more came). */
+  checkStart(
+    address: string,
+    port: number,
+    bindto: string | undefined,
+    request: Buffer | undefined,
+    cap: number,
+    cb: (code: string | undefined, phase: number, data: Buffer | undefined, truncated: boolean) => void,
+  ): object | string;
+  /** Stops an attempt without a callback; the phase it was in, undefined when it had called back. */
+  checkCancel(handle: object): number | undefined;
+}
+
+/** Bytes of an answer kept: the status line and headers need little; a digest needs the body. */
+export const ANSWER_CAP = 64 * 1024;
+export const DIGEST_CAP = 4 * 1024 * 1024;
+
+const phaseOf = (p: number | undefined): Phase => (p === 1 ? "read" : "connect");
+const errnoOf = (code: string) => Object.assign(new Error(code), { code }) as NodeJS.ErrnoException;
+
+/** What an answer (all the bytes read; `code` the error that ended the read, if any) says. */
+export function answerResult(u: HttpUrlSpec, all: Buffer, code: string | undefined, truncated: boolean): CheckResult {
+  if (truncated && u.digest !== undefined) return { ok: false, reason: "bad-response", detail: `${u.path}: answer longer than ${DIGEST_CAP} bytes, not digested` };
+  const r = parseResponse(all);
+  // a reset after a complete answer is still an answer
+  if (r) return judge(u, r);
+  if (code !== undefined) return { ok: false, reason: "read-error", detail: `${u.path}: ${code}` };
+  return { ok: false, reason: all.length === 0 ? "read-error" : "bad-response", detail: `${u.path}: ${all.length === 0 ? "closed without an answer" : "not an HTTP response"}` };
+}
+
+/** One attempt through the addon: resolves with `done`'s verdict, or the phase's at the deadline. */
+function attempt(
+  addon: CheckAddon,
+  t: TcpTarget | HttpTarget,
+  request: Buffer | undefined,
+  cap: number,
+  signal: AbortSignal,
+  aborted: (phase: Phase, before: boolean) => CheckResult,
+  done: (code: string | undefined, phase: Phase, data: Buffer | undefined, truncated: boolean) => CheckResult,
+): Promise<CheckResult> {
+  return new Promise<CheckResult>((resolve) => {
+    if (signal.aborted) return resolve(aborted("connect", true));
+    let h: object | string;
+    const onAbort = () => {
+      if (typeof h === "object") resolve(aborted(phaseOf(addon.checkCancel(h)), false));
+    };
+    h = addon.checkStart(t.address, t.port, t.bindto, request, cap, (code, phase, data, truncated) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(done(code, phaseOf(phase), data, truncated));
+    });
+    if (typeof h === "string") return resolve(done(h, "connect", undefined, false));
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export function nativeTcpChecker(addon: CheckAddon): Checker<TcpTarget> {
+  return {
+    check: (t, signal) =>
+      attempt(
+        addon,
+        t,
+        undefined,
+        0,
+        signal,
+        (phase, before) => ({ ok: false, reason: abortReason(phase), detail: before ? "deadline passed before the attempt" : "no connection within connect_timeout" }),
+        (code, phase) => (code === undefined ? { ok: true } : { ok: false, ...connectError(errnoOf(code), phase) }),
+      ),
+  };
+}
+
+export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
+  const one = (t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal) =>
+    attempt(
+      addon,
+      t,
+      httpRequest(t, u.path),
+      u.digest === undefined ? ANSWER_CAP : DIGEST_CAP,
+      signal,
+      (phase) => ({ ok: false, reason: abortReason(phase), detail: `${u.path}: ${phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` }),
+      (code, phase, data, truncated) => {
+        if (phase === "connect") {
+          const m = connectError(errnoOf(code ?? "EIO"), phase);
+          return { ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` };
+        }
+        return answerResult(u, data ?? Buffer.alloc(0), code, truncated);
+      },
+    );
+  return {
+    async check(t, signal) {
+      if (t.type === "SSL") return httpChecker.check(t, signal);
+      for (const u of t.urls) {
+        const r = await one(t, u, signal);
+        if (!r.ok) return r;
+      }
+      return { ok: true, detail: t.urls.length === 1 ? `HTTP ok ${t.urls[0]!.path}` : `${t.urls.length} urls ok` };
+    },
+  };
+}
+
+/** The daemon's checkers: TCP_CHECK and HTTP_GET through the addon, SSL_GET on node:tls. */
+export function nativeCheckers(addon: CheckAddon): CheckerSet {
+  const http = nativeHttpChecker(addon);
+  return { TCP: nativeTcpChecker(addon), HTTP: http, SSL: httpChecker, MISC: miscChecker };
+}
