@@ -34,9 +34,8 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadInventory } from "../../src/inventory/index.js";
-import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs-table.js";
 import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
+import { deployRun, tableIsInventory as tableIsInventoryOf } from "./helpers/director.js";
 import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 import type { DrillReport } from "../../src/drill/index.js";
@@ -103,25 +102,14 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
     for (const g of GUESTS) if ((await lab.exec(g, "ip -o addr show dev eth0")).stdout.includes(` ${VIP}/`)) out.push(g);
     return out;
   };
-  const deploy = async (what: string): Promise<CliRun> => {
-    const r = await runCli(["deploy", inventory, "--json", "--known-hosts", lab.knownHostsFile, "--lvsd-bundle", bundleDir], { timeoutMs: 20 * 60_000 });
-    const gates = ofType(r.events, "gate.result").map((e) => `${e.host} ${e.ok ? "ok" : "FAILED"} ${(e.ms / 1000).toFixed(1)} s`);
-    note(`${what}: exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s; changed: ${changedTasks(r.events).join(", ") || "nothing"}; gates: ${gates.join("; ")}`);
-    return r;
-  };
+  const deploy = (what: string): Promise<CliRun> => deployRun(what, { inventory, knownHosts: lab.knownHostsFile, bundleDir, log: note });
   const unitState = async (g: string, unit: string) => {
     const [active = "", enabled = "", pid = ""] = (await lab.execOk(g, `systemctl is-active ${unit} || true; systemctl is-enabled ${unit} 2>/dev/null || true; systemctl show -p MainPID --value ${unit}`)).trim().split("\n");
     return { active, enabled, pid };
   };
   const lvsdReloads = async (g: string) => Number((await lab.execOk(g, "journalctl -u lvsd --no-pager -o cat | grep -c 'reload applied' || true")).trim());
   const client = () => vipClient(get);
-  const tableIsInventory = async (g: string) => {
-    const loaded = await loadInventory(inventory);
-    assert.ok(loaded.ok);
-    const saved = await lab.execOk(g, "ipvsadm -Sn");
-    assert.deepEqual(compareIpvs(expectedIpvs(loaded.cluster), parseIpvsadmSave(saved).table), [], `${g}: the IPVS table is the inventory's:\n${saved}`);
-    return saved;
-  };
+  const tableIsInventory = (g: string) => tableIsInventoryOf(lab, inventory, g);
 
   test("deploy from nothing, a no-change deploy, a weight change (reload), keepalived and back", { timeout: 60 * 60_000 }, async () => {
     // 1. From nothing.
