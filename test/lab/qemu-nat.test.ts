@@ -9,21 +9,29 @@
 //   - `lvsctl drill --mode stop` over both directors passes: the gateway VIP moves with the service
 //     VIP (one VRRP instance holds both), so the replies follow the new master; the gap is printed;
 //   - a second deploy changes nothing;
+//   - with an HTTP_GET check on the real servers (as DR's: delay_loop 3, connect_timeout 2, retry 1,
+//     delay_before_retry 1; rise 2 for lvsd), for each backend: one real server's web service
+//     stopped is out of the master's table within the check's timers and no request started after
+//     that fails; `lvsctl status` names it down on both directors (exit 4); started again it is
+//     back within the timers, none failing meanwhile, and status is healthy again (exit 0). The
+//     figures are printed (test/lab/helpers/web-outage.ts measures them, as for DR);
 //   - switching the backend keepalived -> lvsd is one deploy while a client sends requests the
 //     whole time (the failed ones are counted and printed; none may fail); then the same requests,
 //     and the same drill over lvsd. Both are todo (LVSD_NAT_SWITCH, LVSD_NAT_DRILL): they print
 //     their figures either way.
 // One-arm NAT on the lab's one bridge: the VIP and the client are in the lab's subnet (10.78.S.0/24:
 // the client is the lab's namespace for the test's requests and this machine for the drill's), the
-// real servers and the gateway VIP in the inside subnet (10.79.S.0/24), where no director has an
-// address of its own. A real server's reply to the client can only leave through its default
-// route, the gateway VIP on the master, which un-NATs it: an answer proves the NAT path.
+// real servers and the gateway VIP in the inside subnet (10.79.S.0/24). Each director also has an
+// address of its own there (set by this test, as a NAT director's inside interface has one): the
+// health checks come from it, so the backup, which holds no gateway VIP, checks the real servers
+// too and keeps them in its table (without it the backup's checks had no route, its table would
+// be empty, status would call it unhealthy and a failover would start with no real server). A
+// real server's reply to the client (not on the inside subnet) can still only leave through its
+// default route, the gateway VIP on the master, which un-NATs it: an answer proves the NAT path.
 // The real servers are network namespaces the lab prepares itself, listed in the inventory by
 // address (not SSH hosts deploy bootstraps): their default route through the gateway VIP is set by
 // the lab helper (src/lab/qemu-realservers.ts), as `lvsctl bootstrap` sets it on a managed NAT
-// real server (test/lab/bootstrap-nat.test.ts proves that part). There is no health check in the
-// inventory, so the backup (which has no route to the inside subnet until it holds the gateway VIP)
-// keeps every real server in its table.
+// real server (test/lab/bootstrap-nat.test.ts proves that part).
 //
 // Needs root and qemu. The guests run under software emulation: the figures printed are this lab's,
 // never a measure of speed.
@@ -33,10 +41,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadInventory } from "../../src/inventory/index.js";
-import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "../../src/roll/ipvs-table.js";
 import type { DrillReport } from "../../src/drill/index.js";
-import { changedTasks, describeRun, ofType, runCli, tempDir, type CliRun } from "./helpers/index.js";
+import { changedTasks, describeRun, runCli, tempDir, type CliRun } from "./helpers/index.js";
+import { deployRun, tableIsInventory as tableIsInventoryOf } from "./helpers/director.js";
+import { backBoundMs, backFloorMs, bringBack, esc, failedOf, outBoundMs, SLACK_MS, statusTable, statusUntil as statusUntilOf, takeOut, type CheckTimers, type StatusJson } from "./helpers/web-outage.js";
 import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js";
 import { qemuRealServers, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 import { vipClient } from "./helpers/vip-client.js";
@@ -48,6 +56,14 @@ const GUESTS = ["lb1", "lb2"] as const;
 type Backend = "keepalived" | "lvsd";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const note = (s: string) => console.log(`qemu-nat: ${s}`);
+/** The real servers' HTTP_GET check, as DR's tests have it (qemu-deploy-*.test.ts); rise is lvsd's alone (keepalived brings a server back on one success). */
+const timers = (backend: Backend): CheckTimers => ({ delayLoopSec: 3, connectTimeoutSec: 2, retry: 1, delayBeforeRetrySec: 1, rise: backend === "lvsd" ? 2 : 1 });
+const checkOf = (backend: Backend) => {
+  const t = timers(backend);
+  return { type: "HTTP_GET", url: [{ path: "/", status_code: 200 }], connect_timeout: t.connectTimeoutSec, retry: t.retry, delay_before_retry: t.delayBeforeRetrySec, ...(backend === "lvsd" ? { rise: t.rise } : {}) };
+};
+/** Each director's own address in the inside subnet: lab.insideAddress(INSIDE_OWN + its index). */
+const INSIDE_OWN = 200;
 
 describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, every real server answers, drill, no-change deploy, backend switch", { skip: SKIP ?? false }, () => {
   let lab: QemuLab;
@@ -68,7 +84,7 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
         director: { backend },
         // One instance holds the service VIP (outside) and the gateway VIP (inside): they move together.
         vrrp_instances: [{ name: "VI_1", interface: "eth0", virtual_router_id: 63, priority: 100, members: { lb1: { priority: 150 }, lb2: { priority: 100 } }, advert_int: 1, virtual_ipaddress: [`${VIP}/24`, `${GW}/24`] }],
-        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "NAT", nat_gateway: GW, lb_algo: "rr", delay_loop: 5, real_servers: rs!.servers.map((r) => ({ address: r.address, port: 80 })) }],
+        virtual_servers: [{ vip: VIP, port: 80, lb_kind: "NAT", nat_gateway: GW, lb_algo: "rr", delay_loop: timers(backend).delayLoopSec, check: checkOf(backend), real_servers: rs!.servers.map((r) => ({ address: r.address, port: 80 })) }],
       },
       null,
       2,
@@ -82,9 +98,12 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
       lab = await QemuLab.up({ guests: [...GUESTS], log: note });
       VIP = lab.freeAddress(0);
       GW = lab.insideAddress(0);
-      for (const g of GUESTS) {
-        // Nothing of lvsctl's: keepalived (in the image) stopped, no lvsd, forwarding off.
+      for (const [i, g] of GUESTS.entries()) {
+        // Nothing of lvsctl's: keepalived (in the image) stopped, no lvsd, forwarding off. The
+        // director's own inside address goes on before any VIP, so it is eth0's primary one there
+        // and the gateway VIP a secondary that can come and go without taking it along.
         await lab.execOk(g, "systemctl stop keepalived 2>/dev/null || true; ! test -e /opt/lvsd; ! test -e /etc/lvsd; sysctl -q -w net.ipv4.ip_forward=0");
+        await lab.execOk(g, `ip addr add ${lab.insideAddress(INSIDE_OWN + i)}/24 dev eth0`);
       }
       rs = await qemuRealServers(lab, VIP, ["rs1", "rs2"], 1, { nat: { gateway: GW } });
       for (const r of rs.servers) {
@@ -117,20 +136,9 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     }
     return out.join("+") || "none";
   };
-  const deploy = async (what: string): Promise<CliRun> => {
-    const r = await runCli(["deploy", inventory, "--json", ...kh(), "--lvsd-bundle", bundleDir], { timeoutMs: 20 * 60_000 });
-    const gates = ofType(r.events, "gate.result").map((e) => `${e.host} ${e.ok ? "ok" : "FAILED"} ${(e.ms / 1000).toFixed(1)} s`);
-    note(`${what}: exit ${r.code} in ${(r.ms / 1000).toFixed(1)} s; changed: ${changedTasks(r.events).join(", ") || "nothing"}; gates: ${gates.join("; ") || "none"}`);
-    return r;
-  };
+  const deploy = (what: string): Promise<CliRun> => deployRun(what, { inventory, knownHosts: lab.knownHostsFile, bundleDir, log: note });
   const active = async (g: string, unit: string) => (await lab.execOk(g, `systemctl is-active ${unit} || true`)).trim();
-  const tableIsInventory = async (g: string) => {
-    const loaded = await loadInventory(inventory);
-    assert.ok(loaded.ok);
-    const saved = await lab.execOk(g, "ipvsadm -Sn");
-    assert.deepEqual(compareIpvs(expectedIpvs(loaded.cluster), parseIpvsadmSave(saved).table), [], `${g}: the IPVS table is the inventory's:\n${saved}`);
-    return saved;
-  };
+  const tableIsInventory = (g: string) => tableIsInventoryOf(lab, inventory, g);
   /** Each real server answers, in turn (rr), through the VIP. */
   const everyRealServerAnswers = async (backend: Backend) => {
     const answers: string[] = [];
@@ -179,6 +187,52 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     assert.deepEqual(rep.restores, []);
   };
 
+  const statusUntil = (code: number, what: string) => statusUntilOf(inventory, lab.knownHostsFile, code, what, note);
+  const tableOf = (s: StatusJson, g: string) => statusTable(s, g, `TCP ${VIP}:80`);
+  /** rs2's web service stopped and started again with a client running (web-outage.ts), and what `lvsctl status` says meanwhile. */
+  const webOutage = async (backend: Backend) => {
+    const t = timers(backend);
+    const [rs1, rs2] = rs!.servers;
+    const checkName = `${backend}'s HTTP_GET`;
+    const healthy = await statusUntil(0, `${backend}: healthy with the check`);
+    assert.equal(healthy.s!.backend, backend);
+    assert.deepEqual(healthy.s!.instances[0]!.masters, ["lb1"]);
+    for (const g of GUESTS) assert.deepEqual(tableOf(healthy.s!, g).map((r) => [r.key, r.health]), [[`${rs1!.address}:80`, "up"], [`${rs2!.address}:80`, "up"]], `${g}: both real servers up (the backup checks them from its own inside address)`);
+    // The client goes on 6 s after the server is out (DR's tests: 4 s): at least 10 requests even
+    // when the lab is slow (the first run here had exactly 10 after it under lvsd).
+    const outage = { lab, realServers: rs!, vip: VIP, port: 80, master: "lb1", server: rs2!, afterMs: 6000 };
+    try {
+      // 1. Out of lb1's table within the check's timers; no request started after that fails.
+      const out = await takeOut(outage);
+      note(`${backend}: ${out.text}; bound ${outBoundMs(t)} ms (+${SLACK_MS} ms)`);
+      assert.ok(out.outMs <= outBoundMs(t) + SLACK_MS, `out after ${out.outMs} ms, the check's timers allow ${outBoundMs(t)} ms`);
+      assert.ok(out.after.length >= 10, `requests ran after it was out (${out.after.length})`);
+      assert.deepEqual(failedOf(out.after), [], "no failed request after it was taken out");
+      assert.deepEqual(new Set(out.after.map((r) => r.answer)), new Set(["rs1"]));
+      await waitFor("rs2 out of lb2's table too", async () => !(await lab.execOk("lb2", "ipvsadm -Sn")).includes(`${rs2!.address}:80`), 30_000);
+
+      // 2. status names it, down on both directors; exit 4.
+      const down = await statusUntil(4, `${backend}: rs2 down`);
+      note(`${backend}: status with rs2's web service stopped: exit ${down.code}; ${down.s!.problems.map((p) => `[${p.kind}] ${p.message}`).join("; ")}\n${down.screen}`);
+      assert.deepEqual(down.s!.problems.map((p) => [p.kind, p.host]), [["health", "lb1"], ["health", "lb2"]]);
+      for (const p of down.s!.problems) assert.match(p.message, new RegExp(`service TCP ${esc(VIP)}:80: real server ${esc(rs2!.address)}:80 is down: .*${esc(checkName)}`));
+      for (const g of GUESTS) assert.deepEqual(tableOf(down.s!, g).map((r) => [r.key, r.health, r.inTable]), [[`${rs1!.address}:80`, "up", true], [`${rs2!.address}:80`, "down", false]], g);
+      assert.match(down.screen, new RegExp(esc(rs2!.address)));
+
+      // 3. Started again: back within the timers (rise successes, delay_loop apart), no request fails; healthy again.
+      const back = await bringBack(outage);
+      note(`${backend}: ${back.text}; bound ${backFloorMs(t)}-${backBoundMs(t)} ms (+${SLACK_MS} ms)`);
+      assert.ok(back.backMs <= backBoundMs(t) + SLACK_MS, `back after ${back.backMs} ms, the check's timers allow ${backBoundMs(t)} ms`);
+      assert.ok(back.backMs >= backFloorMs(t), `back after ${back.backMs} ms: rise ${t.rise} needs at least ${backFloorMs(t)} ms`);
+      assert.deepEqual(failedOf(back.requests), [], "no failed request while it came back");
+      await waitFor("rs2 back in lb2's table", async () => (await lab.execOk("lb2", "ipvsadm -Sn")).includes(`${rs2!.address}:80`), 30_000);
+      const again = await statusUntil(0, `${backend}: healthy again`);
+      assert.equal(again.s!.healthy, true);
+    } finally {
+      await rs!.startWeb(rs2!.name);
+    }
+  };
+
   test("keepalived from nothing: the directors forward, lb1 holds both VIPs, a NAT table, every real server answers a client outside their subnet", { timeout: 25 * 60_000 }, async () => {
     const first = await deploy("keepalived from nothing");
     assert.equal(first.code, 0, describeRun(first));
@@ -222,6 +276,10 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     assert.deepEqual(changedTasks(again.events), [], "a second deploy changes nothing");
   });
 
+  test("keepalived: a stopped web service is out of the master's table within the check's timers, status names it (exit 4), back on the next success (exit 0)", { timeout: 10 * 60_000 }, async () => {
+    await webOutage("keepalived");
+  });
+
   test("keepalived -> lvsd in one deploy with a client running; then every real server answers", { timeout: 30 * 60_000, todo: LVSD_NAT_SWITCH }, async () => {
     writeFileSync(inventory, inventoryText("lvsd"));
     const c = client();
@@ -239,6 +297,10 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     }
     assert.deepEqual(r.failed, [], "no failed request during the switch to lvsd");
     await everyRealServerAnswers("lvsd");
+  });
+
+  test("lvsd: a stopped web service is out of the master's table within the check's timers, status names it (exit 4), back after rise successes (exit 0)", { timeout: 10 * 60_000 }, async () => {
+    await webOutage("lvsd");
   });
 
   test("lvsd: drill --mode stop over both directors passes", { timeout: 10 * 60_000, todo: LVSD_NAT_DRILL }, async () => {
