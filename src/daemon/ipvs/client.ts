@@ -4,6 +4,7 @@
 import type { Decoded } from "../net/decoded.js";
 import type { NetlinkConnection } from "../netlink/connection.js";
 import type { BatchAcks } from "../netlink/message.js";
+import { BatchWriter, type NlWriter } from "../netlink/writer.js";
 import { resolveFamily } from "../netlink/genl-client.js";
 import {
   decodeDaemon,
@@ -20,8 +21,18 @@ import {
   encodeNewService,
   encodeSetDest,
   encodeSetService,
+  IPVS_CMD_DEL_DEST,
+  IPVS_CMD_DEL_SERVICE,
+  IPVS_CMD_NEW_DEST,
+  IPVS_CMD_NEW_SERVICE,
+  IPVS_CMD_SET_DEST,
+  IPVS_CMD_SET_SERVICE,
   IPVS_GENL_NAME,
   serviceKeyFamily,
+  serviceNest,
+  writeDestRequest,
+  writeServiceRequest,
+  type ServiceKey,
   type IpvsDest,
   type IpvsService,
   type SyncDaemonRole,
@@ -64,6 +75,25 @@ function encodeOp(family: number, seq: number, op: IpvsOp): Buffer {
       return encodeSetDest(family, seq, op.key, toDestSpec(op.dest));
     case "del-dest":
       return encodeDelDest(family, seq, op.key, op.dest);
+  }
+}
+
+/** One write in place; `keyNest` gives a service's key-only nest, encoded once for all the
+ * writes to its destinations. */
+function writeOp(w: NlWriter, family: number, seq: number, op: IpvsOp, keyNest: (k: ServiceKey) => Buffer): void {
+  switch (op.kind) {
+    case "add-service":
+      return writeServiceRequest(w, family, seq, IPVS_CMD_NEW_SERVICE, toServiceSpec(op.service));
+    case "edit-service":
+      return writeServiceRequest(w, family, seq, IPVS_CMD_SET_SERVICE, toServiceSpec(op.service));
+    case "del-service":
+      return writeServiceRequest(w, family, seq, IPVS_CMD_DEL_SERVICE, op.key);
+    case "add-dest":
+      return writeDestRequest(w, family, seq, IPVS_CMD_NEW_DEST, op.key, toDestSpec(op.dest), keyNest(op.key));
+    case "edit-dest":
+      return writeDestRequest(w, family, seq, IPVS_CMD_SET_DEST, op.key, toDestSpec(op.dest), keyNest(op.key));
+    case "del-dest":
+      return writeDestRequest(w, family, seq, IPVS_CMD_DEL_DEST, op.key, op.dest, keyNest(op.key));
   }
 }
 
@@ -141,27 +171,37 @@ export class NetlinkIpvsClient implements IpvsClient {
   }
 
   /** Batches of up to batchMax writes, one after the other (the next batch is sent once the last
-   * answered, so the answers of one batch at most sit in the receive buffer). An operation that
-   * cannot be encoded fails alone with EINVAL and is not sent. */
+   * answered, so the answers of one batch at most sit in the receive buffer). Each batch is
+   * written straight into its datagrams (BatchWriter), a service's key nest encoded once for all
+   * its destinations. An operation that cannot be encoded fails alone with EINVAL and is not sent. */
   async applyAll(ops: readonly IpvsOp[]): Promise<KernelResult<void>[]> {
     const out: KernelResult<void>[] = [];
+    let lastKey: ServiceKey | undefined;
+    let lastNest: Buffer | undefined;
+    const keyNest = (k: ServiceKey): Buffer => {
+      if (k !== lastKey) {
+        lastNest = serviceNest(k, false);
+        lastKey = k;
+      }
+      return lastNest!;
+    };
     for (let i = 0; i < ops.length; i += this.#batchMax) {
-      const chunk = ops.slice(i, i + this.#batchMax);
+      const end = Math.min(ops.length, i + this.#batchMax);
       const results: (KernelResult<void> | undefined)[] = [];
-      const sent: { index: number; msg: Buffer }[] = [];
-      for (const [k, op] of chunk.entries()) {
+      const sent: number[] = [];
+      const batch = new BatchWriter({ maxBytes: 65536, acks: this.#acks });
+      for (let k = i; k < end; k++) {
+        const op = ops[k]!;
         try {
-          sent.push({ index: k, msg: encodeOp(this.familyId, this.conn.nextSeq(), op) });
+          batch.add((w) => writeOp(w, this.familyId, this.conn.nextSeq(), op, keyNest));
+          sent.push(k - i);
           results.push(undefined);
         } catch (e) {
           results.push({ ok: false, code: "EINVAL", errno: 22, message: (e as Error).message });
         }
       }
-      const answers = await this.conn.requestBatch(
-        sent.map((x) => x.msg),
-        { acks: this.#acks },
-      );
-      answers.forEach((r, k) => (results[sent[k]!.index] = r.ok ? { ok: true, value: undefined } : err(r)));
+      const answers = await this.conn.requestPacked(batch.finish());
+      answers.forEach((r, k) => (results[sent[k]!] = r.ok ? { ok: true, value: undefined } : err(r)));
       for (const r of results) out.push(r!);
     }
     return out;

@@ -6,6 +6,7 @@
 import type { DatagramSocket, ErrnoError } from "../native/types.js";
 import { AF_NETLINK, NETLINK_ADD_MEMBERSHIP, NETLINK_EXT_ACK, SOL_NETLINK } from "../native/constants.js";
 import {
+  align4,
   decodeError,
   decodeHeader,
   decodeMessages,
@@ -17,6 +18,7 @@ import {
   NLM_F_MULTI,
   NLMSG_DONE,
   NLMSG_ERROR,
+  NLMSG_HDRLEN,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
   type BatchAcks,
@@ -159,17 +161,33 @@ export class NetlinkConnection {
    * the requests that had not answered get ENOBUFS (unknown outcome: read the state again). */
   requestBatch(encoded: readonly Buffer[], opts: BatchOptions = {}): Promise<NlResult[]> {
     if (encoded.length === 0) return Promise.resolve([]);
-    const refuse = (errno: number, code: string, message?: string): Promise<NlResult[]> =>
-      Promise.resolve(encoded.map(() => ({ ok: false as const, errno, code, ...(message ? { message } : {}), messages: [] })));
-    if (this.socket.closed) return refuse(125, "ECANCELED");
     let b: EncodedBatch;
     try {
       b = encodeBatch(encoded, { maxBytes: opts.maxBytes ?? 65536, acks: opts.acks ?? "errors" });
+    } catch (e) {
+      return Promise.resolve(encoded.map(() => ({ ok: false as const, errno: 22, code: "EINVAL", message: (e as Error).message, messages: [] })));
+    }
+    return this.requestPacked(b);
+  }
+
+  /** requestBatch for requests already packed into datagrams (encodeBatch's form, or a
+   * BatchWriter's, which writes them in place): one result per message, in order. */
+  requestPacked(b: EncodedBatch): Promise<NlResult[]> {
+    if (b.seqs.length === 0) return Promise.resolve([]);
+    const refuse = (errno: number, code: string, message?: string): Promise<NlResult[]> =>
+      Promise.resolve(b.seqs.map(() => ({ ok: false as const, errno, code, ...(message ? { message } : {}), messages: [] })));
+    if (this.socket.closed) return refuse(125, "ECANCELED");
+    try {
       const seen = new Set<number>();
       for (const [i, seq] of b.seqs.entries()) {
         if (seq === 0 || seen.has(seq) || this.#pending.has(seq) || this.#batchSeqs.has(seq)) throw new Error(`seq ${seq} of batch message ${i} is 0 or already in use`);
         seen.add(seq);
-        if ((encoded[i]!.readUInt16LE(6) & NLM_F_DUMP) === NLM_F_DUMP) throw new Error(`batch message ${i} is a dump`);
+      }
+      for (const d of b.datagrams) {
+        for (let off = 0; off + NLMSG_HDRLEN <= d.length; ) {
+          if ((d.readUInt16LE(off + 6) & NLM_F_DUMP) === NLM_F_DUMP) throw new Error(`batch message with seq ${d.readUInt32LE(off + 8)} is a dump`);
+          off += align4(Math.max(NLMSG_HDRLEN, d.readUInt32LE(off)));
+        }
       }
     } catch (e) {
       return refuse(22, "EINVAL", (e as Error).message);

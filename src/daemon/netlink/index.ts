@@ -8,3 +8,4 @@ export * from "./connection.js";
 export * from "./route.js";
 export * from "./ipvs.js";
 export * from "./genl-client.js";
+export * from "./writer.js";

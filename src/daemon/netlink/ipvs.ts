@@ -7,8 +7,9 @@
 
 import { fail, ok, type Decoded } from "../net/decoded.js";
 import { bytesToIpv4, ipv4ToBytes, isIpv4 } from "../net/ipv4.js";
-import { attr, attrBe16, attrNested, attrString, attrU16, attrU32, attrU8, parseAttrs, type Parsed, type Policy } from "./attrs.js";
-import { decodeGenlHeader, encodeGenlMessage } from "./genl.js";
+import { attrNested, attrString, attrU32, parseAttrs, type Parsed, type Policy } from "./attrs.js";
+import { decodeGenlHeader } from "./genl.js";
+import { ipv4Number, NlWriter } from "./writer.js";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, type NlMessage } from "./message.js";
 
 export const IPVS_GENL_NAME = "IPVS";
@@ -349,129 +350,192 @@ function addrText(family: IpvsFamily, b: Buffer | undefined): string | undefined
 }
 
 // ---- encoders -------------------------------------------------------------------------------
+// Written in place with an NlWriter (writer.ts): a large table's writes are tens of thousands of
+// requests, and one small Buffer per attribute cost more than the kernel's work.
 
-function serviceKeyAttrs(k: ServiceKey): Buffer[] {
-  if ("fwmark" in k) return [attrU16(IPVS_SVC_ATTR_AF, AF_NUMBER[k.family ?? "inet"]), attrU32(IPVS_SVC_ATTR_FWMARK, k.fwmark)];
-  const a = inetAddr16(k.address);
-  return [
-    attrU16(IPVS_SVC_ATTR_AF, AF_NUMBER[a.family]),
-    attrU16(IPVS_SVC_ATTR_PROTOCOL, k.protocol),
-    attr(IPVS_SVC_ATTR_ADDR, a.bytes),
-    attrBe16(IPVS_SVC_ATTR_PORT, k.port),
-  ];
+function writeServiceKey(w: NlWriter, k: ServiceKey): void {
+  if ("fwmark" in k) {
+    w.u16(IPVS_SVC_ATTR_AF, AF_NUMBER[k.family ?? "inet"]);
+    w.u32(IPVS_SVC_ATTR_FWMARK, k.fwmark);
+    return;
+  }
+  if (ipv4Number(k.address) >= 0) {
+    w.u16(IPVS_SVC_ATTR_AF, AF_INET);
+    w.u16(IPVS_SVC_ATTR_PROTOCOL, k.protocol);
+    w.ipv4(IPVS_SVC_ATTR_ADDR, k.address, 12);
+  } else {
+    const a = inetAddr16(k.address);
+    w.u16(IPVS_SVC_ATTR_AF, AF_NUMBER[a.family]);
+    w.u16(IPVS_SVC_ATTR_PROTOCOL, k.protocol);
+    w.bytes(IPVS_SVC_ATTR_ADDR, a.bytes);
+  }
+  w.be16(IPVS_SVC_ATTR_PORT, k.port);
 }
 
 /** NETMASK's 4 bytes: the kernel stores them raw (nla_get_be32) and reads an IPv6 service's as a
  * host-order prefix length ((__force __u32) netmask in ip_vs_add_service); an IPv4 mask is in
  * network order, as libipvs puts inet_addr()'s result. */
-function netmaskBytes(family: IpvsFamily, netmask: number): Buffer {
-  const b = Buffer.alloc(4);
+function writeNetmask(w: NlWriter, family: IpvsFamily, netmask: number): void {
   if (family === "inet6") {
     if (!Number.isInteger(netmask) || netmask < 1 || netmask > 128) throw new RangeError(`IPv6 persistence netmask is a prefix length 1..128, not ${netmask}`);
-    b.writeUInt32LE(netmask, 0);
-  } else {
-    b.writeUInt32BE(netmask >>> 0, 0);
-  }
-  return b;
+    w.u32(IPVS_SVC_ATTR_NETMASK, netmask);
+  } else w.be32(IPVS_SVC_ATTR_NETMASK, netmask);
 }
 
-/** The SERVICE nest (no NLA_F_NESTED: the IPVS policy predates strict validation, as libipvs). A
- * key-only nest names a service for DEL_SERVICE and for dest commands; `full` adds the fields
- * NEW/SET_SERVICE require (SCHED_NAME, FLAGS, TIMEOUT, NETMASK) or the kernel answers EINVAL. */
-export function serviceNest(s: ServiceSpec | ServiceKey, full: boolean): Buffer {
+/** FLAGS: struct ip_vs_flags { u32 flags; u32 mask }, mask ~0 (set exactly these), as libipvs. */
+const flagsScratch = Buffer.alloc(8);
+
+/** The SERVICE nest written in place (no NLA_F_NESTED: the IPVS policy predates strict
+ * validation, as libipvs). A key-only nest names a service for DEL_SERVICE and for dest commands;
+ * `full` adds the fields NEW/SET_SERVICE require (SCHED_NAME, FLAGS, TIMEOUT, NETMASK) or the
+ * kernel answers EINVAL. Throws (RangeError) on what the kernel cannot take, part written: the
+ * caller takes the message back (NlWriter.truncate). */
+export function writeServiceNest(w: NlWriter, s: ServiceSpec | ServiceKey, full: boolean): void {
   const spec: ServiceSpec | undefined = "key" in s ? s : undefined;
   const key = spec ? spec.key : (s as ServiceKey);
-  const parts = serviceKeyAttrs(key);
   if (full) {
     if (!spec) throw new Error("a full service nest needs a ServiceSpec");
     if (Buffer.byteLength(spec.scheduler) >= IP_VS_SCHEDNAME_MAXLEN) throw new RangeError(`scheduler name ${spec.scheduler} too long`);
+  }
+  const m = w.nest(IPVS_CMD_ATTR_SERVICE);
+  writeServiceKey(w, key);
+  if (spec && full) {
     const family = serviceKeyFamily(key);
-    const flags = Buffer.alloc(8);
-    flags.writeUInt32LE((spec.flags ?? 0) & IP_VS_SVC_F_USER_MASK, 0);
-    flags.writeUInt32LE(0xffffffff, 4);
-    parts.push(
-      attrString(IPVS_SVC_ATTR_SCHED_NAME, spec.scheduler),
-      attr(IPVS_SVC_ATTR_FLAGS, flags),
-      attrU32(IPVS_SVC_ATTR_TIMEOUT, spec.timeout ?? 0),
-      attr(IPVS_SVC_ATTR_NETMASK, netmaskBytes(family, spec.netmask ?? IPVS_DEFAULT_NETMASK[family])),
-    );
-    if (spec.pe !== undefined) parts.push(attrString(IPVS_SVC_ATTR_PE_NAME, spec.pe));
+    w.string(IPVS_SVC_ATTR_SCHED_NAME, spec.scheduler);
+    flagsScratch.writeUInt32LE(((spec.flags ?? 0) & IP_VS_SVC_F_USER_MASK) >>> 0, 0);
+    flagsScratch.writeUInt32LE(0xffffffff, 4);
+    w.bytes(IPVS_SVC_ATTR_FLAGS, flagsScratch);
+    w.u32(IPVS_SVC_ATTR_TIMEOUT, spec.timeout ?? 0);
+    writeNetmask(w, family, spec.netmask ?? IPVS_DEFAULT_NETMASK[family]);
+    if (spec.pe !== undefined) w.string(IPVS_SVC_ATTR_PE_NAME, spec.pe);
   }
-  return attrNested(IPVS_CMD_ATTR_SERVICE, parts, { flag: false });
+  w.nestEnd(m);
 }
 
-/** The DEST nest. ADDR_FAMILY is the address's own (a tunnel destination may differ from its
- * service's; without it the kernel assumes the service's). `full` adds what NEW/SET_DEST require
- * (FWD_METHOD, WEIGHT, thresholds); a key-only nest (DEL_DEST) is ADDR, PORT and ADDR_FAMILY. */
+/** The SERVICE nest as its own Buffer (see writeServiceNest). */
+export function serviceNest(s: ServiceSpec | ServiceKey, full: boolean): Buffer {
+  const w = new NlWriter(128);
+  writeServiceNest(w, s, full);
+  return w.view();
+}
+
+/** The DEST nest written in place. ADDR_FAMILY is the address's own (a tunnel destination may
+ * differ from its service's; without it the kernel assumes the service's). `full` adds what
+ * NEW/SET_DEST require (FWD_METHOD, WEIGHT, thresholds); a key-only nest (DEL_DEST) is ADDR, PORT
+ * and ADDR_FAMILY. */
+export function writeDestNest(w: NlWriter, d: DestSpec | { address: string; port: number }, full: boolean): void {
+  if (full && !("fwd" in d)) throw new Error("a full dest nest needs a DestSpec");
+  const m = w.nest(IPVS_CMD_ATTR_DEST);
+  let af = AF_INET;
+  if (!w.ipv4(IPVS_DEST_ATTR_ADDR, d.address, 12)) {
+    const a = inetAddr16(d.address);
+    af = AF_NUMBER[a.family];
+    w.bytes(IPVS_DEST_ATTR_ADDR, a.bytes);
+  }
+  w.be16(IPVS_DEST_ATTR_PORT, d.port);
+  const spec = full && "fwd" in d ? d : undefined;
+  if (spec) {
+    w.u32(IPVS_DEST_ATTR_FWD_METHOD, FWD_METHODS[spec.fwd]);
+    w.u32(IPVS_DEST_ATTR_WEIGHT, spec.weight);
+    w.u32(IPVS_DEST_ATTR_U_THRESH, spec.uThresh ?? 0);
+    w.u32(IPVS_DEST_ATTR_L_THRESH, spec.lThresh ?? 0);
+  }
+  w.u16(IPVS_DEST_ATTR_ADDR_FAMILY, af);
+  if (spec) {
+    if (spec.tunType !== undefined) w.u8(IPVS_DEST_ATTR_TUN_TYPE, spec.tunType);
+    if (spec.tunPort !== undefined) w.be16(IPVS_DEST_ATTR_TUN_PORT, spec.tunPort);
+    if (spec.tunFlags !== undefined) w.u16(IPVS_DEST_ATTR_TUN_FLAGS, spec.tunFlags);
+  }
+  w.nestEnd(m);
+}
+
+/** The DEST nest as its own Buffer (see writeDestNest). */
 export function destNest(d: DestSpec | { address: string; port: number }, full: boolean): Buffer {
-  const a = inetAddr16(d.address);
-  const parts = [attr(IPVS_DEST_ATTR_ADDR, a.bytes), attrBe16(IPVS_DEST_ATTR_PORT, d.port)];
-  if (full) {
-    if (!("fwd" in d)) throw new Error("a full dest nest needs a DestSpec");
-    parts.push(
-      attrU32(IPVS_DEST_ATTR_FWD_METHOD, FWD_METHODS[d.fwd]),
-      attrU32(IPVS_DEST_ATTR_WEIGHT, d.weight),
-      attrU32(IPVS_DEST_ATTR_U_THRESH, d.uThresh ?? 0),
-      attrU32(IPVS_DEST_ATTR_L_THRESH, d.lThresh ?? 0),
-    );
-  }
-  parts.push(attrU16(IPVS_DEST_ATTR_ADDR_FAMILY, AF_NUMBER[a.family]));
-  if (full && "fwd" in d) {
-    if (d.tunType !== undefined) parts.push(attrU8(IPVS_DEST_ATTR_TUN_TYPE, d.tunType));
-    if (d.tunPort !== undefined) parts.push(attrBe16(IPVS_DEST_ATTR_TUN_PORT, d.tunPort));
-    if (d.tunFlags !== undefined) parts.push(attrU16(IPVS_DEST_ATTR_TUN_FLAGS, d.tunFlags));
-  }
-  return attrNested(IPVS_CMD_ATTR_DEST, parts, { flag: false });
+  const w = new NlWriter(128);
+  writeDestNest(w, d, full);
+  return w.view();
 }
 
-function ipvsRequest(family: number, seq: number, cmd: number, attrs: Buffer[], dump = false): Buffer {
-  return encodeGenlMessage({
-    family,
-    cmd,
-    version: IPVS_GENL_VERSION,
-    flags: dump ? NLM_F_REQUEST | NLM_F_DUMP : NLM_F_REQUEST | NLM_F_ACK,
-    seq,
-    attrs,
+/** One IPVS request written in place: nlmsghdr (REQUEST|ACK, or REQUEST|DUMP), genlmsghdr, then
+ * what `body` writes. `extraFlags` are OR-ed into the header's flags. On a throw the message is
+ * taken back and the error goes on. */
+export function writeIpvsRequest(w: NlWriter, family: number, seq: number, cmd: number, body: ((w: NlWriter) => void) | undefined, dump = false): void {
+  const mark = w.begin(family, dump ? NLM_F_REQUEST | NLM_F_DUMP : NLM_F_REQUEST | NLM_F_ACK, seq);
+  try {
+    w.genl(cmd, IPVS_GENL_VERSION);
+    body?.(w);
+  } catch (e) {
+    w.truncate(mark);
+    throw e;
+  }
+  w.end(mark);
+}
+
+function ipvsRequest(family: number, seq: number, cmd: number, body?: (w: NlWriter) => void, dump = false): Buffer {
+  const w = new NlWriter(256);
+  writeIpvsRequest(w, family, seq, cmd, body, dump);
+  return w.view();
+}
+
+/** The writes the reconciler sends, in place: a service's NEW/SET (full nest), DEL (key only), a
+ * destination's NEW/SET (full) and DEL (key only). `keyNest`, when given, is the service's
+ * key-only nest already encoded (serviceNest(key, false)): a service's destinations share it. */
+export function writeServiceRequest(w: NlWriter, family: number, seq: number, cmd: typeof IPVS_CMD_NEW_SERVICE | typeof IPVS_CMD_SET_SERVICE | typeof IPVS_CMD_DEL_SERVICE, s: ServiceSpec | ServiceKey): void {
+  writeIpvsRequest(w, family, seq, cmd, (w) => writeServiceNest(w, s, cmd !== IPVS_CMD_DEL_SERVICE));
+}
+export function writeDestRequest(
+  w: NlWriter,
+  family: number,
+  seq: number,
+  cmd: typeof IPVS_CMD_NEW_DEST | typeof IPVS_CMD_SET_DEST | typeof IPVS_CMD_DEL_DEST,
+  k: ServiceKey,
+  d: DestSpec | { address: string; port: number },
+  keyNest?: Buffer,
+): void {
+  writeIpvsRequest(w, family, seq, cmd, (w) => {
+    if (keyNest) w.raw(keyNest);
+    else writeServiceNest(w, k, false);
+    writeDestNest(w, d, cmd !== IPVS_CMD_DEL_DEST);
   });
 }
 
 /** NEW_SERVICE (EEXIST: exists) / SET_SERVICE (ESRCH: missing) / DEL_SERVICE (ESRCH). */
 export function encodeNewService(family: number, seq: number, s: ServiceSpec): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_NEW_SERVICE, [serviceNest(s, true)]);
+  return ipvsRequest(family, seq, IPVS_CMD_NEW_SERVICE, (w) => writeServiceNest(w, s, true));
 }
 export function encodeSetService(family: number, seq: number, s: ServiceSpec): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_SET_SERVICE, [serviceNest(s, true)]);
+  return ipvsRequest(family, seq, IPVS_CMD_SET_SERVICE, (w) => writeServiceNest(w, s, true));
 }
 export function encodeDelService(family: number, seq: number, k: ServiceKey): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_DEL_SERVICE, [serviceNest(k, false)]);
+  return ipvsRequest(family, seq, IPVS_CMD_DEL_SERVICE, (w) => writeServiceNest(w, k, false));
 }
 export function encodeNewDest(family: number, seq: number, k: ServiceKey, d: DestSpec): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_NEW_DEST, [serviceNest(k, false), destNest(d, true)]);
+  return ipvsRequest(family, seq, IPVS_CMD_NEW_DEST, (w) => (writeServiceNest(w, k, false), writeDestNest(w, d, true)));
 }
 export function encodeSetDest(family: number, seq: number, k: ServiceKey, d: DestSpec): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_SET_DEST, [serviceNest(k, false), destNest(d, true)]);
+  return ipvsRequest(family, seq, IPVS_CMD_SET_DEST, (w) => (writeServiceNest(w, k, false), writeDestNest(w, d, true)));
 }
 export function encodeDelDest(family: number, seq: number, k: ServiceKey, d: { address: string; port: number }): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_DEL_DEST, [serviceNest(k, false), destNest(d, false)]);
+  return ipvsRequest(family, seq, IPVS_CMD_DEL_DEST, (w) => (writeServiceNest(w, k, false), writeDestNest(w, d, false)));
 }
 /** GET_SERVICE dump: answered by NEW_SERVICE messages. */
 export function encodeGetServices(family: number, seq: number): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_GET_SERVICE, [], true);
+  return ipvsRequest(family, seq, IPVS_CMD_GET_SERVICE, undefined, true);
 }
 /** GET_DEST dump of one service: answered by NEW_DEST messages. */
 export function encodeGetDests(family: number, seq: number, k: ServiceKey): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_GET_DEST, [serviceNest(k, false)], true);
+  return ipvsRequest(family, seq, IPVS_CMD_GET_DEST, (w) => writeServiceNest(w, k, false), true);
 }
 export function encodeFlush(family: number, seq: number): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_FLUSH, []);
+  return ipvsRequest(family, seq, IPVS_CMD_FLUSH);
 }
 /** GET_INFO: answered by one SET_INFO message (decodeInfo), then the ACK. */
 export function encodeGetInfo(family: number, seq: number): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_GET_INFO, []);
+  return ipvsRequest(family, seq, IPVS_CMD_GET_INFO);
 }
 /** GET_CONFIG: answered by one SET_CONFIG message (decodeTimeouts), then the ACK. */
 export function encodeGetConfig(family: number, seq: number): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_GET_CONFIG, []);
+  return ipvsRequest(family, seq, IPVS_CMD_GET_CONFIG);
 }
 
 /** The connection timeouts, in seconds (ipvsadm --set tcp tcpfin udp; -L --timeout). */
@@ -493,7 +557,7 @@ export function encodeSetConfig(family: number, seq: number, t: Partial<IpvsTime
   put(IPVS_CMD_ATTR_TIMEOUT_TCP, "tcp", t.tcp);
   put(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, "tcpFin", t.tcpFin);
   put(IPVS_CMD_ATTR_TIMEOUT_UDP, "udp", t.udp);
-  return ipvsRequest(family, seq, IPVS_CMD_SET_CONFIG, attrs);
+  return ipvsRequest(family, seq, IPVS_CMD_SET_CONFIG, (w) => attrs.forEach((a) => w.raw(a)));
 }
 
 // ---- decoders -------------------------------------------------------------------------------
@@ -693,17 +757,17 @@ export function encodeNewDaemon(family: number, seq: number, d: SyncDaemonSpec):
     [attrU32(IPVS_DAEMON_ATTR_STATE, ROLE_STATE[d.role]), attrString(IPVS_DAEMON_ATTR_MCAST_IFN, d.ifname), attrU32(IPVS_DAEMON_ATTR_SYNC_ID, d.syncId)],
     { flag: false },
   );
-  return ipvsRequest(family, seq, IPVS_CMD_NEW_DAEMON, [nest]);
+  return ipvsRequest(family, seq, IPVS_CMD_NEW_DAEMON, (w) => w.raw(nest));
 }
 
 /** DEL_DAEMON of one role (STATE is all the kernel reads); ESRCH when none runs. */
 export function encodeDelDaemon(family: number, seq: number, role: SyncDaemonRole): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_DEL_DAEMON, [attrNested(IPVS_CMD_ATTR_DAEMON, [attrU32(IPVS_DAEMON_ATTR_STATE, ROLE_STATE[role])], { flag: false })]);
+  return ipvsRequest(family, seq, IPVS_CMD_DEL_DAEMON, (w) => w.raw(attrNested(IPVS_CMD_ATTR_DAEMON, [attrU32(IPVS_DAEMON_ATTR_STATE, ROLE_STATE[role])], { flag: false })));
 }
 
 /** GET_DAEMON dump: one NEW_DAEMON message per running daemon. */
 export function encodeGetDaemons(family: number, seq: number): Buffer {
-  return ipvsRequest(family, seq, IPVS_CMD_GET_DAEMON, [], true);
+  return ipvsRequest(family, seq, IPVS_CMD_GET_DAEMON, undefined, true);
 }
 
 /** One NEW_DAEMON message of a GET_DAEMON dump. */
