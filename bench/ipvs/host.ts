@@ -4,7 +4,7 @@
 // one (dumps packed into datagrams of about 16 KiB, with the counters' nests the kernel sends, an
 // answer for each failed or acked write). The fake kernel's own time is measured and left out of
 // lvsd's, so what remains is the JavaScript a guest pays for again, many times slower.
-// Usage: npm run bench:ipvs-host --  [--services 1000] [--reals 10] [--reps 5]
+// Usage: npm run bench:ipvs-host -- [--services 1000] [--reals 10] [--reps 5]
 //        node --cpu-prof --import tsx bench/ipvs/host.ts   (a profile of the same work)
 import { performance } from "node:perf_hooks";
 import { AF_NETLINK } from "../../src/daemon/native/constants.js";
