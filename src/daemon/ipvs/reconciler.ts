@@ -4,10 +4,10 @@
 // (differences found while the wanted table had not changed since a pass that converged: someone
 // changed the kernel's table by hand).
 import type { Logger } from "../log.js";
-import type { SyncDaemonRole, SyncDaemonSpec } from "../netlink/ipvs.js";
+import { IP_VS_SVC_F_HASHED, type IpvsDest, type IpvsService, type SyncDaemonRole, type SyncDaemonSpec } from "../netlink/ipvs.js";
 import type { DumpEntry, IpvsClient, KernelResult } from "./client.js";
 import { describeOp, reconcile, type IpvsOp } from "./reconcile.js";
-import { actualDestRule, actualServiceRule, serviceKeyText, type TableEntry } from "./table.js";
+import { actualDestRule, actualServiceRule, destKeyText, serviceKeyText, type TableEntry } from "./table.js";
 
 export type PassReason = "start" | "periodic" | "reload" | "health";
 
@@ -36,6 +36,46 @@ export interface ReconcilerCounters {
 
 export function tableOfDump(dump: readonly DumpEntry[]): TableEntry[] {
   return dump.map((e) => ({ service: actualServiceRule(e.service), dests: e.dests.map(actualDestRule) }));
+}
+
+/** A dump with the writes that succeeded applied, as the kernel applied them: new services and
+ * destinations without counters, edited ones keeping theirs. Pure. */
+export function dumpAfter(dump: readonly DumpEntry[], ops: readonly IpvsOp[], results: readonly KernelResult<void>[]): DumpEntry[] {
+  const t = new Map(dump.map((e) => [serviceKeyText(e.service.key), { service: e.service, dests: [...e.dests] }]));
+  ops.forEach((op, k) => {
+    if (!results[k]?.ok) return;
+    const key = op.kind === "add-service" || op.kind === "edit-service" ? op.service.key : op.key;
+    const id = serviceKeyText(key);
+    const e = t.get(id);
+    switch (op.kind) {
+      case "add-service":
+      case "edit-service": {
+        const r = op.service;
+        const service: IpvsService = { ...(e?.service ?? {}), key: r.key, scheduler: r.scheduler, flags: r.flags, kernelFlags: r.flags | IP_VS_SVC_F_HASHED, timeout: r.timeout, netmask: r.netmask };
+        if (e) e.service = service;
+        else t.set(id, { service, dests: [] });
+        return;
+      }
+      case "del-service":
+        t.delete(id);
+        return;
+      default: {
+        if (!e) return;
+        const dk = destKeyText(op.dest);
+        const i = e.dests.findIndex((d) => destKeyText(d) === dk);
+        if (op.kind === "del-dest") {
+          if (i >= 0) e.dests.splice(i, 1);
+          return;
+        }
+        const r = op.dest;
+        const was = i >= 0 ? e.dests[i] : undefined;
+        const dest: IpvsDest = { activeConns: 0, inactConns: 0, persistConns: 0, ...(was ?? {}), address: r.address, port: r.port, fwd: r.fwd, weight: r.weight, uThresh: r.uThresh, lThresh: r.lThresh, tunType: r.tunType, tunPort: r.tunPort, tunFlags: r.tunFlags };
+        if (i >= 0) e.dests[i] = dest;
+        else e.dests.unshift(dest); // the kernel lists the newest first
+      }
+    }
+  });
+  return [...t.values()];
 }
 
 /** What to do to the kernel's sync daemons so exactly `wanted` runs. Pure. */
@@ -122,11 +162,10 @@ export class IpvsReconciler {
     if (!drift && ops.length > 50) this.#log.info("IPVS table programmed", { reason, ops: ops.length, failed, writeMs: Math.round(writeMs) });
     if (drift) this.counters.repairs += ops.length - failed;
     if (failed === 0) this.#convergedVersion = version;
-    if (ops.length > 0) {
-      // the counters and the table as they are now, for status
-      const again = await this.#client.dump();
-      if (again.ok) this.lastDump = again.value;
-    }
+    // the table as the writes left it, for status, without reading it again (a second dump of a
+    // large table costs as much as the first): the counters are the last dump's until the next
+    // pass reads them (periodic ones run every few seconds)
+    if (ops.length > 0) this.lastDump = dumpAfter(this.lastDump, ops, results);
     await this.#syncDaemon();
     return this.#done({ reason, ok: failed === 0, ops: ops.length, failed, repaired: drift ? ops.length - failed : 0, foreign: foreign.length, dumpMs, writeMs, totalMs: now() - t0 });
   }

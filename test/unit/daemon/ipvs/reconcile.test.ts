@@ -6,6 +6,7 @@ import type { LvsdService } from "../../../../src/daemon/config.js";
 import { realServerId } from "../../../../src/daemon/core/health.js";
 import { applyOps, describeOp, reconcile, wantedTable, destRule, serviceKeyText, serviceRule, type TableEntry } from "../../../../src/daemon/ipvs/index.js";
 import { IP_VS_SVC_F_PERSISTENT, IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2 } from "../../../../src/daemon/netlink/index.js";
+import { dumpAfter, tableOfDump } from "../../../../src/daemon/ipvs/reconciler.js";
 
 const web = (over: Partial<LvsdService> = {}): LvsdService => ({
   name: "web",
@@ -185,6 +186,23 @@ test("property: reconcile(wanted, apply(actual, reconcile(wanted, actual))) is e
       assert.deepEqual(reconcile(wanted, applied.table, ownedText).ops, []);
       // and reconciling a table with itself writes nothing
       assert.deepEqual(reconcile(wanted, wanted).ops, []);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test("property: the status table after a pass's writes (dumpAfter, no second dump) is the table the kernel then holds", () => {
+  const asDump = (t: TableEntry[]) => t.map((e) => ({ service: { ...e.service, kernelFlags: e.service.flags | 2 }, dests: e.dests.map((d) => ({ ...d, activeConns: 1, inactConns: 0, persistConns: 0 })) }));
+  fc.assert(
+    fc.property(tableArb, tableArb, fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), (wanted, actual, fails) => {
+      const owned = new Set(actual.map((e) => serviceKeyText(e.service.key)));
+      const { ops } = reconcile(wanted, actual, owned);
+      // some writes fail: only those that succeeded are in the kernel, as applyOps models it
+      const results = ops.map((_, k) => (fails[k % fails.length] ? { ok: false as const, code: "EINVAL", errno: 22 } : { ok: true as const, value: undefined }));
+      const kernel = applyOps(actual, ops.filter((_, k) => results[k]!.ok)).table;
+      const after = dumpAfter(asDump(actual), ops, results);
+      assert.deepEqual(reconcile(kernel, tableOfDump(after), owned).ops, []);
+      assert.deepEqual(reconcile(tableOfDump(after), kernel, owned).ops, []);
     }),
     { numRuns: 300 },
   );
