@@ -62,5 +62,19 @@ export async function openIpvsClient(opts: IpvsClientOptions = batchFromEnv(proc
     conn.close();
     throw new Error(`cannot resolve the IPVS netlink family: ${f.code}${f.message ? ` ${f.message}` : ""}`);
   }
-  return new NetlinkIpvsClient(conn, f.value, opts);
+  const dumpConns: NetlinkConnection[] = [];
+  try {
+    for (let i = 1; i < dumpSockets(process.env.LVSD_IPVS_DUMP_SOCKETS); i++) dumpConns.push(new NetlinkConnection(RawSocket.open(AF_NETLINK, SOCK_RAW, NETLINK_GENERIC), { timeoutMs: 20_000 }));
+  } catch {
+    /* fewer sockets: the dumps take turns on the ones open */
+  }
+  return new NetlinkIpvsClient(conn, f.value, { ...opts, dumpConns });
+}
+
+/** Sockets for the destination dumps (one GET_DEST per service, one dump at a time per socket):
+ * DUMP_SOCKETS, or LVSD_IPVS_DUMP_SOCKETS=1..16 for bench/ipvs to compare. */
+const DUMP_SOCKETS = 4;
+function dumpSockets(v: string | undefined): number {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 16 ? n : DUMP_SOCKETS;
 }

@@ -136,7 +136,10 @@ export class IpvsReconciler {
     const t0 = now();
     const version = this.#version;
     this.counters.passes++;
-    const dump = await this.#client.dump();
+    // destinations only of the services lvsd wants: those of others (foreign, or owned and about
+    // to be deleted) decide nothing
+    const wantedKeys = new Set(this.#wanted.map((e) => serviceKeyText(e.service.key)));
+    const dump = await this.#client.dump((k) => wantedKeys.has(serviceKeyText(k)));
     const dumpMs = now() - t0;
     if (!dump.ok) {
       this.counters.dumpErrors++;

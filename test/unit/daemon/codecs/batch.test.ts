@@ -13,7 +13,10 @@ import {
   encodeError,
   encodeMessage,
   IPVS_CMD_NEW_DEST,
+  destNest,
   NetlinkConnection,
+  NLM_F_MULTI,
+  serviceNest,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_REQUEST,
@@ -202,4 +205,51 @@ test("the reconciler over the real client: a kernel error in the middle of a bat
   );
   assert.equal(logs.filter((l) => l.msg === "IPVS").length, 6);
   assert.equal(rec.counters.writeErrors, 3);
+});
+
+test("NetlinkIpvsClient.dump: destination dumps side by side over its dump connections, entries in the kernel's order; none for services destsOf declines", async () => {
+  const F = 42;
+  const svcs = [0, 1, 2, 3, 4].map((s) => ({ key: { protocol: 6, address: `10.0.0.${s + 1}`, port: 80 }, scheduler: "wrr" }));
+  const reply = (cmd: number, seq: number, nest: Buffer) => encodeMessage({ type: F, flags: NLM_F_MULTI, seq, payload: Buffer.concat([Buffer.from([cmd, 1, 0, 0]), nest]) });
+  const asked: string[] = [];
+  // every socket answers GET_SERVICE with the five services and GET_DEST with two real servers of
+  // the service asked (the key's last byte of address names it)
+  const kernel = (name: string) => (sock: FakeSocket) => {
+    sock.respond = (d) => {
+      const m = decodeMessages(d.data);
+      assert.ok(m.ok);
+      for (const q of m.value) {
+        assert.equal((q.flags & NLM_F_DUMP) === NLM_F_DUMP, true);
+        if (q.payload[0] === 4) sock.deliver(Buffer.concat([...svcs.map((s) => reply(1, q.seq, serviceNest(s, true))), encodeDone(q.seq)]));
+        else {
+          const s = q.payload[4 + 4 + 8 + 8 + 4 + 3]!; // the address's last byte in the key nest
+          asked.push(`${name}:${s}`);
+          const dests = [1, 2].map((r) => reply(5, q.seq, destNest({ address: `10.1.${s}.${r}`, port: 80, fwd: "dr", weight: r }, true)));
+          sock.deliver(Buffer.concat(dests));
+          sock.deliver(encodeDone(q.seq));
+        }
+      }
+    };
+    return sock;
+  };
+  const main = kernel("main")(new FakeSocket(AF_NETLINK));
+  const extra = [kernel("x1")(new FakeSocket(AF_NETLINK)), kernel("x2")(new FakeSocket(AF_NETLINK))];
+  const client = new NetlinkIpvsClient(new NetlinkConnection(main), F, { dumpConns: extra.map((s) => new NetlinkConnection(s)) });
+  const r = await client.dump((k) => !("address" in k) || k.address !== "10.0.0.3");
+  assert.ok(r.ok);
+  assert.deepEqual(
+    r.value.map((e) => ["address" in e.service.key ? e.service.key.address : "", e.dests.map((d) => `${d.address}/${d.weight}`).sort()]),
+    [
+      ["10.0.0.1", ["10.1.1.1/1", "10.1.1.2/2"]],
+      ["10.0.0.2", ["10.1.2.1/1", "10.1.2.2/2"]],
+      ["10.0.0.3", []],
+      ["10.0.0.4", ["10.1.4.1/1", "10.1.4.2/2"]],
+      ["10.0.0.5", ["10.1.5.1/1", "10.1.5.2/2"]],
+    ],
+  );
+  // four GET_DEST dumps (not the declined service's), spread over the three sockets
+  assert.deepEqual(asked.map((a) => a.split(":")[1]).sort(), ["1", "2", "4", "5"]);
+  assert.deepEqual(new Set(asked.map((a) => a.split(":")[0])), new Set(["main", "x1", "x2"]));
+  client.close();
+  assert.ok(extra.every((s) => s.closed));
 });
