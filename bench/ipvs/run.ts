@@ -117,8 +117,9 @@ async function main(): Promise<void> {
       }
       throw new Error(`lvsd never logged "${prefix}": ${(await lab.exec(G, "tail -5 /root/bench/lvsd.log")).stdout}`);
     };
-    const startupMs = async () => Number((await logRecords()).find((r) => r.msg === "lvsd started")?.startupMs ?? NaN);
-    const rows: Record<string, number[]> = { ipvsadm: [], keepalived: [], noChangeHup: [], noChangeRestart: [], noChangeHupDump: [], noChangeRestartDump: [] };
+    const started = async () => (await logRecords()).find((r) => r.msg === "lvsd started") ?? {};
+    const startupMs = async () => Number((await started()).startupMs ?? NaN);
+    const rows: Record<string, number[]> = { ipvsadm: [], ipvsadmSave: [], keepalived: [], noChangeHup: [], noChangeRestart: [], noChangeHupDump: [], noChangeRestartDump: [], lvsdMain: [], lvsdConfig: [], lvsdPassEnd: [] };
     const writes: Record<string, number[]> = { noChangeHup: [], noChangeRestart: [] };
     const label = (v: string) => v || "batched";
     for (const v of VARIANTS) {
@@ -130,6 +131,12 @@ async function main(): Promise<void> {
         const ms = Number((await lab.execOk(G, ["/root/bench/run.sh", mode, String(input.lines)], { timeoutMs: 30 * 60_000 })).trim());
         rows[mode]!.push(ms);
         console.error(`bench/ipvs: ${mode} ${ms} ms`);
+        if (mode === "ipvsadm") {
+          // reading the whole table back, as a no-change pass must: ipvsadm's own dump
+          const save = Number((await lab.execOk(G, "t0=$(date +%s%N); ipvsadm -Sn >/dev/null; echo $(( ($(date +%s%N) - t0) / 1000000 ))")).trim());
+          rows.ipvsadmSave!.push(save);
+          console.error(`bench/ipvs: ipvsadm -Sn ${save} ms`);
+        }
         if (mode === "keepalived") await lab.exec(G, "kill -KILL $(cat /run/ka-main.pid) $(cat /run/ka-check.pid) 2>/dev/null; sleep 1");
       }
       for (const [n, v] of VARIANTS.entries()) {
@@ -139,6 +146,12 @@ async function main(): Promise<void> {
         // lvsd is running with its table: its start-up and its own pass
         const first = await waitLog("start:");
         rows[`lvsdStartup:${l}`]!.push(await startupMs());
+        if (n === VARIANTS.length - 1) {
+          const st = await started();
+          rows.lvsdMain!.push(Number(st.mainAtMs ?? NaN));
+          rows.lvsdConfig!.push(Number(st.configCheckedAtMs ?? NaN));
+          rows.lvsdPassEnd!.push(Number((first as unknown as Record<string, unknown>).sinceProcessStartMs ?? NaN));
+        }
         rows[`lvsdPass:${l}`]!.push(first.totalMs);
         rows[`lvsdDump:${l}`]!.push(first.dumpMs);
         rows[`lvsdWrites:${l}`]!.push(first.writeMs);
@@ -167,13 +180,15 @@ async function main(): Promise<void> {
     console.log(`\nIPVS table of ${SERVICES} services x ${REALS} real servers (${input.lines} rules), one qemu guest (software emulation, ~16x slower than the host), median of ${REPS}`);
     console.log(`| what | time |\n| --- | --- |`);
     console.log(`| ipvsadm -R (restore file), to table complete | ${s(med(rows.ipvsadm!))} |`);
+    console.log(`| ipvsadm -Sn (the whole table read back) | ${s(med(rows.ipvsadmSave!))} |`);
     console.log(`| keepalived --check (rendered keepalived.conf), start to table complete | ${s(med(rows.keepalived!))} |`);
     for (const v of VARIANTS) {
       const l = label(v);
       const how = v === "" ? "batches of 256 writes, an ACK per datagram" : v === "each:1" ? "one write, one wait" : "batches of 256, an ACK per write";
       console.log(`| lvsd (${how}), start to table complete | ${s(med(rows[`lvsd:${l}`]!))} |`);
       console.log(`| ... its start-up, process start to VRRP running (before its first pass) | ${s(med(rows[`lvsdStartup:${l}`]!))} |`);
-      console.log(`| ... its first pass: ${writes[`lvsdPass:${l}`]!.join(",")} writes in ${s(med(rows[`lvsdWrites:${l}`]!))} (the apply); whole pass with its dumps | ${s(med(rows[`lvsdPass:${l}`]!))} |`);
+      if (v === "") console.log(`| ... of which node's boot and the bundle's load ${s(med(rows.lvsdMain!))}, then the config read and checked at ${s(med(rows.lvsdConfig!))}; first pass done at ${s(med(rows.lvsdPassEnd!))} | |`);
+      console.log(`| ... its first pass: ${writes[`lvsdPass:${l}`]!.join(",")} writes in ${s(med(rows[`lvsdWrites:${l}`]!))} (the apply); the whole pass (dump, diff, writes) | ${s(med(rows[`lvsdPass:${l}`]!))} |`);
     }
     console.log(`| lvsd no-change reconcile on SIGHUP (writes: ${writes.noChangeHup!.join(",")}; dump ${s(med(rows.noChangeHupDump!))}) | ${s(med(rows.noChangeHup!))} |`);
     console.log(`| lvsd SIGKILL + restart, adoption pass (writes: ${writes.noChangeRestart!.join(",")}; dump ${s(med(rows.noChangeRestartDump!))}) | ${s(med(rows.noChangeRestart!))} |`);

@@ -130,7 +130,14 @@ async function announceAdoption(config: LvsdConfig, log: Logger): Promise<{ adve
   }
 }
 
-async function serve(file: string, initial: LvsdConfig, level: Level, host: EngineHost, flags: { stopping: boolean }): Promise<void> {
+/** Where start-up went, in ms since the process started: node's boot and the bundle's load (until
+ * main() runs), then reading and checking the config (the VRRP worker boots meanwhile). */
+interface StartupTimes {
+  mainAtMs: number;
+  configCheckedAtMs: number;
+}
+
+async function serve(file: string, initial: LvsdConfig, level: Level, host: EngineHost, flags: { stopping: boolean }, times: StartupTimes): Promise<void> {
   const log: Logger = createLogger({ level, fields: { routerId: initial.routerId } });
   let stopping = false;
   const engineT0 = performance.now();
@@ -172,6 +179,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     // to start once the config was checked (the worker booted meanwhile)
     startupMs: Math.round(process.uptime() * 1000),
     engineStartMs: Math.round(performance.now() - engineT0),
+    ...times,
   });
 
   // The core's IPVS half (core/director.ts) on this thread: health -> wanted table -> reconciler.
@@ -199,7 +207,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     log: log.child({ part: "ipvs" }),
   });
   const logPass = (what: string, r: Awaited<ReturnType<typeof director.start>>) => {
-    if (r) log.info(r.ops === 0 && r.ok ? `${what}: the kernel's IPVS table matches, nothing written` : `${what}: IPVS table updated`, { ...r });
+    if (r) log.info(r.ops === 0 && r.ok ? `${what}: the kernel's IPVS table matches, nothing written` : `${what}: IPVS table updated`, { ...r, ...(what === "start" ? { sinceProcessStartMs: Math.round(process.uptime() * 1000) } : {}) });
   };
   void director.start(initial).then(
     (r) => logPass("start", r),
@@ -280,6 +288,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
 }
 
 export async function main(argv: string[]): Promise<void> {
+  const mainAtMs = Math.round(process.uptime() * 1000);
   const io: CliIo = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
   // The worker boots (addon, netlink sockets, its own bundle) while the config is checked here.
   let host: EngineHost | undefined;
@@ -301,7 +310,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = r.code;
     return;
   }
-  await serve(r.run.config, r.config, r.run.logLevel, host!, flags);
+  await serve(r.run.config, r.config, r.run.logLevel, host!, flags, { mainAtMs, configCheckedAtMs: Math.round(process.uptime() * 1000) });
 }
 
 function isEntryPoint(): boolean {

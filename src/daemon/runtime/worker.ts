@@ -154,6 +154,12 @@ export interface EngineHostOptions {
   entry?: URL;
 }
 
+/** What the VRRP engine reads of a config: all but the IPVS services, which stay on the main
+ * thread (a config of 1,000 services is most of the bytes a postMessage would clone, twice). */
+function vrrpPart(config: LvsdConfig): LvsdConfig {
+  return config.services.length === 0 ? config : { ...config, services: [] };
+}
+
 export class EngineHost {
   #w: Worker;
   #next = 1;
@@ -163,7 +169,7 @@ export class EngineHost {
   #starting: { resolve: () => void; reject: (e: Error) => void } | undefined;
 
   private constructor(opts: EngineHostOptions, config?: LvsdConfig) {
-    const data: EngineWorkerData = { role: WORKER_ROLE, adapters: opts.adapters, logLevel: opts.logLevel ?? "info", ...(config ? { config } : {}) };
+    const data: EngineWorkerData = { role: WORKER_ROLE, adapters: opts.adapters, logLevel: opts.logLevel ?? "info", ...(config ? { config: vrrpPart(config) } : {}) };
     const w = spawnWorker(opts.entry ?? defaultEntry(), data);
     this.#w = w;
     w.on("message", (m: Reply | Note) => {
@@ -221,7 +227,7 @@ export class EngineHost {
   start(config: LvsdConfig): Promise<void> {
     if (this.#started || this.#starting) return Promise.reject(new Error("the VRRP engine is already started"));
     const p = this.#waitStarted();
-    this.#w.postMessage({ id: this.#next++, type: "start", config });
+    this.#w.postMessage({ id: this.#next++, type: "start", config: vrrpPart(config) });
     return p;
   }
 
@@ -237,7 +243,7 @@ export class EngineHost {
     return this.#request({ type: "snapshot" });
   }
   reload(config: LvsdConfig): Promise<ReloadSummary> {
-    return this.#request({ type: "reload", config } as Omit<Request, "id">);
+    return this.#request({ type: "reload", config: vrrpPart(config) } as Omit<Request, "id">);
   }
   /** Loopback mode only: every advert "sent", with the worker's performance.now() timestamp. */
   loopbackSent(): Promise<Array<{ at: number; vrid: number; priority: number }>> {
