@@ -39,9 +39,13 @@ export function tableOfDump(dump: readonly DumpEntry[]): TableEntry[] {
 }
 
 /** A dump with the writes that succeeded applied, as the kernel applied them: new services and
- * destinations without counters, edited ones keeping theirs. Pure. */
+ * destinations without counters, edited ones keeping theirs (a service's destinations in the
+ * dump's order, new ones after them). Pure. */
 export function dumpAfter(dump: readonly DumpEntry[], ops: readonly IpvsOp[], results: readonly KernelResult<void>[]): DumpEntry[] {
-  const t = new Map(dump.map((e) => [serviceKeyText(e.service.key), { service: e.service, dests: [...e.dests] }]));
+  type Entry = { service: IpvsService; dests: DumpEntry["dests"]; byKey?: Map<string, IpvsDest> };
+  const t = new Map<string, Entry>(dump.map((e) => [serviceKeyText(e.service.key), { service: e.service, dests: e.dests }]));
+  // a service's destinations by key, made when a write first touches them
+  const destsOf = (e: Entry): Map<string, IpvsDest> => (e.byKey ??= new Map(e.dests.map((d) => [destKeyText(d), d])));
   ops.forEach((op, k) => {
     if (!results[k]?.ok) return;
     const key = op.kind === "add-service" || op.kind === "edit-service" ? op.service.key : op.key;
@@ -53,7 +57,7 @@ export function dumpAfter(dump: readonly DumpEntry[], ops: readonly IpvsOp[], re
         const r = op.service;
         const service: IpvsService = { ...(e?.service ?? {}), key: r.key, scheduler: r.scheduler, flags: r.flags, kernelFlags: r.flags | IP_VS_SVC_F_HASHED, timeout: r.timeout, netmask: r.netmask };
         if (e) e.service = service;
-        else t.set(id, { service, dests: [] });
+        else t.set(id, { service, dests: [], byKey: new Map() });
         return;
       }
       case "del-service":
@@ -61,21 +65,18 @@ export function dumpAfter(dump: readonly DumpEntry[], ops: readonly IpvsOp[], re
         return;
       default: {
         if (!e) return;
+        const ds = destsOf(e);
         const dk = destKeyText(op.dest);
-        const i = e.dests.findIndex((d) => destKeyText(d) === dk);
         if (op.kind === "del-dest") {
-          if (i >= 0) e.dests.splice(i, 1);
+          ds.delete(dk);
           return;
         }
         const r = op.dest;
-        const was = i >= 0 ? e.dests[i] : undefined;
-        const dest: IpvsDest = { activeConns: 0, inactConns: 0, persistConns: 0, ...(was ?? {}), address: r.address, port: r.port, fwd: r.fwd, weight: r.weight, uThresh: r.uThresh, lThresh: r.lThresh, tunType: r.tunType, tunPort: r.tunPort, tunFlags: r.tunFlags };
-        if (i >= 0) e.dests[i] = dest;
-        else e.dests.unshift(dest); // the kernel lists the newest first
+        ds.set(dk, { activeConns: 0, inactConns: 0, persistConns: 0, ...(ds.get(dk) ?? {}), address: r.address, port: r.port, fwd: r.fwd, weight: r.weight, uThresh: r.uThresh, lThresh: r.lThresh, tunType: r.tunType, tunPort: r.tunPort, tunFlags: r.tunFlags });
       }
     }
   });
-  return [...t.values()];
+  return [...t.values()].map((e) => ({ service: e.service, dests: e.byKey ? [...e.byKey.values()] : e.dests }));
 }
 
 /** What to do to the kernel's sync daemons so exactly `wanted` runs. Pure. */
