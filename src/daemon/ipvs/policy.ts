@@ -82,14 +82,12 @@ export function wantedTable(services: readonly LvsdService[], health: (id: strin
     const netmask = typeof pm === "string" && family === "inet" ? ipv4MaskNumber(pm) : typeof pm === "number" && family === "inet6" ? pm : IPVS_DEFAULT_NETMASK[family];
     const service = serviceRule({ key, scheduler: s.scheduler, flags, timeout: s.persistenceTimeoutSec ?? 0, netmask });
 
-    const live: { rs: LvsdRealServer; weight: number }[] = [];
-    const down: LvsdRealServer[] = [];
-    for (const rs of s.realServers) {
+    // per real server, its live weight (undefined: down)
+    const live = s.realServers.map((rs) => {
       const h = health(realServerId(s, rs));
-      if (h.up) live.push({ rs, weight: h.weight ?? rs.weight });
-      else down.push(rs);
-    }
-    const liveWeight = live.reduce((n, x) => n + x.weight, 0);
+      return h.up ? (h.weight ?? rs.weight) : undefined;
+    });
+    const liveWeight = live.reduce<number>((n, w) => n + (w ?? 0), 0);
     const id = serviceId(s);
     const wasUp = previous.get(id) ?? true;
     const threshold = s.quorum + (wasUp ? -1 : 1) * s.hysteresis;
@@ -98,11 +96,11 @@ export function wantedTable(services: readonly LvsdService[], health: (id: strin
     const sorry = !up && s.sorryServer !== undefined;
 
     const dests: DestRule[] = [];
-    for (const rs of s.realServers) {
-      const l = live.find((x) => x.rs === rs);
-      if (l && !sorry) dests.push(dest(s, rs, l.weight));
+    s.realServers.forEach((rs, i) => {
+      const w = live[i];
+      if (w !== undefined && !sorry) dests.push(dest(s, rs, w));
       else if (rs.inhibitOnFailure) dests.push(dest(s, rs, 0));
-    }
+    });
     if (sorry) dests.push(dest(s, s.sorryServer!, 1));
     table.push({ service, dests });
     views.push({ id, name: s.name, quorum: up, liveWeight, sorryServerActive: sorry });
