@@ -253,7 +253,12 @@ export function parseLvsdConfig(text: string): LvsdConfig {
   } catch (e) {
     throw new Error(`lvsd config is not valid JSON: ${(e as Error).message}`);
   }
-  const r = LvsdConfig.safeParse(raw);
+  // A large config is mostly real servers with only the common fields: those are checked by
+  // hand (plainRealServers), the rest with the schema; anything else takes the schema's whole path,
+  // so every problem is reported as the schema words it.
+  const plain = plainRealServers(raw);
+  const r = LvsdConfig.safeParse(plain ? { ...(raw as object), services: plain.skeleton } : raw);
+  if (r.success && plain) r.data.services.forEach((s, i) => (s.realServers = plain.realServers[i]!));
   if (!r.success) {
     const lines = r.error.issues.map((i) => `  ${i.path.join(".") || "(root)"}: ${i.message}`);
     throw new Error(`lvsd config is invalid:\n${lines.join("\n")}`);
@@ -267,4 +272,52 @@ export function parseLvsdConfig(text: string): LvsdConfig {
   const sync = r.data.lvsSyncDaemon;
   if (sync && !names.has(sync.instance)) throw new Error(`lvsd config is invalid:\n  lvsSyncDaemon.instance: unknown instance ${sync.instance}`);
   return r.data;
+}
+
+const IPV4 = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
+const PLAIN_KEYS = new Set(["address", "port", "weight", "inhibitOnFailure", "uthreshold", "lthreshold"]);
+const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => typeof v === "number" && Number.isSafeInteger(v) && v >= min && v <= max;
+
+/** A real server as LvsdRealServer parses it, when it has only the common fields (an IPv4
+ * address, port, weight, inhibitOnFailure, thresholds): the schema's checks for those, spelled
+ * out, and its output (the fields in the schema's order). undefined for anything else. */
+function plainRealServer(x: unknown): LvsdRealServer | undefined {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) return undefined;
+  const o = x as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (!PLAIN_KEYS.has(k)) return undefined;
+  const { address, port, weight, inhibitOnFailure } = o;
+  if (typeof address !== "string" || !IPV4.test(address) || !isInt(port, 0, 65535) || !isInt(weight, 0, 65535) || typeof inhibitOnFailure !== "boolean") return undefined;
+  const out: LvsdRealServer = { address, port, weight, inhibitOnFailure };
+  if ("uthreshold" in o) {
+    if (!isInt(o.uthreshold, 0)) return undefined;
+    out.uthreshold = o.uthreshold;
+  }
+  if ("lthreshold" in o) {
+    if (!isInt(o.lthreshold, 0)) return undefined;
+    out.lthreshold = o.lthreshold;
+  }
+  return out;
+}
+
+/** When every service's real servers are all plain (plainRealServer), those parsed, and the
+ * services with only their first real server each, for the schema to check the rest; otherwise
+ * undefined (the schema parses everything). */
+function plainRealServers(raw: unknown): { realServers: LvsdRealServer[][]; skeleton: unknown[] } | undefined {
+  const services = (raw as { services?: unknown } | null)?.services;
+  if (!Array.isArray(services)) return undefined;
+  const realServers: LvsdRealServer[][] = [];
+  const skeleton: unknown[] = [];
+  for (const s of services) {
+    const rs = (s as { realServers?: unknown } | null)?.realServers;
+    if (!Array.isArray(rs) || rs.length === 0) return undefined;
+    const parsed: LvsdRealServer[] = [];
+    for (const x of rs) {
+      const p = plainRealServer(x);
+      if (!p) return undefined;
+      parsed.push(p);
+    }
+    realServers.push(parsed);
+    skeleton.push({ ...(s as object), realServers: [rs[0]] });
+  }
+  return { realServers, skeleton };
 }

@@ -137,3 +137,46 @@ test("checks: rise, alpha, SNI, verify_cert and quorum scripts reach lvsd.json; 
   assert.match(ka, /\n\s+alpha\n/);
   assert.doesNotMatch(ka, /rise|verify_cert|sni_name/);
 });
+
+test("real servers with only the common fields are checked by hand: the same value, and the same errors, as the schema alone", () => {
+  const base = JSON.parse(renderLvsdJson(nat, "dir-a", opts)) as any;
+  const svc = (realServers: unknown[], over: Record<string, unknown> = {}) => ({ ...structuredClone(base.services[0]), realServers, ...over });
+  const rs = (over: Record<string, unknown> = {}) => ({ address: "10.0.0.5", port: 80, weight: 2, inhibitOnFailure: false, ...over });
+  const schemaAlone = (c: unknown): string => {
+    const r = LvsdConfig.safeParse(c);
+    return r.success ? JSON.stringify(r.data) : `invalid: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`;
+  };
+  const ours = (c: unknown): string => {
+    try {
+      return JSON.stringify(parseLvsdConfig(JSON.stringify(c)));
+    } catch (e) {
+      return `invalid: ${(e as Error).message.split("\n").slice(1).map((l) => l.trim()).join("; ")}`;
+    }
+  };
+  const cases: unknown[][] = [
+    [rs(), rs({ address: "10.0.0.6", uthreshold: 100, lthreshold: 0 })],
+    [rs({ address: "fd00::5" })],
+    [rs(), rs({ weight: 65536 })],
+    [rs({ port: -1 })],
+    [rs({ port: 1.5 })],
+    [rs({ address: "10.0.0.05" })],
+    [rs({ address: "10.0.0.256" })],
+    [rs({ inhibitOnFailure: "no" })],
+    [rs({ uthreshold: -1 })],
+    [rs({ extra: 1 })],
+    [rs({ notifyUp: ["/bin/true"] })],
+    [rs(), null],
+    [],
+    [rs(), { address: "10.0.0.7", port: 80, weight: 1 }],
+  ];
+  for (const realServers of cases) {
+    for (const over of [{}, { scheduler: "WRR" }]) {
+      const c = { ...base, services: [svc([rs({ address: "10.0.0.9" })]), svc(realServers, over)] };
+      assert.equal(ours(c), schemaAlone(c), JSON.stringify({ realServers, over }));
+    }
+  }
+  // a typical large table takes the hand-checked way and gives the schema's value
+  const big = { ...base, services: Array.from({ length: 50 }, (_, s) => svc(Array.from({ length: 10 }, (_, r) => rs({ address: `10.1.${s}.${r}` })), { name: `vs${s}` })) };
+  assert.equal(ours(big), schemaAlone(big));
+  assert.equal(parseLvsdConfig(JSON.stringify(big)).services[49]!.realServers[9]!.address, "10.1.49.9");
+});
