@@ -85,11 +85,20 @@ export function nativeTcpChecker(addon: CheckAddon): Checker<TcpTarget> {
 }
 
 export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
-  const one = (t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal) =>
+  // a target's requests are built once: the same bytes every delay_loop
+  const requests = new WeakMap<HttpTarget, Map<HttpUrlSpec, Buffer>>();
+  const requestOf = (t: HttpTarget, u: HttpUrlSpec) => {
+    let m = requests.get(t);
+    if (!m) requests.set(t, (m = new Map()));
+    let r = m.get(u);
+    if (!r) m.set(u, (r = httpRequest(t, u.path)));
+    return r;
+  };
+  const one = (t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal, okDetail?: string) =>
     attempt(
       addon,
       t,
-      httpRequest(t, u.path),
+      requestOf(t, u),
       u.digest === undefined ? ANSWER_CAP : DIGEST_CAP,
       signal,
       (phase) => ({ ok: false, reason: abortReason(phase), detail: `${u.path}: ${phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` }),
@@ -98,17 +107,22 @@ export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
           const m = connectError(errnoOf(code ?? "EIO"), phase);
           return { ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` };
         }
-        return answerResult(u, data ?? Buffer.alloc(0), code, truncated);
+        const r = answerResult(u, data ?? Buffer.alloc(0), code, truncated);
+        return r.ok && okDetail !== undefined ? { ok: true, detail: okDetail } : r;
       },
     );
+  const many = async (t: HttpTarget, signal: AbortSignal): Promise<CheckResult> => {
+    for (const u of t.urls) {
+      const r = await one(t, u, signal);
+      if (!r.ok) return r;
+    }
+    return { ok: true, detail: `${t.urls.length} urls ok` };
+  };
   return {
-    async check(t, signal) {
+    check(t, signal) {
       if (t.type === "SSL") return httpChecker.check(t, signal);
-      for (const u of t.urls) {
-        const r = await one(t, u, signal);
-        if (!r.ok) return r;
-      }
-      return { ok: true, detail: t.urls.length === 1 ? `HTTP ok ${t.urls[0]!.path}` : `${t.urls.length} urls ok` };
+      // one url (the usual case): the attempt's own promise is the check's
+      return t.urls.length === 1 ? one(t, t.urls[0]!, signal, `HTTP ok ${t.urls[0]!.path}`) : many(t, signal);
     },
   };
 }
