@@ -1,10 +1,13 @@
 // The floor under lvsd's checker in Node: the same exchange as one HTTP_GET check (connect, the
 // request, read to the server's close, close) on node:net alone, with no scheduler, no abort
 // signal, no parsing and no digest. Started by run.ts --floors while its servers are up:
-//   floor.ts RATE SECONDS PORTS BASE   (prints one line of JSON)
+//   floor.ts RATE SECONDS PORTS BASE [--native]   (prints one line of JSON)
+// --native: the same through lvsd's addon (checkStart, one callback an attempt) instead of
+// node:net: what the daemon's checkers cost before the scheduler and the judging.
 import { connect } from "node:net";
+import { loadAddon } from "../../src/daemon/native/index.js";
 
-const [rate, seconds, ports, base] = process.argv.slice(2).map(Number) as [number, number, number, number];
+const [rate, seconds, ports, base] = process.argv.slice(2, 6).map(Number) as [number, number, number, number];
 const req = Buffer.from("GET / HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: 127.0.0.1\r\n\r\n", "latin1");
 let done = 0;
 let failed = 0;
@@ -21,9 +24,18 @@ function one(): void {
   });
   s.once("error", () => failed++);
 }
+const native = process.argv.includes("--native");
+const addon = native ? loadAddon() : undefined;
+function oneNative(): void {
+  const h = addon!.checkStart("127.0.0.1", base + (k++ % ports), undefined, req, 65536, (code, _phase, data) => {
+    if (code === undefined && data && data.length > 0) done++;
+    else failed++;
+  });
+  if (typeof h === "string") failed++;
+}
 // RATE a second in batches every 10 ms, as the C floor does
 setInterval(() => {
-  for (let i = 0; i < rate / 100; i++) one();
+  for (let i = 0; i < rate / 100; i++) (native ? oneNative : one)();
 }, 10);
 await new Promise((r) => setTimeout(r, 2000));
 const u0 = process.cpuUsage();
@@ -33,5 +45,5 @@ await new Promise((r) => setTimeout(r, seconds * 1000));
 const u = process.cpuUsage(u0);
 const wall = (performance.now() - t0) / 1000;
 const n = done - d0;
-console.log(JSON.stringify({ floor: "node-net", checksPerSec: Math.round(n / wall), cpuPct: Number((((u.user + u.system) / 1e6 / wall) * 100).toFixed(2)), userPct: Number(((u.user / 1e6 / wall) * 100).toFixed(2)), usPerCheck: Math.round((u.user + u.system) / Math.max(1, n)), failed }));
+console.log(JSON.stringify({ floor: native ? "native" : "node-net", checksPerSec: Math.round(n / wall), cpuPct: Number((((u.user + u.system) / 1e6 / wall) * 100).toFixed(2)), userPct: Number(((u.user / 1e6 / wall) * 100).toFixed(2)), usPerCheck: Math.round((u.user + u.system) / Math.max(1, n)), failed }));
 process.exit(0);

@@ -100,6 +100,11 @@ if (floors) {
   const node = spawnSync(process.execPath, ["--import", "tsx", join(here, "floor.ts"), ...args], { encoding: "utf8" });
   if (node.status === 0) floorRuns.push(JSON.parse(node.stdout) as Floor);
   else console.error(`floor.ts failed: ${node.stderr}`);
+  if (addonAvailable()) {
+    const nat = spawnSync(process.execPath, ["--import", "tsx", join(here, "floor.ts"), ...args, "--native"], { encoding: "utf8" });
+    if (nat.status === 0) floorRuns.push(JSON.parse(nat.stdout) as Floor);
+    else console.error(`floor.ts --native failed: ${nat.stderr}`);
+  }
   const dir = mkdtempSync(join(tmpdir(), "lvsd-floor-"));
   const cc = spawnSync("cc", ["-O2", "-o", join(dir, "floor"), join(here, "floor.c")], { encoding: "utf8" });
   if (cc.status === 0) {
@@ -117,7 +122,10 @@ console.log("| checker | checks/s | CPU (% of one core) | of which user | CPU pe
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of runs) console.log(`| ${r.checker} (CheckScheduler + HTTP_GET, digest) | ${r.rate.toFixed(0)} | ${r.cpuPct.toFixed(1)} | ${r.userPct.toFixed(1)} | ${r.usPerCheck.toFixed(0)} µs | ${(r.usPerCheck / 10).toFixed(1)}% | ${r.failed} (${r.down} down) | ${rss} |`);
 for (const f of floorRuns) {
-  const what = f.floor === "node-net" ? "floor: the same exchange on node:net alone (floor.ts)" : "floor: the same exchange in C with epoll (floor.c)";
+  const what =
+    f.floor === "node-net" ? "floor: the same exchange on node:net alone (floor.ts)"
+    : f.floor === "native" ? "floor: the same exchange through lvsd's addon alone (floor.ts --native)"
+    : "floor: the same exchange in C with epoll (floor.c)";
   console.log(`| ${what} | ${f.checksPerSec} | ${f.cpuPct.toFixed(1)} | ${f.userPct.toFixed(1)} | ${f.usPerCheck} µs | ${(f.usPerCheck / 10).toFixed(1)}% | ${f.failed} | - |`);
 }
 console.log(`| keepalived 2.2.7 checker | - | not measured here: exits FATAL without IPVS | - | - | - | - | - |`);
