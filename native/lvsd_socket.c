@@ -884,28 +884,32 @@ static napi_value js_if_hwaddr(napi_env env, napi_callback_info info) {
  * One TCP_CHECK or HTTP_GET attempt done in C, the way keepalived's checker does it: a
  * non-blocking connect (after bind to the source address when asked), the prebuilt request
  * written, the answer read until the server closes, close. It runs on node's own loop (one
- * uv_poll per attempt, no thread) and calls back once with (code, phase, data, truncated):
- * code undefined on success, else the errno name; phase 0 connect, 1 after the connection (the
- * request and the answer); data the bytes read (kept up to `cap`, the rest read and dropped,
- * `truncated` then). Parsing and judging stay in TypeScript (src/daemon/check/native.ts); the
- * deadline is the caller's: checkCancel() stops an attempt at once, without a callback.
+ * uv_poll per attempt, no thread) and ends in one call of the environment's check callback
+ * (checkCallback) with (id, code, phase, data, truncated): code undefined on success, else the
+ * errno name; phase 0 connect, 1 after the connection (the request and the answer); data the
+ * bytes read (kept up to `cap`, the rest read and dropped, `truncated` then). Parsing and judging
+ * stay in TypeScript (src/daemon/check/native.ts); the deadline is the caller's: checkCancel()
+ * stops an attempt at once, without a call.
  *
- * Ownership of one attempt (struct lcheck): shared by the JS external (its finalizer) and the
- * uv_poll handle (its close callback); freed when both have let go.
+ * An attempt is a number, not a JS object: no wrapper, no finalizer and no reference per attempt
+ * (a thousand a second). Its id names a slot of the environment's table and carries a sequence
+ * number, so an old id never reaches a newer attempt in the same slot. The struct is freed when
+ * its poll handle has closed.
  */
 
 #define CHECK_READS_PER_WAKE 64
+#define CHECK_SLOT_BITS 20 /* at most ~1M attempts in flight */
+#define CHECK_SLOT_MASK ((1u << CHECK_SLOT_BITS) - 1)
 
 typedef struct lcheck {
+  uint32_t id;
   int fd;
   int phase;       /* 0 connecting, 1 connected: writing the request, then reading */
-  int done;        /* called back or cancelled: the fd is closed */
-  int ext_alive;   /* the JS external has not been finalized */
+  int done;        /* called back or cancelled: the fd is closed, the slot free */
   int poll_open;   /* uv_poll_init done, on_check_closed not yet run */
   int polling;
   int truncated;
   napi_env env;
-  napi_ref cb;
   uv_poll_t poll;
   unsigned char *data;
   size_t len, size, cap;
@@ -913,31 +917,41 @@ typedef struct lcheck {
   unsigned char req[]; /* the request to write; empty for TCP_CHECK */
 } lcheck;
 
-/* One async context for every attempt of an environment (created at its first attempt). */
-typedef struct { napi_async_context actx; } check_env;
+/* Per environment: the async context and callback every attempt uses, and the attempts' table. */
+typedef struct {
+  napi_async_context actx;
+  napi_ref cb;
+  lcheck **slots;
+  uint32_t nslots, used, seq;
+  uint32_t *free_list;
+  uint32_t nfree;
+} check_env;
 
 static void check_env_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
-  free(data); /* the context itself goes with the environment */
+  check_env *ce = data;
+  /* the context, the callback and any attempt still open go with the environment */
+  free(ce->slots);
+  free(ce->free_list);
+  free(ce);
+}
+
+static check_env *get_check_env(napi_env env) {
+  check_env *ce = NULL;
+  napi_get_instance_data(env, (void **)&ce);
+  return ce;
 }
 
 static __thread unsigned char check_rbuf[16384];
 
-static void check_maybe_free(lcheck *c) {
-  if (!c->ext_alive && !c->poll_open) {
-    free(c->data);
-    free(c);
-  }
-}
-
 static void on_check_closed(uv_handle_t *h) {
   lcheck *c = (lcheck *)h->data;
-  c->poll_open = 0;
-  check_maybe_free(c);
+  free(c->data);
+  free(c);
 }
 
-/* Stops polling, closes the fd and the poll handle, drops the callback. Idempotent. */
+/* Stops polling, closes the fd and the poll handle, frees the slot. Idempotent. */
 static void check_close(lcheck *c) {
   if (c->polling) {
     uv_poll_stop(&c->poll);
@@ -947,35 +961,31 @@ static void check_close(lcheck *c) {
     close(c->fd);
     c->fd = -1;
   }
-  c->done = 1;
-  if (c->cb) {
-    napi_delete_reference(c->env, c->cb);
-    c->cb = NULL;
+  if (!c->done) {
+    c->done = 1;
+    check_env *ce = get_check_env(c->env);
+    uint32_t slot = c->id & CHECK_SLOT_MASK;
+    if (ce && slot < ce->nslots && ce->slots[slot] == c) {
+      ce->slots[slot] = NULL;
+      ce->free_list[ce->nfree++] = slot;
+    }
   }
   if (c->poll_open && !uv_is_closing((uv_handle_t *)&c->poll)) uv_close((uv_handle_t *)&c->poll, on_check_closed);
-}
-
-static void check_finalize(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  lcheck *c = (lcheck *)data;
-  c->ext_alive = 0;
-  check_maybe_free(c);
 }
 
 /* Calls back once (err 0: success) and closes the attempt. */
 static void check_done(lcheck *c, int err) {
   napi_env env = c->env;
   napi_handle_scope scope;
-  napi_value cb = NULL, recv, argv[4], result;
-  check_env *ce = NULL;
+  napi_value cb = NULL, recv, argv[5], result;
+  check_env *ce = get_check_env(env);
   if (c->done) return;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+  if (ce == NULL || napi_open_handle_scope(env, &scope) != napi_ok) {
     check_close(c);
     return;
   }
-  if (c->cb) napi_get_reference_value(env, c->cb, &cb);
-  napi_get_instance_data(env, (void **)&ce);
+  if (ce->cb) napi_get_reference_value(env, ce->cb, &cb);
+  napi_create_uint32(env, c->id, &argv[0]);
   if (err) {
     const char *code = errno_name(err);
     char codebuf[16];
@@ -983,19 +993,17 @@ static void check_done(lcheck *c, int err) {
       snprintf(codebuf, sizeof codebuf, "E%d", err);
       code = codebuf;
     }
-    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[0]);
-  } else napi_get_undefined(env, &argv[0]);
-  napi_create_uint32(env, (uint32_t)c->phase, &argv[1]);
-  if (c->phase == 1) napi_create_buffer_copy(env, c->len, c->len ? c->data : (const void *)"", NULL, &argv[2]);
-  else napi_get_undefined(env, &argv[2]);
-  napi_get_boolean(env, c->truncated != 0, &argv[3]);
-  /* closed before the callback, so whatever it starts never meets this fd */
-  napi_ref ref = c->cb;
-  c->cb = NULL;
+    napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &argv[1]);
+  } else napi_get_undefined(env, &argv[1]);
+  napi_create_uint32(env, (uint32_t)c->phase, &argv[2]);
+  if (c->phase == 1) napi_create_buffer_copy(env, c->len, c->len ? c->data : (const void *)"", NULL, &argv[3]);
+  else napi_get_undefined(env, &argv[3]);
+  napi_get_boolean(env, c->truncated != 0, &argv[4]);
+  /* closed before the callback, so whatever it starts never meets this fd or slot */
   check_close(c);
-  if (cb != NULL && ce != NULL) {
+  if (cb != NULL) {
     napi_get_global(env, &recv);
-    napi_status st = napi_make_callback(env, ce->actx, recv, cb, 4, argv, &result);
+    napi_status st = napi_make_callback(env, ce->actx, recv, cb, 5, argv, &result);
     if (st != napi_ok) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);
@@ -1006,7 +1014,6 @@ static void check_done(lcheck *c, int err) {
       }
     }
   }
-  if (ref) napi_delete_reference(env, ref);
   napi_close_handle_scope(env, scope);
 }
 
@@ -1112,14 +1119,61 @@ static int parse_ip_port(const char *ip, uint32_t port, struct sockaddr_storage 
   return -1;
 }
 
-/* checkStart(address, port, bindto | undefined, request: Buffer | undefined, cap, callback)
- *   -> handle, or the errno name when the attempt failed at once (socket, bind, connect).
- * callback(code | undefined, phase, data | undefined, truncated), once, unless cancelled. */
-static napi_value js_check_start(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6], out;
+/* checkCallback(callback(id, code, phase, data, truncated)): the one function every attempt of
+ * this environment ends in. Set it before the first checkStart. */
+static napi_value js_check_callback(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], res, name;
+  napi_valuetype t;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 6) THROW("checkStart(address, port, bindto, request, cap, callback)");
+  if (argc < 1 || napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) THROW("checkCallback(callback)");
+  check_env *ce = get_check_env(env);
+  if (ce == NULL) {
+    ce = calloc(1, sizeof *ce);
+    if (ce == NULL) {
+      throw_errno(env, "calloc", ENOMEM);
+      return NULL;
+    }
+    CHECK(napi_create_object(env, &res));
+    CHECK(napi_create_string_utf8(env, "lvsd_check", NAPI_AUTO_LENGTH, &name));
+    if (napi_async_init(env, res, name, &ce->actx) != napi_ok || napi_set_instance_data(env, ce, check_env_free, NULL) != napi_ok) {
+      free(ce);
+      napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot set up the check context");
+      return NULL;
+    }
+  }
+  if (ce->cb) napi_delete_reference(env, ce->cb);
+  ce->cb = NULL;
+  CHECK(napi_create_reference(env, argv[0], 1, &ce->cb));
+  return NULL;
+}
+
+/* Takes a free slot (growing the table); -1 when out of memory or slots. */
+static int64_t check_slot(check_env *ce) {
+  if (ce->nfree > 0) return ce->free_list[--ce->nfree];
+  if (ce->used == ce->nslots) {
+    uint32_t n = ce->nslots ? ce->nslots * 2 : 256;
+    if (n > CHECK_SLOT_MASK + 1) return -1;
+    lcheck **s = realloc(ce->slots, n * sizeof *s);
+    if (s == NULL) return -1;
+    ce->slots = s;
+    uint32_t *f = realloc(ce->free_list, n * sizeof *f);
+    if (f == NULL) return -1;
+    ce->free_list = f;
+    memset(ce->slots + ce->nslots, 0, (n - ce->nslots) * sizeof *s);
+    ce->nslots = n;
+  }
+  return ce->used++;
+}
+
+/* checkStart(address, port, bindto | undefined, request: Buffer | undefined, cap)
+ *   -> the attempt's id (a number), or the errno name when it failed at once (socket, bind,
+ *   connect): then there is no callback. */
+static napi_value js_check_start(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], out;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) THROW("checkStart(address, port, bindto, request, cap)");
   char ip[64], src[64];
   uint32_t port, cap;
   napi_valuetype t;
@@ -1139,34 +1193,15 @@ static napi_value js_check_start(napi_env env, napi_callback_info info) {
     CHECK(napi_get_buffer_info(env, argv[3], &req, &reqlen));
   }
   CHECK(napi_get_value_uint32(env, argv[4], &cap));
-  napi_typeof(env, argv[5], &t);
-  if (t != napi_function) THROW("checkStart: callback must be a function");
-
-  check_env *ce = NULL;
-  napi_get_instance_data(env, (void **)&ce);
-  if (ce == NULL) {
-    napi_value name, res;
-    ce = calloc(1, sizeof *ce);
-    if (ce == NULL) {
-      throw_errno(env, "calloc", ENOMEM);
-      return NULL;
-    }
-    CHECK(napi_create_object(env, &res));
-    CHECK(napi_create_string_utf8(env, "lvsd_check", NAPI_AUTO_LENGTH, &name));
-    if (napi_async_init(env, res, name, &ce->actx) != napi_ok || napi_set_instance_data(env, ce, check_env_free, NULL) != napi_ok) {
-      free(ce);
-      napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot set up the check context");
-      return NULL;
-    }
-  }
+  check_env *ce = get_check_env(env);
+  if (ce == NULL || ce->cb == NULL) THROW("checkStart: call checkCallback first");
 
   struct sockaddr_storage dst, bsrc;
   socklen_t dlen = 0, blen = 0;
-  const char *fail = NULL;
   int fd = -1, e = 0;
-  if (parse_ip_port(ip, port, &dst, &dlen) != 0) { e = EINVAL; fail = "address"; }
-  else if (src[0] && (parse_ip_port(src, 0, &bsrc, &blen) != 0 || bsrc.ss_family != dst.ss_family)) { e = EINVAL; fail = "bindto"; }
-  if (fail == NULL) {
+  if (parse_ip_port(ip, port, &dst, &dlen) != 0) e = EINVAL;
+  else if (src[0] && (parse_ip_port(src, 0, &bsrc, &blen) != 0 || bsrc.ss_family != dst.ss_family)) e = EINVAL;
+  if (e == 0) {
     fd = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) e = errno;
     else if (src[0] && bind(fd, (struct sockaddr *)&bsrc, blen) < 0) e = errno;
@@ -1185,11 +1220,15 @@ static napi_value js_check_start(napi_env env, napi_callback_info info) {
   }
 
   lcheck *c = calloc(1, sizeof *c + reqlen);
-  if (c == NULL) {
+  int64_t slot = c ? check_slot(ce) : -1;
+  if (slot < 0) {
     close(fd);
-    throw_errno(env, "calloc", ENOMEM);
+    free(c);
+    throw_errno(env, "checkStart", ENOMEM);
     return NULL;
   }
+  ce->seq = (ce->seq + 1) & 0x7ff;
+  c->id = ((uint32_t)ce->seq << CHECK_SLOT_BITS) | (uint32_t)slot;
   c->fd = fd;
   c->env = env;
   c->cap = cap;
@@ -1201,20 +1240,14 @@ static napi_value js_check_start(napi_env env, napi_callback_info info) {
   else r = uv_poll_init(loop, &c->poll, fd);
   if (r < 0) {
     close(fd);
+    ce->free_list[ce->nfree++] = (uint32_t)slot;
     free(c);
     throw_errno(env, "uv_poll_init", -r);
     return NULL;
   }
   c->poll.data = c;
   c->poll_open = 1;
-  c->ext_alive = 1;
-  if (napi_create_reference(env, argv[5], 1, &c->cb) != napi_ok ||
-      napi_create_external(env, c, check_finalize, NULL, &out) != napi_ok) {
-    c->ext_alive = 0;
-    check_close(c);
-    napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot wrap the check");
-    return NULL;
-  }
+  ce->slots[slot] = c;
   r = uv_poll_start(&c->poll, UV_WRITABLE, on_check_io);
   if (r < 0) {
     check_close(c);
@@ -1222,18 +1255,22 @@ static napi_value js_check_start(napi_env env, napi_callback_info info) {
     return NULL;
   }
   c->polling = 1;
+  CHECK(napi_create_uint32(env, c->id, &out));
   return out;
 }
 
-/* checkCancel(handle) -> the phase the attempt was in (0 connecting, 1 connected), or undefined
- * when it had already called back. Stops it at once, without a callback. */
+/* checkCancel(id) -> the phase the attempt was in (0 connecting, 1 connected), or undefined
+ * when it has already ended. Stops it at once, without a callback. */
 static napi_value js_check_cancel(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out = NULL;
-  lcheck *c = NULL;
+  uint32_t id;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1 || napi_get_value_external(env, argv[0], (void **)&c) != napi_ok || c == NULL) THROW("checkCancel(handle)");
-  if (!c->done) {
+  if (argc < 1 || napi_get_value_uint32(env, argv[0], &id) != napi_ok) THROW("checkCancel(id)");
+  check_env *ce = get_check_env(env);
+  uint32_t slot = id & CHECK_SLOT_MASK;
+  if (ce && slot < ce->nslots && ce->slots[slot] != NULL && ce->slots[slot]->id == id) {
+    lcheck *c = ce->slots[slot];
     CHECK(napi_create_uint32(env, (uint32_t)c->phase, &out));
     check_close(c);
   }
@@ -1257,6 +1294,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"ifNameToIndex", NULL, js_if_nametoindex, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifIndexToName", NULL, js_if_indextoname, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ifHwAddr", NULL, js_if_hwaddr, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"checkCallback", NULL, js_check_callback, NULL, NULL, NULL, napi_enumerable, NULL},
       {"checkStart", NULL, js_check_start, NULL, NULL, NULL, napi_enumerable, NULL},
       {"checkCancel", NULL, js_check_cancel, NULL, NULL, NULL, napi_enumerable, NULL},
   };

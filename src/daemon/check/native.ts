@@ -10,21 +10,34 @@ import { abortReason, connectError, type Phase } from "./connect.js";
 import { miscChecker } from "./misc.js";
 import type { Checker, CheckerSet, CheckResult, HttpTarget, HttpUrlSpec, TcpTarget } from "./types.js";
 
-/** The addon's two check functions (see the comments above them in lvsd_socket.c). */
+/** The addon's check functions (see the comments above them in lvsd_socket.c). */
 export interface CheckAddon {
-  /** Starts an attempt; returns its handle, or the errno name when it failed at once (socket,
-   * bind, connect). The callback comes once: code undefined on success, phase 0 (connect) or 1
-   * (request and answer), the bytes read (kept up to `cap`; `truncated` when more came). */
-  checkStart(
-    address: string,
-    port: number,
-    bindto: string | undefined,
-    request: Buffer | undefined,
-    cap: number,
-    cb: (code: string | undefined, phase: number, data: Buffer | undefined, truncated: boolean) => void,
-  ): object | string;
-  /** Stops an attempt without a callback; the phase it was in, undefined when it had called back. */
-  checkCancel(handle: object): number | undefined;
+  /** The one function every attempt ends in (set once, before the first start). */
+  checkCallback(cb: (id: number, code: string | undefined, phase: number, data: Buffer | undefined, truncated: boolean) => void): void;
+  /** Starts an attempt; returns its id, or the errno name when it failed at once (socket, bind,
+   * connect; no callback then). The callback comes once: code undefined on success, phase 0
+   * (connect) or 1 (request and answer), the bytes read (kept up to `cap`; `truncated` when more came). */
+  checkStart(address: string, port: number, bindto: string | undefined, request: Buffer | undefined, cap: number): number | string;
+  /** Stops an attempt without a callback; the phase it was in, undefined when it had ended. */
+  checkCancel(id: number): number | undefined;
+}
+
+type Ended = (code: string | undefined, phase: number, data: Buffer | undefined, truncated: boolean) => void;
+/** Per addon, the attempts in flight by id (one callback into JS serves them all). */
+const inFlight = new WeakMap<CheckAddon, Map<number, Ended>>();
+function pendingOf(addon: CheckAddon): Map<number, Ended> {
+  let m = inFlight.get(addon);
+  if (!m) {
+    const pending = new Map<number, Ended>();
+    addon.checkCallback((id, code, phase, data, truncated) => {
+      const f = pending.get(id);
+      if (!f) return;
+      pending.delete(id);
+      f(code, phase, data, truncated);
+    });
+    inFlight.set(addon, (m = pending));
+  }
+  return m;
 }
 
 /** Bytes of an answer kept: the status line and headers need little; a digest needs the body. */
@@ -56,15 +69,17 @@ function attempt(
 ): Promise<CheckResult> {
   return new Promise<CheckResult>((resolve) => {
     if (signal.aborted) return resolve(aborted("connect", true));
-    let h: object | string;
+    const pending = pendingOf(addon);
+    const id = addon.checkStart(t.address, t.port, t.bindto, request, cap);
+    if (typeof id === "string") return resolve(done(id, "connect", undefined, false));
     const onAbort = () => {
-      if (typeof h === "object") resolve(aborted(phaseOf(addon.checkCancel(h)), false));
+      pending.delete(id);
+      resolve(aborted(phaseOf(addon.checkCancel(id)), false));
     };
-    h = addon.checkStart(t.address, t.port, t.bindto, request, cap, (code, phase, data, truncated) => {
+    pending.set(id, (code, phase, data, truncated) => {
       signal.removeEventListener("abort", onAbort);
       resolve(done(code, phaseOf(phase), data, truncated));
     });
-    if (typeof h === "string") return resolve(done(h, "connect", undefined, false));
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }

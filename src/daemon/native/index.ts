@@ -42,6 +42,7 @@ export interface NativeAddon {
   ifIndexToName(index: number, netns?: string): string;
   ifHwAddr(name: string, netns?: string): Buffer;
   /** Health-check connections (src/daemon/check/native.ts). */
+  checkCallback: CheckAddon["checkCallback"];
   checkStart: CheckAddon["checkStart"];
   checkCancel: CheckAddon["checkCancel"];
 }

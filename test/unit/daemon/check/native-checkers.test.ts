@@ -6,32 +6,37 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ANSWER_CAP, DIGEST_CAP, genhash, httpRequest, nativeCheckers, nativeHttpChecker, nativeTcpChecker, type CheckAddon } from "../../../../src/daemon/check/index.js";
 
-type Cb = Parameters<CheckAddon["checkStart"]>[5];
-interface Started { address: string; port: number; bindto: string | undefined; request: Buffer | undefined; cap: number; cb: Cb; handle: object; phase: number; cancelled: boolean }
+type Cb = Parameters<CheckAddon["checkCallback"]>[0];
+interface Started { id: number; address: string; port: number; bindto: string | undefined; request: Buffer | undefined; cap: number; phase: number; cancelled: boolean }
 
 class FakeAddon implements CheckAddon {
   started: Started[] = [];
+  cb?: Cb;
   /** The next start fails at once with this errno name. */
   failNext?: string;
-  checkStart(address: string, port: number, bindto: string | undefined, request: Buffer | undefined, cap: number, cb: Cb): object | string {
+  checkCallback(cb: Cb): void {
+    this.cb = cb;
+  }
+  checkStart(address: string, port: number, bindto: string | undefined, request: Buffer | undefined, cap: number): number | string {
+    assert.ok(this.cb, "checkCallback comes first");
     if (this.failNext) {
       const f = this.failNext;
       this.failNext = undefined;
       return f;
     }
-    const s: Started = { address, port, bindto, request, cap, cb, handle: {}, phase: 0, cancelled: false };
+    const s: Started = { id: this.started.length + 1, address, port, bindto, request, cap, phase: 0, cancelled: false };
     this.started.push(s);
-    return s.handle;
+    return s.id;
   }
-  checkCancel(handle: object): number | undefined {
-    const s = this.started.find((x) => x.handle === handle)!;
+  checkCancel(id: number): number | undefined {
+    const s = this.started.find((x) => x.id === id)!;
     s.cancelled = true;
     return s.phase;
   }
   /** Answers the last attempt as C would, on a later turn of the loop. */
   answer(code: string | undefined, phase: number, data?: string, truncated = false) {
     const s = this.started.at(-1)!;
-    setImmediate(() => s.cb(code, phase, data === undefined ? undefined : Buffer.from(data, "latin1"), truncated));
+    setImmediate(() => this.cb!(s.id, code, phase, data === undefined ? undefined : Buffer.from(data, "latin1"), truncated));
   }
 }
 
