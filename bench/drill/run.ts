@@ -1,7 +1,7 @@
 // bench/drill (issue 11 item 6): lvsd against keepalived on the same qemu lab in one run, every
 // drill mode, with the kernel's connection sync (global_defs lvs_sync_daemon) off and on.
 //
-//   npx tsx bench/drill/run.ts [--modes stop,kill,link] [--backends keepalived,lvsd] [--sync off,on]
+//   npx tsx bench/drill/run.ts [--modes stop,kill,crash,link] [--backends keepalived,lvsd] [--sync off,on]
 //                              [--held 8] [--link-down 8]          (root, qemu; about 30-40 minutes)
 //
 // The lab is the one the qemu drill test uses: two directors lb1 (priority 150) and lb2 (100) as
@@ -31,6 +31,8 @@ const BUILD = join(here, ".build");
 const ADDON = join(projectRoot, "native/build/Release/lvsd_socket.node");
 const GUESTS = ["lb1", "lb2"] as const;
 const MODES: readonly Mode[] = ["stop", "kill", "link"];
+/** crash (SIGKILL, systemd left to restart the daemon) only when asked: --modes crash. */
+const ALL_MODES: readonly Mode[] = ["stop", "kill", "crash", "link"];
 /** How often the directors' sync daemons and connection tables are sampled during a drill. */
 const SAMPLE_MS = 1000;
 
@@ -44,13 +46,13 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { modes: [...MODES], backends: ["keepalived", "lvsd"], sync: [false, true], held: 8, linkDown: 8 };
-  const usage = "usage: bench/drill/run.ts [--modes stop,kill,link] [--backends keepalived,lvsd] [--sync off,on] [--held 8] [--link-down 8]";
+  const usage = "usage: bench/drill/run.ts [--modes stop,kill,crash,link] [--backends keepalived,lvsd] [--sync off,on] [--held 8] [--link-down 8]";
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
     if (v === undefined) throw new Error(`${a} needs a value; ${usage}`);
     const list = v.split(",").map((x) => x.trim());
-    if (a.startsWith("--modes")) o.modes = MODES.filter((m) => list.includes(m));
+    if (a.startsWith("--modes")) o.modes = ALL_MODES.filter((m) => list.includes(m));
     else if (a.startsWith("--backends")) o.backends = (["keepalived", "lvsd"] as const).filter((b) => list.includes(b));
     else if (a.startsWith("--sync")) o.sync = [false, true].filter((s) => list.includes(s ? "on" : "off"));
     else if (a.startsWith("--held")) o.held = Number(v);

@@ -7,7 +7,7 @@
 // drill ran (sampled from the directors), reduced to one short line.
 
 export type Backend = "keepalived" | "lvsd";
-export type Mode = "stop" | "kill" | "link";
+export type Mode = "stop" | "kill" | "crash" | "link";
 
 /** The part of a drill step (src/drill StepReport) the bench reads. */
 export interface StepFigures {

@@ -71,6 +71,8 @@ export interface StepObservation {
   director: string;
   /** Instances it held when the step started (their VIPs had to move). */
   holds: string[];
+  /** false (crash): the daemon restarts by itself and may keep them; not moving is no failure. */
+  mustMove?: boolean;
   /** ms from the down command to the VIPs seen where expected; undefined: never seen. */
   movedMs?: number;
   /** ms from the restore to the cluster healthy with the VIPs where preemption says; undefined: never. */
@@ -119,7 +121,7 @@ export function judgeStep(o: StepObservation, limits: StepLimits): StepReport {
   const gapMs = gap?.ms ?? 0;
   failures.push(...o.errors);
   if (!o.restored) failures.push(`${o.director} was not brought back`);
-  if (o.holds.length && o.movedMs === undefined) failures.push(`the VIPs of ${o.holds.join(", ")} did not move off ${o.director}`);
+  if (o.holds.length && o.movedMs === undefined && o.mustMove !== false) failures.push(`the VIPs of ${o.holds.join(", ")} did not move off ${o.director}`);
   if (o.backMs === undefined) failures.push("the cluster did not come back to health with the VIPs where the inventory puts them");
   for (const [inst, allowed] of Object.entries(o.expectedAfter)) {
     const have = o.finalHolders[inst] ?? [];

@@ -14,6 +14,10 @@
 //         figures would not compare. So the drill first holds the restart with a runtime drop-in
 //         (Restart=no under /run, gone at reboot anyway) and removes it when it brings the daemon
 //         back, also after Ctrl-C, an error or a lost connection (the step's `up` commands);
+//   crash SIGKILL as for kill, and systemd restarts the daemon by itself (the unit's own Restart=:
+//         lvsd's on-failure, keepalived's unit has none, so it stays dead until the restore). A
+//         restarted lvsd adopts the VIPs still on its interface: the VIPs need not move, and the
+//         step watches for a while and reports whether a peer took them (movedMs) meanwhile;
 //   link  the VRRP interfaces set down. SSH to the director may go with them, so the way back is
 //         armed on the director first: a systemd timer that sets the links up again after
 //         `linkDownSec`; the cut itself is a second timer one second later, so the command that
@@ -22,8 +26,8 @@ import { argv, sh, type Command } from "../command/index.js";
 import type { Cluster, DirectorVrrpInstance } from "../inventory/model.js";
 import { daemonUnit } from "../status/collect.js";
 
-export type DrillMode = "stop" | "kill" | "link";
-export const DRILL_MODES: readonly DrillMode[] = ["stop", "kill", "link"];
+export type DrillMode = "stop" | "kill" | "crash" | "link";
+export const DRILL_MODES: readonly DrillMode[] = ["stop", "kill", "crash", "link"];
 
 /** A command of the plan with what it is for; `mayFail` ones are cleanup whose failure changes nothing. */
 export interface DrillCommand {
@@ -44,8 +48,10 @@ export interface DrillStep {
   up: DrillCommand[];
   /** link: the director sets its links up by itself this long after the down commands returned. */
   selfRestoreMs?: number;
-  /** Instances whose VIPs this director holds when its step starts: they must move. */
+  /** Instances whose VIPs this director holds when its step starts: they must move (unless mustMove is false). */
   holds: string[];
+  /** crash: the daemon restarts by itself and may keep its VIPs; the step watches instead of waiting for the move. */
+  mustMove: boolean;
   /** instance -> the directors that may hold its VIPs while this one is down. */
   during: Record<string, string[]>;
   /** instance -> the directors that may hold its VIPs once this one is back (preempt: the highest priority; nopreempt: where it went). */
@@ -111,6 +117,13 @@ function commands(mode: DrillMode, unit: string, ifaces: string[], o: DrillPlanO
       up: [{ cmd: argv("systemctl", "start", unit), describe: `systemctl start ${unit}` }],
     };
   }
+  if (mode === "crash") {
+    return {
+      down: [{ cmd: argv("systemctl", "kill", "--signal=KILL", unit), describe: `systemctl kill --signal=KILL ${unit} (systemd may restart it)` }],
+      // Restarted by systemd already, start is a no-op; a unit without Restart= is started here.
+      up: [{ cmd: argv("systemctl", "start", unit), describe: `systemctl start ${unit}` }],
+    };
+  }
   if (mode === "kill") {
     const dir = killDropInDir(unit);
     const file = `${dir}/${KILL_DROP_IN}`;
@@ -167,6 +180,6 @@ export function planDrill(cluster: Cluster, holders: Record<string, string[]>, o
       during[inst.name] = holds.includes(inst.name) ? winners(cluster, inst.name, (n) => n !== director) : now;
       after[inst.name] = inst.nopreempt ? during[inst.name]! : winners(cluster, inst.name, () => true);
     }
-    return { director, mode: o.mode, unit, ...commands(o.mode, unit, ifaces, o, director), holds, during, after };
+    return { director, mode: o.mode, unit, ...commands(o.mode, unit, ifaces, o, director), holds, mustMove: o.mode !== "crash", during, after };
   });
 }

@@ -43,6 +43,8 @@ export interface DrillOptions extends StepLimits {
   downHoldMs?: number;
   settleMs?: number;
   moveTimeoutMs?: number;
+  /** crash: how long the step watches whether a peer takes the VIPs before the restore. */
+  crashWatchMs?: number;
   backTimeoutMs?: number;
   pollMs?: number;
   probeTimeoutMs?: number;
@@ -54,7 +56,8 @@ export type DrillEvent =
   | { type: "drill.health"; ok: boolean; problems: string[]; holders: Record<string, string[]> }
   | { type: "step.started"; director: string; mode: DrillMode; holds: string[] }
   | { type: "step.down"; director: string; commands: string[]; error?: string }
-  | { type: "step.moved"; director: string; ms?: number; holders: Record<string, string[]> }
+  /** watched (crash): the VIPs did not have to move; ms is when a peer was first seen holding them. */
+  | { type: "step.moved"; director: string; ms?: number; holders: Record<string, string[]>; watched?: boolean }
   | { type: "step.restoring"; director: string; commands: string[] }
   | { type: "step.back"; director: string; ms?: number; holders: Record<string, string[]>; problems: string[] }
   | { type: "step.result"; report: StepReport }
@@ -116,6 +119,7 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
   const downHoldMs = o.downHoldMs ?? 2000;
   const settleMs = o.settleMs ?? 1000;
   const moveTimeoutMs = o.moveTimeoutMs ?? 30_000;
+  const crashWatchMs = o.crashWatchMs ?? 10_000;
   const backTimeoutMs = o.backTimeoutMs ?? 90_000;
   const pollMs = o.pollMs ?? 250;
   const probeTimeoutMs = o.probeTimeoutMs ?? 5000;
@@ -263,12 +267,24 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
       const skip = () => (cutUntil !== undefined && now() < cutUntil ? new Set([d]) : new Set<string>());
       if (!errors.length && !aborted()) {
         // Moved: each instance it held is on an allowed peer (a killed keepalived leaves its VIPs on its own interface too).
-        const moved = await pollUntil(moveTimeoutMs, skip, ({ masters: m }) => {
-          return step.holds.every((i) => (step.during[i] ?? []).some((x) => (m[i] ?? []).includes(x)));
-        });
-        if (moved.at !== undefined) movedMs = Math.round(moved.at - tDown);
-        emit({ type: "step.moved", director: d, ...(movedMs !== undefined ? { ms: movedMs } : {}), holders: moved.seen.masters });
-        await sleep(downHoldMs);
+        const isMoved = ({ masters: m }: Seen) => step.holds.length > 0 && step.holds.every((i) => (step.during[i] ?? []).some((x) => (m[i] ?? []).includes(x)));
+        if (step.mustMove) {
+          const moved = await pollUntil(moveTimeoutMs, skip, (seen) => step.holds.length === 0 || isMoved(seen));
+          if (moved.at !== undefined) movedMs = Math.round(moved.at - tDown);
+          emit({ type: "step.moved", director: d, ...(movedMs !== undefined ? { ms: movedMs } : {}), holders: moved.seen.masters });
+          await sleep(downHoldMs);
+        } else {
+          // crash: systemd may have the daemon back before a peer's master down interval ends; watch, and note when a peer held them.
+          const tWatch = now();
+          let last: Seen | undefined;
+          for (;;) {
+            last = await probeAll(skip());
+            if (movedMs === undefined && isMoved(last)) movedMs = Math.round(now() - tDown);
+            if (aborted() || now() - tWatch >= crashWatchMs) break;
+            await sleep(pollMs);
+          }
+          emit({ type: "step.moved", director: d, ...(movedMs !== undefined ? { ms: movedMs } : {}), holders: last.masters, watched: true });
+        }
       }
       if (aborted()) return undefined;
       // A link cut ends by the director's own timer; the restore then only makes sure.
@@ -300,6 +316,7 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
     const obs = {
       director: d,
       holds: step.holds,
+      mustMove: step.mustMove,
       finalHolders: final?.masters ?? {},
       expectedAfter: step.after,
       health: final?.problems ?? [],

@@ -52,6 +52,7 @@ function plainEvent(e: DrillEvent): string {
     case "step.down":
       return `  down: ${e.commands.join("; ")}${e.error ? `\n  FAILED: ${e.error}` : ""}\n`;
     case "step.moved":
+      if (e.watched) return e.ms !== undefined ? `  a peer held the VIPs ${e.ms} ms after the kill; at the end of the watch: ${holdersText(e.holders)}\n` : `  no peer took the VIPs while the daemon restarted: ${holdersText(e.holders)}\n`;
       return e.ms !== undefined ? `  VIPs moved in ${e.ms} ms: ${holdersText(e.holders)}\n` : `  VIPs did not move as expected: ${holdersText(e.holders)}\n`;
     case "step.restoring":
       return `  restore: ${e.commands.join("; ")}\n`;
@@ -87,7 +88,7 @@ async function run(args: ParsedArgs, io: CliIo): Promise<number> {
   const cluster = loaded.cluster;
 
   const mode = (str(args, "mode") ?? "stop") as DrillMode;
-  if (!DRILL_MODES.includes(mode)) throw new LvsctlError("LVS772", `--mode must be ${DRILL_MODES.join(", ")}, not '${mode}'`, { hint: "stop: a clean stop of the daemon; kill: SIGKILL, and systemd does not restart it until the drill does; link: the VRRP interfaces cut for --link-down seconds" });
+  if (!DRILL_MODES.includes(mode)) throw new LvsctlError("LVS772", `--mode must be ${DRILL_MODES.join(", ")}, not '${mode}'`, { hint: "stop: a clean stop of the daemon; kill: SIGKILL, and systemd does not restart it until the drill does; crash: SIGKILL, and systemd restarts it if its unit says so; link: the VRRP interfaces cut for --link-down seconds" });
   const probe = (str(args, "probe") ?? "http") as ProbeKind;
   if (probe !== "http" && probe !== "tcp") throw new LvsctlError("LVS772", `--probe must be http or tcp, not '${probe}'`);
   const maxGap = num(args, "max-gap", undefined, 0);
@@ -231,9 +232,9 @@ function runIdOf(): string {
 export const drillCommand: CommandSpec = {
   name: "drill",
   summary: "take each director down in turn while a client asks the VIP; measure the failover",
-  usage: "lvsctl drill INVENTORY [--mode stop|kill|link] [--max-gap MS] [--max-failed N] [--json] [options]",
+  usage: "lvsctl drill INVENTORY [--mode stop|kill|crash|link] [--max-gap MS] [--max-failed N] [--json] [options]",
   options: {
-    mode: { type: "string", short: "m", value: "MODE", help: "stop (clean stop of the daemon, default), kill (SIGKILL, no restart by systemd until the drill starts it) or link (VRRP interfaces cut)" },
+    mode: { type: "string", short: "m", value: "MODE", help: "stop (clean stop of the daemon, default), kill (SIGKILL, no restart by systemd until the drill starts it), crash (SIGKILL, systemd restarts it as its unit says) or link (VRRP interfaces cut)" },
     "max-gap": { type: "string", value: "MS", help: "a step fails when the VIP did not answer for longer than this" },
     "max-failed": { type: "string", value: "N", help: "a step fails when more requests than this failed" },
     json: { type: "boolean", help: "the report as one JSON document on stdout" },
@@ -263,7 +264,10 @@ export const drillCommand: CommandSpec = {
     `(${killDropInDir("UNIT")}/${KILL_DROP_IN}) and removes it when it starts`,
     "the daemon again. A crash a peer must take over, the same for both backends; left to systemd,",
     "lvsd (Restart=on-failure) would be back and adopt its VIPs about when the backup's master down",
-    "interval ends, and the step would time that race, not a failover.",
+    "interval ends, and the step would time that race, not a failover. That race is --mode crash:",
+    "SIGKILL with systemd left to restart the daemon (lvsd's unit does, keepalived's does not, so",
+    "the drill starts it after the watch); the VIPs need not move, the step watches 10 s and reports",
+    "whether and when a peer held them, the gap and the failed requests.",
     "--mode link arms a timer on the director that sets its links up again, so it comes back even",
     "though SSH to it goes with the link.",
     "The cluster is always put back: Ctrl-C, a failed step or a lost connection start the daemon",

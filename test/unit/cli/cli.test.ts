@@ -67,10 +67,10 @@ test("commands not built yet say so with their own exit code", async () => {
 test("drill --help names its modes, limits and the restore; a bad --mode is a usage error", async () => {
   let o = io();
   assert.equal(await run(["drill", "--help"], o), 0);
-  for (const w of ["--mode MODE", "--max-gap MS", "--max-failed N", "--client HOST", "--json", "always put back"]) assert.ok(o.stdout.includes(w), w);
+  for (const w of ["--mode MODE", "--max-gap MS", "--max-failed N", "--client HOST", "--json", "always put back", "Restart=no", "--mode crash"]) assert.ok(o.stdout.includes(w), w);
   o = io();
   assert.equal(await run(["drill", "inventory/dr.yml", "--mode", "reboot"], o), 1);
-  assert.match(o.stderr, /--mode must be stop, kill, link, not 'reboot'/);
+  assert.match(o.stderr, /--mode must be stop, kill, crash, link, not 'reboot'/);
 });
 
 test("validate accepts every example inventory", async () => {

@@ -42,6 +42,10 @@ test("plan, stop and kill: the daemon's unit by the backend; the holder's VIPs g
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+  assert.equal(kill[0]!.mustMove, true);
+  // crash: the same SIGKILL with systemd left to restart it; the VIPs need not move.
+  const crash = planDrill(cluster, { VI_web: ["ds1"] }, { mode: "crash", linkDownSec: 10, runId: "r", only: ["ds1"] });
+  assert.deepEqual([words(crash[0]!.down), words(crash[0]!.up), crash[0]!.mustMove, crash[0]!.during], [["systemctl kill --signal=KILL keepalived.service"], ["systemctl start keepalived.service"], false, { VI_web: ["ds2"] }]);
   const lvsd = planDrill({ ...cluster, backend: "lvsd" }, {}, { mode: "stop", linkDownSec: 10, runId: "r" });
   assert.deepEqual(words(lvsd[0]!.down), ["systemctl stop lvsd.service"]);
 });
@@ -81,6 +85,7 @@ test("judge: limits, the VIP not moved, not where preemption says, not healthy, 
   assert.deepEqual([ok.pass, ok.gapMs, ok.failed, ok.sent, ok.failures], [true, 290, 2, 10, []]);
   assert.deepEqual(judgeStep(obs(), { maxGapMs: 200, maxFailed: 1 }).failures, ["gap 290 ms is over --max-gap 200 ms", "2 failed request(s), over --max-failed 1"]);
   assert.deepEqual(judgeStep(obs({ movedMs: undefined }), {}).failures, ["the VIPs of VI_web did not move off ds1"]);
+  assert.deepEqual(judgeStep(obs({ movedMs: undefined, mustMove: false }), {}).failures, [], "crash: a daemon back before a peer took over is no failure");
   assert.deepEqual(judgeStep(obs({ finalHolders: { VI_web: ["ds2"] } }), {}).failures, ["VI_web: held by ds2 after ds1 came back, expected ds1"]);
   assert.deepEqual(judgeStep(obs({ health: ["keepalived is not active on ds2"] }), {}).failures, ["not healthy afterwards: keepalived is not active on ds2"]);
   assert.ok(judgeStep(obs({ restored: false, backMs: undefined }), {}).failures.includes("ds1 was not brought back"));

@@ -104,6 +104,36 @@ test("kill mode, the kill itself fails after the drop-in went in: the step fails
   assert.deepEqual(sim.d.ds1!.dropIn, { file: false, loaded: false });
 });
 
+test("crash mode: systemd restarts the daemon sooner than the master down interval: the VIPs stay, and that passes", async () => {
+  const { ports, cluster, sim, events } = setup({ restartMs: 1000 });
+  const rep = await runDrill(cluster, ports, base({ mode: "crash", only: ["ds1"] }));
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  assert.equal(rep.steps[0]!.vipMoved, false);
+  assert.equal(rep.steps[0]!.movedMs, undefined);
+  const moved = events.find((e) => e.type === "step.moved");
+  assert.deepEqual(moved?.type === "step.moved" && [moved.watched, moved.holders], [true, { VI_web: ["ds1"] }]);
+  assert.deepEqual(sim.log, ["ds1: systemctl kill --signal=KILL keepalived.service", "ds1: systemd restarted the daemon", "ds1: systemctl start keepalived.service"], "no drop-in: systemd restarts it");
+  assert.deepEqual(rep.steps[0]!.finalHolders, { VI_web: ["ds1"] });
+});
+
+test("crash mode: a restart slower than the master down interval: the peer holds the VIPs meanwhile, then the restarted daemon takes them back (preempt)", async () => {
+  const { ports, cluster, sim } = setup({ restartMs: 6000 });
+  const rep = await runDrill(cluster, ports, base({ mode: "crash", only: ["ds1"] }));
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  const s = rep.steps[0]!;
+  assert.ok(s.vipMoved && s.movedMs! >= 3600 && s.movedMs! < 6000, `moved ${s.movedMs} ms`);
+  assert.ok(sim.log.includes("ds1: systemd restarted the daemon"));
+  assert.deepEqual(s.finalHolders, { VI_web: ["ds1"] });
+});
+
+test("crash mode on a unit without Restart= (keepalived's): dead for the watch, the peer takes over, the drill starts it", async () => {
+  const { ports, cluster, sim } = setup();
+  const rep = await runDrill(cluster, ports, base({ mode: "crash", only: ["ds1"] }));
+  assert.equal(rep.pass, true, JSON.stringify(rep.steps.map((s) => s.failures)));
+  assert.equal(rep.steps[0]!.vipMoved, true);
+  assert.deepEqual(sim.log, ["ds1: systemctl kill --signal=KILL keepalived.service", "ds1: systemctl start keepalived.service"]);
+});
+
 test("link mode: both timers armed on the director (the way back first), the director comes back by itself; the restore disarms", async () => {
   const { ports, cluster, sim } = setup();
   const rep = await runDrill(cluster, ports, base({ mode: "link", only: ["ds1"] }));
