@@ -36,6 +36,8 @@ export async function adoptionAdverts(cfg: LvsdConfig, links: readonly LinkState
   for (const l of links) net.linkState.set(l.ifname, l.up);
   const engine = new Engine({ clock, channel, addresses, net, garp: new FakeGarp(), notify: new FakeNotify(), log: createLogger({ level: "error", sink: () => {} }) });
   await engine.start(cfg);
+  // a new master's advert waits for its VIP additions (engine.ts): here they are at once
+  await engine.idle();
   const adverts = channel.sent.map(({ at: _at, ...a }) => a);
   const used = new Set(adverts.map((a) => a.ifname));
   return { adverts, endpoints: channel.endpoints.filter((e) => used.has(e.ifname)) };

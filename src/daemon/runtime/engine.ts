@@ -38,6 +38,8 @@ interface Inst {
   primaryIp: string;
   timers: Map<TimerName, TimerHandle>;
   ops: Promise<void>;
+  /** VIP additions queued on `ops` and not finished yet: an advert waits for them. */
+  adding: number;
   log: Logger;
   stats: {
     transitions: number;
@@ -240,6 +242,7 @@ export class Engine {
       primaryIp,
       timers: new Map(),
       ops: Promise.resolve(),
+      adding: 0,
       log: this.#log.child({ instance: i.name }),
       stats: { transitions: 0, lastTransition: null, advertsSent: 0, advertsReceived: 0, rejected: {}, vipsRestored: 0, lowerPriorityAdverts: 0 },
     });
@@ -309,34 +312,29 @@ export class Engine {
         break;
       }
       case "sendAdvert":
-        inst.stats.advertsSent++;
-        try {
-          this.#d.channel.send({
-            ifname: inst.cfg.interface,
-            vrid: inst.cfg.vrid,
-            version: inst.cfg.version,
-            priority: e.priority,
-            intervalMs: advertIntervalMs(inst.cfg),
-            addresses: inst.cfg.vips.map((v) => v.address),
-            source: inst.primaryIp,
-            ...(inst.cfg.authPass !== undefined ? { authPass: inst.cfg.authPass } : {}),
-            unicastPeers: inst.cfg.unicastPeers,
-          });
-        } catch (err) {
-          this.#rl.log(`${name}/send`, "warn", "advert send failed", { instance: name, error: err });
-        }
+        // The state machine puts the VIPs on before the advert (enterMaster), but adding them is a
+        // netlink round trip that can take a while on a busy host. The advert makes the old master
+        // drop its VIPs at once, so sent first it would leave the VIPs on neither director until
+        // ours are on: requests in that window are lost. It waits for queued additions instead.
+        if (inst.adding > 0) this.#enqueue(inst, async () => this.#sendAdvert(inst, e.priority));
+        else this.#sendAdvert(inst, e.priority);
         break;
       case "addVips":
       case "removeVips": {
         const add = e.kind === "addVips";
         const vips = e.vips.map((v) => toVipAddress(v, inst.cfg.interface));
+        if (add) inst.adding++;
         this.#enqueue(inst, async () => {
-          for (const v of vips) {
-            if (!add) this.#selfDeletes.set(`${v.address}@${v.ifname}`, this.#d.clock.now() + 2000);
-            const ok = add ? await this.#d.addresses.add(v) : await this.#d.addresses.del(v);
-            if (!ok) inst.log.error(`could not ${add ? "add" : "remove"} VIP`, { vip: `${v.address}/${v.prefix}`, dev: v.ifname });
+          try {
+            for (const v of vips) {
+              if (!add) this.#selfDeletes.set(`${v.address}@${v.ifname}`, this.#d.clock.now() + 2000);
+              const ok = add ? await this.#d.addresses.add(v) : await this.#d.addresses.del(v);
+              if (!ok) inst.log.error(`could not ${add ? "add" : "remove"} VIP`, { vip: `${v.address}/${v.prefix}`, dev: v.ifname });
+            }
+            inst.log.info(add ? "VIPs added" : "VIPs removed", { vips: vips.map((v) => `${v.address}/${v.prefix}`) });
+          } finally {
+            if (add) inst.adding--;
           }
-          inst.log.info(add ? "VIPs added" : "VIPs removed", { vips: vips.map((v) => `${v.address}/${v.prefix}`) });
         });
         break;
       }
@@ -365,6 +363,25 @@ export class Engine {
           this.#rl.log(`${inst.cfg.name}/${e.limit}`, e.level, e.msg, { instance: inst.cfg.name, ...e.fields });
         }
         break;
+    }
+  }
+
+  #sendAdvert(inst: Inst, priority: number): void {
+    inst.stats.advertsSent++;
+    try {
+      this.#d.channel.send({
+        ifname: inst.cfg.interface,
+        vrid: inst.cfg.vrid,
+        version: inst.cfg.version,
+        priority,
+        intervalMs: advertIntervalMs(inst.cfg),
+        addresses: inst.cfg.vips.map((v) => v.address),
+        source: inst.primaryIp,
+        ...(inst.cfg.authPass !== undefined ? { authPass: inst.cfg.authPass } : {}),
+        unicastPeers: inst.cfg.unicastPeers,
+      });
+    } catch (err) {
+      this.#rl.log(`${inst.cfg.name}/send`, "warn", "advert send failed", { instance: inst.cfg.name, error: err });
     }
   }
 

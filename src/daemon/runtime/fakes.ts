@@ -123,6 +123,8 @@ export class FakeAddresses implements AddressManager {
   readonly present = new Map<string, VipAddress & { secondary: boolean }>();
   readonly ops: string[] = [];
   failNext = false;
+  /** When set, add() waits for it: a slow netlink round trip. */
+  gate: Promise<void> | undefined;
   static key(v: { ifname: string; address: string }): string {
     return `${v.address}@${v.ifname}`;
   }
@@ -134,6 +136,7 @@ export class FakeAddresses implements AddressManager {
   }
   async add(v: VipAddress): Promise<boolean> {
     this.ops.push(`add ${v.address}/${v.prefix} ${v.ifname}`);
+    if (this.gate) await this.gate;
     if (this.failNext) {
       this.failNext = false;
       return false;

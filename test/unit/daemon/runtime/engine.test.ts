@@ -288,3 +288,27 @@ test("engine: strict by default, a v3 advert whose checksum leaves out the pseud
     assert.equal(i.advertsReceived, lenient ? 1 : 0);
   }
 });
+
+test("engine: a new master's first advert waits until its VIPs are on (the old master drops its own on hearing it)", async () => {
+  const r = rig();
+  let release!: () => void;
+  r.addresses.gate = new Promise<void>((res) => (release = res));
+  await r.engine.start(config([instance()]));
+  r.clock.advance(3610);
+  // not settle(): it waits for the address queue, which the gate holds
+  for (let k = 0; k < 5; k++) await new Promise((res) => setImmediate(res));
+  assert.equal(r.engine.state("VI_1")?.state, "MASTER");
+  assert.deepEqual(r.addresses.ops, ["add 10.88.0.100/24 eth0"]);
+  assert.equal(r.addresses.has("eth0", "10.88.0.100"), false, "the VIP is still being added");
+  assert.equal(r.channel.sent.length, 0, "no advert while the VIP is not on");
+  assert.equal(r.garp.sent.length, 0);
+  release();
+  await settle(r);
+  assert.ok(r.addresses.has("eth0", "10.88.0.100"));
+  assert.equal(r.channel.sent.length, 1);
+  assert.equal(r.channel.sent[0]!.priority, 100);
+  assert.equal(r.garp.sent.length, 1);
+  // once the VIPs are on, adverts go out on their timer without waiting for anything
+  r.clock.advance(1000);
+  assert.equal(r.channel.sent.length, 2);
+});
