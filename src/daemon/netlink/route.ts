@@ -11,6 +11,7 @@ import {
   encodeAddrDump,
   encodeLinkDump,
   encodeLinkGet,
+  encodeNeighDel,
   RTM_NEWADDR,
   RTM_NEWLINK,
   type AddrInfo,
@@ -44,6 +45,15 @@ export class RouteClient {
     const r = await this.conn.request(encodeAddrDel({ ...a, seq: this.conn.nextSeq() }));
     if (r.ok) return { ok: true, changed: true };
     if (r.code === "EADDRNOTAVAIL") return { ok: true, changed: false };
+    return failure(r);
+  }
+
+  /** Deletes the neighbour (ARP) entry for an IPv4 address on a link; `changed: false` when there
+   * was none (ENOENT). */
+  async deleteNeighbour(n: { ifindex: number; address: string }): Promise<ChangeResult> {
+    const r = await this.conn.request(encodeNeighDel({ ...n, seq: this.conn.nextSeq() }));
+    if (r.ok) return { ok: true, changed: true };
+    if (r.code === "ENOENT") return { ok: true, changed: false };
     return failure(r);
   }
 

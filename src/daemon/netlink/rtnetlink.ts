@@ -23,6 +23,7 @@ export const RTM_SETLINK = 19;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
+export const RTM_DELNEIGH = 29;
 
 /** enum rtnetlink_groups (for NETLINK_ADD_MEMBERSHIP) and the legacy bind masks (1 << (g-1)). */
 export const RTNLGRP_LINK = 1;
@@ -176,6 +177,20 @@ export function encodeAddrAdd(r: AddrRequest): Buffer {
 /** RTM_DELADDR with REQUEST|ACK. EADDRNOTAVAIL means it was already gone. */
 export function encodeAddrDel(r: AddrRequest): Buffer {
   return encodeMessage({ type: RTM_DELADDR, flags: NLM_F_REQUEST | NLM_F_ACK, seq: r.seq, payload: addrBody(r) });
+}
+
+/** sizeof(struct ndmsg) (<linux/neighbour.h>): u8 family, u8 pad, u16 pad, i32 index, u16 state, u8 flags, u8 type */
+export const NDMSG_LEN = 12;
+/** enum NDA_* (<linux/neighbour.h>) */
+export const NDA_DST = 1;
+
+/** RTM_DELNEIGH with REQUEST|ACK for one IPv4 neighbour entry, as `ip neigh del ADDR dev IF` sends
+ * it. ENOENT in the answer means there was none. */
+export function encodeNeighDel(r: { ifindex: number; address: string; seq: number }): Buffer {
+  const nd = Buffer.alloc(NDMSG_LEN);
+  nd[0] = AF_INET;
+  nd.writeInt32LE(r.ifindex, 4);
+  return encodeMessage({ type: RTM_DELNEIGH, flags: NLM_F_REQUEST | NLM_F_ACK, seq: r.seq, payload: Buffer.concat([nd, attrIpv4(NDA_DST, r.address)]) });
 }
 
 /** RTM_GETADDR dump of one family (the kernel ignores ifindex in a legacy dump: filter after). */

@@ -105,6 +105,17 @@ export class Kernel implements AddressManager, NetEvents {
   async del(v: VipAddress): Promise<boolean> {
     const r = await this.#route.deleteAddress({ ifindex: this.#index(v.ifname), address: v.address, prefix: v.prefix, ...(v.label ? { label: v.label } : {}) });
     if (!r.ok) this.log.error("RTM_DELADDR failed", { vip: `${v.address}/${v.prefix}`, dev: v.ifname, errno: r.code, detail: r.message });
+    // The kernel may hold a neighbour entry for the VIP itself, learnt from the peer's gratuitous
+    // ARP while both directors had it (a handover overlaps). Once the VIP is gone that entry is
+    // used to forward what still arrives for it, to the peer's MAC; if the peer has dropped the
+    // VIP too, and holds the mirror entry, the two bounce each packet until its TTL runs out (seen
+    // in the NAT lab: a burst of "time exceeded", EHOSTUNREACH at the client, for each request
+    // during the handover). Without the entry the kernel asks by ARP, and forwards the packet to
+    // whichever director answers, which is the new master as soon as it holds the VIP.
+    if (r.ok) {
+      const n = await this.#route.deleteNeighbour({ ifindex: this.#index(v.ifname), address: v.address });
+      if (!n.ok) this.log.warn("RTM_DELNEIGH failed", { vip: v.address, dev: v.ifname, errno: n.code, detail: n.message });
+    }
     return r.ok;
   }
 

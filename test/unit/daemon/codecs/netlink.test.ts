@@ -18,6 +18,7 @@ import {
   decodeMessages,
   encodeAddrAdd,
   encodeAddrDel,
+  encodeNeighDel,
   encodeAddrDump,
   encodeDone,
   encodeError,
@@ -306,4 +307,17 @@ test("NLMSG_ERROR whose quoted request claims 2^31 bytes decodes without throwin
   assert.ok(r.ok);
   assert.equal(r.value.code, "EEXIST");
   assert.equal(r.value.message, undefined);
+});
+
+test("rtnetlink: RTM_DELNEIGH for one IPv4 entry is the bytes `ip neigh del 10.78.1.200 dev <ifindex 2>` sends", () => {
+  const b = encodeNeighDel({ ifindex: 2, address: "10.78.1.200", seq: 7 });
+  assert.equal(
+    b.toString("hex"),
+    // nlmsghdr: len 36, type 29 (RTM_DELNEIGH), flags REQUEST|ACK, seq 7, pid 0
+    "24000000" + "1d00" + "0500" + "07000000" + "00000000" +
+      // ndmsg: AF_INET, pads, ifindex 2, state 0, flags 0, type 0
+      "02" + "00" + "0000" + "02000000" + "0000" + "00" + "00" +
+      // NDA_DST (1), 4 bytes
+      "0800" + "0100" + "0a4e01c8",
+  );
 });
