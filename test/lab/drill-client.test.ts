@@ -12,8 +12,9 @@
 //     followed the VIP) and never from this machine, and the cluster ends healthy with the VIP on
 //     ds1 again (preemption);
 //   - nopreempt: what deploy put on the directors says so (keepalived.conf `nopreempt` and `state
-//     BACKUP`; lvsd.json `nopreempt: true`), and ds1 started again after a stop does not take the
-//     VIP back from ds2 over several advert intervals (the VIP sampled on both interfaces);
+//     BACKUP`; lvsd.json `nopreempt: true`); the drill (--mode stop) expects and finds the VIP left
+//     on ds2 after ds1's step; and ds1 started again after a stop does not take the VIP back from
+//     ds2 over several advert intervals (the VIP sampled on both interfaces);
 //   - preempt_delay 5: what deploy rendered says so, and ds1 started again leaves the VIP on ds2
 //     for the delay, then takes it (the time is printed; bounded by the delay plus the master-down
 //     interval and the lab's slack).
@@ -174,7 +175,7 @@ describe("containers: lvsctl drill --client on a VRRP-only cluster; nopreempt an
     const logged = (served.ds1![cl] ?? 0) + (served.ds2![cl] ?? 0);
     // Every answered request was logged; a request that timed out on cl may have been logged too.
     assert.ok(logged >= ok && logged <= sent, `the servers logged ${logged} GETs from cl; the report says ${ok} answered of ${sent}`);
-    assert.deepEqual(await holders(), ["ds1"], "the VIP is back on ds1 (preempt)");
+    assert.deepEqual(await holders(), ["ds1"], "the VIP ends on ds1 (preempt; with nopreempt ds2's step moved it there)");
     await status();
     return rep;
   };
@@ -221,6 +222,15 @@ describe("containers: lvsctl drill --client on a VRRP-only cluster; nopreempt an
           assert.deepEqual([inst.nopreempt, inst.state], [true, "BACKUP"], `${d}: lvsd.json has nopreempt and state BACKUP`);
         }
       }
+      // The drill plans with nopreempt: ds1 back leaves the VIP on ds2 (it checks that), ds2's step moves it to ds1 again.
+      const rep = await drill("stop");
+      assert.deepEqual(
+        rep.steps.map((s) => [s.director, s.finalHolders[INSTANCE], s.expectedAfter[INSTANCE]]),
+        [
+          ["ds1", ["ds2"], ["ds2"]],
+          ["ds2", ["ds1"], ["ds1"]],
+        ],
+      );
       // Long enough for ds1 to have heard ds2's adverts and passed its own master-down interval twice over.
       const watchMs = 2 * DOWN_DS1_MS + 2000;
       const { moved, seen } = await restartDs1(unit, watchMs);
