@@ -18,7 +18,6 @@ import type { TableEntry } from "../ipvs/table.js";
 import { ipvsServiceStatus } from "../status/ipvs.js";
 import type { IpvsStatus } from "../status/types.js";
 import type { HealthSource } from "./health.js";
-import { needsIpvs } from "./startup.js";
 
 export interface DirectorPorts {
   openIpvs: () => Promise<IpvsClient>;
@@ -53,7 +52,7 @@ export class Director {
 
   /** Whether this config needs the kernel's IPVS at all (a VRRP-only director does not). */
   static needsIpvs(c: LvsdConfig): boolean {
-    return needsIpvs(c);
+    return c.services.length > 0 || c.lvsSyncDaemon !== undefined;
   }
 
   async start(config: LvsdConfig): Promise<PassReport | undefined> {
