@@ -72,9 +72,6 @@ export class Engine {
   #pendingNotify = new Set<Promise<unknown>>();
   #startedAt = new Date();
   #stopped = false;
-  /** VIPs we are deleting ourselves ("address@dev" -> until when): their RTM_DELADDR echo is not
-   * "someone else removed it", even if we are master again by the time it arrives. */
-  #selfDeletes = new Map<string, number>();
 
   constructor(deps: EngineDeps) {
     this.#d = deps;
@@ -327,7 +324,6 @@ export class Engine {
         this.#enqueue(inst, async () => {
           try {
             for (const v of vips) {
-              if (!add) this.#selfDeletes.set(`${v.address}@${v.ifname}`, this.#d.clock.now() + 2000);
               const ok = add ? await this.#d.addresses.add(v) : await this.#d.addresses.del(v);
               if (!ok) inst.log.error(`could not ${add ? "add" : "remove"} VIP`, { vip: `${v.address}/${v.prefix}`, dev: v.ifname });
             }
@@ -454,21 +450,20 @@ export class Engine {
 
   #onAddressDeleted(v: { ifname: string; address: string; prefix: number }): void {
     if (this.#stopped) return;
-    const key = `${v.address}@${v.ifname}`;
-    const until = this.#selfDeletes.get(key);
-    if (until !== undefined) {
-      this.#selfDeletes.delete(key);
-      if (until >= this.#d.clock.now()) return; // our own delete echoing back
-    }
     for (const [name, inst] of this.#insts) {
       if (this.#states.get(name)?.state !== "MASTER") continue;
       const vip = inst.cfg.vips.find((x) => x.address === v.address && x.dev === v.ifname);
       if (!vip) continue;
-      inst.stats.vipsRestored++;
-      inst.log.warn("VIP removed by someone else while master: putting it back", { vip: `${v.address}/${vip.prefix}`, dev: v.ifname });
       const addr = toVipAddress(vip, inst.cfg.interface);
+      // The event alone does not say the VIP is gone now: it may be the late echo of our own
+      // delete (we left MASTER and came back, or a reload took the VIP out and put it back). So
+      // behind the instance's queued changes, the kernel's list decides.
       this.#enqueue(inst, async () => {
         if (this.#states.get(name)?.state !== "MASTER") return;
+        const present = await this.#d.addresses.list();
+        if (present.some((a) => a.ifname === addr.ifname && a.address === addr.address)) return;
+        inst.stats.vipsRestored++;
+        inst.log.warn("VIP removed by someone else while master: putting it back", { vip: `${v.address}/${vip.prefix}`, dev: v.ifname });
         await this.#d.addresses.add(addr);
         await this.#d.garp.send(addr.ifname, [addr.address], 1).catch(() => undefined);
       });
