@@ -31,6 +31,8 @@
 //  INIT    startup                        a tracked link is down             FAULT   (remove VIPs)
 //  INIT    startup                        priority 255 (§6.4.1)              MASTER  VIPs, advert, GARP
 //  INIT    startup                        our VIPs present (adoption, *)     MASTER  VIPs, advert, GARP
+//                                                                                    (nopreempt: at priority 1
+//                                                                                    for a master-down interval)
 //  INIT    startup                        otherwise, even `state MASTER`     BACKUP  down timer = 3*int + skew
 //                                         (§6.4.1; keepalived 2.2.7 too)
 //  BACKUP  master-down timer              (held by its sync group: wait)     MASTER  as above (§6.4.2)
@@ -60,17 +62,26 @@
 // resumes as MASTER at once and sends an advert, so the VIP never leaves and backups, whose
 // master-down timers were still running, simply reset them. If another router did become master
 // meanwhile, the two adverts cross within one interval and the normal rules (§6.4.3: higher
-// priority, then higher address, wins) leave exactly one master. With nopreempt we yield to any
-// master heard during the first master-down interval after adoption, so a restart never steals
-// mastership that nopreempt would not. keepalived instead starts in BACKUP and removes the VIPs it
-// finds, which is exactly the flap the requirement forbids. Residual risk, documented: an operator
-// who put the VIP on the interface by hand makes lvsd claim mastership for at most one interval.
+// priority, then higher address, wins) leave exactly one master. keepalived instead starts in
+// BACKUP and removes the VIPs it finds, which is exactly the flap the requirement forbids.
+// Residual risk, documented: an operator who put the VIP on the interface by hand makes lvsd claim
+// mastership for at most one interval.
+//
+// With nopreempt a restart must not steal mastership that nopreempt would not. For one
+// master-down interval after adopting (the adoption window) the instance advertises, and compares
+// itself, at PRIORITY_ADOPTING (1) instead of its own priority: a master that took over meanwhile
+// hears a lower master and re-asserts (it does not yield, as it would to our real priority), and
+// we yield to its answer; with no master around the backups, nopreempt too, reset their timers on
+// any advert, so we keep the VIPs. After the window we advertise our real priority again. Only a
+// priority-1 master with a lower address loses to us; it yields, and we stay. Not covered: a
+// backup of the same instance without nopreempt (lvsctl sets nopreempt per instance, so only a
+// hand-written lvsd.json mixes them) discards our priority 1 and takes over when its timer runs out.
 //
 // (*2) Parting advert: a master that yields sends one last advert at its own priority, so the
 // winner always hears a lower master once and re-announces (split brain healing, see
 // onAdvertMaster).
 
-import { masterDownMs, PRIORITY_OWNER, PRIORITY_STOP, skewMs } from "./timers.js";
+import { masterDownMs, PRIORITY_ADOPTING, PRIORITY_OWNER, PRIORITY_STOP, skewMs } from "./timers.js";
 import { compareIPv4, type ReceivedAdvert, type VipSpec, type VrrpParams } from "./types.js";
 
 export type StateName = "INIT" | "BACKUP" | "MASTER" | "FAULT" | "STOPPED";
@@ -157,9 +168,15 @@ export function trackedInterfaces(p: Pick<VrrpParams, "interface" | "trackInterf
   return [...new Set([p.interface, ...p.trackInterfaces])];
 }
 
-/** Priority carried in our adverts. */
+/** Our configured priority: timers (skew), notify scripts. */
 function prio(s: InstanceState): number {
   return s.params.priority;
+}
+
+/** Priority carried in our adverts and compared in an election: PRIORITY_ADOPTING inside a
+ * nopreempt adoption window (see the note above), else the configured one. */
+function advertPrio(s: InstanceState, now: number): number {
+  return s.params.nopreempt && s.adoptedUntil !== null && now < s.adoptedUntil ? PRIORITY_ADOPTING : s.params.priority;
 }
 
 function downInterval(s: InstanceState): number {
@@ -218,7 +235,7 @@ function enterMaster(tx: Tx, now: number, reason: string): Tx {
   // §6.4.1/§6.4.2: send an advert, broadcast gratuitous ARP, start the Adver_Timer. The VIPs go
   // on first so the kernel answers for them by the time the ARP reaches the neighbours.
   if (p.vips.length > 0) tx.emit({ kind: "addVips", vips: p.vips });
-  tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
+  tx.emit({ kind: "sendAdvert", priority: advertPrio(tx.s, now) });
   if (p.vips.length > 0 && p.garp.initialCount > 0) tx.emit({ kind: "garp", vips: p.vips, count: p.garp.initialCount });
   tx.arm("advert", now + p.advertIntervalMs);
   if (p.vips.length > 0 && p.garp.repeatCount > 0) tx.arm("garpRepeat", now + p.garp.repeatDelayMs);
@@ -283,6 +300,12 @@ function onStartup(tx: Tx, now: number, ev: { vipsPresent: boolean; linksDown: r
   if (p.priority === PRIORITY_OWNER) return enterMaster(tx, now, "address owner (priority 255)");
   if (ev.vipsPresent) {
     tx.set({ adoptedUntil: now + downInterval(tx.s) });
+    if (p.nopreempt) {
+      tx.log("info", "nopreempt: advertising the adoption at the lowest priority, so a master that took over keeps the VIPs", {
+        priority: PRIORITY_ADOPTING,
+        untilMs: tx.s.adoptedUntil! - now,
+      });
+    }
     return enterMaster(tx, now, "adopted VIPs already on the interface (restart)");
   }
   armStartupPreemptDelay(tx, now);
@@ -327,32 +350,34 @@ function onAdvertBackup(tx: Tx, now: number, a: ReceivedAdvert): Tx {
 
 function onAdvertMaster(tx: Tx, now: number, a: ReceivedAdvert): Tx {
   const p = tx.s.params;
+  const ours = advertPrio(tx.s, now);
   if (a.priority === PRIORITY_STOP) {
     // §6.4.3: another router resigned; "Send an ADVERTISEMENT, Reset the Adver_Timer".
-    tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
+    tx.emit({ kind: "sendAdvert", priority: ours });
     return tx.arm("advert", now + p.advertIntervalMs);
   }
-  const theyWin = a.priority > p.priority || (a.priority === p.priority && compareIPv4(a.source, p.primaryIp) > 0);
-  const yieldAfterAdoption = p.nopreempt && tx.s.adoptedUntil !== null && now < tx.s.adoptedUntil;
-  if (theyWin || yieldAfterAdoption) {
+  // Inside a nopreempt adoption window we compare at the priority we advertise (1), so any live
+  // master but a priority-1 one with a lower address wins, exactly as it judges us (note above).
+  const theyWin = a.priority > ours || (a.priority === ours && compareIPv4(a.source, p.primaryIp) > 0);
+  if (theyWin) {
     // §6.4.3: cancel the Adver_Timer, (v3) learn the master's interval, set the Master_Down_Timer,
     // transition to Backup.
     if (p.version === 3) tx.set({ masterAdverIntervalMs: a.intervalMs });
     tx.set({ master: { address: a.source, priority: a.priority } });
-    const why = theyWin
+    const why = ours === p.priority
       ? `higher priority master ${a.source} (${a.priority} vs ${p.priority})`
       : `master ${a.source} found after adoption, nopreempt`;
     // Parting advert (ours, not in the RFC): after a split brain the winner may never hear from
     // us if its advert reaches us first, and the neighbours' ARP caches still point here. One
     // more advert at our priority makes the winner see "a lower master" and re-announce its
     // VIPs with gratuitous ARP (keepalived does the same on a lower-priority advert).
-    if (theyWin) tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
+    tx.emit({ kind: "sendAdvert", priority: ours });
     return enterBackup(tx, now, why, downInterval(tx.s));
   }
   // ka "forcing new election": a lower master means a split brain is healing; answer at once and
   // re-announce the VIPs so neighbours' ARP caches point here again (peers.md item 1).
   tx.log("warn", "lower priority master seen: re-asserting mastership", { from: a.source, priority: a.priority }, "lower-priority");
-  tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
+  tx.emit({ kind: "sendAdvert", priority: ours });
   if (p.vips.length > 0 && p.garp.lowerPrioCount > 0) tx.emit({ kind: "garp", vips: p.vips, count: p.garp.lowerPrioCount });
   return tx.arm("advert", now + p.advertIntervalMs);
 }
@@ -372,7 +397,7 @@ function onTimer(tx: Tx, now: number, timer: TimerName, hold: boolean): Tx {
       return enterMaster(tx, now, tx.s.master ? `no advert from ${tx.s.master.address} within master-down interval` : "no master heard");
     case "advert": {
       if (tx.s.state !== "MASTER") return tx.cancel("advert");
-      tx.emit({ kind: "sendAdvert", priority: prio(tx.s) });
+      tx.emit({ kind: "sendAdvert", priority: advertPrio(tx.s, now) });
       // Keep the cadence: the next deadline follows the last one, not the (possibly late) now.
       let next = deadline + p.advertIntervalMs;
       if (next <= now) next = now + p.advertIntervalMs;
@@ -414,7 +439,7 @@ function onReconfigure(tx: Tx, now: number, params: VrrpParams): Tx {
       if (params.garp.initialCount > 0) tx.emit({ kind: "garp", vips: added, count: params.garp.initialCount });
     }
     if (old.priority !== params.priority || old.advertIntervalMs !== params.advertIntervalMs) {
-      tx.emit({ kind: "sendAdvert", priority: params.priority });
+      tx.emit({ kind: "sendAdvert", priority: advertPrio(tx.s, now) });
       tx.arm("advert", now + params.advertIntervalMs);
     }
   }

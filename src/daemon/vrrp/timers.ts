@@ -9,6 +9,10 @@
 /** RFC 3768 §5.3.4 / RFC 5798 §5.2.4: 255 is the address owner, 0 means "master resigning". */
 export const PRIORITY_OWNER = 255;
 export const PRIORITY_STOP = 0;
+/** The lowest priority a live router can carry (RFC 3768 §5.3.4: 1-254 for backups): what a
+ * nopreempt instance advertises while it adopts VIPs after a restart (state.ts), so it never wins
+ * against a master that took over meanwhile. */
+export const PRIORITY_ADOPTING = 1;
 
 /** Skew_Time = ((256 - Priority) * Master_Adver_Interval) / 256 (RFC 5798 §6.1). */
 export function skewMs(priority: number, masterAdverIntervalMs: number): number {

@@ -191,8 +191,10 @@ export class SimCluster {
           at: this.clock.now() + this.opts.restartMs,
           run: () => {
             this.log.push(`${host}: systemd restarted the daemon`);
-            x.active = true; // adopts the VIPs still on its interface, and its adverts win (preempt)
-            if (x.holds && !this.opts.nopreempt) for (const o of Object.values(this.d)) if (o !== x) o.holds = false;
+            x.active = true; // adopts the VIPs still on its interface: its adverts win (preempt), or it yields to a peer that took over (nopreempt)
+            const master = Object.values(this.d).some((o) => o !== x && o.holds && o.active && o.link);
+            if (x.holds && this.opts.nopreempt && master) x.holds = false;
+            else if (x.holds) for (const o of Object.values(this.d)) if (o !== x) o.holds = false;
           },
         });
       }

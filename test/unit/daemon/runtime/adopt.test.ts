@@ -23,6 +23,15 @@ test("VIPs on the interface at start: the advert the engine sends, at the config
   assert.deepEqual(endpoints, [{ ifname: "eth0", vrid: 51, version: 2, source: "10.88.0.2", unicastPeers: [] }]);
 });
 
+test("nopreempt: the adoption advert carries priority 1, so a master that took over meanwhile keeps the VIPs (state.ts)", async () => {
+  const cfg = config([instance({ priority: 150, state: "BACKUP", nopreempt: true })]);
+  const { adverts } = await adoptionAdverts(cfg, UP, [PRIMARY, VIP]);
+  assert.deepEqual(
+    adverts.map((a) => a.priority),
+    [1],
+  );
+});
+
 test("no VIPs on the interface: nothing, even for a configured MASTER (it starts as BACKUP)", async () => {
   const cfg = config([instance({ priority: 150, state: "MASTER" })]);
   assert.deepEqual((await adoptionAdverts(cfg, UP, [PRIMARY])).adverts, []);

@@ -186,6 +186,99 @@ test("sim: a crash longer than master-down: backup takes over; the restarted mas
   assert.ok(span <= 1000 + sim.latencyMs, `dual master for ${span} ms`);
 });
 
+/** Runs `ms` and records, after every event, who is master and whose VIPs are on. */
+function watch(sim: Sim, ms: number): { dual: number[]; none: number[]; vipsOff: Map<number, number[]> } {
+  const dual: number[] = [];
+  const none: number[] = [];
+  const vipsOff = new Map<number, number[]>();
+  sim.advance(ms, (s) => {
+    const m = s.masters();
+    if (m.length > 1) dual.push(s.now);
+    if (m.length === 0) none.push(s.now);
+    s.nodes.forEach((n, i) => {
+      if (!n.vipsOn) vipsOff.set(i, [...(vipsOff.get(i) ?? []), s.now]);
+    });
+  });
+  return { dual, none, vipsOff };
+}
+
+for (const timing of [{ version: 2 as const, advertIntervalMs: 1000 }, { version: 3 as const, advertIntervalMs: 100 }]) {
+  const I = timing.advertIntervalMs;
+  const label = `v${timing.version} ${I} ms`;
+
+  test(`sim (${label}): nopreempt, SIGKILL on the master after the backup took over: the backup keeps the VIPs, the restarted one ends BACKUP, never no master`, () => {
+    const sim = new Sim([A({ nopreempt: true, ...timing }), B({ nopreempt: true, ...timing })]);
+    startAll(sim);
+    sim.advance(10 * I + I / 3);
+    assert.deepEqual(sim.masters(), [0]);
+    sim.crash(0);
+    sim.advance(6 * I);
+    assert.deepEqual(sim.masters(), [1]);
+    assert.equal(sim.node(0).vipsOn, true, "SIGKILL leaves the VIPs on the interface");
+    const restartAt = sim.now;
+    sim.start(0);
+    const w = watch(sim, 30 * I);
+    assert.deepEqual(sim.masters(), [1], label);
+    assert.equal(sim.node(0).state.state, "BACKUP", label);
+    assert.equal(sim.node(0).vipsOn, false, `${label}: the restarted one removed the VIPs it adopted`);
+    assert.deepEqual(w.none, [], `${label}: a time with no master`);
+    assert.equal(w.vipsOff.get(1), undefined, `${label}: the master's VIPs left it`);
+    // the adoption's inherent moment: the restarted one is master until the live master's answer arrives
+    assert.ok(w.dual.every((t) => t - restartAt <= 2 * sim.latencyMs), `${label}: dual master at ${w.dual.map((t) => t - restartAt)}`);
+    assert.ok(sim.lastEntered(1, "BACKUP")! < restartAt, `${label}: the live master stepped down`);
+  });
+
+  test(`sim (${label}): nopreempt, fast restart before the backup took over: the restarted one keeps the VIPs`, () => {
+    for (const downFor of [I / 5, I, 2 * I]) {
+      const sim = new Sim([A({ nopreempt: true, ...timing }), B({ nopreempt: true, ...timing })]);
+      startAll(sim);
+      sim.advance(10 * I + I / 3);
+      sim.crash(0);
+      sim.advance(downFor);
+      sim.start(0);
+      const w = watch(sim, 30 * I);
+      assert.deepEqual(sim.masters(), [0], `${label} down ${downFor}`);
+      assert.deepEqual(w.dual, [], `${label} down ${downFor}`);
+      assert.deepEqual(w.none, [], `${label} down ${downFor}`);
+      assert.equal(w.vipsOff.get(0), undefined, `${label} down ${downFor}: the VIPs left the restarted master`);
+      assert.equal(sim.lastEntered(1, "MASTER"), undefined, `${label} down ${downFor}`);
+    }
+  });
+
+  test(`sim (${label}): nopreempt, three routers: the restarted top one yields to the one that took over; the third never moves`, () => {
+    const sim = new Sim([A({ nopreempt: true, ...timing }), B({ nopreempt: true, ...timing }), C({ nopreempt: true, ...timing })]);
+    startAll(sim);
+    sim.advance(10 * I + I / 3);
+    sim.crash(0);
+    sim.advance(6 * I);
+    assert.deepEqual(sim.masters(), [1]);
+    sim.start(0);
+    const w = watch(sim, 30 * I);
+    assert.deepEqual(sim.masters(), [1], label);
+    assert.deepEqual(w.none, [], label);
+    assert.equal(w.vipsOff.get(1), undefined, label);
+    assert.equal(sim.lastEntered(2, "MASTER"), undefined, label);
+  });
+}
+
+test("sim: nopreempt adoption against a priority-1 master that took over: one master throughout, whichever address is higher", () => {
+  for (const peerIp of ["10.88.0.3", "10.88.0.1"]) {
+    const sim = new Sim([A({ nopreempt: true }), B({ nopreempt: true, priority: 1, primaryIp: peerIp })]);
+    startAll(sim);
+    sim.advance(10_300);
+    sim.crash(0);
+    sim.advance(6000);
+    assert.deepEqual(sim.masters(), [1]);
+    const restartAt = sim.now;
+    sim.start(0);
+    const w = watch(sim, 30_000);
+    // the tie at 1 goes to the higher address, as in any election (the lower one hands over)
+    assert.deepEqual(sim.masters(), peerIp === "10.88.0.3" ? [1] : [0], peerIp);
+    assert.deepEqual(w.none, [], peerIp);
+    assert.ok(w.dual.every((t) => t - restartAt <= 2 * sim.latencyMs), `${peerIp}: dual master at ${w.dual.map((t) => t - restartAt)}`);
+  }
+});
+
 // ---- property: after convergence there is exactly one master per connected group -------------
 
 type Action =

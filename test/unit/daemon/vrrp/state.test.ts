@@ -333,6 +333,50 @@ test("adoption with nopreempt yields to a lower master that took over meanwhile"
   assert.equal(s2.state, "MASTER");
 });
 
+test("adoption with nopreempt advertises priority 1 for the adoption window, its own priority after", () => {
+  const p = params({ priority: 150, nopreempt: true });
+  const { s, fx } = run(p, [
+    [startup(true), 0],
+    [timer("advert"), 1000],
+    [timer("advert"), 2000],
+    [timer("advert"), 3000],
+    [timer("advert"), 4000],
+  ]);
+  assert.equal(s.state, "MASTER");
+  assert.equal(s.adoptedUntil, masterDownMs(150, 1000));
+  assert.deepEqual(adverts(fx), [1, 1, 1, 1, 150]);
+  // without nopreempt the adoption advertises the real priority from the start (unchanged)
+  assert.deepEqual(adverts(run(params({ priority: 150 }), [[startup(true), 0], [timer("advert"), 1000]]).fx), [150, 150]);
+});
+
+test("adoption with nopreempt: a master that took over re-asserts; we yield with a parting advert at 1, not at our priority", () => {
+  const { s, fx } = run(params({ priority: 150, nopreempt: true }), [
+    [startup(true), 0],
+    [advert(100), 2],
+  ]);
+  assert.equal(s.state, "BACKUP");
+  assert.deepEqual(adverts(fx), [1, 1]);
+  assert.ok(fx.some((e) => e.kind === "removeVips"));
+  assert.equal(s.adoptedUntil, null);
+});
+
+test("adoption with nopreempt against a priority-1 master: the address breaks the tie as the master judges it", () => {
+  const p = params({ priority: 150, nopreempt: true, primaryIp: "10.88.0.2" });
+  // a higher address wins at 1 vs 1: it re-asserts, we yield
+  assert.equal(run(p, [[startup(true), 0], [advert(1, "10.88.0.3"), 2]]).s.state, "BACKUP");
+  // a lower address loses: it yields to our advert, and its parting advert makes us re-assert
+  const { s, fx } = run(p, [[startup(true), 0], [advert(1, "10.88.0.1"), 2]]);
+  assert.equal(s.state, "MASTER");
+  assert.deepEqual(adverts(fx), [1, 1]);
+});
+
+test("a nopreempt backup resets its timer on a priority-1 adoption advert; a preempting one does not", () => {
+  const np = run(params({ priority: 100, nopreempt: true }), [[startup(), 0], [advert(1), 500]]).s;
+  assert.equal(np.timers.masterDown, 500 + masterDownMs(100, 1000));
+  const pre = run(params({ priority: 100 }), [[startup(), 0], [advert(1), 500]]).s;
+  assert.equal(pre.timers.masterDown, masterDownMs(100, 1000));
+});
+
 test("adoption when a link is down removes the stale VIPs and goes FAULT", () => {
   const { s, fx } = run(params(), [[startup(true, ["eth0"]), 0]]);
   assert.equal(s.state, "FAULT");
