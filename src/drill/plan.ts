@@ -56,6 +56,9 @@ export interface DrillStep {
   during: Record<string, string[]>;
   /** instance -> the directors that may hold its VIPs once this one is back (preempt: the highest priority; nopreempt: where it went). */
   after: Record<string, string[]>;
+  /** crash: `after` for an instance no peer was seen holding while the daemon restarted by itself
+   * (it kept them): with nopreempt they stay on this director; with preemption as `after`. */
+  keptAfter?: Record<string, string[]>;
 }
 
 export interface DrillPlanOptions {
@@ -175,11 +178,14 @@ export function planDrill(cluster: Cluster, holders: Record<string, string[]>, o
     const holds = d.instances.filter((i) => (holders[i.name] ?? []).includes(director)).map((i) => i.name);
     const during: Record<string, string[]> = {};
     const after: Record<string, string[]> = {};
+    const keptAfter: Record<string, string[]> = {};
     for (const inst of d.instances) {
       const now = holders[inst.name] ?? [];
       during[inst.name] = holds.includes(inst.name) ? winners(cluster, inst.name, (n) => n !== director) : now;
       after[inst.name] = inst.nopreempt ? during[inst.name]! : winners(cluster, inst.name, () => true);
+      keptAfter[inst.name] = inst.nopreempt ? now : after[inst.name]!;
     }
-    return { director, mode: o.mode, unit, ...commands(o.mode, unit, ifaces, o, director), holds, mustMove: o.mode !== "crash", during, after };
+    const crash = o.mode === "crash";
+    return { director, mode: o.mode, unit, ...commands(o.mode, unit, ifaces, o, director), holds, mustMove: !crash, during, after, ...(crash ? { keptAfter } : {}) };
   });
 }

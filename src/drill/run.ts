@@ -239,7 +239,10 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
     let load: RunningLoad | undefined;
     let restored = false;
     let movedMs: number | undefined;
+    /** Instances a peer was seen holding while this director was down. */
+    const movedInst = new Set<string>();
     let backMs: number | undefined;
+    let expectedAfter = step.after;
     let final: Seen | undefined;
     let stopped: { results: RequestResult[]; stoppedAt: number } = { results: [], stoppedAt: now() };
     let heldResult: HeldResult | undefined;
@@ -280,6 +283,7 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
           for (;;) {
             last = await probeAll(skip());
             if (movedMs === undefined && isMoved(last)) movedMs = Math.round(now() - tDown);
+            for (const i of step.holds) if ((step.during[i] ?? []).some((x) => (last!.masters[i] ?? []).includes(x))) movedInst.add(i);
             if (aborted() || now() - tWatch >= crashWatchMs) break;
             await sleep(pollMs);
           }
@@ -298,10 +302,12 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
       if (r.ok) pending.delete(d);
       else errors.push(`restoring ${d} failed: ${r.error ?? "unknown"}`);
       const tUp = now();
+      // crash: an instance no peer took while the daemon restarted ends where keptAfter says.
+      expectedAfter = step.keptAfter ? Object.fromEntries(Object.entries(step.after).map(([i, a]) => [i, movedInst.has(i) ? a : (step.keptAfter![i] ?? a)])) : step.after;
       if (restored && !aborted()) {
         const back = await pollUntil(backTimeoutMs, () => new Set(), ({ problems, masters: m }) => {
           if (problems.length) return false;
-          return Object.entries(step.after).every(([i, allowed]) => (m[i] ?? []).length === 1 && allowed.includes(m[i]![0]!));
+          return Object.entries(expectedAfter).every(([i, allowed]) => (m[i] ?? []).length === 1 && allowed.includes(m[i]![0]!));
         });
         if (back.at !== undefined) backMs = Math.round(back.at - tUp);
         final = back.seen;
@@ -318,7 +324,7 @@ export async function runDrill(cluster: Cluster, ports: DrillPorts, o: DrillOpti
       holds: step.holds,
       mustMove: step.mustMove,
       finalHolders: final?.masters ?? {},
-      expectedAfter: step.after,
+      expectedAfter,
       health: final?.problems ?? [],
       requests: stopped.results,
       stoppedAt: stopped.stoppedAt,

@@ -134,6 +134,15 @@ test("crash mode on a unit without Restart= (keepalived's): dead for the watch, 
   assert.deepEqual(sim.log, ["ds1: systemctl kill --signal=KILL keepalived.service", "ds1: systemctl start keepalived.service"]);
 });
 
+test("crash mode, nopreempt: the VIPs end where the restart left them: kept on ds1 (fast restart) or on ds2 (it took over first)", async () => {
+  for (const [restartMs, where] of [[1000, "ds1"], [6000, "ds2"]] as const) {
+    const { ports, cluster } = setup({ nopreempt: true, restartMs });
+    const rep = await runDrill(cluster, ports, base({ mode: "crash", only: ["ds1"] }));
+    assert.equal(rep.pass, true, `restart after ${restartMs} ms: ${JSON.stringify(rep.steps.map((s) => s.failures))}`);
+    assert.deepEqual([rep.steps[0]!.expectedAfter, rep.steps[0]!.finalHolders], [{ VI_web: [where] }, { VI_web: [where] }], `restart after ${restartMs} ms`);
+  }
+});
+
 test("link mode: both timers armed on the director (the way back first), the director comes back by itself; the restore disarms", async () => {
   const { ports, cluster, sim } = setup();
   const rep = await runDrill(cluster, ports, base({ mode: "link", only: ["ds1"] }));
