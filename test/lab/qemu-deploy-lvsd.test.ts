@@ -15,7 +15,8 @@
 //     the master, no IPVS write by the new lvsd, no failed request (a second holder for a
 //     moment, while Node starts slowly under emulation, is reported);
 //   - backend keepalived, then back to lvsd: each switch is one deploy while a client sends
-//     requests the whole time; the failed ones are counted and reported, and none may fail.
+//     requests the whole time; the failed ones are counted and reported, and none may fail but
+//     a connection in flight at one of the master's two VIP moves (reset: no connection sync).
 //   - with an HTTP_GET check (rise 2): a real server's web service stopped is out of the master's
 //     table within the check's timers and no request started after that fails; `lvsctl status`
 //     (lvsd's status endpoint read through the SSH connection) names it down on both directors
@@ -41,7 +42,7 @@ import { projectRoot, QemuLab, qemuPrerequisites } from "../../src/lab/index.js"
 import { qemuRealServers, type QemuRealServer, type QemuRealServers } from "../../src/lab/qemu-realservers.js";
 import type { DrillReport } from "../../src/drill/index.js";
 import { backBoundMs, backFloorMs, bringBack, esc, failedOf, outBoundMs, SLACK_MS, statusTable, statusUntil as statusUntilOf, takeOut, type CheckTimers, type StatusJson } from "./helpers/web-outage.js";
-import { vipClient } from "./helpers/vip-client.js";
+import { holderWatch, splitByMoves, vipClient } from "./helpers/vip-client.js";
 
 const SKIP = qemuPrerequisites();
 const GUESTS = ["lb1", "lb2"] as const;
@@ -110,6 +111,13 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
   };
   const lvsdReloads = async (g: string) => Number((await lab.execOk(g, "journalctl -u lvsd --no-pager -o cat | grep -c 'reload applied' || true")).trim());
   const client = () => vipClient(get);
+  /** Where a request failed: each guest's last journal lines of both daemons, for the report. */
+  const journals = async (why: string) => {
+    for (const g of GUESTS) {
+      const j = await lab.exec(g, "journalctl -u lvsd -u keepalived -n 60 --no-pager -o short-precise");
+      note(`${why}: ${g}'s journal (lvsd, keepalived), last 60 lines:\n${j.stdout}`);
+    }
+  };
   const tableIsInventory = (g: string) => tableIsInventoryOf(lab, inventory, g);
 
   test("deploy from nothing, a no-change deploy, a weight change (reload), keepalived and back", { timeout: 60 * 60_000 }, async () => {
@@ -209,42 +217,58 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
     // src/render's lvsd unit). Those samples are counted and reported, not failed.
     assert.ok(seen.every((h) => h.split("+").includes("lb1")), `the VIP never left lb1 (${seen.join(" ")})`);
     note(`upgrade: samples with a second holder: ${seen.filter((h) => h !== "lb1").length} of ${seen.length}`);
+    if (rUp.failed.length) await journals(`upgrade: ${rUp.text}`);
     assert.deepEqual(rUp.failed, [], "no failed request across the upgrade");
 
     // 4. Switch to keepalived: one deploy, a client the whole time.
     writeFileSync(inventory, inventoryText("keepalived", 3));
     const c4 = client();
+    const w4 = holderWatch(holders, c4.t0);
     const fourth = await deploy("switch to keepalived");
     await waitFor("the VIP on lb1 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb1"]));
     await sleep(2000);
     const r4 = await c4.stop();
+    const h4 = await w4.stop();
     assert.equal(fourth.code, 0, describeRun(fourth));
     for (const g of GUESTS) {
       assert.deepEqual(await unitState(g, "keepalived").then((u) => [u.active, u.enabled]), ["active", "enabled"], `${g}: keepalived`);
       assert.deepEqual(await unitState(g, "lvsd").then((u) => [u.active, u.enabled]), ["inactive", "disabled"], `${g}: lvsd`);
       await tableIsInventory(g);
     }
-    note(`order: ${ofType(fourth.events, "roll.order")[0]?.hosts.join(", ")}; during the switch to keepalived: ${r4.text}`);
+    note(`order: ${ofType(fourth.events, "roll.order")[0]?.hosts.join(", ")}; during the switch to keepalived: ${r4.text}; VIP holders: ${h4.map((x) => `${x.t} ms ${x.a}`).join(", ")}`);
+    if (r4.failed.length) await journals(`switch to keepalived: ${r4.text}`);
 
     // 5. And back to lvsd.
     writeFileSync(inventory, inventoryText("lvsd", 3));
     const c5 = client();
+    const w5 = holderWatch(holders, c5.t0);
     const fifth = await deploy("switch back to lvsd");
     await waitFor("the VIP on lb1 only", async () => JSON.stringify(await holders()) === JSON.stringify(["lb1"]));
     await sleep(2000);
     const r5 = await c5.stop();
+    const h5 = await w5.stop();
     assert.equal(fifth.code, 0, describeRun(fifth));
     for (const g of GUESTS) {
       assert.deepEqual(await unitState(g, "lvsd").then((u) => [u.active, u.enabled]), ["active", "enabled"], `${g}: lvsd`);
       assert.deepEqual(await unitState(g, "keepalived").then((u) => [u.active, u.enabled]), ["inactive", "disabled"], `${g}: keepalived`);
       await tableIsInventory(g);
     }
-    note(`order: ${ofType(fifth.events, "roll.order")[0]?.hosts.join(", ")}; during the switch back to lvsd: ${r5.text}`);
+    note(`order: ${ofType(fifth.events, "roll.order")[0]?.hosts.join(", ")}; during the switch back to lvsd: ${r5.text}; VIP holders: ${h5.map((x) => `${x.t} ms ${x.a}`).join(", ")}`);
+    if (r5.failed.length) await journals(`switch back to lvsd: ${r5.text}`);
     const after6: string[] = [];
     for (let i = 0; i < 4; i++) after6.push(await get());
     assert.deepEqual(new Set(after6), new Set(["rs1", "rs2"]), `both real servers answer after the switches (${after6.join(" ")})`);
-    assert.deepEqual(r4.failed, [], "no failed request during the switch to keepalived");
-    assert.deepEqual(r5.failed, [], "no failed request during the switch back to lvsd");
+    // The master's turn moves the VIP twice: the old daemon's clean stop resigns (priority 0, lb2
+    // takes the VIPs) and the new one, preempting, takes them back. A request in flight at a move
+    // is reset (no connection sync here, and a keepalived restart on a master does the same; a CI
+    // run of this test had one such reset during the switch to keepalived). So a reset is
+    // allowed, one per move; any other failure
+    // (refused: a VIP without its service; a timeout: no holder for too long) is not.
+    for (const [what, r] of [["the switch to keepalived", r4], ["the switch back to lvsd", r5]] as const) {
+      const { explained, unexplained } = splitByMoves(r.failed, 2);
+      if (explained.length) note(`${what}: ${explained.length} request(s) in flight at a VIP move, reset: ${explained.map((x) => `${x.t} ms`).join(", ")}`);
+      assert.deepEqual(unexplained, [], `no failed request during ${what} but a reset at a VIP move (at most 2)`);
+    }
   });
 
   test("a stopped web service: out within the check's timers, status names it, back after rise successes; status and drill (stop, kill) over lvsd", { timeout: 20 * 60_000 }, async () => {
