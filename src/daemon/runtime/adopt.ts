@@ -14,33 +14,44 @@
 // tracked link down, or priority 255), with their priority, source, peers and authentication; any
 // other start sends nothing. The worker's engine then starts for real and sends the same advert
 // again ~50 ms later, which a peer treats as one more advert from the same master.
+//
+// The gratuitous ARP the engine's start sends goes out with them. When the restart was slower than
+// the peer's master-down interval (Node's start on a loaded or emulated host), the peer has taken
+// the VIPs and sent its own gratuitous ARP: clients now send to the peer. Our advert makes it drop
+// the VIPs at once, so without our ARP beside it those clients would send to a director without
+// the VIPs until the worker's engine starts and sends it (seconds later there; a qemu lab run had a
+// request time out after 3 s exactly so).
 import { createLogger } from "../log.js";
 import type { LvsdConfig } from "../config.js";
 import { Engine } from "./engine.js";
 import { FakeAddresses, FakeChannel, FakeClock, FakeGarp, FakeNet, FakeNotify } from "./fakes.js";
-import type { AddressManager, AdvertChannel, ChannelEndpoint, LinkState, NetEvents, OutgoingAdvert } from "./ports.js";
+import type { AddressManager, AdvertChannel, ChannelEndpoint, GarpSender, LinkState, NetEvents, OutgoingAdvert } from "./ports.js";
 
 /** What lvsd logs when it sent them (the lab's crash test looks for it). */
 export const ADOPTION_ADVERTISED = "VIPs found at startup: adoption advertised before the VRRP engine started";
 
 export type KernelAddress = Awaited<ReturnType<AddressManager["list"]>>[number];
 
-/** The adverts the engine sends the moment it starts on a host in this state (none unless some
- * instance adopts), and the channel endpoints they go out on. Pure: nothing leaves the process. */
-export async function adoptionAdverts(cfg: LvsdConfig, links: readonly LinkState[], addrs: readonly KernelAddress[]): Promise<{ adverts: OutgoingAdvert[]; endpoints: ChannelEndpoint[] }> {
+export type AdoptionGarp = FakeGarp["sent"][number];
+
+/** The adverts and gratuitous ARPs the engine sends the moment it starts on a host in this state
+ * (none unless some instance adopts), and the channel endpoints the adverts go out on. Pure:
+ * nothing leaves the process. */
+export async function adoptionAdverts(cfg: LvsdConfig, links: readonly LinkState[], addrs: readonly KernelAddress[]): Promise<{ adverts: OutgoingAdvert[]; endpoints: ChannelEndpoint[]; garps: AdoptionGarp[] }> {
   const clock = new FakeClock(); // never advanced: only what start-up does at once
   const channel = new FakeChannel(clock);
   const addresses = new FakeAddresses();
   for (const a of addrs) addresses.seed(a.ifname, a.address, a.prefix, a.secondary);
   const net = new FakeNet([]);
   for (const l of links) net.linkState.set(l.ifname, l.up);
-  const engine = new Engine({ clock, channel, addresses, net, garp: new FakeGarp(), notify: new FakeNotify(), log: createLogger({ level: "error", sink: () => {} }) });
+  const garp = new FakeGarp();
+  const engine = new Engine({ clock, channel, addresses, net, garp, notify: new FakeNotify(), log: createLogger({ level: "error", sink: () => {} }) });
   await engine.start(cfg);
   // a new master's advert waits for its VIP additions (engine.ts): here they are at once
   await engine.idle();
   const adverts = channel.sent.map(({ at: _at, ...a }) => a);
   const used = new Set(adverts.map((a) => a.ifname));
-  return { adverts, endpoints: channel.endpoints.filter((e) => used.has(e.ifname)) };
+  return { adverts, endpoints: channel.endpoints.filter((e) => used.has(e.ifname)), garps: adverts.length > 0 ? garp.sent : [] };
 }
 
 export interface AdoptionPorts {
@@ -48,9 +59,12 @@ export interface AdoptionPorts {
   kernel: Pick<NetEvents, "links" | "close"> & Pick<AddressManager, "list">;
   /** Opened only when there is something to send; closed at once after. */
   channel: () => AdvertChannel;
+  /** The same, for the gratuitous ARPs sent after the adverts. */
+  garp: () => GarpSender;
 }
 
-/** Reads the links and addresses, sends the adoption adverts (if any) and closes everything. */
+/** Reads the links and addresses, sends the adoption adverts (if any) and their gratuitous ARPs,
+ * and closes everything. */
 export async function announceAdoption(cfg: LvsdConfig, ports: AdoptionPorts): Promise<OutgoingAdvert[]> {
   let links: LinkState[];
   let addrs: KernelAddress[];
@@ -60,7 +74,7 @@ export async function announceAdoption(cfg: LvsdConfig, ports: AdoptionPorts): P
   } finally {
     ports.kernel.close();
   }
-  const { adverts, endpoints } = await adoptionAdverts(cfg, links, addrs);
+  const { adverts, endpoints, garps } = await adoptionAdverts(cfg, links, addrs);
   if (adverts.length === 0) return [];
   const channel = ports.channel();
   try {
@@ -68,6 +82,14 @@ export async function announceAdoption(cfg: LvsdConfig, ports: AdoptionPorts): P
     for (const a of adverts) channel.send(a);
   } finally {
     channel.close();
+  }
+  if (garps.length > 0) {
+    const garp = ports.garp();
+    try {
+      for (const g of garps) await garp.send(g.ifname, g.addresses, g.count);
+    } finally {
+      garp.close();
+    }
   }
   return adverts;
 }

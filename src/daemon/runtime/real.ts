@@ -19,10 +19,12 @@ export function createRealDeps(log: Logger): Omit<EngineDeps, "log"> {
   };
 }
 
-/** For the main thread's adoption advert (adopt.ts): a kernel reader and a raw channel, both short-lived. */
+/** For the main thread's adoption advert (adopt.ts): a kernel reader, a raw channel and an ARP
+ * sender, all short-lived. */
 export function createAdoptionPorts(log: Logger): AdoptionPorts {
   return {
     kernel: new Kernel(nativeSockets, nativeInterfaces, log.child({ part: "netlink" })),
     channel: () => new RawAdvertChannel(nativeSockets, nativeInterfaces),
+    garp: () => new PacketGarp(nativeSockets, nativeInterfaces),
   };
 }

@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { adoptionAdverts, announceAdoption, type AdoptionPorts, type KernelAddress } from "../../../../src/daemon/runtime/adopt.js";
-import { FakeChannel, FakeClock } from "../../../../src/daemon/runtime/fakes.js";
+import { FakeChannel, FakeClock, FakeGarp } from "../../../../src/daemon/runtime/fakes.js";
 import type { LinkState } from "../../../../src/daemon/runtime/ports.js";
 import { config, instance } from "./helpers.js";
 
@@ -16,11 +16,13 @@ const VIP: KernelAddress = { ifname: "eth0", address: "10.88.0.100", prefix: 24,
 
 test("VIPs on the interface at start: the advert the engine sends, at the configured priority, from the primary address", async () => {
   const cfg = config([instance({ priority: 150, state: "MASTER", authPass: "pw" })]);
-  const { adverts, endpoints } = await adoptionAdverts(cfg, UP, [PRIMARY, VIP]);
+  const { adverts, endpoints, garps } = await adoptionAdverts(cfg, UP, [PRIMARY, VIP]);
   assert.deepEqual(adverts, [
     { ifname: "eth0", vrid: 51, version: 2, priority: 150, intervalMs: 1000, addresses: ["10.88.0.100"], source: "10.88.0.2", authPass: "pw", unicastPeers: [] },
   ]);
   assert.deepEqual(endpoints, [{ ifname: "eth0", vrid: 51, version: 2, source: "10.88.0.2", unicastPeers: [] }]);
+  // and the engine's start-up gratuitous ARP for the adopted VIPs (garp_master_repeat: 5)
+  assert.deepEqual(garps, [{ ifname: "eth0", addresses: ["10.88.0.100"], count: 5 }]);
 });
 
 test("nopreempt: the adoption advert carries priority 1, so a master that took over meanwhile keeps the VIPs (state.ts)", async () => {
@@ -34,7 +36,7 @@ test("nopreempt: the adoption advert carries priority 1, so a master that took o
 
 test("no VIPs on the interface: nothing, even for a configured MASTER (it starts as BACKUP)", async () => {
   const cfg = config([instance({ priority: 150, state: "MASTER" })]);
-  assert.deepEqual((await adoptionAdverts(cfg, UP, [PRIMARY])).adverts, []);
+  assert.deepEqual(await adoptionAdverts(cfg, UP, [PRIMARY]).then((r) => [r.adverts, r.garps]), [[], []]);
 });
 
 test("a tracked link down: nothing (the instance starts in FAULT), though the VIPs are there", async () => {
@@ -74,6 +76,9 @@ test("a sync group adopts together: one member's VIP present sends every member'
 function ports(opts: { failList?: boolean } = {}) {
   const calls: string[] = [];
   const channel = new FakeChannel(new FakeClock());
+  const garp = new FakeGarp();
+  const closeGarp = garp.close.bind(garp);
+  garp.close = () => (calls.push("garp.close"), closeGarp());
   const p: AdoptionPorts = {
     kernel: {
       links: async () => (calls.push("links"), UP),
@@ -85,15 +90,17 @@ function ports(opts: { failList?: boolean } = {}) {
       close: () => void calls.push("kernel.close"),
     },
     channel: () => (calls.push("channel"), channel),
+    garp: () => (calls.push("garp"), garp),
   };
-  return { p, calls, channel };
+  return { p, calls, channel, garp };
 }
 
-test("announceAdoption sends through a channel configured for those endpoints only, then closes it and the kernel reader", async () => {
-  const { p, calls, channel } = ports();
+test("announceAdoption sends through a channel configured for those endpoints only, then the gratuitous ARP for the adopted VIPs only, and closes everything", async () => {
+  const { p, calls, channel, garp } = ports();
   const other = instance({ name: "VI_other", vrid: 60, interface: "eth1", vips: [{ address: "10.89.0.100", prefix: 24, dev: "eth1" }] });
   const sent = await announceAdoption(config([instance(), other]), p);
-  assert.deepEqual(calls, ["links", "list", "kernel.close", "channel"]);
+  assert.deepEqual(calls, ["links", "list", "kernel.close", "channel", "garp", "garp.close"]);
+  assert.deepEqual(garp.sent, [{ ifname: "eth0", addresses: ["10.88.0.100"], count: 5 }]);
   assert.deepEqual(sent.map((a) => a.vrid), [51]);
   assert.deepEqual(channel.sent.map((a) => a.vrid), [51]);
   assert.deepEqual(channel.endpoints.map((e) => `${e.ifname}/${e.vrid}`), ["eth0/51"]);
