@@ -32,6 +32,23 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* The version of this addon's JS interface. lvsd refuses an addon whose exported abiVersion is not
+ * the one it was built for (src/daemon/native/abi.ts ADDON_ABI_VERSION: bump both together;
+ * test/unit/daemon/native-abi.test.ts checks they are equal). */
+#define LVSD_ABI_VERSION 2
+
+/* The same number as an ELF note (owner "lvsd", type 1, a 4-byte word in the target's byte order),
+ * so the controller reads it from the file without loading it (a director's addon may be built for
+ * another machine): src/plan/ops/lvsd-bundle.ts addonAbiVersion; `readelf -n lvsd_socket.node`.
+ * An allocated note survives strip. Layout: the System V gABI's note entry (namesz, descsz, type,
+ * name padded to 4, desc). */
+#define LVSD_NOTE_ABI 1
+static const struct {
+  uint32_t namesz, descsz, type;
+  char name[8];
+  uint32_t desc;
+} lvsd_abi_note __attribute__((used, section(".note.lvsd.abi"), aligned(4))) = {5, 4, LVSD_NOTE_ABI, "lvsd", LVSD_ABI_VERSION};
+
 #define RECV_BUF_SIZE 65536 /* max IPv4 datagram; netlink dump parts are at most 32 KiB */
 #define CTRL_BUF_SIZE 256
 #define MAX_READS_PER_WAKE 512 /* fairness cap; uv_poll is level-triggered, the rest comes next tick */
@@ -1300,7 +1317,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   napi_value ver;
-  napi_create_uint32(env, 2, &ver);
+  napi_create_uint32(env, LVSD_ABI_VERSION, &ver);
   napi_set_named_property(env, exports, "abiVersion", ver);
   return exports;
 }

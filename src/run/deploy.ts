@@ -7,11 +7,11 @@
 // For a source build the controller has the tarball first (a local file, or a URL fetched once and
 // cached: src/run/tarball.ts), before any host is contacted; the director plays get its local path
 // as the var `keepalived_tarball`.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { LvsctlError } from "../errors/index.js";
 import type { Cluster } from "../inventory/model.js";
-import { LVSD_BUNDLE_FILES } from "../plan/ops/index.js";
+import { bundleAbiProblem, LVSD_ADDON, LVSD_BUNDLE_FILES, LVSD_BUNDLE_MANIFEST } from "../plan/ops/index.js";
 import { builtinPlaybookPath, defaultLvsdBundleDir } from "./bootstrap.js";
 import { runPlaybook, type RunPlaybookParams, type RunResult } from "./executor.js";
 import { loadPlaybook, type Playbook } from "./playbook.js";
@@ -67,15 +67,24 @@ export async function keepalivedTarball(cluster: Cluster, deps: Partial<TarballD
 
 /**
  * The lvsd bundle directory, checked before anything connects: every file the director plays
- * upload must be there (deploy never builds it: the build needs the source checkout's tools).
+ * upload must be there (deploy never builds it: the build needs the source checkout's tools), and
+ * its addon must be of the ABI its lvsd expects (one that is not makes lvsd crash-loop on every
+ * director: refused here, before the first director is touched).
  */
 export function lvsdBundleDir(dir?: string): string {
   const d = resolve(dir ?? defaultLvsdBundleDir());
   const missing = LVSD_BUNDLE_FILES.filter((f) => !existsSync(join(d, f)));
+  const rebuild =
+    dir === undefined
+      ? "rebuild the addon, then the bundle, on this controller: `npm run build:native && npm run build:lvsd` (it goes to dist/lvsd), or give --lvsd-bundle DIR"
+      : `rebuild the addon, then the bundle there: \`npm run build:native && node scripts/build-lvsd.mjs --outdir ${d}\``;
   if (missing.length)
     throw new LvsctlError("LVS758", `lvsd's bundle in ${d} lacks ${missing.join(", ")}: deploy uploads it to the directors (director.backend: lvsd)`, {
       hint: dir === undefined ? "build it on this controller: `npm run build:native && npm run build:lvsd` (it goes to dist/lvsd), or give --lvsd-bundle DIR" : "build it there with `node scripts/build-lvsd.mjs --outdir DIR` (after `npm run build:native`)",
     });
+  const manifest = join(d, LVSD_BUNDLE_MANIFEST);
+  const abi = bundleAbiProblem(d, existsSync(manifest) ? readFileSync(manifest, "utf8") : undefined, readFileSync(join(d, LVSD_ADDON)), rebuild);
+  if (abi) throw new LvsctlError("LVS759", abi.message, { hint: abi.hint });
   return d;
 }
 

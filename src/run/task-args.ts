@@ -21,7 +21,8 @@ import type {
   TunnelDesired,
   UploadDirDesired,
 } from "../plan/ops/index.js";
-import { elfMachine, LVSD_ADDON, lvsdBundleOp, type LvsdBundleDesired } from "../plan/ops/index.js";
+import { bundleAbiProblem, elfMachine, LVSD_ADDON, LVSD_BUNDLE_MANIFEST, lvsdBundleOp, type LvsdBundleDesired } from "../plan/ops/index.js";
+import { PlanError } from "../plan/ops/errors.js";
 import { addressOp, buildOp, commandOp, defaultRouteOp, fileOp, filesOp, packageOp, serviceOp, sysctlFromContent, sysctlOp, tunnelOp, UNIT_DIR, unitName, uploadDirOp } from "../plan/ops/index.js";
 import type { Operation } from "../plan/ops/types.js";
 import type { Cluster } from "../inventory/model.js";
@@ -361,6 +362,9 @@ export function toDesired(opName: OpName, args: unknown, env: ResolveEnv): Resol
       const addon = files.find((f) => f.rel === LVSD_ADDON);
       const arch = addon ? elfMachine(Buffer.from(addon.content)) : undefined;
       if (!arch) throw new Error(`lvsd_bundle: ${local(env, a.src)} has no ${LVSD_ADDON} (an ELF shared object); build it with \`npm run build:native\` and \`npm run build:lvsd\``);
+      const manifest = files.find((f) => f.rel === LVSD_BUNDLE_MANIFEST);
+      const abi = bundleAbiProblem(local(env, a.src), manifest ? Buffer.from(manifest.content).toString("utf8") : undefined, Buffer.from(addon!.content), "rebuild the addon, then the bundle: `npm run build:native && npm run build:lvsd` (or `node scripts/build-lvsd.mjs --outdir DIR`)");
+      if (abi) throw new PlanError(`lvsd_bundle: ${abi.message}`, abi.hint);
       return any(lvsdBundleOp, { dest: a.dest.replace(/\/+$/, ""), files, node: a.node, arch } satisfies LvsdBundleDesired);
     }
     case "build": {

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LvsctlError } from "../../errors/index.js";
 import type { CheckAddon } from "../check/native.js";
+import { ADDON_ABI_VERSION } from "./abi.js";
 import type {
   Ancillary,
   DatagramSocket,
@@ -19,6 +20,7 @@ import type {
   SocketFactory,
 } from "./types.js";
 
+export * from "./abi.js";
 export * from "./constants.js";
 export * from "./types.js";
 
@@ -50,7 +52,6 @@ export interface NativeAddon {
 export type NativeHandle = object & { readonly __lvsdSocket?: never };
 
 export const ADDON_FILE = "lvsd_socket.node";
-const ABI_VERSION = 2;
 
 /** Where the addon may be, in order: $LVSD_NATIVE_ADDON, next to the running script (the bundled
  * daemon), next to this module (a bundle loaded as a library), and the source checkout's build. */
@@ -102,10 +103,10 @@ export function loadAddon(path?: string): NativeAddon {
       cause,
     });
   }
-  if (mod.exports.abiVersion !== ABI_VERSION) {
+  if (mod.exports.abiVersion !== ADDON_ABI_VERSION) {
     throw new LvsctlError(
       "NATIVE_ADDON_LOAD",
-      `${found} has ABI version ${String(mod.exports.abiVersion)}, this lvsd expects ${ABI_VERSION}`,
+      `${found} has ABI version ${String(mod.exports.abiVersion)}, this lvsd expects ${ADDON_ABI_VERSION}`,
       { hint: "rebuild it with `npm run build:native`" },
     );
   }

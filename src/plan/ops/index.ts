@@ -13,4 +13,5 @@ export { buildOp, planBuild, buildKey, buildPaths, buildStamp, activeLink, confi
 export { defaultRouteOp, planDefaultRoute, GATEWAY_STATE_FILE, type DefaultRouteDesired } from "./route.js";
 export { tunnelOp, planTunnel, TUNL0_RP_FILTER, type TunnelDesired } from "./tunnel.js";
 export { modulesOp, planModules, moduleNameProblem, parseModulesLoad, modulesFileContent, sysModulePath, type ModulesDesired } from "./modules.js";
-export { lvsdBundleOp, planLvsdBundle, elfMachine, machineFamily, LVSD_MIN_NODE_MAJOR, LVSD_BUNDLE_FILES, LVSD_ADDON, DISTRO_NODE, type LvsdBundleDesired } from "./lvsd-bundle.js";
+export { lvsdBundleOp, planLvsdBundle, bundleAbiProblem, elfMachine, machineFamily, LVSD_MIN_NODE_MAJOR, LVSD_BUNDLE_FILES, LVSD_BUNDLE_MANIFEST, LVSD_ADDON, DISTRO_NODE, type BundleAbiProblem, type LvsdBundleDesired } from "./lvsd-bundle.js";
+export { addonAbiVersion, elfNotes, type ElfNote } from "./elf.js";

@@ -4,6 +4,7 @@
 // bundle, and the machine the addon was compiled for. A director needs no compiler, so the addon
 // is never built there: a director of another architecture is refused, not half-installed.
 import type { HostFacts } from "../facts.js";
+import { addonAbiVersion, elfMachine } from "./elf.js";
 import { PlanError } from "./errors.js";
 import { planUploadDir, uploadDirDest, type DirFile } from "./upload-dir.js";
 import type { OpPlan, Operation, PlanContext } from "./types.js";
@@ -15,6 +16,55 @@ export const DISTRO_NODE = "/usr/bin/node";
 /** The files the bundle is made of; the addon sits beside the bundle and is loaded by path. */
 export const LVSD_BUNDLE_FILES = ["lvsd.cjs", "lvsd-vrrp.cjs", "lvsd_socket.node"] as const;
 export const LVSD_ADDON = "lvsd_socket.node";
+/**
+ * Written by scripts/build-lvsd.mjs beside the bundle: `{"addonAbiVersion": N}`, N the addon ABI
+ * the bundled lvsd expects (src/daemon/native/abi.ts, the module the bundle is built from).
+ */
+export const LVSD_BUNDLE_MANIFEST = "lvsd-bundle.json";
+
+export { elfMachine };
+
+export interface BundleAbiProblem {
+  message: string;
+  hint: string;
+}
+
+/**
+ * Pure: why the bundle's lvsd would refuse its addon (lvsd checks the addon's exported abiVersion
+ * when it loads it, and exits; systemd starts it again at once, so a director would crash-loop
+ * without its VIPs), or undefined when the two agree. `manifest` is lvsd-bundle.json's text
+ * (undefined when missing), `addon` the file's bytes; `rebuild` says how to rebuild this bundle.
+ * The addon's number comes from its ELF note, read without loading it (it may be another machine's).
+ */
+export function bundleAbiProblem(dir: string, manifest: string | undefined, addon: Buffer, rebuild: string): BundleAbiProblem | undefined {
+  const file = `${dir}/${LVSD_ADDON}`;
+  let expected: unknown;
+  try {
+    expected = manifest === undefined ? undefined : (JSON.parse(manifest) as { addonAbiVersion?: unknown }).addonAbiVersion;
+  } catch {
+    expected = undefined;
+  }
+  if (typeof expected !== "number") {
+    return {
+      message: `lvsd's bundle in ${dir} has ${manifest === undefined ? "no" : "an unreadable"} ${LVSD_BUNDLE_MANIFEST} (the addon ABI version its lvsd expects): it was built by an older scripts/build-lvsd.mjs, so whether its lvsd can load ${LVSD_ADDON} is unknown; one that cannot exits at start and crash-loops on the directors`,
+      hint: rebuild,
+    };
+  }
+  const found = addonAbiVersion(addon);
+  if (found === undefined) {
+    return {
+      message: `${file} carries no ABI version note (it was built before the addon recorded one, or is not lvsd's addon); the bundle's lvsd expects ABI version ${expected}, and refuses an addon of another version at start, then crash-loops on the directors`,
+      hint: rebuild,
+    };
+  }
+  if (found !== expected) {
+    return {
+      message: `${file} has ABI version ${found}, and the bundle's lvsd expects ${expected}: lvsd would refuse to load it at start and crash-loop on every director (systemd restarts it at once), holding no VIP`,
+      hint: rebuild,
+    };
+  }
+  return undefined;
+}
 
 export interface LvsdBundleDesired {
   /** install_dir. */
@@ -24,23 +74,6 @@ export interface LvsdBundleDesired {
   node: string;
   /** The machine the addon is compiled for, in `uname -m` spelling (elfMachine). */
   arch: string;
-}
-
-/**
- * ELF e_machine values (the System V gABI, <elf.h> EM_*) -> the `uname -m` a Linux kernel of that
- * machine reports. 32-bit ARM and x86 kernels report several spellings: machineFamily folds them.
- */
-const EM: Record<number, string> = { 3: "i686", 40: "arm", 62: "x86_64", 183: "aarch64", 243: "riscv64", 22: "s390x", 21: "ppc64", 8: "mips" };
-
-/** The machine a native binary is built for, from its ELF header; undefined when it is not ELF. Pure. */
-export function elfMachine(binary: Buffer): string | undefined {
-  if (binary.length < 20 || binary.readUInt32BE(0) !== 0x7f454c46) return undefined;
-  // e_ident[EI_DATA]: 1 little-endian, 2 big-endian; e_machine is the half-word at offset 18.
-  const le = binary[5] === 1;
-  const m = le ? binary.readUInt16LE(18) : binary.readUInt16BE(18);
-  const name = EM[m] ?? `ELF machine ${m}`;
-  // ppc64 little-endian is what uname calls ppc64le.
-  return name === "ppc64" && le ? "ppc64le" : name;
 }
 
 /** `uname -m` spellings of one machine family as one word: i386..i686 -> i686, armv6l/armv7l -> arm. */

@@ -15,28 +15,22 @@ import type { Cluster } from "../../../src/inventory/model.js";
 import { LvsctlError } from "../../../src/errors/index.js";
 import { clusterFrom, labClusterYaml } from "../../fixtures/plan/clusters.js";
 import { SimConnector, SimHost, type SimOptions } from "../../fixtures/plan/sim-host.js";
+import { abiNote, elfWithNotes } from "../../fixtures/plan/elf.js";
+import { ADDON_ABI_VERSION } from "../../../src/daemon/native/abi.js";
 
 const policy = { knownHostsFiles: [], acceptNew: false };
 type Result = Extract<RunEvent, { type: "task.result" }>;
 
-/** An ELF header (64-bit, little-endian) for `e_machine`: 62 x86-64, 183 AArch64 (<elf.h> EM_*). */
-function elf(machine: number): Buffer {
-  const b = Buffer.alloc(64);
-  b.writeUInt32BE(0x7f454c46, 0);
-  b[4] = 2;
-  b[5] = 1;
-  b.writeUInt16LE(3, 16);
-  b.writeUInt16LE(machine, 18);
-  return b;
-}
-
-/** A stand-in for scripts/build-lvsd.mjs's output: the three files, the addon with a real ELF header. */
-function bundle(opts: { machine?: number; version?: string } = {}): string {
+/** A stand-in for scripts/build-lvsd.mjs's output: the three files, the addon with a real ELF header and ABI note, the manifest. */
+function bundle(opts: { machine?: number; version?: string; addonAbi?: number | null; manifest?: string | null } = {}): string {
   const dir = mkdtempSync(join(tmpdir(), "lvsctl-bundle-"));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "lvsd.cjs"), `#!/usr/bin/env node\n// lvsd ${opts.version ?? "0.1.0"}\n`);
   writeFileSync(join(dir, "lvsd-vrrp.cjs"), "// worker\n");
-  writeFileSync(join(dir, "lvsd_socket.node"), elf(opts.machine ?? 62));
+  const abi = opts.addonAbi === undefined ? ADDON_ABI_VERSION : opts.addonAbi;
+  writeFileSync(join(dir, "lvsd_socket.node"), elfWithNotes(opts.machine ?? 62, abi === null ? [] : [abiNote(abi)]));
+  const manifest = opts.manifest === undefined ? `{"addonAbiVersion":${ADDON_ABI_VERSION}}\n` : opts.manifest;
+  if (manifest !== null) writeFileSync(join(dir, "lvsd-bundle.json"), manifest);
   return dir;
 }
 
@@ -116,7 +110,7 @@ test("deploy lvsd, first run on fresh directors: node and ipvsadm, the bundle, a
     assert.equal(ds.packages.keepalived, undefined, "no keepalived package");
     assert.deepEqual([...ds.modules].sort(), ["ip_vs", "ip_vs_wlc"]);
     assert.equal(ds.sysctls["net.ipv4.vs.expire_nodest_conn"], "1");
-    for (const f of ["lvsd.cjs", "lvsd-vrrp.cjs", "lvsd_socket.node"]) assert.ok(ds.files.has(`/opt/lvsd/${f}`), `/opt/lvsd/${f} uploaded`);
+    for (const f of ["lvsd.cjs", "lvsd-vrrp.cjs", "lvsd_socket.node", "lvsd-bundle.json"]) assert.ok(ds.files.has(`/opt/lvsd/${f}`), `/opt/lvsd/${f} uploaded`);
     const conf = JSON.parse(ds.file(JSON_PATH)!);
     assert.equal(conf.services[0].vip, "10.77.0.100");
     assert.equal(ds.files.get(JSON_PATH)!.mode, 0o600, "the config holds the VRRP password");
@@ -132,7 +126,7 @@ test("deploy lvsd, first run on fresh directors: node and ipvsadm, the bundle, a
   const handlers = results.filter((r) => r.host === "ds1" && r.handler).map((r) => `${r.task} ${r.status}`);
   assert.deepEqual(handlers, ["reload lvsd skipped", "restart lvsd skipped"]);
   const bundleTask = results.find((r) => r.host === "ds1" && r.task === "lvsd bundle")!;
-  assert.match(bundleTask.reason, /3 of 3 file\(s\) differ; node 18\.19\.0 at \/usr\/bin\/node, x86_64/);
+  assert.match(bundleTask.reason, /4 of 4 file\(s\) differ; node 18\.19\.0 at \/usr\/bin\/node, x86_64/);
   // One director at a time, each followed by its gate.
   assert.deepEqual(gates, ["ds2", "ds1"]);
   const seq = events.flatMap((e) => (e.type === "task.result" && e.task === "lvsd enabled and running" ? [`start ${e.host}`] : e.type === "gate.result" ? [`gate ${e.host}`] : []));
@@ -266,6 +260,25 @@ test("a director of another architecture than the addon's: refused, naming both,
   const arm = lab({ arch: "aarch64" });
   const ok = await run(arm, { bundle: bundle({ machine: 183 }) });
   assert.equal(ok.result.exitCode, 0, JSON.stringify(ok.results.filter((x) => x.status === "failed")));
+});
+
+test("a bundle whose addon its lvsd would refuse (another ABI, no note, no manifest): deploy stops before any host is touched", async () => {
+  for (const [opts, what] of [
+    [{ addonAbi: ADDON_ABI_VERSION - 1 }, new RegExp(`lvsd_socket\\.node has ABI version ${ADDON_ABI_VERSION - 1}, and the bundle's lvsd expects ${ADDON_ABI_VERSION}: lvsd would refuse to load it at start and crash-loop`)],
+    [{ addonAbi: null }, /lvsd_socket\.node carries no ABI version note/],
+    [{ manifest: null }, /has no lvsd-bundle\.json/],
+  ] as const) {
+    const l = lab();
+    const b = bundle(opts);
+    await assert.rejects(
+      () => run(l, { bundle: b }),
+      (e: unknown) => e instanceof LvsctlError && e.code === "LVS759" && what.test(e.message) && e.message.includes(b) && /npm run build:native && node scripts\/build-lvsd\.mjs --outdir /.test(e.hint ?? ""),
+    );
+    for (const [name, h] of [["ds1", l.ds1], ["ds2", l.ds2], ["rs1", l.rs1]] as const) {
+      assert.deepEqual(h.log, [], `${name}: nothing ran`);
+      assert.equal(h.files.size, 0);
+    }
+  }
 });
 
 test("deploy lvsd --check on fresh directors: reports what it would do, changes nothing, no Node yet is a warning", async () => {
