@@ -15,12 +15,16 @@
 // none). A cluster half way through a switch of backend runs keepalived on some directors and lvsd
 // on others: both count as running VRRP when roles are judged. lvsd is also asked itself (its GET
 // /status, lvsd-status.ts) once the kernel looks right: the VIPs and table a killed lvsd left
-// behind look the same as a running one's.
+// behind look the same as a running one's. The gated director's own daemon is also watched in
+// systemd (unit-state.ts): when it has failed or keeps being restarted (a crash loop), the gate
+// stops at once and quotes the daemon's last error from its journal, rather than waiting out its
+// timeout on the VIPs and table a dead daemon left behind.
 import type { Cluster } from "../inventory/model.js";
 import type { Command } from "../command/index.js";
 import { directorProbe, splitDirectorProbe } from "./director-probe.js";
 import { compareIpvs, expectedIpvs, parseIpvsadmSave } from "./ipvs-table.js";
 import { judgeLvsdStatus } from "./lvsd-status.js";
+import { journalCommand, lastJournalError, parseUnitShow, unitTrouble, unitTroubleReason, type UnitState } from "./unit-state.js";
 import type { StatusSnapshot } from "../daemon/status/types.js";
 import type { Roll, RollProbe } from "./types.js";
 import { instanceRole, judgeVrrp, mastersNow, parseIpAddrJson, type DirectorView } from "./vrrp-state.js";
@@ -28,20 +32,29 @@ import { instanceRole, judgeVrrp, mastersNow, parseIpAddrJson, type DirectorView
 /** The VRRP daemons a director can run, in the order the probe asks systemd about them. */
 export const VRRP_DAEMONS = ["keepalived", "lvsd"] as const;
 export type VrrpDaemon = (typeof VRRP_DAEMONS)[number];
-/** One round trip per director (director-probe.ts): both daemons' unit states, in VRRP_DAEMONS order, addresses, IPVS table. */
-const PROBE: Command = directorProbe(VRRP_DAEMONS.map((d) => `${d}.service`));
+/**
+ * One round trip per director (director-probe.ts): both daemons' unit states, in VRRP_DAEMONS
+ * order, addresses, IPVS table, and the roll's daemon's systemd state (ActiveState, NRestarts).
+ */
+const PROBES: Record<VrrpDaemon, Command> = {
+  keepalived: directorProbe(VRRP_DAEMONS.map((d) => `${d}.service`), { show: "keepalived.service" }),
+  lvsd: directorProbe(VRRP_DAEMONS.map((d) => `${d}.service`), { show: "lvsd.service" }),
+};
 
 export interface DirectorProbe extends DirectorView {
   /** `ipvsadm -Sn` output, or its error. */
   ipvs: string;
+  /** The roll's daemon's unit in systemd, when the probe said. */
+  unit?: UnitState;
 }
 
 /** Pure: the probe's output -> what the gate reads; `active` is `daemon`'s unit. */
 export function parseProbe(cluster: Cluster, director: string, stdout: string, daemon: VrrpDaemon = "keepalived"): DirectorProbe {
-  const { states, addrs, ipvsSave: ipvs } = splitDirectorProbe(stdout);
+  const { states, addrs, ipvsSave: ipvs, unitShow } = splitDirectorProbe(stdout);
   const daemons = VRRP_DAEMONS.filter((_, i) => states[i] === "active");
   const d = cluster.directors.find((x) => x.host.name === director);
-  const view: DirectorProbe = { director, active: daemons.includes(daemon), daemons, roles: {}, ipvs };
+  const unit = parseUnitShow(unitShow);
+  const view: DirectorProbe = { director, active: daemons.includes(daemon), daemons, roles: {}, ipvs, ...(unit ? { unit } : {}) };
   try {
     const held = parseIpAddrJson(addrs);
     for (const inst of d?.instances ?? []) view.roles[inst.name] = instanceRole(inst, held);
@@ -56,7 +69,7 @@ async function probeAll(cluster: Cluster, probe: RollProbe, daemon: VrrpDaemon):
     cluster.directors.map(async (d): Promise<DirectorProbe> => {
       const name = d.host.name;
       try {
-        const r = await probe.exec(name, PROBE);
+        const r = await probe.exec(name, PROBES[daemon]);
         return parseProbe(cluster, name, r.stdout.toString("utf8"), daemon);
       } catch (e) {
         return { director: name, active: false, roles: {}, ipvs: "", error: e instanceof Error ? e.message : String(e) };
@@ -100,6 +113,15 @@ async function askLvsd(cluster: Cluster, host: string, views: DirectorProbe[], p
   return judgeLvsdStatus(cluster, host, view.roles, snap);
 }
 
+/** The daemon's last error from its journal on `host` (one command, once the gate has decided to stop); undefined when it says none or cannot be read. */
+async function journalError(probe: RollProbe, host: string, daemon: VrrpDaemon): Promise<string | undefined> {
+  try {
+    return lastJournalError((await probe.exec(host, journalCommand(`${daemon}.service`))).stdout.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Who holds what, for messages: "VI_1 MASTER on ds1". */
 function summary(views: DirectorProbe[]): string {
   const m = mastersNow(views);
@@ -122,8 +144,16 @@ export function directorRoll(cluster: Cluster, daemon: VrrpDaemon): Roll {
     },
     async gate(host, probe, opts) {
       const start = opts.now();
+      let firstUnit: UnitState | undefined;
       for (;;) {
         const views = await probeAll(cluster, probe, daemon);
+        const unit = views.find((v) => v.director === host)?.unit;
+        firstUnit ??= unit;
+        const trouble = unitTrouble(firstUnit, unit);
+        if (trouble) {
+          const why = unitTroubleReason(host, daemon, trouble, await journalError(probe, host, daemon));
+          return { ok: false, reason: `${why} (after ${Math.round((opts.now() - start) / 1000)} s; ${summary(views)})` };
+        }
         const problems = judgeDirector(cluster, host, views, daemon);
         const asked = daemon === "lvsd" && problems.length === 0 && probe.httpGet !== undefined;
         if (asked) problems.push(...(await askLvsd(cluster, host, views, probe)));
