@@ -15,6 +15,10 @@
 //     BACKUP`; lvsd.json `nopreempt: true`); the drill (--mode stop) expects and finds the VIP left
 //     on ds2 after ds1's step; and ds1 started again after a stop does not take the VIP back from
 //     ds2 over several advert intervals (the VIP sampled on both interfaces);
+//   - lvsd, nopreempt, crash restart: ds1's lvsd SIGKILLed with its restart held until ds2 took
+//     over, then started: it adopts the VIP still on its interface (at priority 1, state.ts) and
+//     yields to ds2, which holds the VIP throughout (sampled every ~80 ms). Before that fix the
+//     same run had the VIP on ds1 alone from 294 ms after the start (109 of 112 samples);
 //   - preempt_delay 5: what deploy rendered says so, and ds1 started again leaves the VIP on ds2
 //     for the delay, then takes it (the time is printed; bounded by the delay plus the master-down
 //     interval and the lab's slack).
@@ -243,6 +247,46 @@ describe("containers: lvsctl drill --client on a VRRP-only cluster; nopreempt an
       await waitHolders("ds1", 30_000);
       await lab.execOk("ds2", `systemctl start ${unit}`, { timeoutMs: 30_000 });
     });
+
+    if (backend === "lvsd") {
+      test("lvsd: nopreempt: ds1 SIGKILLed, its restart held until ds2 took over, then started: it adopts, ds2 keeps the VIP, never no holder", { timeout: 10 * 60_000 }, async () => {
+        await deploy(backend, "nopreempt");
+        await waitHolders("ds1", 30_000);
+        const dropIn = "/run/systemd/system/lvsd.service.d/zz-test-hold.conf";
+        await lab.execOk("ds1", ["bash", "-c", `mkdir -p ${dropIn.replace(/\/[^/]+$/, "")} && printf '[Service]\\nRestart=no\\n' > ${dropIn} && systemctl daemon-reload`], { timeoutMs: 30_000 });
+        const since = (await lab.execOk("ds1", "date '+%Y-%m-%d %H:%M:%S'")).trim();
+        await lab.execOk("ds1", "systemctl kill -s KILL lvsd", { timeoutMs: 30_000 });
+        // ds2 takes over after its master-down interval; ds1 keeps the VIP on its interface (SIGKILL)
+        const t0 = Date.now();
+        let on: string[] = [];
+        while (Date.now() - t0 < 30_000) {
+          on = await holders();
+          if (on.includes("ds2")) break;
+          await sleep(100);
+        }
+        assert.deepEqual(on, ["ds1", "ds2"], "ds2 took over while the killed ds1 still has the VIP on its interface");
+        note(`lvsd nopreempt crash: ds2 took over ${Date.now() - t0} ms after the SIGKILL`);
+        await lab.execOk("ds1", ["bash", "-c", `rm -f ${dropIn} && systemctl daemon-reload && systemctl start lvsd`], { timeoutMs: 30_000 });
+        const t1 = Date.now();
+        const seen: { at: number; on: string[] }[] = [];
+        while (Date.now() - t1 < 2 * DOWN_DS1_MS + 2000) {
+          seen.push({ at: Date.now() - t1, on: await holders() });
+          await sleep(50);
+        }
+        const journal = await lab.execOk("ds1", ["journalctl", "-u", "lvsd", "--since", since, "-o", "cat", "--no-pager"], { timeoutMs: 20_000 });
+        const wrong = seen.filter((x) => !(x.on.includes("ds2") && x.on.every((d) => d === "ds1" || d === "ds2")));
+        const both = seen.filter((x) => x.on.length === 2);
+        note(`lvsd nopreempt crash: ds1 started again: ${seen.length} samples over ${seen.at(-1)?.at} ms, ${both.length} with both (last at ${both.at(-1)?.at ?? "-"} ms), ${wrong.length} without ds2${wrong.length ? ` (${JSON.stringify(wrong.slice(0, 5))})` : ""}`);
+        assert.match(journal, /nopreempt: advertising the adoption at the lowest priority/, "ds1's lvsd adopted its VIPs (the path under test)");
+        assert.deepEqual(wrong, [], "ds2 holds the VIP throughout: no moment with no holder or with ds1 alone");
+        assert.deepEqual(seen.at(-1)?.on, ["ds2"], "ds1 yielded: the VIP is on ds2 alone");
+        await status();
+        // Back to ds1 for what follows, as the nopreempt test does.
+        await lab.execOk("ds2", "systemctl stop lvsd", { timeoutMs: 30_000 });
+        await waitHolders("ds1", 30_000);
+        await lab.execOk("ds2", "systemctl start lvsd", { timeoutMs: 30_000 });
+      });
+    }
 
     test(`${backend}: preempt_delay ${PREEMPT_DELAY_SEC}: deploy renders it; ds1 started again takes the VIP back after the delay`, { timeout: 10 * 60_000 }, async () => {
       await deploy(backend, "delay");
