@@ -1,8 +1,8 @@
 // One TCP (or TLS) connection for a check, with keepalived's phases and failure labels. The
-// deadline is the caller's AbortSignal (the scheduler's clock), never a timer of ours.
+// deadline is the caller's signal (the scheduler's clock), never a timer of ours.
 import { connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
-import type { CheckReason, Endpoint } from "./types.js";
+import type { CheckReason, CheckSignal, Endpoint } from "./types.js";
 
 export type Phase = "connect" | "tls" | "read";
 
@@ -36,7 +36,7 @@ export function dial(ep: Endpoint, tls?: { servername?: string; verify: boolean 
  * (and the handshake) is complete. Rejects with the error; the caller maps it by `o.phase`. */
 export function open(
   ep: Endpoint,
-  signal: AbortSignal,
+  signal: CheckSignal,
   o: Opened | { phase: Phase; socket?: undefined },
   tls?: { servername?: string; verify: boolean },
 ): Promise<Socket | TLSSocket> {

@@ -5,9 +5,9 @@
 // genhash computes it (the bytes after the header, cut at Content-Length when there is one).
 // All urls must pass. TLS: no certificate verification unless verifyCert (keepalived has none);
 // SNI only when a name is given (keepalived enable_sni / sni_name).
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { abortReason, connectError, dial, type Phase } from "./connect.js";
-import type { Checker, CheckResult, HttpTarget, HttpUrlSpec } from "./types.js";
+import type { Checker, CheckResult, CheckSignal, HttpTarget, HttpUrlSpec } from "./types.js";
 
 /** keepalived check_http.c request_template (http_protocol 1.0, no Connection header). */
 export function httpRequest(t: Pick<HttpTarget, "address" | "port" | "virtualhost">, path: string): Buffer {
@@ -33,9 +33,13 @@ export function parseResponse(b: Buffer): ParsedResponse | undefined {
   return { status: Number(m[1]), body };
 }
 
+// crypto.hash (node 20.12+) digests in one call; createHash makes a Hash object with a native
+// handle that the collector has to finalize, one a check (bench/checks)
+const oneShot = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "hex") => string }).hash;
+
 /** keepalived's genhash: MD5 of the body, lower-case hex. */
 export function genhash(body: Buffer): string {
-  return createHash("md5").update(body).digest("hex");
+  return oneShot ? oneShot("md5", body, "hex") : crypto.createHash("md5").update(body).digest("hex");
 }
 
 export function judge(u: HttpUrlSpec, r: ParsedResponse): CheckResult {
@@ -51,7 +55,7 @@ export function judge(u: HttpUrlSpec, r: ParsedResponse): CheckResult {
 // One url on one connection. A check runs a thousand of these a second, so an attempt is one
 // socket, one abort listener and one promise, with the phase in a local: no promise per phase
 // and no listener added and removed as the phase moves on (bench/checks).
-function fetchOne(t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal): Promise<CheckResult> {
+function fetchOne(t: HttpTarget, u: HttpUrlSpec, signal: CheckSignal): Promise<CheckResult> {
   return new Promise<CheckResult>((resolve) => {
     let phase: Phase = "connect";
     const aborted = (): CheckResult => ({ ok: false, reason: abortReason(phase), detail: `${u.path}: ${phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` });

@@ -1,6 +1,6 @@
 // Health checks (issue 10 item 2): checkers (one method each), the one scheduler (retry, rise,
 // alpha, delays, deadlines), and CheckHealth, the daemon core's HealthSource.
-export type { CheckReason, CheckResult, Checker, CheckerSet, CheckPolicy, CheckSpec, CheckTarget, HttpTarget, MiscTarget, TcpTarget } from "./types.js";
+export type { CheckReason, CheckResult, Checker, CheckerSet, CheckSignal, CheckPolicy, CheckSpec, CheckTarget, HttpTarget, MiscTarget, TcpTarget } from "./types.js";
 export { CheckScheduler, type CheckStatus, type HealthChange, type SchedulerOptions } from "./scheduler.js";
 export { checkSpecs, nameBasedId, type RealServerIdOf } from "./plan.js";
 export { CheckHealth, type CheckHealthStatus, type MonitorDeps } from "./monitor.js";

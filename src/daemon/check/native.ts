@@ -8,7 +8,7 @@
 import { judge, parseResponse, httpChecker, httpRequest } from "./http.js";
 import { abortReason, connectError, type Phase } from "./connect.js";
 import { miscChecker } from "./misc.js";
-import type { Checker, CheckerSet, CheckResult, HttpTarget, HttpUrlSpec, TcpTarget } from "./types.js";
+import type { Checker, CheckerSet, CheckSignal, CheckResult, HttpTarget, HttpUrlSpec, TcpTarget } from "./types.js";
 
 /** The addon's check functions (see the comments above them in lvsd_socket.c). */
 export interface CheckAddon {
@@ -63,7 +63,7 @@ function attempt(
   t: TcpTarget | HttpTarget,
   request: Buffer | undefined,
   cap: number,
-  signal: AbortSignal,
+  signal: CheckSignal,
   aborted: (phase: Phase, before: boolean) => CheckResult,
   done: (code: string | undefined, phase: Phase, data: Buffer | undefined, truncated: boolean) => CheckResult,
 ): Promise<CheckResult> {
@@ -109,7 +109,7 @@ export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
     if (!r) m.set(u, (r = httpRequest(t, u.path)));
     return r;
   };
-  const one = (t: HttpTarget, u: HttpUrlSpec, signal: AbortSignal, okDetail?: string) =>
+  const one = (t: HttpTarget, u: HttpUrlSpec, signal: CheckSignal, okDetail?: string) =>
     attempt(
       addon,
       t,
@@ -126,7 +126,7 @@ export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
         return r.ok && okDetail !== undefined ? { ok: true, detail: okDetail } : r;
       },
     );
-  const many = async (t: HttpTarget, signal: AbortSignal): Promise<CheckResult> => {
+  const many = async (t: HttpTarget, signal: CheckSignal): Promise<CheckResult> => {
     for (const u of t.urls) {
       const r = await one(t, u, signal);
       if (!r.ok) return r;

@@ -1,6 +1,7 @@
 // The one scheduler for every health check (keepalived's check_api + epilog logic, plus a rise
-// count). Thousands of checks share the event loop of the main thread: each check is a timer on
-// the injected clock and one attempt in flight at most; no thread, no polling loop. An attempt
+// count). Thousands of checks share the event loop of the main thread: each check is an item in
+// one timer queue on the injected clock (timer-queue.ts: one clock timer for every next run and
+// every deadline) and one attempt in flight at most; no thread, no polling loop. An attempt
 // that hangs is aborted at its deadline and judged then, whatever the checker does, so one stuck
 // server never delays another check.
 //
@@ -17,8 +18,9 @@
 // A server starts UP (keepalived), or DOWN with `alpha`. The scheduler speaks (onChange) only
 // when a server goes up or down, or a misc_dynamic weight changes; everything else is in the
 // snapshot.
-import type { Clock, TimerHandle } from "../runtime/ports.js";
-import type { CheckerSet, CheckReason, CheckResult, CheckSpec, CheckTarget } from "./types.js";
+import type { Clock } from "../runtime/ports.js";
+import { TimerQueue, untimed, type Timed } from "./timer-queue.js";
+import type { CheckerSet, CheckReason, CheckResult, CheckSignal, CheckSpec, CheckTarget } from "./types.js";
 
 export interface HealthChange {
   id: string;
@@ -61,7 +63,8 @@ export interface SchedulerOptions {
   initialSpreadMs?: number;
 }
 
-interface Entry {
+interface Entry extends Timed {
+  kind: "run";
   spec: CheckSpec;
   key: string;
   up: boolean;
@@ -72,18 +75,71 @@ interface Entry {
   failed: Partial<Record<CheckReason, number>>;
   last: CheckStatus["last"];
   since: number | null;
-  timer: TimerHandle | undefined;
-  inFlight: { abort: AbortController; deadline: TimerHandle; started: number; settled: boolean } | undefined;
+  inFlight: Flight | undefined;
+}
+
+/** One attempt in flight: its deadline in the timer queue, and the signal its checker is given
+ * (one object for both; an attempt allocates nothing else of the scheduler's). */
+class Flight implements CheckSignal, Timed {
+  readonly kind = "deadline";
+  tAt = 0;
+  tSeq = 0;
+  tLane: Timed["tLane"] = undefined;
+  tPrev: Timed | undefined = undefined;
+  tNext: Timed | undefined = undefined;
+  aborted = false;
+  settled = false;
+  #listener: (() => void) | undefined;
+  #more: Array<() => void> | undefined;
+  constructor(
+    readonly entry: Entry,
+    readonly started: number,
+  ) {}
+
+  addEventListener(_type: "abort", listener: () => void): void {
+    if (this.aborted) return;
+    if (!this.#listener) this.#listener = listener;
+    else (this.#more ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    if (this.#listener === listener) this.#listener = this.#more?.shift();
+    else if (this.#more) {
+      const i = this.#more.indexOf(listener);
+      if (i >= 0) this.#more.splice(i, 1);
+    }
+  }
+
+  /** Runs the listeners once, as AbortSignal does ("once" whatever was asked); a listener that
+   * throws is reported as uncaught, as EventTarget does, after the others have run. */
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const all = this.#listener ? [this.#listener, ...(this.#more ?? [])] : [];
+    this.#listener = this.#more = undefined;
+    for (const l of all) {
+      try {
+        l();
+      } catch (err) {
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+  }
 }
 
 export class CheckScheduler {
   readonly #o: SchedulerOptions;
   readonly #entries = new Map<string, Entry>();
   readonly #listeners: Array<(c: HealthChange) => void> = [];
+  /** Every check's next run and every attempt's deadline, on one clock timer. */
+  readonly #timers: TimerQueue<Entry | Flight>;
   #stopped = false;
 
   constructor(o: SchedulerOptions) {
     this.#o = o;
+    this.#timers = new TimerQueue<Entry | Flight>(o.clock, (item) => (item.kind === "run" ? this.#run(item) : this.#expire(item)));
   }
 
   onChange(cb: (c: HealthChange) => void): void {
@@ -119,8 +175,8 @@ export class CheckScheduler {
         continue;
       }
       const n: Entry = {
-        spec, key, up: !spec.policy.alpha, weight: spec.weight, failures: 0, successes: 0, checks: 0, failed: {},
-        last: null, since: null, timer: undefined, inFlight: undefined,
+        ...untimed(), kind: "run", spec, key, up: !spec.policy.alpha, weight: spec.weight, failures: 0, successes: 0, checks: 0, failed: {},
+        last: null, since: null, inFlight: undefined,
       };
       this.#entries.set(spec.id, n);
       fresh.push(n);
@@ -129,7 +185,7 @@ export class CheckScheduler {
     const spread = this.#o.initialSpreadMs ?? 1000;
     fresh.forEach((e, k) => {
       const window = Math.min(spread, e.spec.policy.delayLoopMs);
-      this.#arm(e, now + (fresh.length > 1 ? (window * k) / fresh.length : 0));
+      if (!this.#stopped) this.#timers.at(e, now + (fresh.length > 1 ? (window * k) / fresh.length : 0));
     });
     return out;
   }
@@ -163,72 +219,65 @@ export class CheckScheduler {
   stop(): void {
     this.#stopped = true;
     for (const e of this.#entries.values()) this.#cancel(e);
+    this.#timers.clear();
   }
 
   // ---- internals ------------------------------------------------------------------------------
 
-  #arm(e: Entry, at: number): void {
-    if (this.#stopped) return;
-    if (e.timer) this.#o.clock.cancel(e.timer);
-    e.timer = this.#o.clock.at(at, () => {
-      e.timer = undefined;
-      this.#run(e);
-    });
-  }
-
   #cancel(e: Entry): void {
-    if (e.timer) this.#o.clock.cancel(e.timer);
-    e.timer = undefined;
+    this.#timers.remove(e);
     const f = e.inFlight;
     if (f) {
       f.settled = true;
-      this.#o.clock.cancel(f.deadline);
-      f.abort.abort();
+      this.#timers.remove(f);
       e.inFlight = undefined;
+      f.abort();
     }
   }
 
   #run(e: Entry): void {
     if (this.#stopped || e.inFlight) return;
     const { clock, checkers } = this.#o;
-    const abort = new AbortController();
     const started = clock.now();
     const spec = e.spec;
-    const flight = {
-      abort,
-      started,
-      settled: false,
-      deadline: clock.at(started + spec.policy.timeoutMs, () => {
-        if (flight.settled) return;
-        // The checker answers with its phase's reason from the abort handler; one that does not is
-        // judged without it on the next turn of the loop.
-        abort.abort();
-        setImmediate(() => finish({ ok: false, reason: "timeout", detail: `no answer within ${spec.policy.timeoutMs} ms` }));
-      }),
-    };
+    const flight = new Flight(e, started);
     e.inFlight = flight;
-    const finish = (r: CheckResult) => {
-      if (flight.settled || e.inFlight !== flight) return;
-      flight.settled = true;
-      clock.cancel(flight.deadline);
-      e.inFlight = undefined;
-      this.#settle(e, r, clock.now() - started);
-    };
-    const checker = checkers[spec.target.type] as { check(t: CheckTarget, s: AbortSignal): Promise<CheckResult> };
+    this.#timers.after(flight, spec.policy.timeoutMs, started);
+    const checker = checkers[spec.target.type] as { check(t: CheckTarget, s: CheckSignal): Promise<CheckResult> };
     let p: Promise<CheckResult>;
     try {
-      p = checker.check(spec.target, abort.signal);
+      p = checker.check(spec.target, flight);
     } catch (err) {
       p = Promise.resolve({ ok: false, reason: "read-error", detail: `checker threw: ${(err as Error).message}` });
     }
-    p.then(finish, (err: unknown) => finish({ ok: false, reason: "read-error", detail: `checker rejected: ${(err as Error)?.message ?? String(err)}` }));
+    p.then(
+      (r) => this.#finish(flight, r),
+      (err: unknown) => this.#finish(flight, { ok: false, reason: "read-error", detail: `checker rejected: ${(err as Error)?.message ?? String(err)}` }),
+    );
+  }
+
+  /** The deadline passed: the checker answers with its phase's reason from the abort listener;
+   * one that does not is judged without it on the next turn of the loop. */
+  #expire(f: Flight): void {
+    if (f.settled) return;
+    f.abort();
+    setImmediate(() => this.#finish(f, { ok: false, reason: "timeout", detail: `no answer within ${f.entry.spec.policy.timeoutMs} ms` }));
+  }
+
+  #finish(f: Flight, r: CheckResult): void {
+    const e = f.entry;
+    if (f.settled || e.inFlight !== f) return;
+    f.settled = true;
+    this.#timers.remove(f);
+    e.inFlight = undefined;
+    this.#settle(e, r, this.#o.clock.now() - f.started);
   }
 
   #settle(e: Entry, r: CheckResult, ms: number): void {
     const now = this.#o.clock.now();
     const p = e.spec.policy;
     e.checks++;
-    e.last = r.ok ? { ok: true, ...(r.detail ? { detail: r.detail } : {}), at: now, ms } : { ok: false, reason: r.reason, detail: r.detail, at: now, ms };
+    e.last = r.ok ? (r.detail ? { ok: true, detail: r.detail, at: now, ms } : { ok: true, at: now, ms }) : { ok: false, reason: r.reason, detail: r.detail, at: now, ms };
     let next: number;
     if (r.ok) {
       e.failures = 0;
@@ -256,7 +305,7 @@ export class CheckScheduler {
       // retrying a server still up: delay_before_retry; one already down: the longer of the two
       next = e.up ? p.delayBeforeRetryMs : Math.max(p.delayBeforeRetryMs, p.delayLoopMs);
     }
-    this.#arm(e, now + next);
+    if (!this.#stopped) this.#timers.after(e, next, now);
   }
 
   #emit(e: Entry, result: CheckResult): void {

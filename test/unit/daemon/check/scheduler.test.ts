@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../../../../src/daemon/runtime/fakes.js";
 import { CheckScheduler, type HealthChange } from "../../../../src/daemon/check/scheduler.js";
-import type { CheckPolicy, CheckResult, CheckSpec, CheckerSet, CheckTarget } from "../../../../src/daemon/check/types.js";
+import type { CheckPolicy, CheckResult, CheckSignal, CheckSpec, CheckerSet, CheckTarget } from "../../../../src/daemon/check/types.js";
 
 /** A fake checker per target address: answers from a script, or hangs (ignoring its signal). */
 class Script {
@@ -182,7 +182,7 @@ test("scheduler: thousands of checks share one clock: 5000 checks, each run once
   const script = new Script(clock);
   const s = new CheckScheduler({ clock, checkers: script.checker(), initialSpreadMs: 1000 });
   s.set(Array.from({ length: 5000 }, (_, k) => spec(`10.${k >> 8}.${k & 255}.1`)));
-  assert.equal(clock.pending(), 5000, "one timer per check, nothing else");
+  assert.equal(clock.pending(), 1, "one clock timer for all of them");
   for (let t = 0; t < 3000; t += 100) {
     clock.advance(100);
     await flush();
@@ -190,4 +190,32 @@ test("scheduler: thousands of checks share one clock: 5000 checks, each run once
   assert.equal(script.calls.length, 15000);
   s.stop();
   assert.equal(clock.pending(), 0);
+});
+
+test("scheduler: the signal an attempt gets aborts at its deadline, calls each listener once, and not one removed before", async () => {
+  const clock = new FakeClock();
+  const calls: string[] = [];
+  const checker = {
+    check: (_t: CheckTarget, signal: CheckSignal): Promise<CheckResult> =>
+      new Promise((r) => {
+        assert.equal(signal.aborted, false);
+        const removed = () => calls.push("removed");
+        signal.addEventListener("abort", () => calls.push(`first aborted=${signal.aborted}`));
+        signal.addEventListener("abort", removed);
+        signal.addEventListener("abort", () => {
+          calls.push("last");
+          r({ ok: false, reason: "read-timeout", detail: "hung" });
+        }, { once: true });
+        signal.removeEventListener("abort", removed);
+      }),
+  };
+  const s = new CheckScheduler({ clock, checkers: { TCP: checker, HTTP: checker, SSL: checker, MISC: checker } as unknown as CheckerSet, initialSpreadMs: 0 });
+  const changes: HealthChange[] = [];
+  s.onChange((c) => changes.push(c));
+  s.set([spec("10.0.0.1", { retry: 0, timeoutMs: 200 })]);
+  await step(clock, 0);
+  await step(clock, 300, 50);
+  s.stop();
+  assert.deepEqual(calls, ["first aborted=true", "last"]);
+  assert.deepEqual(changes.map((c) => [c.up, c.result.ok ? "" : c.result.reason]), [[false, "read-timeout"]]);
 });
