@@ -22,18 +22,34 @@ export interface CheckAddon {
   checkCancel(id: number): number | undefined;
 }
 
-type Ended = (code: string | undefined, phase: number, data: Buffer | undefined, truncated: boolean) => void;
+/** How an attempt's outcome is judged: built once per target (and url), not per attempt. */
+interface Plan {
+  request: Buffer | undefined;
+  cap: number;
+  aborted(phase: Phase, before: boolean): CheckResult;
+  done(code: string | undefined, phase: Phase, data: Buffer | undefined, truncated: boolean): CheckResult;
+}
+
+/** An attempt in flight: what its one callback needs. */
+interface Pending {
+  plan: Plan;
+  signal: CheckSignal;
+  resolve: (r: CheckResult) => void;
+  onAbort: () => void;
+}
+
 /** Per addon, the attempts in flight by id (one callback into JS serves them all). */
-const inFlight = new WeakMap<CheckAddon, Map<number, Ended>>();
-function pendingOf(addon: CheckAddon): Map<number, Ended> {
+const inFlight = new WeakMap<CheckAddon, Map<number, Pending>>();
+function pendingOf(addon: CheckAddon): Map<number, Pending> {
   let m = inFlight.get(addon);
   if (!m) {
-    const pending = new Map<number, Ended>();
+    const pending = new Map<number, Pending>();
     addon.checkCallback((id, code, phase, data, truncated) => {
-      const f = pending.get(id);
-      if (!f) return;
+      const p = pending.get(id);
+      if (!p) return;
       pending.delete(id);
-      f(code, phase, data, truncated);
+      p.signal.removeEventListener("abort", p.onAbort);
+      p.resolve(p.plan.done(code, phaseOf(phase), data, truncated));
     });
     inFlight.set(addon, (m = pending));
   }
@@ -57,78 +73,65 @@ export function answerResult(u: HttpUrlSpec, all: Buffer, code: string | undefin
   return { ok: false, reason: all.length === 0 ? "read-error" : "bad-response", detail: `${u.path}: ${all.length === 0 ? "closed without an answer" : "not an HTTP response"}` };
 }
 
-/** One attempt through the addon: resolves with `done`'s verdict, or the phase's at the deadline. */
-function attempt(
-  addon: CheckAddon,
-  t: TcpTarget | HttpTarget,
-  request: Buffer | undefined,
-  cap: number,
-  signal: CheckSignal,
-  aborted: (phase: Phase, before: boolean) => CheckResult,
-  done: (code: string | undefined, phase: Phase, data: Buffer | undefined, truncated: boolean) => CheckResult,
-): Promise<CheckResult> {
+/** One attempt through the addon: resolves with the plan's verdict, or the phase's at the deadline. */
+function attempt(addon: CheckAddon, t: TcpTarget | HttpTarget, plan: Plan, signal: CheckSignal): Promise<CheckResult> {
   return new Promise<CheckResult>((resolve) => {
-    if (signal.aborted) return resolve(aborted("connect", true));
-    const pending = pendingOf(addon);
-    const id = addon.checkStart(t.address, t.port, t.bindto, request, cap);
-    if (typeof id === "string") return resolve(done(id, "connect", undefined, false));
+    if (signal.aborted) return resolve(plan.aborted("connect", true));
+    const pending = pendingOf(addon); // sets the addon's callback before its first start
+    const id = addon.checkStart(t.address, t.port, t.bindto, plan.request, plan.cap);
+    if (typeof id === "string") return resolve(plan.done(id, "connect", undefined, false));
     const onAbort = () => {
       pending.delete(id);
-      resolve(aborted(phaseOf(addon.checkCancel(id)), false));
+      resolve(plan.aborted(phaseOf(addon.checkCancel(id)), false));
     };
-    pending.set(id, (code, phase, data, truncated) => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(done(code, phaseOf(phase), data, truncated));
-    });
+    pending.set(id, { plan, signal, resolve, onAbort });
     signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 
+const tcpPlan: Plan = {
+  request: undefined,
+  cap: 0,
+  aborted: (phase, before) => ({ ok: false, reason: abortReason(phase), detail: before ? "deadline passed before the attempt" : "no connection within connect_timeout" }),
+  done: (code, phase) => (code === undefined ? { ok: true } : { ok: false, ...connectError(errnoOf(code), phase) }),
+};
+
 export function nativeTcpChecker(addon: CheckAddon): Checker<TcpTarget> {
+  return { check: (t, signal) => attempt(addon, t, tcpPlan, signal) };
+}
+
+/** One url's plan: its request (the same bytes every delay_loop) and its judging; `okDetail` is
+ * the detail of a one-url check's success (one frozen result, shared by every success). */
+function httpPlan(t: HttpTarget, u: HttpUrlSpec, okDetail: string | undefined): Plan {
+  const ok: CheckResult | undefined = okDetail === undefined ? undefined : Object.freeze({ ok: true, detail: okDetail });
   return {
-    check: (t, signal) =>
-      attempt(
-        addon,
-        t,
-        undefined,
-        0,
-        signal,
-        (phase, before) => ({ ok: false, reason: abortReason(phase), detail: before ? "deadline passed before the attempt" : "no connection within connect_timeout" }),
-        (code, phase) => (code === undefined ? { ok: true } : { ok: false, ...connectError(errnoOf(code), phase) }),
-      ),
+    request: httpRequest(t, u.path),
+    cap: u.digest === undefined ? ANSWER_CAP : DIGEST_CAP,
+    aborted: (phase) => ({ ok: false, reason: abortReason(phase), detail: `${u.path}: ${phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` }),
+    done: (code, phase, data, truncated) => {
+      if (phase === "connect") {
+        const m = connectError(errnoOf(code ?? "EIO"), phase);
+        return { ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` };
+      }
+      const r = answerResult(u, data ?? Buffer.alloc(0), code, truncated);
+      return r.ok && ok !== undefined ? ok : r;
+    },
   };
 }
 
 export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
-  // a target's requests are built once: the same bytes every delay_loop
-  const requests = new WeakMap<HttpTarget, Map<HttpUrlSpec, Buffer>>();
-  const requestOf = (t: HttpTarget, u: HttpUrlSpec) => {
-    let m = requests.get(t);
-    if (!m) requests.set(t, (m = new Map()));
-    let r = m.get(u);
-    if (!r) m.set(u, (r = httpRequest(t, u.path)));
-    return r;
+  // a target's plans are built once (the request, the cap, the judging): the same every delay_loop
+  const plans = new WeakMap<HttpTarget, Map<HttpUrlSpec, Plan>>();
+  const planOf = (t: HttpTarget, u: HttpUrlSpec) => {
+    let m = plans.get(t);
+    if (!m) plans.set(t, (m = new Map()));
+    let p = m.get(u);
+    if (!p) m.set(u, (p = httpPlan(t, u, t.urls.length === 1 ? `HTTP ok ${u.path}` : undefined)));
+    return p;
   };
-  const one = (t: HttpTarget, u: HttpUrlSpec, signal: CheckSignal, okDetail?: string) =>
-    attempt(
-      addon,
-      t,
-      requestOf(t, u),
-      u.digest === undefined ? ANSWER_CAP : DIGEST_CAP,
-      signal,
-      (phase) => ({ ok: false, reason: abortReason(phase), detail: `${u.path}: ${phase === "read" ? "no complete answer" : "no connection"} within connect_timeout` }),
-      (code, phase, data, truncated) => {
-        if (phase === "connect") {
-          const m = connectError(errnoOf(code ?? "EIO"), phase);
-          return { ok: false, reason: m.reason, detail: `${u.path}: ${m.detail}` };
-        }
-        const r = answerResult(u, data ?? Buffer.alloc(0), code, truncated);
-        return r.ok && okDetail !== undefined ? { ok: true, detail: okDetail } : r;
-      },
-    );
   const many = async (t: HttpTarget, signal: CheckSignal): Promise<CheckResult> => {
     for (const u of t.urls) {
-      const r = await one(t, u, signal);
+      const r = await attempt(addon, t, planOf(t, u), signal);
       if (!r.ok) return r;
     }
     return { ok: true, detail: `${t.urls.length} urls ok` };
@@ -137,7 +140,7 @@ export function nativeHttpChecker(addon: CheckAddon): Checker<HttpTarget> {
     check(t, signal) {
       if (t.type === "SSL") return httpChecker.check(t, signal);
       // one url (the usual case): the attempt's own promise is the check's
-      return t.urls.length === 1 ? one(t, t.urls[0]!, signal, `HTTP ok ${t.urls[0]!.path}`) : many(t, signal);
+      return t.urls.length === 1 ? attempt(addon, t, planOf(t, t.urls[0]!), signal) : many(t, signal);
     },
   };
 }
