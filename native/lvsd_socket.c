@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -900,21 +901,29 @@ static napi_value js_if_hwaddr(napi_env env, napi_callback_info info) {
 /*
  * One TCP_CHECK or HTTP_GET attempt done in C, the way keepalived's checker does it: a
  * non-blocking connect (after bind to the source address when asked), the prebuilt request
- * written, the answer read until the server closes, close. It runs on node's own loop (one
- * uv_poll per attempt, no thread) and ends in one call of the environment's check callback
- * (checkCallback) with (id, code, phase, data, truncated): code undefined on success, else the
- * errno name; phase 0 connect, 1 after the connection (the request and the answer); data the
- * bytes read (kept up to `cap`, the rest read and dropped, `truncated` then). Parsing and judging
- * stay in TypeScript (src/daemon/check/native.ts); the deadline is the caller's: checkCancel()
- * stops an attempt at once, without a call.
+ * written, the answer read until the server closes, close. Each attempt ends in one call of the
+ * environment's check callback (checkCallback) with (id, code, phase, data, truncated): code
+ * undefined on success, else the errno name; phase 0 connect, 1 after the connection (the
+ * request and the answer); data the bytes read (kept up to `cap`, the rest read and dropped,
+ * `truncated` then). Parsing and judging stay in TypeScript (src/daemon/check/native.ts); the
+ * deadline is the caller's: checkCancel() stops an attempt at once, without a call.
+ *
+ * All attempts of an environment share one epoll instance of ours, watched by one uv_poll on
+ * node's loop (no thread). A uv_poll per attempt cost nine epoll_ctl and ioctl calls an attempt
+ * (uv_poll_init probes the fd with an add and a delete, stop and close each delete); this is what
+ * a C checker pays: an add, a modify per wait, and close. Registrations are one-shot, so one that
+ * has fired is disarmed and close() alone ends it, even while a forked child still holds a copy
+ * of the fd; only an attempt cancelled while armed is deleted first. The attempts that end in one
+ * wake are called back inside one callback scope, so the promises they settle run once, after
+ * the batch, not once per attempt.
  *
  * An attempt is a number, not a JS object: no wrapper, no finalizer and no reference per attempt
  * (a thousand a second). Its id names a slot of the environment's table and carries a sequence
- * number, so an old id never reaches a newer attempt in the same slot. The struct is freed when
- * its poll handle has closed.
+ * number, so an old id (or a stale event) never reaches a newer attempt in the same slot.
  */
 
 #define CHECK_READS_PER_WAKE 64
+#define CHECK_EVENTS_PER_WAKE 256
 #define CHECK_SLOT_BITS 20 /* at most ~1M attempts in flight */
 #define CHECK_SLOT_MASK ((1u << CHECK_SLOT_BITS) - 1)
 
@@ -922,33 +931,47 @@ typedef struct lcheck {
   uint32_t id;
   int fd;
   int phase;       /* 0 connecting, 1 connected: writing the request, then reading */
-  int done;        /* called back or cancelled: the fd is closed, the slot free */
-  int poll_open;   /* uv_poll_init done, on_check_closed not yet run */
-  int polling;
+  int armed;       /* a one-shot registration that has not fired yet */
   int truncated;
-  napi_env env;
-  uv_poll_t poll;
   unsigned char *data;
   size_t len, size, cap;
   size_t reqlen, reqoff;
   unsigned char req[]; /* the request to write; empty for TCP_CHECK */
 } lcheck;
 
-/* Per environment: the async context and callback every attempt uses, and the attempts' table. */
+/* Per environment: the async context and callback every attempt uses, the epoll instance and its
+ * uv_poll, and the attempts' table. */
 typedef struct {
+  napi_env env;
   napi_async_context actx;
   napi_ref cb;
+  int epfd;
+  uv_poll_t *ep_poll; /* its own allocation: freed by its close callback, after the env */
+  uint32_t inflight;  /* the poll keeps the loop alive only while attempts are in flight */
   lcheck **slots;
   uint32_t nslots, used, seq;
   uint32_t *free_list;
   uint32_t nfree;
+  /* during a wake: the callback (and its receiver) the attempts that end are called back with */
+  napi_value batch_cb, batch_recv;
 } check_env;
+
+static void on_ep_poll_closed(uv_handle_t *h) { free(h); }
 
 static void check_env_free(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   check_env *ce = data;
-  /* the context, the callback and any attempt still open go with the environment */
+  /* any attempt still open goes with the environment */
+  for (uint32_t i = 0; i < ce->used; i++) {
+    lcheck *c = ce->slots[i];
+    if (c == NULL) continue;
+    if (c->fd >= 0) close(c->fd);
+    free(c->data);
+    free(c);
+  }
+  if (ce->ep_poll) uv_close((uv_handle_t *)ce->ep_poll, on_ep_poll_closed);
+  if (ce->epfd >= 0) close(ce->epfd);
   free(ce->slots);
   free(ce->free_list);
   free(ce);
@@ -962,46 +985,49 @@ static check_env *get_check_env(napi_env env) {
 
 static __thread unsigned char check_rbuf[16384];
 
-static void on_check_closed(uv_handle_t *h) {
-  lcheck *c = (lcheck *)h->data;
+/* Arms the attempt's one-shot registration for `events` (added the first time). */
+static int check_arm(check_env *ce, lcheck *c, uint32_t events) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof ev);
+  ev.events = events | EPOLLONESHOT;
+  ev.data.u64 = c->id;
+  int first = c->armed < 0;
+  if (epoll_ctl(ce->epfd, first ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &ev) < 0) return -errno;
+  c->armed = 1;
+  return 0;
+}
+
+/* Closes the fd (deleting the registration first only when it is still armed), frees the slot
+ * and the attempt. */
+static void check_close(check_env *ce, lcheck *c) {
+  if (c->fd >= 0) {
+    if (c->armed > 0) {
+      struct epoll_event dummy;
+      memset(&dummy, 0, sizeof dummy);
+      epoll_ctl(ce->epfd, EPOLL_CTL_DEL, c->fd, &dummy);
+    }
+    close(c->fd);
+    c->fd = -1;
+  }
+  uint32_t slot = c->id & CHECK_SLOT_MASK;
+  if (slot < ce->nslots && ce->slots[slot] == c) {
+    ce->slots[slot] = NULL;
+    ce->free_list[ce->nfree++] = slot;
+    if (--ce->inflight == 0 && ce->ep_poll) uv_unref((uv_handle_t *)ce->ep_poll);
+  }
   free(c->data);
   free(c);
 }
 
-/* Stops polling, closes the fd and the poll handle, frees the slot. Idempotent. */
-static void check_close(lcheck *c) {
-  if (c->polling) {
-    uv_poll_stop(&c->poll);
-    c->polling = 0;
-  }
-  if (c->fd >= 0) {
-    close(c->fd);
-    c->fd = -1;
-  }
-  if (!c->done) {
-    c->done = 1;
-    check_env *ce = get_check_env(c->env);
-    uint32_t slot = c->id & CHECK_SLOT_MASK;
-    if (ce && slot < ce->nslots && ce->slots[slot] == c) {
-      ce->slots[slot] = NULL;
-      ce->free_list[ce->nfree++] = slot;
-    }
-  }
-  if (c->poll_open && !uv_is_closing((uv_handle_t *)&c->poll)) uv_close((uv_handle_t *)&c->poll, on_check_closed);
-}
-
-/* Calls back once (err 0: success) and closes the attempt. */
-static void check_done(lcheck *c, int err) {
-  napi_env env = c->env;
+/* Calls back once (err 0: success) and closes the attempt. Only inside a wake's batch. */
+static void check_done(check_env *ce, lcheck *c, int err) {
+  napi_env env = ce->env;
   napi_handle_scope scope;
-  napi_value cb = NULL, recv, argv[5], result;
-  check_env *ce = get_check_env(env);
-  if (c->done) return;
-  if (ce == NULL || napi_open_handle_scope(env, &scope) != napi_ok) {
-    check_close(c);
+  napi_value argv[5], result;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    check_close(ce, c);
     return;
   }
-  if (ce->cb) napi_get_reference_value(env, ce->cb, &cb);
   napi_create_uint32(env, c->id, &argv[0]);
   if (err) {
     const char *code = errno_name(err);
@@ -1017,10 +1043,9 @@ static void check_done(lcheck *c, int err) {
   else napi_get_undefined(env, &argv[3]);
   napi_get_boolean(env, c->truncated != 0, &argv[4]);
   /* closed before the callback, so whatever it starts never meets this fd or slot */
-  check_close(c);
-  if (cb != NULL) {
-    napi_get_global(env, &recv);
-    napi_status st = napi_make_callback(env, ce->actx, recv, cb, 5, argv, &result);
+  check_close(ce, c);
+  if (ce->batch_cb != NULL) {
+    napi_status st = napi_call_function(env, ce->batch_recv, ce->batch_cb, 5, argv, &result);
     if (st != napi_ok) {
       bool pending = false;
       napi_is_exception_pending(env, &pending);
@@ -1073,48 +1098,81 @@ static int check_sock_error(lcheck *c, int fallback) {
   return e ? e : fallback;
 }
 
-static void on_check_io(uv_poll_t *h, int status, int events) {
-  lcheck *c = (lcheck *)h->data;
-  if (c->done) return;
-  if (status < 0) c->polling = 0; /* libuv stopped the handle (POLLERR) */
+/* One event of one attempt (its registration has fired, so it is disarmed). */
+static void check_event(check_env *ce, lcheck *c, uint32_t events) {
+  /* an error, or both directions shut: no use waiting for more */
+  int failed = (events & (EPOLLERR | EPOLLHUP)) != 0;
+  c->armed = 0;
   if (c->phase == 0) {
     /* connected or failed: SO_ERROR tells which */
-    int e = check_sock_error(c, status < 0 ? -status : 0);
-    if (e) return check_done(c, e);
-    if (c->reqlen == 0) return check_done(c, 0); /* TCP_CHECK: the connection is the answer */
+    int e = check_sock_error(c, (events & EPOLLERR) ? EBADF : 0);
+    if (e) return check_done(ce, c, e);
+    if (c->reqlen == 0) return check_done(ce, c, 0); /* TCP_CHECK: the connection is the answer */
     c->phase = 1;
-    events = UV_WRITABLE;
+    events = EPOLLOUT;
   }
   if (c->reqoff < c->reqlen) {
-    if (!(events & UV_WRITABLE) && status >= 0) return;
+    if (!(events & EPOLLOUT) && !failed) {
+      int r = check_arm(ce, c, EPOLLOUT);
+      if (r < 0) check_done(ce, c, -r);
+      return;
+    }
     for (;;) {
       ssize_t n = send(c->fd, c->req + c->reqoff, c->reqlen - c->reqoff, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        if (status < 0) return check_done(c, check_sock_error(c, -status));
+        if (failed) return check_done(ce, c, check_sock_error(c, EBADF));
         break;
       }
-      if (n < 0) return check_done(c, errno);
+      if (n < 0) return check_done(ce, c, errno);
       c->reqoff += (size_t)n;
       if (c->reqoff == c->reqlen) break;
     }
-    int want = c->reqoff < c->reqlen ? UV_WRITABLE : UV_READABLE;
-    int r = uv_poll_start(&c->poll, want, on_check_io);
-    if (r < 0) return check_done(c, -r);
-    c->polling = 1;
-    if (want == UV_WRITABLE) return;
-    if (status >= 0) return; /* the answer comes later */
+    if (c->reqoff < c->reqlen || !failed) {
+      /* the rest of the request, or the answer, comes later */
+      int r = check_arm(ce, c, c->reqoff < c->reqlen ? EPOLLOUT : EPOLLIN);
+      if (r < 0) check_done(ce, c, -r);
+      return;
+    }
   }
   /* reading: take what is there even after an error (a reset after a complete answer) */
   int r = check_read(c);
-  if (r == 1) return check_done(c, 0);
-  if (r < 0) return check_done(c, -r);
-  if (status < 0) return check_done(c, check_sock_error(c, -status));
-  if (!c->polling) {
-    int s = uv_poll_start(&c->poll, UV_READABLE, on_check_io);
-    if (s < 0) return check_done(c, -s);
-    c->polling = 1;
+  if (r == 1) return check_done(ce, c, 0);
+  if (r < 0) return check_done(ce, c, -r);
+  if (failed) return check_done(ce, c, check_sock_error(c, EBADF));
+  r = check_arm(ce, c, EPOLLIN);
+  if (r < 0) check_done(ce, c, -r);
+}
+
+/* The epoll instance is readable: handle what it has, calling back inside one scope. */
+static void on_check_wake(uv_poll_t *h, int status, int events) {
+  (void)status;
+  (void)events;
+  check_env *ce = (check_env *)h->data;
+  struct epoll_event evs[CHECK_EVENTS_PER_WAKE];
+  int n = epoll_wait(ce->epfd, evs, CHECK_EVENTS_PER_WAKE, 0);
+  if (n <= 0) return;
+  napi_env env = ce->env;
+  napi_handle_scope hscope;
+  napi_callback_scope cscope;
+  napi_value cb = NULL, recv;
+  if (napi_open_handle_scope(env, &hscope) != napi_ok) return;
+  if (ce->cb) napi_get_reference_value(env, ce->cb, &cb);
+  napi_get_global(env, &recv);
+  int scoped = napi_open_callback_scope(env, recv, ce->actx, &cscope) == napi_ok;
+  ce->batch_cb = cb;
+  ce->batch_recv = recv;
+  for (int i = 0; i < n; i++) {
+    uint32_t id = (uint32_t)evs[i].data.u64;
+    uint32_t slot = id & CHECK_SLOT_MASK;
+    /* cancelled, or ended, since (by a callback earlier in this batch): not ours any more */
+    if (slot >= ce->nslots || ce->slots[slot] == NULL || ce->slots[slot]->id != id) continue;
+    check_event(ce, ce->slots[slot], evs[i].events);
   }
+  ce->batch_cb = ce->batch_recv = NULL;
+  /* closing the scope runs the microtasks the callbacks queued, once for the batch */
+  if (scoped) napi_close_callback_scope(env, cscope);
+  napi_close_handle_scope(env, hscope);
 }
 
 static int parse_ip_port(const char *ip, uint32_t port, struct sockaddr_storage *ss, socklen_t *len) {
@@ -1151,9 +1209,35 @@ static napi_value js_check_callback(napi_env env, napi_callback_info info) {
       throw_errno(env, "calloc", ENOMEM);
       return NULL;
     }
+    ce->env = env;
+    ce->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (ce->epfd < 0) {
+      int e = errno;
+      free(ce);
+      throw_errno(env, "epoll_create1", e);
+      return NULL;
+    }
+    uv_loop_t *loop;
+    int r = -EINVAL;
+    ce->ep_poll = malloc(sizeof *ce->ep_poll);
+    if (ce->ep_poll && napi_get_uv_event_loop(env, &loop) == napi_ok) r = uv_poll_init(loop, ce->ep_poll, ce->epfd);
+    if (r == 0) {
+      ce->ep_poll->data = ce;
+      r = uv_poll_start(ce->ep_poll, UV_READABLE, on_check_wake);
+      if (r < 0) uv_close((uv_handle_t *)ce->ep_poll, on_ep_poll_closed);
+      else uv_unref((uv_handle_t *)ce->ep_poll); /* idle: it does not keep the loop alive */
+    } else free(ce->ep_poll);
+    if (r < 0) {
+      close(ce->epfd);
+      free(ce);
+      throw_errno(env, "uv_poll_start", -r);
+      return NULL;
+    }
     CHECK(napi_create_object(env, &res));
     CHECK(napi_create_string_utf8(env, "lvsd_check", NAPI_AUTO_LENGTH, &name));
     if (napi_async_init(env, res, name, &ce->actx) != napi_ok || napi_set_instance_data(env, ce, check_env_free, NULL) != napi_ok) {
+      uv_close((uv_handle_t *)ce->ep_poll, on_ep_poll_closed);
+      close(ce->epfd);
       free(ce);
       napi_throw_error(env, "ENOMEM", "lvsd_socket: cannot set up the check context");
       return NULL;
@@ -1247,31 +1331,19 @@ static napi_value js_check_start(napi_env env, napi_callback_info info) {
   ce->seq = (ce->seq + 1) & 0x7ff;
   c->id = ((uint32_t)ce->seq << CHECK_SLOT_BITS) | (uint32_t)slot;
   c->fd = fd;
-  c->env = env;
+  c->armed = -1; /* not added yet */
   c->cap = cap;
   c->reqlen = reqlen;
   if (reqlen) memcpy(c->req, req, reqlen);
-  uv_loop_t *loop;
-  int r;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) r = -EINVAL;
-  else r = uv_poll_init(loop, &c->poll, fd);
-  if (r < 0) {
-    close(fd);
-    ce->free_list[ce->nfree++] = (uint32_t)slot;
-    free(c);
-    throw_errno(env, "uv_poll_init", -r);
-    return NULL;
-  }
-  c->poll.data = c;
-  c->poll_open = 1;
   ce->slots[slot] = c;
-  r = uv_poll_start(&c->poll, UV_WRITABLE, on_check_io);
+  if (ce->inflight++ == 0) uv_ref((uv_handle_t *)ce->ep_poll);
+  int r = check_arm(ce, c, EPOLLOUT);
   if (r < 0) {
-    check_close(c);
-    throw_errno(env, "uv_poll_start", -r);
+    c->armed = 0;
+    check_close(ce, c);
+    throw_errno(env, "epoll_ctl", -r);
     return NULL;
   }
-  c->polling = 1;
   CHECK(napi_create_uint32(env, c->id, &out));
   return out;
 }
@@ -1289,7 +1361,7 @@ static napi_value js_check_cancel(napi_env env, napi_callback_info info) {
   if (ce && slot < ce->nslots && ce->slots[slot] != NULL && ce->slots[slot]->id == id) {
     lcheck *c = ce->slots[slot];
     CHECK(napi_create_uint32(env, (uint32_t)c->phase, &out));
-    check_close(c);
+    check_close(ce, c);
   }
   return out;
 }
