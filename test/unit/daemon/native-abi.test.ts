@@ -21,7 +21,8 @@ test("native/lvsd_socket.c's LVSD_ABI_VERSION is src/daemon/native/abi.ts's ADDO
 });
 
 const built = `${root}native/build/Release/lvsd_socket.node`;
-// scripts/test.mjs builds it first (--if-needed); a build older than its source is not judged.
+// `node scripts/test.mjs` (all or lab) builds it first; `unit` does not, so a build older than its
+// source (e.g. after a rebase that touched it) is skipped with a reason rather than judged.
 const skip = !existsSync(built)
   ? "native/build/Release/lvsd_socket.node is not built (npm run build:native)"
   : statSync(built).mtimeMs < statSync(`${root}native/lvsd_socket.c`).mtimeMs
