@@ -19,6 +19,7 @@ import { unsupported } from "./runtime/config.js";
 import { ADOPTION_ADVERTISED, announceAdoption as announce } from "./runtime/adopt.js";
 import type { OutgoingAdvert } from "./runtime/ports.js";
 import { EngineHost } from "./runtime/worker.js";
+import { needsIpvs, startOrder } from "./core/startup.js";
 // Also lazy (status/server.js with node:http, runtime/real.js with the addon): everything loaded
 // before the worker is spawned delays a crash restart's first advert.
 
@@ -140,11 +141,8 @@ interface StartupTimes {
 async function serve(file: string, initial: LvsdConfig, level: Level, host: EngineHost, flags: { stopping: boolean }, times: StartupTimes): Promise<void> {
   const log: Logger = createLogger({ level, fields: { routerId: initial.routerId } });
   let stopping = false;
-  const engineT0 = performance.now();
-  // the engine's start is posted first: the worker takes it as soon as it has booted
-  const engineStarted = host.start(initial);
-  // awaited below; until then a quick failure (no CAP_NET_RAW) must not count as unhandled
-  engineStarted.catch(() => undefined);
+  // The adoption check first: it decides whether the engine may start before the first IPVS pass
+  // (core/startup.ts), and on a crash restart it sends the adoption advert at once.
   const adoption = await announceAdoption(initial, log);
   if ("error" in adoption) {
     // without the capabilities the engine fails next and says what to do; anything else is worth a warning
@@ -159,8 +157,63 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
       tookMs: adoption.ms,
     });
   }
+  const order = startOrder({ needsIpvs: needsIpvs(initial), adoption: "error" in adoption ? "unknown" : adoption.adverts.length > 0 ? "adopting" : "none" });
+
+  // The core's IPVS half (core/director.ts) on this thread: health -> wanted table -> reconciler.
+  // The health checks (check/) run on this thread too, never in the VRRP worker: one scheduler,
+  // timers on the real clock, each attempt bounded by its deadline.
+  const makeDirector = async () => {
+    const { Director } = await import("./core/director.js");
+    const { realServerId } = await import("./core/health.js");
+    // TCP_CHECK and HTTP_GET connections run in the native addon (a C checker's CPU, bench/checks);
+    // node:net's checkers remain for a daemon whose addon cannot be loaded here.
+    const { CheckHealth, nativeCheckers, realCheckers } = await import("./check/index.js");
+    const { realClock } = await import("./runtime/clock.js");
+    const { SpawnNotify } = await import("./runtime/kernel.js");
+    const { loadAddon } = await import("./native/index.js");
+    let checkers = realCheckers;
+    try {
+      checkers = nativeCheckers(loadAddon());
+    } catch (e) {
+      log.warn("health checks on node:net: the native addon did not load", { error: e });
+    }
+    const health = new CheckHealth({ clock: realClock, checkers, notify: new SpawnNotify(log.child({ part: "notify" })), log: log.child({ part: "check" }), idOf: realServerId });
+    return new Director({
+      openIpvs: async () => (await import("./ipvs/real.js")).openIpvsClient(),
+      health,
+      vrrpStates: async () => (await host.snapshot()).instances,
+      log: log.child({ part: "ipvs" }),
+    });
+  };
+  type PassResult = Awaited<ReturnType<Awaited<ReturnType<typeof makeDirector>>["start"]>>;
+  const logPass = (what: string, r: PassResult) => {
+    if (r) log.info(r.ops === 0 && r.ok ? `${what}: the kernel's IPVS table matches, nothing written` : `${what}: IPVS table updated`, { ...r, ...(what === "start" ? { sinceProcessStartMs: Math.round(process.uptime() * 1000) } : {}) });
+  };
+  const startDirector = (d: Awaited<ReturnType<typeof makeDirector>>) => {
+    const first = d.start(initial);
+    first.then(
+      (r) => logPass("start", r),
+      (e: unknown) => log.error("IPVS start failed", { error: e }),
+    );
+    return first;
+  };
+  let director: Awaited<ReturnType<typeof makeDirector>> | undefined;
+  if (order.engine === "after-first-pass") {
+    const t0 = performance.now();
+    director = await makeDirector();
+    const first = startDirector(director).then(
+      () => true,
+      () => true,
+    );
+    const done = await Promise.race([first, new Promise<false>((r) => setTimeout(() => r(false), order.boundMs).unref())]);
+    const waitedMs = Math.round(performance.now() - t0);
+    if (done) log.info("VRRP starts after the first IPVS pass", { waitedMs, why: order.why });
+    else log.warn("the first IPVS pass is still running; starting VRRP anyway", { waitedMs, boundMs: order.boundMs, hint: "a VIP this director takes may answer without its IPVS services until the pass ends; see the IPVS log lines" });
+  }
+
+  const engineT0 = performance.now();
   try {
-    await engineStarted;
+    await host.start(initial);
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const hint = /not permitted|EPERM|EACCES/i.test(msg)
@@ -176,43 +229,15 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     pid: process.pid,
     instances: initial.instances.map((i) => i.name),
     // process start to VRRP running (what a crash restart costs), and how long the engine took
-    // to start once the config was checked (the worker booted meanwhile)
+    // to start once it was asked to (the worker booted meanwhile)
     startupMs: Math.round(process.uptime() * 1000),
     engineStartMs: Math.round(performance.now() - engineT0),
     ...times,
   });
-
-  // The core's IPVS half (core/director.ts) on this thread: health -> wanted table -> reconciler.
-  const { Director } = await import("./core/director.js");
-  const { realServerId } = await import("./core/health.js");
-  // The health checks (check/) run on this thread too, never in the VRRP worker: one scheduler,
-  // timers on the real clock, each attempt bounded by its deadline.
-  // TCP_CHECK and HTTP_GET connections run in the native addon (a C checker's CPU, bench/checks);
-  // node:net's checkers remain for a daemon whose addon cannot be loaded here.
-  const { CheckHealth, nativeCheckers, realCheckers } = await import("./check/index.js");
-  const { realClock } = await import("./runtime/clock.js");
-  const { SpawnNotify } = await import("./runtime/kernel.js");
-  const { loadAddon } = await import("./native/index.js");
-  let checkers = realCheckers;
-  try {
-    checkers = nativeCheckers(loadAddon());
-  } catch (e) {
-    log.warn("health checks on node:net: the native addon did not load", { error: e });
+  if (!director) {
+    director = await makeDirector();
+    void startDirector(director).catch(() => undefined);
   }
-  const health = new CheckHealth({ clock: realClock, checkers, notify: new SpawnNotify(log.child({ part: "notify" })), log: log.child({ part: "check" }), idOf: realServerId });
-  const director = new Director({
-    openIpvs: async () => (await import("./ipvs/real.js")).openIpvsClient(),
-    health,
-    vrrpStates: async () => (await host.snapshot()).instances,
-    log: log.child({ part: "ipvs" }),
-  });
-  const logPass = (what: string, r: Awaited<ReturnType<typeof director.start>>) => {
-    if (r) log.info(r.ops === 0 && r.ok ? `${what}: the kernel's IPVS table matches, nothing written` : `${what}: IPVS table updated`, { ...r, ...(what === "start" ? { sinceProcessStartMs: Math.round(process.uptime() * 1000) } : {}) });
-  };
-  void director.start(initial).then(
-    (r) => logPass("start", r),
-    (e: unknown) => log.error("IPVS start failed", { error: e }),
-  );
   const snapshot = async () => {
     const s = await host.snapshot();
     const ipvs = director.status();

@@ -18,6 +18,7 @@ import type { TableEntry } from "../ipvs/table.js";
 import { ipvsServiceStatus } from "../status/ipvs.js";
 import type { IpvsStatus } from "../status/types.js";
 import type { HealthSource } from "./health.js";
+import { needsIpvs } from "./startup.js";
 
 export interface DirectorPorts {
   openIpvs: () => Promise<IpvsClient>;
@@ -52,7 +53,7 @@ export class Director {
 
   /** Whether this config needs the kernel's IPVS at all (a VRRP-only director does not). */
   static needsIpvs(c: LvsdConfig): boolean {
-    return c.services.length > 0 || c.lvsSyncDaemon !== undefined;
+    return needsIpvs(c);
   }
 
   async start(config: LvsdConfig): Promise<PassReport | undefined> {
