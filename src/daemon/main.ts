@@ -157,6 +157,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
       tookMs: adoption.ms,
     });
   }
+  let engineRunning = false;
   const order = startOrder({ needsIpvs: needsIpvs(initial), adoption: "error" in adoption ? "unknown" : adoption.adverts.length > 0 ? "adopting" : "none" });
 
   // The core's IPVS half (core/director.ts) on this thread: health -> wanted table -> reconciler.
@@ -181,7 +182,9 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
     return new Director({
       openIpvs: async () => (await import("./ipvs/real.js")).openIpvsClient(),
       health,
-      vrrpStates: async () => (await host.snapshot()).instances,
+      // Until the engine runs no instance is MASTER, and the worker is not asked: the first pass
+      // may run before the engine is started (core/startup.ts) and must not wait on it.
+      vrrpStates: async () => (engineRunning ? (await host.snapshot()).instances : []),
       log: log.child({ part: "ipvs" }),
     });
   };
@@ -214,6 +217,7 @@ async function serve(file: string, initial: LvsdConfig, level: Level, host: Engi
   const engineT0 = performance.now();
   try {
     await host.start(initial);
+    engineRunning = true;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const hint = /not permitted|EPERM|EACCES/i.test(msg)

@@ -144,6 +144,20 @@ test("connection sync: a backup daemon at start, master when the instance is MAS
   await d2.stop();
 });
 
+test("the start pass never waits on the VRRP states: lvsd may run it before its engine is started", async () => {
+  // main.ts starts the VRRP engine after the first pass (core/startup.ts): a pass that asked the
+  // engine would wait for something that only comes after it.
+  const kernel = new FakeIpvs();
+  let asked = 0;
+  const d = new Director({ openIpvs: async () => kernel, health: allUp(), vrrpStates: () => ((asked += 1), new Promise(() => undefined)), log: createLogger({ level: "error", sink: () => undefined }), intervalMs: 3_600_000, syncPollMs: 3_600_000 });
+  const first = await d.start(cfg([svc()], { lvsSyncDaemon: { interface: "eth1", instance: "VI_1", syncId: 5 } }));
+  assert.equal(first?.ok, true);
+  assert.equal(kernel.table.length, 1);
+  assert.deepEqual(kernel.daemonsRunning, [{ role: "backup", ifname: "eth1", syncId: 5 }], "the sync daemon starts as backup until VRRP says MASTER");
+  assert.equal(asked, 0);
+  await d.stop();
+});
+
 test("a VRRP-only config never opens IPVS", async () => {
   let opened = false;
   const d = new Director({ openIpvs: async () => ((opened = true), new FakeIpvs()), health: allUp(), vrrpStates: async () => [], log: createLogger({ level: "error", sink: () => undefined }) });
