@@ -123,6 +123,8 @@ describe("qemu guests: lvsctl deploy runs lvsd on two directors; traffic through
   test("deploy from nothing, a no-change deploy, a weight change (reload), keepalived and back", { timeout: 60 * 60_000 }, async () => {
     // 1. From nothing.
     const first = await deploy("from nothing");
+    // lvsd's start on each director: the first IPVS pass, VRRP's start after it, the VIPs taken
+    for (const g of GUESTS) note(`${g} lvsd start:\n${(await lab.exec(g, "journalctl -u lvsd --no-pager -o short-precise | grep -E 'first IPVS pass|\"msg\":\"start: |lvsd started|VIPs added|level\":\"(warn|error)' | tail -12")).stdout.trim()}`);
     assert.equal(first.code, 0, describeRun(first));
     for (const g of GUESTS) {
       const changed = changedTasks(first.events).filter((t) => t.startsWith(`${g}:`));

@@ -298,6 +298,8 @@ describe("qemu guests: NAT through two directors, keepalived then lvsd: deploy, 
     await sleep(2000);
     const r = await c.stop();
     note(`during the switch to lvsd: ${r.text}`);
+    // lvsd's start on each director: the first IPVS pass, VRRP's start after it, the VIPs taken
+    for (const g of GUESTS) note(`${g} lvsd start:\n${(await lab.exec(g, "journalctl -u lvsd --no-pager -o short-precise | grep -E 'first IPVS pass|\"msg\":\"start: |lvsd started|VIPs added|VIPs removed' | tail -8")).stdout.trim()}`);
     assert.equal(sw.code, 0, describeRun(sw));
     for (const g of GUESTS) {
       assert.equal(await active(g, "lvsd"), "active", `${g}: lvsd`);
